@@ -1,0 +1,43 @@
+/**
+ * Building blocks shared by every spec schema: counts, positive numbers and the SI-suffixed quantities that users
+ * write in YAML (`15.6T` tokens, `16M` tokens per batch).
+ * @module
+ */
+import { z } from 'zod';
+
+const SI_SUFFIX: Readonly<Record<string, number>> = { K: 1e3, M: 1e6, B: 1e9, G: 1e9, T: 1e12, P: 1e15 };
+const QUANTITY_PATTERN = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([KMBGTP]?)\s*$/i;
+
+/**
+ * Parses `'15.6T'`, `'16M'`, `'2e12'` or `'4096'` into a number (SI: K = 1e3, M = 1e6, B = G = 1e9, T = 1e12,
+ * P = 1e15). Returns undefined for anything else.
+ */
+export function parseQuantity(text: string): number | undefined {
+  const match = QUANTITY_PATTERN.exec(text);
+  if (!match) return undefined;
+  const [, digits = '', suffix = ''] = match;
+  const scale = suffix === '' ? 1 : SI_SUFFIX[suffix.toUpperCase()];
+  return scale === undefined ? undefined : Number(digits) * scale;
+}
+
+/** A positive integer count (layers, heads, GPUs). */
+export const positiveInt = () => z.number().int().positive();
+
+/** A positive finite number (bandwidths, powers, prices). */
+export const positiveNumber = () => z.number().positive().finite();
+
+/**
+ * A large positive count that may be written with an SI suffix (`15.6T`, `16M`); rounds to the nearest integer.
+ * JSON Schema shows it as a number or a suffixed string.
+ */
+export const quantity = () =>
+  z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(QUANTITY_PATTERN, { message: 'expected a number, optionally with an SI suffix such as 16M or 15.6T' }),
+    ])
+    .transform((value) => (typeof value === 'number' ? value : (parseQuantity(value) ?? Number.NaN)))
+    .pipe(z.number().positive().finite())
+    .transform((value) => Math.round(value));

@@ -1,0 +1,52 @@
+/**
+ * Plan: how one training job is laid out on the system (parallelism degrees, sharding, micro-batch,
+ * activation recomputation and communication overlap). Names follow Megatron-LM.
+ * @module
+ */
+import { z } from 'zod';
+import { positiveInt } from './common.js';
+
+/** Which training state is sharded across data-parallel ranks (ZeRO, Rajbhandari et al. 2020; FSDP). */
+export const ShardingSchema = z
+  .enum(['none', 'zero1', 'zero2', 'zero3', 'fsdp'])
+  .describe(
+    'none; zero1 = optimizer state (Megatron distributed optimizer); zero2 = + gradients; zero3/fsdp = + weights',
+  );
+
+/** Which communication is overlapped with compute. */
+export const OverlapSchema = z.strictObject({
+  gradReduce: z.boolean().default(true).describe('Data-parallel gradient reduction overlapped with backward'),
+  paramGather: z.boolean().default(true).describe('Sharded-weight all-gather overlapped with forward'),
+  tpComm: z.boolean().default(false).describe('Tensor-parallel collectives overlapped with GEMMs'),
+  ppComm: z.boolean().default(true).describe('Pipeline sends/receives overlapped with compute'),
+});
+
+/** A parallelism plan. `dp` is derived from the GPU count when left out. */
+export const PlanSchema = z
+  .strictObject({
+    tp: positiveInt().default(1).describe('Tensor-parallel degree'),
+    pp: positiveInt().default(1).describe('Pipeline-parallel stages'),
+    virtualStages: positiveInt().default(1).describe('Model chunks per pipeline rank (interleaved 1F1B)'),
+    dp: positiveInt().optional().describe('Data-parallel degree; default gpuCount / (tp·pp·cp)'),
+    cp: positiveInt().default(1).describe('Context-parallel degree'),
+    ep: positiveInt().default(1).describe('Expert-parallel degree (MoE)'),
+    sequenceParallel: z.boolean().optional().describe('Megatron sequence parallelism; default on when tp > 1'),
+    sharding: ShardingSchema.default('zero1'),
+    microBatch: positiveInt().default(1).describe('Sequences per micro-batch'),
+    recomputation: z.enum(['none', 'selective', 'full']).default('selective'),
+    overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true }),
+  })
+  .superRefine((plan, ctx) => {
+    if (plan.virtualStages > 1 && plan.pp === 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['virtualStages'],
+        input: plan.virtualStages,
+        message: 'virtual stages need pipeline parallelism: set pp > 1 or virtualStages: 1',
+      });
+    }
+  })
+  .describe('Parallelism, sharding, micro-batch, recomputation and overlap');
+
+export type Plan = z.output<typeof PlanSchema>;
+export type Sharding = z.output<typeof ShardingSchema>;

@@ -1,0 +1,298 @@
+/**
+ * Resolution: turns a parsed spec into the plain data the engines take. Catalog ids become entries, left-out
+ * fields get their catalog defaults, and derived counts (nodes, data-parallel degree, batch in sequences and
+ * tokens) are filled in. Problems come back as issues, never as exceptions.
+ * @module
+ */
+import {
+  type AcceleratorEntry,
+  DEFAULT_ELECTRICITY_PRICE,
+  facilityPreset,
+  findAccelerator,
+  findFabric,
+  findModelPreset,
+} from '../catalog/index.js';
+import type { Constraints } from './constraints.js';
+import type { Cooling, FacilityInput } from './facility.js';
+import type { Result, SpecIssue } from './issues.js';
+import type { Plan } from './plan.js';
+import type { SpecInput } from './spec.js';
+import type { InlineAccelerator, SystemInput } from './system.js';
+import { type Model, ModelSchema, type Training, type WorkloadInput } from './workload.js';
+
+/** An accelerator as the engines see it: plain numbers. */
+export interface Accelerator {
+  /** Catalog id, absent for inline accelerators. */
+  readonly id?: string;
+  readonly name: string;
+  /** Dense peak matrix throughput per precision, TFLOP/s. */
+  readonly peakTflops: { readonly bf16: number; readonly fp8?: number };
+  readonly hbmGB: number;
+  readonly hbmBandwidthGBps: number;
+  readonly tdpW?: number;
+  readonly measuredGemmTflops: { readonly bf16?: number; readonly fp8?: number };
+}
+
+/** A model with its defaults made explicit. */
+export type ResolvedModel = Model & { readonly kvHeads: number; readonly headDim: number };
+
+/** Training settings with the global batch in both units. */
+export type ResolvedTraining = Training & {
+  readonly globalBatchSequences: number;
+  readonly globalBatchTokens: number;
+};
+
+/** A workload with its model resolved. */
+export interface ResolvedWorkload {
+  /** Catalog preset id when the model came from the catalog. */
+  readonly modelId?: string;
+  readonly model: ResolvedModel;
+  readonly training: ResolvedTraining;
+}
+
+/** A system with catalog defaults applied. */
+export interface ResolvedSystem {
+  readonly accelerator: Accelerator;
+  readonly gpuCount: number;
+  readonly gpusPerNode: number;
+  readonly nodes: number;
+  readonly scaleUp: { readonly domainSize: number; readonly bandwidthGBps: number; readonly latencyUs?: number };
+  readonly scaleOut: {
+    readonly fabricId?: string;
+    readonly nicBandwidthGbps: number;
+    readonly topology: SystemInput['scaleOut']['topology'];
+    readonly tiers?: number;
+    readonly oversubscription: number;
+    readonly switchRadix?: number;
+    readonly latencyUs?: number;
+  };
+}
+
+/** A facility with the cooling preset's defaults applied. */
+export interface ResolvedFacility {
+  readonly cooling: Cooling;
+  readonly pue: number;
+  readonly rackPowerLimitKW: number;
+  readonly electricityPriceUSDPerKWh: number;
+}
+
+/** A plan with data-parallel degree and sequence parallelism decided. */
+export type ResolvedPlan = Plan & { readonly dp: number; readonly sequenceParallel: boolean };
+
+/** A whole spec, resolved. */
+export interface ResolvedSpec {
+  readonly name?: string;
+  readonly workload: ResolvedWorkload;
+  readonly system?: ResolvedSystem;
+  readonly facility?: ResolvedFacility;
+  readonly plan?: ResolvedPlan;
+  readonly constraints?: Constraints;
+}
+
+/** Resolves catalog references and defaults of a parsed spec. */
+export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
+  const issues: SpecIssue[] = [];
+  const workload = resolveWorkload(spec.workload, issues);
+  const system = spec.system ? resolveSystem(spec.system, issues) : undefined;
+  const facility = spec.facility ? resolveFacility(spec.facility) : undefined;
+  const plan = spec.plan ? resolvePlan(spec.plan, system, issues) : undefined;
+  if (issues.length > 0 || !workload) return { ok: false, issues };
+  return {
+    ok: true,
+    value: {
+      ...(spec.name !== undefined && { name: spec.name }),
+      workload,
+      ...(system && { system }),
+      ...(facility && { facility }),
+      ...(plan && { plan }),
+      ...(spec.constraints && { constraints: spec.constraints }),
+    },
+  };
+}
+
+/** Fills the defaults of an architecture: kvHeads = heads, headDim = hiddenSize / heads. */
+export function resolveModel(model: Model): ResolvedModel {
+  return { ...model, kvHeads: model.kvHeads ?? model.heads, headDim: model.headDim ?? model.hiddenSize / model.heads };
+}
+
+function unknownId(path: string, kind: string, value: string, suggestions: string[], listCommand: string): SpecIssue {
+  const hint = suggestions.length > 0 ? `did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}? ` : '';
+  return { code: 'unknown_id', path, value, message: `unknown ${kind} "${value}"; ${hint}(list: ${listCommand})` };
+}
+
+function resolveWorkload(input: WorkloadInput, issues: SpecIssue[]): ResolvedWorkload | undefined {
+  let model: Model | undefined;
+  let modelId: string | undefined;
+  if (typeof input.model === 'string') {
+    const found = findModelPreset(input.model);
+    if (found.found) {
+      model = ModelSchema.parse(found.entry.model);
+      modelId = found.entry.id;
+    } else {
+      issues.push(unknownId('workload.model', 'model', input.model, found.suggestions, 'tokenworks catalog models'));
+    }
+  } else {
+    model = input.model;
+  }
+  const training = input.training;
+  const globalBatchSequences =
+    'sequences' in training.globalBatch
+      ? training.globalBatch.sequences
+      : training.globalBatch.tokens / training.sequenceLength;
+  if (!model) return undefined;
+  return {
+    ...(modelId !== undefined && { modelId }),
+    model: resolveModel(model),
+    training: { ...training, globalBatchSequences, globalBatchTokens: globalBatchSequences * training.sequenceLength },
+  };
+}
+
+function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
+  const measured = entry.measuredGemmTflops;
+  return {
+    id: entry.id,
+    name: entry.name,
+    peakTflops: {
+      bf16: entry.peakTflops.bf16.value,
+      ...(entry.peakTflops.fp8 && { fp8: entry.peakTflops.fp8.value }),
+    },
+    hbmGB: entry.hbmCapacityGB.value,
+    hbmBandwidthGBps: entry.hbmBandwidthGBps.value,
+    ...(entry.tdpW && { tdpW: entry.tdpW.value }),
+    measuredGemmTflops: {
+      ...(measured.bf16 && { bf16: measured.bf16.value }),
+      ...(measured.fp8 && { fp8: measured.fp8.value }),
+    },
+  };
+}
+
+function acceleratorFromInline(inline: InlineAccelerator): Accelerator {
+  return {
+    name: inline.name,
+    peakTflops: inline.peakTflops,
+    hbmGB: inline.hbmGB,
+    hbmBandwidthGBps: inline.hbmBandwidthGBps,
+    ...(inline.tdpW !== undefined && { tdpW: inline.tdpW }),
+    measuredGemmTflops: inline.measuredGemmTflops ?? {},
+  };
+}
+
+/** Endpoints a non-blocking folded Clos of `tiers` tiers reaches with radix-k switches: 2(k/2)^L (hardware-catalog.md §2.2). */
+export function closCapacity(radix: number, tiers: number): number {
+  return 2 * (radix / 2) ** tiers;
+}
+
+function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem | undefined {
+  let accelerator: Accelerator;
+  let domainDefault: number;
+  let scaleUpDefault: number;
+  let nicDefault: number | undefined;
+  if (typeof input.accelerator === 'string') {
+    const found = findAccelerator(input.accelerator);
+    if (!found.found) {
+      issues.push(
+        unknownId(
+          'system.accelerator',
+          'accelerator',
+          input.accelerator,
+          found.suggestions,
+          'tokenworks catalog accelerators',
+        ),
+      );
+      return undefined;
+    }
+    accelerator = acceleratorFromEntry(found.entry);
+    domainDefault = found.entry.scaleUp.domainSize.value;
+    scaleUpDefault = found.entry.scaleUp.bandwidthGBps.value;
+    nicDefault = found.entry.scaleOutGbps?.value;
+  } else {
+    accelerator = acceleratorFromInline(input.accelerator);
+    domainDefault = input.accelerator.scaleUpDomainSize;
+    scaleUpDefault = input.accelerator.scaleUpBandwidthGBps;
+    nicDefault = input.accelerator.scaleOutGbps;
+  }
+
+  const out = input.scaleOut;
+  let fabricId: string | undefined;
+  let radixDefault: number | undefined;
+  let fabricLinkGbps: number | undefined;
+  if (out.fabric !== undefined) {
+    const found = findFabric(out.fabric);
+    if (!found.found) {
+      issues.push(
+        unknownId('system.scaleOut.fabric', 'fabric', out.fabric, found.suggestions, 'tokenworks catalog fabrics'),
+      );
+      return undefined;
+    }
+    fabricId = found.entry.id;
+    radixDefault = found.entry.switch.radix.value;
+    fabricLinkGbps = found.entry.linkGbps.value;
+  }
+  const nicBandwidthGbps = out.nicBandwidthGbps ?? nicDefault ?? fabricLinkGbps;
+  if (nicBandwidthGbps === undefined) {
+    issues.push({
+      code: 'missing_value',
+      path: 'system.scaleOut.nicBandwidthGbps',
+      message: `the catalog has no scale-out bandwidth for ${accelerator.name}: set nicBandwidthGbps (Gb/s per GPU) or a fabric`,
+    });
+    return undefined;
+  }
+  const switchRadix = out.switchRadix ?? radixDefault;
+  let tiers = out.tiers;
+  if (tiers === undefined && switchRadix !== undefined) {
+    tiers = 1;
+    while (closCapacity(switchRadix, tiers) < input.gpuCount && tiers < 4) tiers++;
+  }
+  const domainSize = input.scaleUp.domainSize ?? domainDefault;
+  return {
+    accelerator,
+    gpuCount: input.gpuCount,
+    gpusPerNode: input.gpusPerNode,
+    nodes: input.gpuCount / input.gpusPerNode,
+    scaleUp: {
+      domainSize,
+      bandwidthGBps: input.scaleUp.bandwidthGBps ?? scaleUpDefault,
+      ...(input.scaleUp.latencyUs !== undefined && { latencyUs: input.scaleUp.latencyUs }),
+    },
+    scaleOut: {
+      ...(fabricId !== undefined && { fabricId }),
+      nicBandwidthGbps,
+      topology: out.topology,
+      ...(tiers !== undefined && { tiers }),
+      oversubscription: out.oversubscription,
+      ...(switchRadix !== undefined && { switchRadix }),
+      ...(out.latencyUs !== undefined && { latencyUs: out.latencyUs }),
+    },
+  };
+}
+
+function resolveFacility(input: FacilityInput): ResolvedFacility {
+  const preset = facilityPreset(input.cooling);
+  return {
+    cooling: input.cooling,
+    pue: input.pue ?? preset.pue.value,
+    rackPowerLimitKW: input.rackPowerLimitKW ?? preset.rackPowerLimitKW.value,
+    electricityPriceUSDPerKWh: input.electricityPriceUSDPerKWh ?? DEFAULT_ELECTRICITY_PRICE.value,
+  };
+}
+
+function resolvePlan(plan: Plan, system: ResolvedSystem | undefined, issues: SpecIssue[]): ResolvedPlan | undefined {
+  const modelParallel = plan.tp * plan.pp * plan.cp;
+  let dp = plan.dp;
+  if (dp === undefined) {
+    if (system === undefined) {
+      dp = 1;
+    } else if (system.gpuCount % modelParallel !== 0) {
+      issues.push({
+        code: 'invalid_value',
+        path: 'plan',
+        value: modelParallel,
+        message: `system.gpuCount (${system.gpuCount}) is not divisible by tp·pp·cp = ${modelParallel}; set dp or change the degrees`,
+      });
+      return undefined;
+    } else {
+      dp = system.gpuCount / modelParallel;
+    }
+  }
+  return { ...plan, dp, sequenceParallel: plan.sequenceParallel ?? plan.tp > 1 };
+}

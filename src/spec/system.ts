@@ -1,0 +1,86 @@
+/**
+ * System: the accelerator, how many there are, how they are grouped into nodes and scale-up (NVLink-class)
+ * domains, and the scale-out fabric between domains. Fields left out are filled from the accelerator's and the
+ * fabric's catalog entries when the spec is resolved.
+ * @module
+ */
+import { z } from 'zod';
+import { positiveInt, positiveNumber } from './common.js';
+
+/** An accelerator described inline, for parts the catalog does not have. */
+export const InlineAcceleratorSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    peakTflops: z
+      .strictObject({
+        bf16: positiveNumber().describe('Dense BF16 peak, TFLOP/s (not the 2:4-sparse figure)'),
+        fp8: positiveNumber().optional().describe('Dense FP8 peak, TFLOP/s'),
+      })
+      .describe('Dense peak matrix throughput per precision'),
+    hbmGB: positiveNumber().describe('HBM capacity, GB'),
+    hbmBandwidthGBps: positiveNumber().describe('HBM bandwidth, GB/s'),
+    scaleUpBandwidthGBps: positiveNumber().describe('Scale-up bandwidth per GPU per direction, GB/s'),
+    scaleUpDomainSize: positiveInt().describe('GPUs in one scale-up domain'),
+    scaleOutGbps: positiveNumber().optional().describe('Scale-out NIC bandwidth per GPU, Gb/s'),
+    tdpW: positiveNumber().optional().describe('Board power, W'),
+    measuredGemmTflops: z
+      .strictObject({ bf16: positiveNumber().optional(), fp8: positiveNumber().optional() })
+      .optional()
+      .describe('Best measured GEMM throughput per precision, TFLOP/s'),
+  })
+  .describe('An accelerator not in the catalog');
+
+/** The scale-up domain (NVLink / Infinity Fabric / ICI). */
+export const ScaleUpSchema = z.strictObject({
+  domainSize: positiveInt().optional().describe('GPUs in one scale-up domain; default from the accelerator'),
+  bandwidthGBps: positiveNumber().optional().describe('Per GPU per direction, GB/s; default from the accelerator'),
+  latencyUs: z.number().nonnegative().optional().describe('One-way small-message latency, microseconds'),
+});
+
+/** The scale-out fabric between scale-up domains. */
+export const ScaleOutSchema = z.strictObject({
+  fabric: z.string().min(1).optional().describe('Catalog fabric id (see `tokenworks catalog fabrics`)'),
+  nicBandwidthGbps: positiveNumber().optional().describe('NIC bandwidth per GPU, Gb/s; default from the accelerator'),
+  topology: z.enum(['fat-tree', 'rail-optimized', 'torus', 'dragonfly']).default('rail-optimized'),
+  tiers: z.number().int().min(1).max(4).optional().describe('Switch tiers; default: the fewest that reach the GPUs'),
+  oversubscription: z.number().min(1).default(1).describe('Leaf downlink:uplink ratio r in r:1; 1 = non-blocking'),
+  switchRadix: positiveInt().optional().describe('Switch ports at the NIC link speed; default from the fabric'),
+  latencyUs: z.number().nonnegative().optional().describe('One-way small-message latency across the fabric, µs'),
+});
+
+/** The cluster a job runs on. */
+export const SystemSchema = z
+  .strictObject({
+    accelerator: z
+      .union([z.string().min(1), InlineAcceleratorSchema])
+      .describe('Catalog accelerator id (see `tokenworks catalog accelerators`) or an inline description'),
+    gpuCount: positiveInt().describe('Accelerators in the cluster'),
+    gpusPerNode: positiveInt().default(8).describe('Accelerators per server (per compute tray for NVL72)'),
+    scaleUp: ScaleUpSchema.default({}),
+    scaleOut: ScaleOutSchema.default({ topology: 'rail-optimized', oversubscription: 1 }),
+  })
+  .superRefine((system, ctx) => {
+    if (system.gpuCount % system.gpusPerNode !== 0) {
+      const nodes = Math.max(1, Math.round(system.gpuCount / system.gpusPerNode));
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gpuCount'],
+        input: system.gpuCount,
+        message: `must be a multiple of gpusPerNode (${system.gpusPerNode}); nearest: ${nodes * system.gpusPerNode}`,
+      });
+    }
+    const domain = system.scaleUp.domainSize;
+    if (domain !== undefined && domain % system.gpusPerNode !== 0 && system.gpusPerNode % domain !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scaleUp', 'domainSize'],
+        input: domain,
+        message: `must be a multiple or a divisor of gpusPerNode (${system.gpusPerNode})`,
+      });
+    }
+  })
+  .describe('Accelerators, nodes, scale-up domains and the scale-out fabric');
+
+export type InlineAccelerator = z.output<typeof InlineAcceleratorSchema>;
+/** A system as parsed, before catalog defaults are filled in. */
+export type SystemInput = z.output<typeof SystemSchema>;

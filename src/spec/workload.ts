@@ -1,0 +1,164 @@
+/**
+ * Workload: what is trained (the model architecture) and how (tokens, batch, sequence length, precision,
+ * optimizer). A workload names a catalog model (`model: llama3-70b`) or spells the architecture out inline.
+ * @module
+ */
+import { z } from 'zod';
+import { positiveInt, quantity } from './common.js';
+
+/**
+ * Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 sec. 2.1): queries and keys/values pass through
+ * low-rank projections; keys split into a positional (RoPE) part and a non-positional part.
+ */
+export const MlaSchema = z
+  .strictObject({
+    qLoraRank: z.number().int().nonnegative().describe('Rank of the query down-projection; 0 = no query compression'),
+    kvLoraRank: positiveInt().describe('Rank of the joint key/value down-projection'),
+    qkNopeHeadDim: positiveInt().describe('Per-head query/key dimension without rotary embedding'),
+    qkRopeHeadDim: positiveInt().describe('Per-head query/key dimension carrying rotary embedding (key part shared)'),
+    vHeadDim: positiveInt().describe('Per-head value dimension'),
+  })
+  .describe('Multi-head latent attention (DeepSeek-V2/V3)');
+
+/** Mixture-of-experts feed-forward layers. */
+export const MoeSchema = z
+  .strictObject({
+    experts: positiveInt().describe('Routed experts per MoE layer'),
+    topK: positiveInt().describe('Routed experts each token goes to'),
+    expertFfnHiddenSize: positiveInt().describe('Hidden size of one routed expert MLP'),
+    sharedExperts: z.number().int().nonnegative().default(0).describe('Always-active shared experts per MoE layer'),
+    sharedExpertFfnHiddenSize: positiveInt()
+      .optional()
+      .describe('Hidden size of one shared expert MLP; defaults to expertFfnHiddenSize'),
+    firstDenseLayers: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Leading layers that keep a dense MLP (DeepSeek-V3: 3)'),
+    layerInterval: positiveInt()
+      .default(1)
+      .describe('After the dense layers, every n-th layer is MoE (1 = all, 2 = alternate)'),
+    capacityFactor: z.number().positive().optional().describe('Expert capacity factor; absent = dropless routing'),
+  })
+  .refine((moe) => moe.topK <= moe.experts, {
+    path: ['topK'],
+    message: 'topK cannot exceed the number of routed experts',
+  });
+
+/** A decoder-only transformer architecture. */
+export const ModelSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('Display name'),
+    layers: positiveInt().describe('Transformer layers (decoder blocks)'),
+    hiddenSize: positiveInt().describe('Model (residual stream) dimension'),
+    heads: positiveInt().describe('Attention (query) heads'),
+    kvHeads: positiveInt().optional().describe('Key/value heads (GQA); defaults to heads (MHA); 1 = MQA'),
+    headDim: positiveInt().optional().describe('Per-head dimension; defaults to hiddenSize / heads'),
+    ffnHiddenSize: positiveInt().describe('Hidden size of the dense MLP'),
+    gatedMlp: z.boolean().default(true).describe('Gated MLP (SwiGLU, three matrices) or plain (two matrices)'),
+    vocabSize: positiveInt().describe('Vocabulary size'),
+    tiedEmbeddings: z.boolean().default(false).describe('Output head shares the input embedding matrix'),
+    positionEmbedding: z
+      .enum(['rope', 'learned'])
+      .default('rope')
+      .describe('Rotary (no parameters) or learned absolute positions'),
+    maxPositions: positiveInt().optional().describe('Rows of the learned position table (learned positions only)'),
+    normalization: z.enum(['rmsnorm', 'layernorm']).default('rmsnorm'),
+    linearBias: z.boolean().default(false).describe('Linear layers carry bias vectors (GPT-2/3 style)'),
+    mla: MlaSchema.optional(),
+    moe: MoeSchema.optional(),
+  })
+  .superRefine((model, ctx) => {
+    const kvHeads = model.kvHeads ?? model.heads;
+    if (model.heads % kvHeads !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kvHeads'],
+        input: kvHeads,
+        message: `heads (${model.heads}) must be divisible by kvHeads; valid kvHeads: ${divisors(model.heads).join(', ')}`,
+      });
+    }
+    if (model.headDim === undefined && model.mla === undefined && model.hiddenSize % model.heads !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headDim'],
+        message: `hiddenSize (${model.hiddenSize}) is not divisible by heads (${model.heads}): set headDim explicitly`,
+      });
+    }
+    if (model.positionEmbedding === 'learned' && model.maxPositions === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxPositions'],
+        message: 'learned position embeddings need maxPositions (rows of the position table, e.g. 2048)',
+      });
+    }
+    if (model.moe && model.moe.firstDenseLayers >= model.layers) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['moe', 'firstDenseLayers'],
+        input: model.moe.firstDenseLayers,
+        message: `must be less than layers (${model.layers}) so that at least one layer is MoE`,
+      });
+    }
+  })
+  .describe('Decoder-only transformer architecture');
+
+/** Training settings: the job's size and numerics. */
+export const TrainingSchema = z
+  .strictObject({
+    totalTokens: quantity().describe('Tokens to train on (e.g. 15.6T)'),
+    sequenceLength: positiveInt().describe('Tokens per training sequence'),
+    globalBatch: z
+      .union([
+        z.strictObject({ sequences: positiveInt().describe('Sequences per optimizer step') }),
+        z.strictObject({ tokens: quantity().describe('Tokens per optimizer step (a multiple of sequenceLength)') }),
+      ])
+      .describe('Global batch, in sequences or in tokens'),
+    precision: z.enum(['bf16', 'fp8']).default('bf16').describe('Matrix-multiply precision'),
+    optimizer: z.enum(['adamw', 'adam', 'sgd-momentum']).default('adamw'),
+  })
+  .superRefine((training, ctx) => {
+    if ('tokens' in training.globalBatch && training.globalBatch.tokens % training.sequenceLength !== 0) {
+      const sequences = training.globalBatch.tokens / training.sequenceLength;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['globalBatch', 'tokens'],
+        input: training.globalBatch.tokens,
+        message: `must be a multiple of sequenceLength (${training.sequenceLength}); nearest: ${
+          Math.max(1, Math.round(sequences)) * training.sequenceLength
+        }`,
+      });
+    }
+  });
+
+/** A workload: a model (catalog id or inline architecture) and its training settings. */
+export const WorkloadSchema = z
+  .strictObject({
+    model: z
+      .union([z.string().min(1), ModelSchema])
+      .describe('Catalog model id (see `tokenworks catalog models`) or an inline architecture'),
+    training: TrainingSchema,
+  })
+  .describe('What is trained and how');
+
+/** A model architecture after defaults are applied. */
+export type Model = z.output<typeof ModelSchema>;
+/** A model architecture as written in a spec. */
+export type ModelInput = z.input<typeof ModelSchema>;
+export type Moe = z.output<typeof MoeSchema>;
+export type Mla = z.output<typeof MlaSchema>;
+export type Training = z.output<typeof TrainingSchema>;
+/** A workload as parsed, before the model id is resolved against the catalog. */
+export type WorkloadInput = z.output<typeof WorkloadSchema>;
+/** A workload with its model resolved. */
+export interface Workload {
+  readonly model: Model;
+  readonly training: Training;
+}
+
+function divisors(n: number): number[] {
+  const result: number[] = [];
+  for (let d = 1; d <= n; d++) if (n % d === 0) result.push(d);
+  return result;
+}
