@@ -41,3 +41,14 @@ export const quantity = () =>
     .transform((value) => (typeof value === 'number' ? value : (parseQuantity(value) ?? Number.NaN)))
     .pipe(z.number().positive().finite())
     .transform((value) => Math.round(value));
+
+/**
+ * Refinement options that run a cross-field check even when some fields failed their own checks, so one pass
+ * reports every problem. Checks run with these options must guard their inputs with {@link isCount}.
+ */
+export const ALWAYS = { when: () => true } as const;
+
+/** True for a positive integer (a field that passed, or would pass, {@link positiveInt}). */
+export function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}

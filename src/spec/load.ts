@@ -27,15 +27,15 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
       return { ok: false, issues: [{ code: 'json_syntax', path: '', message: `JSON syntax error: ${message}` }] };
     }
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
       ok: false,
-      issues: document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        const where = position ? `line ${position.line}, column ${position.col}: ` : '';
-        return { code: 'yaml_syntax', path: '', message: `YAML syntax error at ${where}${firstLine(error.message)}` };
-      }),
+      issues: document.errors.map((error) => ({
+        code: 'yaml_syntax',
+        path: '',
+        message: `YAML syntax error: ${firstLine(error.message).replace(/:$/, '')}`,
+      })),
     };
   }
   return { ok: true, value: document.toJS({ maxAliasCount: 100 }) };

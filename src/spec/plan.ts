@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveInt } from './common.js';
+import { ALWAYS, isCount, positiveInt } from './common.js';
 
 /** Which training state is sharded across data-parallel ranks (ZeRO, Rajbhandari et al. 2020; FSDP). */
 export const ShardingSchema = z
@@ -37,7 +37,7 @@ export const PlanSchema = z
     overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true }),
   })
   .superRefine((plan, ctx) => {
-    if (plan.virtualStages > 1 && plan.pp === 1) {
+    if (isCount(plan.virtualStages) && plan.virtualStages > 1 && plan.pp === 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['virtualStages'],
@@ -45,7 +45,7 @@ export const PlanSchema = z
         message: 'virtual stages need pipeline parallelism: set pp > 1 or virtualStages: 1',
       });
     }
-  })
+  }, ALWAYS)
   .describe('Parallelism, sharding, micro-batch, recomputation and overlap');
 
 export type Plan = z.output<typeof PlanSchema>;

@@ -63,6 +63,7 @@ export interface ResolvedSystem {
     readonly topology: SystemInput['scaleOut']['topology'];
     readonly tiers?: number;
     readonly oversubscription: number;
+    readonly podSize: number;
     readonly switchRadix?: number;
     readonly latencyUs?: number;
   };
@@ -96,6 +97,14 @@ export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
   const system = spec.system ? resolveSystem(spec.system, issues) : undefined;
   const facility = spec.facility ? resolveFacility(spec.facility) : undefined;
   const plan = spec.plan ? resolvePlan(spec.plan, system, issues) : undefined;
+  if (workload && system && workload.training.precision === 'fp8' && system.accelerator.peakTflops.fp8 === undefined) {
+    issues.push({
+      code: 'invalid_value',
+      path: 'workload.training.precision',
+      value: 'fp8',
+      message: `${system.accelerator.name} has no FP8 tensor rate in the catalog; use precision: bf16 or an FP8-capable accelerator`,
+    });
+  }
   if (issues.length > 0 || !workload) return { ok: false, issues };
   return {
     ok: true,
@@ -260,6 +269,7 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
       topology: out.topology,
       ...(tiers !== undefined && { tiers }),
       oversubscription: out.oversubscription,
+      podSize: out.podSize ?? input.gpuCount,
       ...(switchRadix !== undefined && { switchRadix }),
       ...(out.latencyUs !== undefined && { latencyUs: out.latencyUs }),
     },

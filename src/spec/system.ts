@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveInt, positiveNumber } from './common.js';
+import { ALWAYS, isCount, positiveInt, positiveNumber } from './common.js';
 
 /** An accelerator described inline, for parts the catalog does not have. */
 export const InlineAcceleratorSchema = z
@@ -43,7 +43,14 @@ export const ScaleOutSchema = z.strictObject({
   nicBandwidthGbps: positiveNumber().optional().describe('NIC bandwidth per GPU, Gb/s; default from the accelerator'),
   topology: z.enum(['fat-tree', 'rail-optimized', 'torus', 'dragonfly']).default('rail-optimized'),
   tiers: z.number().int().min(1).max(4).optional().describe('Switch tiers; default: the fewest that reach the GPUs'),
-  oversubscription: z.number().min(1).default(1).describe('Leaf downlink:uplink ratio r in r:1; 1 = non-blocking'),
+  oversubscription: z
+    .number()
+    .min(1)
+    .default(1)
+    .describe('Bandwidth taper r (as in r:1) above each pod; 1 = non-blocking (Llama 3: 7 between pods)'),
+  podSize: positiveInt()
+    .optional()
+    .describe('GPUs under full bisection below the tapered tier (Llama 3: 3072); default: the whole cluster'),
   switchRadix: positiveInt().optional().describe('Switch ports at the NIC link speed; default from the fabric'),
   latencyUs: z.number().nonnegative().optional().describe('One-way small-message latency across the fabric, µs'),
 });
@@ -60,7 +67,7 @@ export const SystemSchema = z
     scaleOut: ScaleOutSchema.default({ topology: 'rail-optimized', oversubscription: 1 }),
   })
   .superRefine((system, ctx) => {
-    if (system.gpuCount % system.gpusPerNode !== 0) {
+    if (isCount(system.gpuCount) && isCount(system.gpusPerNode) && system.gpuCount % system.gpusPerNode !== 0) {
       const nodes = Math.max(1, Math.round(system.gpuCount / system.gpusPerNode));
       ctx.addIssue({
         code: 'custom',
@@ -69,16 +76,17 @@ export const SystemSchema = z
         message: `must be a multiple of gpusPerNode (${system.gpusPerNode}); nearest: ${nodes * system.gpusPerNode}`,
       });
     }
-    const domain = system.scaleUp.domainSize;
-    if (domain !== undefined && domain % system.gpusPerNode !== 0 && system.gpusPerNode % domain !== 0) {
+    const domain = system.scaleUp?.domainSize;
+    const perNode = system.gpusPerNode;
+    if (isCount(domain) && isCount(perNode) && domain % perNode !== 0 && perNode % domain !== 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['scaleUp', 'domainSize'],
         input: domain,
-        message: `must be a multiple or a divisor of gpusPerNode (${system.gpusPerNode})`,
+        message: `must be a multiple or a divisor of gpusPerNode (${perNode})`,
       });
     }
-  })
+  }, ALWAYS)
   .describe('Accelerators, nodes, scale-up domains and the scale-out fabric');
 
 export type InlineAccelerator = z.output<typeof InlineAcceleratorSchema>;

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveInt, quantity } from './common.js';
+import { ALWAYS, isCount, positiveInt, quantity } from './common.js';
 
 /**
  * Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 sec. 2.1): queries and keys/values pass through
@@ -41,7 +41,8 @@ export const MoeSchema = z
       .describe('After the dense layers, every n-th layer is MoE (1 = all, 2 = alternate)'),
     capacityFactor: z.number().positive().optional().describe('Expert capacity factor; absent = dropless routing'),
   })
-  .refine((moe) => moe.topK <= moe.experts, {
+  .refine((moe) => !isCount(moe.topK) || !isCount(moe.experts) || moe.topK <= moe.experts, {
+    ...ALWAYS,
     path: ['topK'],
     message: 'topK cannot exceed the number of routed experts',
   });
@@ -71,7 +72,7 @@ export const ModelSchema = z
   })
   .superRefine((model, ctx) => {
     const kvHeads = model.kvHeads ?? model.heads;
-    if (model.heads % kvHeads !== 0) {
+    if (isCount(model.heads) && isCount(kvHeads) && model.heads % kvHeads !== 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['kvHeads'],
@@ -79,7 +80,8 @@ export const ModelSchema = z
         message: `heads (${model.heads}) must be divisible by kvHeads; valid kvHeads: ${divisors(model.heads).join(', ')}`,
       });
     }
-    if (model.headDim === undefined && model.mla === undefined && model.hiddenSize % model.heads !== 0) {
+    const headDimNeeded = model.headDim === undefined && model.mla === undefined;
+    if (headDimNeeded && isCount(model.hiddenSize) && isCount(model.heads) && model.hiddenSize % model.heads !== 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['headDim'],
@@ -93,15 +95,16 @@ export const ModelSchema = z
         message: 'learned position embeddings need maxPositions (rows of the position table, e.g. 2048)',
       });
     }
-    if (model.moe && model.moe.firstDenseLayers >= model.layers) {
+    const firstDense = model.moe?.firstDenseLayers;
+    if (isCount(model.layers) && typeof firstDense === 'number' && firstDense >= model.layers) {
       ctx.addIssue({
         code: 'custom',
         path: ['moe', 'firstDenseLayers'],
-        input: model.moe.firstDenseLayers,
+        input: firstDense,
         message: `must be less than layers (${model.layers}) so that at least one layer is MoE`,
       });
     }
-  })
+  }, ALWAYS)
   .describe('Decoder-only transformer architecture');
 
 /** Training settings: the job's size and numerics. */
@@ -119,18 +122,18 @@ export const TrainingSchema = z
     optimizer: z.enum(['adamw', 'adam', 'sgd-momentum']).default('adamw'),
   })
   .superRefine((training, ctx) => {
-    if ('tokens' in training.globalBatch && training.globalBatch.tokens % training.sequenceLength !== 0) {
-      const sequences = training.globalBatch.tokens / training.sequenceLength;
+    const batch = training.globalBatch as { tokens?: unknown } | undefined;
+    const tokens = batch?.tokens;
+    const length = training.sequenceLength;
+    if (isCount(tokens) && isCount(length) && tokens % length !== 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['globalBatch', 'tokens'],
-        input: training.globalBatch.tokens,
-        message: `must be a multiple of sequenceLength (${training.sequenceLength}); nearest: ${
-          Math.max(1, Math.round(sequences)) * training.sequenceLength
-        }`,
+        input: tokens,
+        message: `must be a multiple of sequenceLength (${length}); nearest: ${Math.max(1, Math.round(tokens / length)) * length}`,
       });
     }
-  });
+  }, ALWAYS);
 
 /** A workload: a model (catalog id or inline architecture) and its training settings. */
 export const WorkloadSchema = z

@@ -1,0 +1,50 @@
+/**
+ * The `tokenworks` command line: builds the commander program, runs it and maps every failure to an exit code.
+ * `runCli` takes its streams as arguments so tests run commands in-process.
+ * @module
+ */
+import { Command } from '@commander-js/extra-typings';
+import { EXIT_CODES } from '../errors.js';
+import { createOutput, type OutputStreams } from '../node/output.js';
+import { VERSION } from '../version.js';
+import { registerCatalog } from './commands/catalog.js';
+import { registerCheck } from './commands/check.js';
+import { reportError } from './errors.js';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly debug?: boolean;
+}
+
+/** Builds the program; commands write through `streams`. */
+export function buildProgram(streams: OutputStreams): Command {
+  const program = new Command()
+    .name('tokenworks')
+    .description('Plan, estimate and simulate AI factories: GPU clusters whose output is trained tokens.')
+    .version(VERSION)
+    .option('--debug', 'print stack traces of internal errors')
+    .option('-q, --quiet', 'print results only, no messages')
+    .showHelpAfterError('(run tokenworks --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => streams.stdout.write(text),
+      writeErr: (text) => streams.stderr.write(text),
+    });
+  registerCatalog(program, streams);
+  registerCheck(program, streams);
+  return program;
+}
+
+/** Runs the CLI on `argv` (without the node and script paths) and returns the exit code. */
+export async function runCli(argv: readonly string[], streams: OutputStreams): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    await buildProgram(streams).parseAsync([...argv], { from: 'user' });
+    return EXIT_CODES.ok;
+  } catch (error) {
+    const output = createOutput(streams, { json: false });
+    return reportError(error, output, debug);
+  }
+}

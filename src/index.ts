@@ -1,0 +1,70 @@
+/**
+ * The public API of Tokenworks: one explicit export list. Everything here is pure (no Node APIs) except the
+ * `node/` helpers at the end, which read and write files.
+ * @module
+ */
+
+// Catalog
+export {
+  ACCELERATORS,
+  type AcceleratorEntry,
+  type ActiveParamsConvention,
+  DEFAULT_ELECTRICITY_PRICE,
+  FABRICS,
+  FACILITY_PRESETS,
+  type FabricEntry,
+  type FacilityPreset,
+  type Figure,
+  facilityPreset,
+  findAccelerator,
+  findFabric,
+  findModelPreset,
+  type LookupResult,
+  MODEL_PRESETS,
+  type ModelPreset,
+  type PeakPrecision,
+} from './catalog/index.js';
+// Errors
+export { type ErrorCode, EXIT_CODES, TokenworksError } from './errors.js';
+export { loadSpecFile, readTextFile, writeFileAtomic } from './node/files.js';
+// Node-only helpers
+export { createOutput, type Output, type OutputStreams, type Progress } from './node/output.js';
+// Performance model
+export {
+  ADAM_STATE_BYTES_PER_PARAMETER,
+  countParameters,
+  type FlopsPerToken,
+  flopsPerToken,
+  type ParameterCounts,
+  WEIGHT_BYTES_PER_PARAMETER,
+} from './perf/model-size.js';
+export { type PublishedParameters, type SpecSummary, summarizeSpec } from './perf/summary.js';
+export { type Constraints, ConstraintsSchema } from './spec/constraints.js';
+export { type Cooling, FacilitySchema } from './spec/facility.js';
+export type { Result, SpecIssue } from './spec/issues.js';
+export { formatFromName, loadSpec, parseText, type SpecFormat, validateSpec } from './spec/load.js';
+export { type Plan, PlanSchema, type Sharding } from './spec/plan.js';
+export {
+  type Accelerator,
+  type ResolvedFacility,
+  type ResolvedModel,
+  type ResolvedPlan,
+  type ResolvedSpec,
+  type ResolvedSystem,
+  type ResolvedTraining,
+  type ResolvedWorkload,
+  resolveModel,
+  resolveSpec,
+} from './spec/resolve.js';
+// Specs
+export { type SpecInput, SpecSchema } from './spec/spec.js';
+export { type InlineAccelerator, SystemSchema } from './spec/system.js';
+export {
+  type Model,
+  type ModelInput,
+  ModelSchema,
+  type Training,
+  TrainingSchema,
+  WorkloadSchema,
+} from './spec/workload.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,65 @@
+/**
+ * Number formatting in the units people who plan clusters think in: billions of parameters, GB, TFLOP/s, days.
+ * @module
+ */
+
+const SI = [
+  { exponent: 15, suffix: 'P' },
+  { exponent: 12, suffix: 'T' },
+  { exponent: 9, suffix: 'B' },
+  { exponent: 6, suffix: 'M' },
+  { exponent: 3, suffix: 'K' },
+] as const;
+
+/** Three significant digits, without exponent for ordinary magnitudes: 70.6, 1.08, 0.0412. */
+export function significant(value: number, digits = 3): string {
+  if (value === 0 || !Number.isFinite(value)) return String(value);
+  const magnitude = Math.floor(Math.log10(Math.abs(value)));
+  const decimals = Math.max(0, digits - 1 - magnitude);
+  return value.toFixed(Math.min(decimals, 6));
+}
+
+/** A count with an SI suffix: 70.6 B, 16.8 M, 15.6 T (B = 10^9, as model sizes are quoted). */
+export function formatCount(value: number): string {
+  for (const { exponent, suffix } of SI) {
+    if (Math.abs(value) >= 10 ** exponent) return `${significant(value / 10 ** exponent)} ${suffix}`;
+  }
+  return significant(value);
+}
+
+/** Bytes in decimal units (GB = 10^9 B, as HBM capacities are quoted). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${significant(value)} ${units[unit]}`;
+}
+
+/** FLOP counts and rates with SI prefixes: 481 GFLOP, 1.01 EFLOP/s. */
+export function formatFlops(value: number, perSecond = false): string {
+  const prefixes = ['', 'K', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
+  let scaled = value;
+  let prefix = 0;
+  while (Math.abs(scaled) >= 1000 && prefix < prefixes.length - 1) {
+    scaled /= 1000;
+    prefix++;
+  }
+  return `${significant(scaled)} ${prefixes[prefix]}FLOP${perSecond ? '/s' : ''}`;
+}
+
+/** A duration in the largest sensible unit: 41.2 days, 3.5 h, 12 s. */
+export function formatDuration(seconds: number): string {
+  if (seconds >= 2 * 86400) return `${significant(seconds / 86400)} days`;
+  if (seconds >= 2 * 3600) return `${significant(seconds / 3600)} h`;
+  if (seconds >= 120) return `${significant(seconds / 60)} min`;
+  return `${significant(seconds)} s`;
+}
+
+/** An integer with thousands separators: 16,384. */
+export function formatInteger(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
