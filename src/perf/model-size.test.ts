@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MODEL_PRESETS } from '../catalog/models.js';
 import { resolveModel } from '../spec/resolve.js';
 import { type ModelInput, ModelSchema } from '../spec/workload.js';
-import { countParameters, countMoeLayers, flopsPerToken } from './model-size.js';
+import { countMoeLayers, countParameters, flopsPerToken } from './model-size.js';
 
 const model = (input: ModelInput) => resolveModel(ModelSchema.parse(input));
 const preset = (id: string) => {
@@ -81,7 +81,9 @@ describe('parameter counts by hand', () => {
       moe: { experts: 4, topK: 1, expertFfnHiddenSize: 8 },
     };
     expect(countMoeLayers(model(base))).toBe(10);
-    expect(countMoeLayers(model({ ...base, moe: { experts: 4, topK: 1, expertFfnHiddenSize: 8, firstDenseLayers: 3 } }))).toBe(7);
+    expect(
+      countMoeLayers(model({ ...base, moe: { experts: 4, topK: 1, expertFfnHiddenSize: 8, firstDenseLayers: 3 } })),
+    ).toBe(7);
     expect(
       countMoeLayers(model({ ...base, moe: { experts: 4, topK: 1, expertFfnHiddenSize: 8, layerInterval: 2 } })),
     ).toBe(5);

@@ -44,9 +44,12 @@ export const quantity = () =>
 
 /**
  * Refinement options that run a cross-field check even when some fields failed their own checks, so one pass
- * reports every problem. Checks run with these options must guard their inputs with {@link isCount}.
+ * reports every problem. The check still needs an object to look at; inside it, fields must be guarded with
+ * {@link isCount} since they may hold anything.
  */
-export const ALWAYS = { when: () => true } as const;
+export const ALWAYS = {
+  when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null,
+} as const;
 
 /** True for a positive integer (a field that passed, or would pass, {@link positiveInt}). */
 export function isCount(value: unknown): value is number {

@@ -114,13 +114,11 @@ export function fromZodIssues(
         }
         break;
       }
-      default:
-        out.push({
-          code: issue.code === 'custom' ? 'invalid_value' : issue.code,
-          path,
-          message: issue.message,
-          value: input,
-        });
+      default: {
+        const unknownId = issue.code === 'custom' && (issue.params as { unknownId?: boolean } | undefined)?.unknownId;
+        const code = unknownId ? 'unknown_id' : issue.code === 'custom' ? 'invalid_value' : issue.code;
+        out.push({ code, path, message: issue.message, value: input });
+      }
     }
   }
   return out;

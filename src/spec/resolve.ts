@@ -12,6 +12,7 @@ import {
   findFabric,
   findModelPreset,
 } from '../catalog/index.js';
+import { mustFind } from './catalog-refs.js';
 import type { Constraints } from './constraints.js';
 import type { Cooling, FacilityInput } from './facility.js';
 import type { Result, SpecIssue } from './issues.js';
@@ -93,11 +94,11 @@ export interface ResolvedSpec {
 /** Resolves catalog references and defaults of a parsed spec. */
 export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
   const issues: SpecIssue[] = [];
-  const workload = resolveWorkload(spec.workload, issues);
+  const workload = resolveWorkload(spec.workload);
   const system = spec.system ? resolveSystem(spec.system, issues) : undefined;
   const facility = spec.facility ? resolveFacility(spec.facility) : undefined;
   const plan = spec.plan ? resolvePlan(spec.plan, system, issues) : undefined;
-  if (workload && system && workload.training.precision === 'fp8' && system.accelerator.peakTflops.fp8 === undefined) {
+  if (system && workload.training.precision === 'fp8' && system.accelerator.peakTflops.fp8 === undefined) {
     issues.push({
       code: 'invalid_value',
       path: 'workload.training.precision',
@@ -105,7 +106,7 @@ export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
       message: `${system.accelerator.name} has no FP8 tensor rate in the catalog; use precision: bf16 or an FP8-capable accelerator`,
     });
   }
-  if (issues.length > 0 || !workload) return { ok: false, issues };
+  if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
     value: {
@@ -124,22 +125,13 @@ export function resolveModel(model: Model): ResolvedModel {
   return { ...model, kvHeads: model.kvHeads ?? model.heads, headDim: model.headDim ?? model.hiddenSize / model.heads };
 }
 
-function unknownId(path: string, kind: string, value: string, suggestions: string[], listCommand: string): SpecIssue {
-  const hint = suggestions.length > 0 ? `did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}? ` : '';
-  return { code: 'unknown_id', path, value, message: `unknown ${kind} "${value}"; ${hint}(list: ${listCommand})` };
-}
-
-function resolveWorkload(input: WorkloadInput, issues: SpecIssue[]): ResolvedWorkload | undefined {
-  let model: Model | undefined;
+function resolveWorkload(input: WorkloadInput): ResolvedWorkload {
+  let model: Model;
   let modelId: string | undefined;
   if (typeof input.model === 'string') {
-    const found = findModelPreset(input.model);
-    if (found.found) {
-      model = ModelSchema.parse(found.entry.model);
-      modelId = found.entry.id;
-    } else {
-      issues.push(unknownId('workload.model', 'model', input.model, found.suggestions, 'tokenworks catalog models'));
-    }
+    const preset = mustFind(findModelPreset(input.model), `model "${input.model}"`);
+    model = ModelSchema.parse(preset.model);
+    modelId = preset.id;
   } else {
     model = input.model;
   }
@@ -148,7 +140,6 @@ function resolveWorkload(input: WorkloadInput, issues: SpecIssue[]): ResolvedWor
     'sequences' in training.globalBatch
       ? training.globalBatch.sequences
       : training.globalBatch.tokens / training.sequenceLength;
-  if (!model) return undefined;
   return {
     ...(modelId !== undefined && { modelId }),
     model: resolveModel(model),
@@ -197,23 +188,11 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
   let scaleUpDefault: number;
   let nicDefault: number | undefined;
   if (typeof input.accelerator === 'string') {
-    const found = findAccelerator(input.accelerator);
-    if (!found.found) {
-      issues.push(
-        unknownId(
-          'system.accelerator',
-          'accelerator',
-          input.accelerator,
-          found.suggestions,
-          'tokenworks catalog accelerators',
-        ),
-      );
-      return undefined;
-    }
-    accelerator = acceleratorFromEntry(found.entry);
-    domainDefault = found.entry.scaleUp.domainSize.value;
-    scaleUpDefault = found.entry.scaleUp.bandwidthGBps.value;
-    nicDefault = found.entry.scaleOutGbps?.value;
+    const entry = mustFind(findAccelerator(input.accelerator), `accelerator "${input.accelerator}"`);
+    accelerator = acceleratorFromEntry(entry);
+    domainDefault = entry.scaleUp.domainSize.value;
+    scaleUpDefault = entry.scaleUp.bandwidthGBps.value;
+    nicDefault = entry.scaleOutGbps?.value;
   } else {
     accelerator = acceleratorFromInline(input.accelerator);
     domainDefault = input.accelerator.scaleUpDomainSize;
@@ -226,16 +205,10 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
   let radixDefault: number | undefined;
   let fabricLinkGbps: number | undefined;
   if (out.fabric !== undefined) {
-    const found = findFabric(out.fabric);
-    if (!found.found) {
-      issues.push(
-        unknownId('system.scaleOut.fabric', 'fabric', out.fabric, found.suggestions, 'tokenworks catalog fabrics'),
-      );
-      return undefined;
-    }
-    fabricId = found.entry.id;
-    radixDefault = found.entry.switch.radix.value;
-    fabricLinkGbps = found.entry.linkGbps.value;
+    const fabric = mustFind(findFabric(out.fabric), `fabric "${out.fabric}"`);
+    fabricId = fabric.id;
+    radixDefault = fabric.switch.radix.value;
+    fabricLinkGbps = fabric.linkGbps.value;
   }
   const nicBandwidthGbps = out.nicBandwidthGbps ?? nicDefault ?? fabricLinkGbps;
   if (nicBandwidthGbps === undefined) {

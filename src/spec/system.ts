@@ -5,6 +5,8 @@
  * @module
  */
 import { z } from 'zod';
+import { findAccelerator, findFabric } from '../catalog/index.js';
+import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, positiveInt, positiveNumber } from './common.js';
 
 /** An accelerator described inline, for parts the catalog does not have. */
@@ -67,6 +69,16 @@ export const SystemSchema = z
     scaleOut: ScaleOutSchema.default({ topology: 'rail-optimized', oversubscription: 1 }),
   })
   .superRefine((system, ctx) => {
+    checkCatalogId(
+      ctx,
+      ['accelerator'],
+      system.accelerator,
+      'accelerator',
+      findAccelerator,
+      'tokenworks catalog accelerators',
+    );
+    const fabric = (system.scaleOut as { fabric?: unknown } | undefined)?.fabric;
+    checkCatalogId(ctx, ['scaleOut', 'fabric'], fabric, 'fabric', findFabric, 'tokenworks catalog fabrics');
     if (isCount(system.gpuCount) && isCount(system.gpusPerNode) && system.gpuCount % system.gpusPerNode !== 0) {
       const nodes = Math.max(1, Math.round(system.gpuCount / system.gpusPerNode));
       ctx.addIssue({

@@ -4,6 +4,8 @@
  * @module
  */
 import { z } from 'zod';
+import { findModelPreset } from '../catalog/index.js';
+import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, positiveInt, quantity } from './common.js';
 
 /**
@@ -143,6 +145,9 @@ export const WorkloadSchema = z
       .describe('Catalog model id (see `tokenworks catalog models`) or an inline architecture'),
     training: TrainingSchema,
   })
+  .superRefine((workload, ctx) => {
+    checkCatalogId(ctx, ['model'], workload.model, 'model', findModelPreset, 'tokenworks catalog models');
+  }, ALWAYS)
   .describe('What is trained and how');
 
 /** A model architecture after defaults are applied. */

@@ -92,7 +92,8 @@ function title(kind: Kind): string {
   return kind[0]?.toUpperCase() + kind.slice(1);
 }
 
-const value = (figure: Figure | null | undefined): string => (figure ? String(Number(figure.value.toPrecision(4))) : '-');
+const value = (figure: Figure | null | undefined): string =>
+  figure ? String(Number(figure.value.toPrecision(4))) : '-';
 
 function renderKind(kind: Kind): string {
   switch (kind) {

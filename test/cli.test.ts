@@ -1,0 +1,143 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { reportError } from '../src/cli/errors.js';
+import { createOutput } from '../src/node/output.js';
+import { run } from './run-cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tokenworks-cli-'));
+});
+
+async function specFile(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+describe('tokenworks check', () => {
+  it('prints the size of the Llama 3 405B job', async () => {
+    const { code, stdout, stderr } = await run('check', 'examples/llama3-405b.yaml');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('valid');
+    expect(stdout).toContain('406 B total (published 405 B');
+    expect(stdout).toContain('8,192 × H100 SXM5 80GB');
+    expect(stdout).toContain('TP 8 · PP 16 · DP 64');
+  });
+
+  it('--json gives the resolved spec and the summary', async () => {
+    const { code, stdout } = await run('check', 'examples/deepseek-v3-h800.yaml', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.valid).toBe(true);
+    expect(report.spec.system.accelerator.id).toBe('h800-sxm');
+    expect(report.summary.parameters.total / 1e9).toBeCloseTo(671, 0);
+    // total compute = FLOPs per token x tokens
+    expect(report.summary.trainingFlops).toBeCloseTo(report.summary.flopsPerToken.total * 14.8e12, -10);
+  });
+
+  it('a missing file exits 2 with the path and no stack trace', async () => {
+    const { code, stderr } = await run('check', join(dir, 'nope.yaml'));
+    expect(code).toBe(2);
+    expect(stderr).toContain('file not found');
+    expect(stderr).toContain('nope.yaml');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a directory exits 2', async () => {
+    const { code, stderr } = await run('check', dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain('is a directory');
+  });
+
+  it('bad YAML exits 2 with the line', async () => {
+    const file = await specFile('syntax.yaml', 'workload:\n  model: llama3-8b\n  training: [1, 2\n');
+    const { code, stderr } = await run('check', file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/syntax.yaml: YAML syntax error: .*line \d+/);
+  });
+
+  it('prints one line per problem, each naming the file, the field and the value', async () => {
+    const file = await specFile(
+      'bad.yaml',
+      [
+        'workload:',
+        '  model: { name: x, layers: 4, hiddenSize: 512, heads: 8, kvHeads: 3, ffnHiddenSize: 1024, vocabSize: 1000 }',
+        '  training: { totalTokens: 1T, sequenceLength: 2048, globalBatch: { sequences: 8 } }',
+        'system: { accelerator: h10, gpuCount: -8 }',
+      ].join('\n'),
+    );
+    const { code, stdout, stderr } = await run('check', file);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.every((line) => line.startsWith(`${file}: `))).toBe(true);
+    expect(stderr).toMatch(/workload\.model\.kvHeads: .*valid kvHeads: 1, 2, 4, 8 \(got 3\)/);
+    expect(stderr).toMatch(/system\.gpuCount: must be greater than 0, got -8/);
+    expect(stderr).toMatch(/system\.accelerator: unknown accelerator "h10"; did you mean "h100-sxm"/);
+  });
+
+  it('unknown commands and options exit 2', async () => {
+    expect((await run('chek', 'x')).code).toBe(2);
+    expect((await run('check', 'examples/llama3-8b.yaml', '--frobnicate')).code).toBe(2);
+  });
+
+  it('--help and --version exit 0', async () => {
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('check');
+    expect((await run('--version')).code).toBe(0);
+  });
+});
+
+describe('tokenworks catalog', () => {
+  it('lists accelerators with dense peaks', async () => {
+    const { code, stdout } = await run('catalog', 'accelerators');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/h100-sxm\s+H100 SXM5 80GB\s+989\.4\s+1979/);
+  });
+
+  it('lists every kind without an argument', async () => {
+    const { stdout } = await run('catalog');
+    for (const heading of ['Accelerators', 'Fabrics', 'Facilities', 'Models']) expect(stdout).toContain(heading);
+  });
+
+  it('shows one entry with the source of each figure, found by alias', async () => {
+    const { code, stdout } = await run('catalog', 'accelerators', 'h100');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/peakTflops\.bf16\s+989\.4 TFLOP\/s dense .*\[https:\/\/glennklockwood\.com/);
+  });
+
+  it('--json returns the sourced entries', async () => {
+    const { stdout } = await run('catalog', 'fabrics', '--json');
+    const fabrics = JSON.parse(stdout);
+    expect(fabrics.map((f: { id: string }) => f.id)).toContain('ndr-ib');
+    expect(fabrics[0].switch.radix.source).toMatch(/nvidia/);
+  });
+
+  it('an unknown kind or id exits 2 with the valid choices', async () => {
+    const kind = await run('catalog', 'gpus');
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toContain('accelerators, fabrics, facilities, models');
+    const id = await run('catalog', 'models', 'lama3-70b');
+    expect(id.code).toBe(2);
+    expect(id.stderr).toContain('did you mean "llama3-70b"');
+  });
+});
+
+describe('error reporting', () => {
+  it('an internal error exits 1 with a short message, the stack only with --debug', () => {
+    let text = '';
+    const output = createOutput({ stdout: { write: () => true }, stderr: { write: (t: string) => (text += t) } });
+    expect(reportError(new Error('boom'), output, false)).toBe(1);
+    expect(text).toContain('internal error: boom');
+    expect(text).not.toMatch(/\n\s+at /);
+    text = '';
+    expect(reportError(new Error('boom'), output, true)).toBe(1);
+    expect(text).toMatch(/\n\s+at /);
+  });
+});
