@@ -30,6 +30,22 @@ export interface FabricEntry {
   readonly achievedGBpsPerNic?: Figure;
 }
 
+/** 400G links: the switch end shares an 800G twin-port OSFP, the NIC end is a single-port OSFP SR4. */
+const OPTICS_400G: FabricEntry['optics'] = {
+  switchSideW: fig(
+    8.5,
+    'W per 400G link end',
+    'https://docs.nvidia.com/networking/display/800gmms4x00nst/overview',
+    'derived: 17 W per 800G twin-port OSFP carrying two 400G links',
+  ),
+  nicSideW: fig(
+    8,
+    'W per 400G link end',
+    'https://docs.nvidia.com/networking/display/MMA4Z00NS400T/Connectivity+Scenarios',
+    'OSFP SR4 typical; 9 W max',
+  ),
+};
+
 /** Every fabric in the catalog. */
 export const FABRICS: readonly FabricEntry[] = Object.freeze([
   {
@@ -54,20 +70,7 @@ export const FABRICS: readonly FabricEntry[] = Object.freeze([
       name: 'ConnectX-7',
       gbps: fig(400, 'Gb/s', 'https://docs.nvidia.com/networking/display/MMA4Z00NS400T/Connectivity+Scenarios'),
     },
-    optics: {
-      switchSideW: fig(
-        8.5,
-        'W per 400G link end',
-        'https://docs.nvidia.com/networking/display/800gmms4x00nst/overview',
-        'derived: 17 W per 800G twin-port OSFP carrying two 400G links',
-      ),
-      nicSideW: fig(
-        8,
-        'W per 400G link end',
-        'https://docs.nvidia.com/networking/display/MMA4Z00NS400T/Connectivity+Scenarios',
-        'OSFP SR4 typical; 9 W max',
-      ),
-    },
+    optics: OPTICS_400G,
     achievedGBpsPerNic: fig(
       47,
       'GB/s per 400G NIC (NCCL ring bus bandwidth)',
@@ -148,18 +151,6 @@ export const FABRICS: readonly FabricEntry[] = Object.freeze([
         'https://docs.nvidia.com/enterprise-reference-architectures/hgx-ai-factory-h100-h200-b200/latest/networking-physical-topologies.html',
       ),
     },
-    optics: {
-      switchSideW: fig(
-        8.5,
-        'W per 400G link end',
-        'https://docs.nvidia.com/networking/display/800gmms4x00nst/overview',
-        'derived: 17 W per 800G twin-port OSFP carrying two 400G links',
-      ),
-      nicSideW: fig(
-        8,
-        'W per 400G link end',
-        'https://docs.nvidia.com/networking/display/MMA4Z00NS400T/Connectivity+Scenarios',
-      ),
-    },
+    optics: OPTICS_400G,
   },
 ]);
