@@ -24,7 +24,8 @@ export interface AcceleratorEntry {
   readonly released: number;
   /** Dense peak matrix throughput per precision, TFLOP/s. */
   readonly peakTflops: Readonly<Partial<Record<PeakPrecision, Figure>>> & { readonly bf16: Figure };
-  readonly hbmCapacityGB: Figure;
+  /** HBM capacity in GiB: vendors' "80 GB" is 80 GiB (an H100 shows 81,559 MiB in nvidia-smi). */
+  readonly hbmCapacityGiB: Figure;
   readonly hbmBandwidthGBps: Figure;
   readonly scaleUp: {
     readonly technology: string;
@@ -70,7 +71,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp16: fig(312, 'TFLOP/s dense', KLOCKWOOD_A100),
       tf32: fig(156, 'TFLOP/s dense', KLOCKWOOD_A100, '312 with 2:4 sparsity'),
     },
-    hbmCapacityGB: fig(80, 'GB', KLOCKWOOD_A100),
+    hbmCapacityGiB: fig(80, 'GiB (vendors say GB)', KLOCKWOOD_A100),
     hbmBandwidthGBps: fig(2039, 'GB/s', KLOCKWOOD_A100),
     scaleUp: {
       technology: 'NVLink 3 via NVSwitch (gen2)',
@@ -101,7 +102,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(1978.9, 'TFLOP/s dense', KLOCKWOOD_H100, '3958 with sparsity'),
       tf32: fig(494.7, 'TFLOP/s dense', KLOCKWOOD_H100, 'NVIDIA datasheet 989 is WITH sparsity'),
     },
-    hbmCapacityGB: fig(80, 'GB', KLOCKWOOD_H100),
+    hbmCapacityGiB: fig(80, 'GiB (vendors say GB)', KLOCKWOOD_H100),
     hbmBandwidthGBps: fig(3350, 'GB/s', KLOCKWOOD_H100),
     scaleUp: {
       technology: 'NVLink 4 via 4x NVSwitch gen3 (HGX)',
@@ -137,7 +138,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(1978.9, 'TFLOP/s dense', H800_BRIEF, 'tensor throughput identical to H100 SXM5'),
       tf32: fig(494.7, 'TFLOP/s dense', H800_BRIEF, 'tensor throughput identical to H100 SXM5'),
     },
-    hbmCapacityGB: fig(80, 'GB', H800_BRIEF),
+    hbmCapacityGiB: fig(80, 'GiB (vendors say GB)', H800_BRIEF),
     hbmBandwidthGBps: fig(3350, 'GB/s', H800_BRIEF),
     scaleUp: {
       technology: 'NVLink 4 (8 links) via NVSwitch',
@@ -166,7 +167,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(1979, 'TFLOP/s dense', STAS00_COMPUTE),
       tf32: fig(494.5, 'TFLOP/s dense', STAS00_COMPUTE),
     },
-    hbmCapacityGB: fig(141, 'GB', STAS00_COMPUTE),
+    hbmCapacityGiB: fig(141, 'GiB (vendors say GB)', STAS00_COMPUTE),
     hbmBandwidthGBps: fig(4800, 'GB/s', STAS00_COMPUTE),
     scaleUp: {
       technology: 'NVLink 4',
@@ -199,7 +200,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp4: fig(9000, 'TFLOP/s dense', STAS00_COMPUTE, 'dense; stas00 lists nvfp4 10000; 18000 with sparsity'),
       tf32: fig(1100, 'TFLOP/s dense', 'https://glennklockwood.com/garden/processors/B200', 'stas00 lists 1125'),
     },
-    hbmCapacityGB: fig(180, 'GB', STAS00_COMPUTE),
+    hbmCapacityGiB: fig(180, 'GiB (vendors say GB)', STAS00_COMPUTE),
     hbmBandwidthGBps: fig(8000, 'GB/s', STAS00_COMPUTE, 'verda/const_blog list 7.7 TB/s for HGX B200'),
     scaleUp: {
       technology: 'NVLink 5 via NVSwitch (HGX 8-GPU)',
@@ -236,7 +237,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp4: fig(10000, 'TFLOP/s dense', STAS00_COMPUTE, 'dense; 20000 sparse'),
       tf32: fig(1250, 'TFLOP/s dense', STAS00_COMPUTE),
     },
-    hbmCapacityGB: fig(186, 'GB', STAS00_COMPUTE, 'MLPerf GB200 system file also lists 186 GB'),
+    hbmCapacityGiB: fig(186, 'GiB (vendors say GB)', STAS00_COMPUTE, 'MLPerf GB200 system file also lists 186 GB'),
     hbmBandwidthGBps: fig(8000, 'GB/s', STAS00_COMPUTE),
     scaleUp: {
       technology: 'NVLink 5; 9 NVLink switch trays x 2 NVSwitch chips; 1 link from each GPU to each of 18 chips',
@@ -278,7 +279,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       ),
       tf32: fig(1125, 'TFLOP/s dense', STAS00_COMPUTE, 'verda lists 1.1 PF'),
     },
-    hbmCapacityGB: fig(288, 'GB', STAS00_COMPUTE, 'verda lists 270 GB usable'),
+    hbmCapacityGiB: fig(288, 'GiB (vendors say GB)', STAS00_COMPUTE, 'verda lists 270 GB usable'),
     hbmBandwidthGBps: fig(8000, 'GB/s', STAS00_COMPUTE, 'verda lists 7.7 TB/s'),
     scaleUp: {
       technology: 'NVLink 5',
@@ -320,7 +321,12 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp4: fig(15000, 'TFLOP/s dense', STAS00_COMPUTE, 'dense; verda agrees 15 PF'),
       tf32: fig(1250, 'TFLOP/s dense', STAS00_COMPUTE),
     },
-    hbmCapacityGB: fig(288, 'GB', 'https://awesomeagents.ai/hardware/nvidia-gb300-nvl72', 'verda lists 279 GB usable'),
+    hbmCapacityGiB: fig(
+      288,
+      'GiB (vendors say GB)',
+      'https://awesomeagents.ai/hardware/nvidia-gb300-nvl72',
+      'verda lists 279 GB usable',
+    ),
     hbmBandwidthGBps: fig(8000, 'GB/s', 'https://verda.com/blog/gb300-nvl72-architecture'),
     scaleUp: {
       technology: 'NVLink 5',
@@ -354,7 +360,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       ),
       tf32: fig(653.7, 'TFLOP/s dense', STAS00_COMPUTE),
     },
-    hbmCapacityGB: fig(192, 'GB', STAS00_COMPUTE),
+    hbmCapacityGiB: fig(192, 'GiB (vendors say GB)', STAS00_COMPUTE),
     hbmBandwidthGBps: fig(5300, 'GB/s', STAS00_COMPUTE),
     scaleUp: {
       technology: 'Infinity Fabric / xGMI, 7 links, full mesh of 8 OAMs',
@@ -379,7 +385,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(2614.9, 'TFLOP/s dense', 'https://awesomeagents.ai/hardware/amd-mi325x', '5229.8 with sparsity'),
       tf32: fig(653.7, 'TFLOP/s dense', 'https://awesomeagents.ai/hardware/amd-mi325x'),
     },
-    hbmCapacityGB: fig(256, 'GB', STAS00_COMPUTE),
+    hbmCapacityGiB: fig(256, 'GiB (vendors say GB)', STAS00_COMPUTE),
     hbmBandwidthGBps: fig(6000, 'GB/s', STAS00_COMPUTE),
     scaleUp: {
       technology: 'Infinity Fabric, 7 links',
@@ -409,7 +415,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
         "~10.1 PF dense MXFP4; Tom's Hardware quotes 20.1 PF (likely sparsity/peak-marketing) ",
       ),
     },
-    hbmCapacityGB: fig(288, 'GB', STAS00_COMPUTE),
+    hbmCapacityGiB: fig(288, 'GiB (vendors say GB)', STAS00_COMPUTE),
     hbmBandwidthGBps: fig(8000, 'GB/s', STAS00_COMPUTE),
     scaleUp: {
       technology: 'Infinity Fabric 4th gen, 7 links, 8-OAM UBB',
@@ -445,7 +451,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     peakTflops: {
       bf16: fig(197, 'TFLOP/s dense', 'https://docs.cloud.google.com/tpu/docs/v5e'),
     },
-    hbmCapacityGB: fig(16, 'GB', 'https://docs.cloud.google.com/tpu/docs/v5e'),
+    hbmCapacityGiB: fig(16, 'GiB (vendors say GB)', 'https://docs.cloud.google.com/tpu/docs/v5e'),
     hbmBandwidthGBps: fig(819, 'GB/s', 'https://docs.cloud.google.com/tpu/docs/v5e', 'another doc version: 800 GiB/s'),
     scaleUp: {
       technology: 'ICI, 4 ports/chip, 2D torus',
@@ -482,7 +488,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
         'no FP8 speed-up over BF16',
       ),
     },
-    hbmCapacityGB: fig(102, 'GB', 'https://docs.cloud.google.com/tpu/docs/v5p-training', 'published as 95 GiB'),
+    hbmCapacityGiB: fig(95, 'GiB', 'https://docs.cloud.google.com/tpu/docs/v5p-training'),
     hbmBandwidthGBps: fig(2765, 'GB/s', 'https://docs.cloud.google.com/tpu/docs/v5p-training'),
     scaleUp: {
       technology: 'ICI 3D torus (optical reconfigurable)',
@@ -514,7 +520,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(918, 'TFLOP/s dense', 'https://docs.cloud.google.com/tpu/docs/v6e.md.txt'),
       fp8: fig(918, 'TFLOP/s dense', 'https://docs.cloud.google.com/tpu/docs/tpu7x'),
     },
-    hbmCapacityGB: fig(32, 'GB', 'https://docs.cloud.google.com/tpu/docs/v6e.md.txt'),
+    hbmCapacityGiB: fig(32, 'GiB (vendors say GB)', 'https://docs.cloud.google.com/tpu/docs/v6e.md.txt'),
     hbmBandwidthGBps: fig(1638, 'GB/s', 'https://docs.cloud.google.com/tpu/docs/v6e.md.txt'),
     scaleUp: {
       technology: 'ICI, 4 ports/chip, 2D torus',
@@ -546,7 +552,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(2307, 'TFLOP/s dense', 'https://docs.cloud.google.com/tpu/docs/tpu7x'),
       fp8: fig(4614, 'TFLOP/s dense', 'https://docs.cloud.google.com/tpu/docs/tpu7x'),
     },
-    hbmCapacityGB: fig(206, 'GB', 'https://docs.cloud.google.com/tpu/docs/tpu7x', 'published as 192 GiB'),
+    hbmCapacityGiB: fig(192, 'GiB', 'https://docs.cloud.google.com/tpu/docs/tpu7x'),
     hbmBandwidthGBps: fig(7380, 'GB/s', 'https://docs.cloud.google.com/tpu/docs/tpu7x', 'press: 7.2-7.37 TB/s'),
     scaleUp: {
       technology: 'ICI (3D torus, like v5p)',
@@ -585,7 +591,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(1835, 'TFLOP/s dense', INTEL_HOTCHIPS_GAUDI3, 'same rate as BF16 (no 2x); 1677 at 1600 MHz'),
       tf32: fig(459, 'TFLOP/s dense', STAS00_COMPUTE, 'low-confidence'),
     },
-    hbmCapacityGB: fig(128, 'GB', INTEL_HOTCHIPS_GAUDI3),
+    hbmCapacityGiB: fig(128, 'GiB (vendors say GB)', INTEL_HOTCHIPS_GAUDI3),
     hbmBandwidthGBps: fig(3670, 'GB/s', INTEL_HOTCHIPS_GAUDI3, 'marketing 3.7 TB/s'),
     scaleUp: {
       technology:
@@ -618,7 +624,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(1299, 'TFLOP/s dense', AWS_TRN2),
       tf32: fig(667, 'TFLOP/s dense', AWS_TRN2),
     },
-    hbmCapacityGB: fig(103, 'GB', AWS_TRN2, 'published as 96 GiB'),
+    hbmCapacityGiB: fig(96, 'GiB', AWS_TRN2),
     hbmBandwidthGBps: fig(2900, 'GB/s', AWS_TRN2, 'NKI guide v2.29 says 3 TB/s'),
     scaleUp: {
       technology:

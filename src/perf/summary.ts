@@ -75,7 +75,7 @@ export function summarizeSpec(spec: ResolvedSpec): SpecSummary {
     const peakFlopsPerSecond = gpuCount * peakTflops * 1e12;
     system = {
       peakFlopsPerSecond,
-      hbmBytes: gpuCount * accelerator.hbmGB * 1e9,
+      hbmBytes: gpuCount * accelerator.hbmGiB * 2 ** 30,
       lowerBoundSeconds: trainingFlops / peakFlopsPerSecond,
     };
   }

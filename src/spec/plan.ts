@@ -33,7 +33,11 @@ export const PlanSchema = z
     sequenceParallel: z.boolean().optional().describe('Megatron sequence parallelism; default on when tp > 1'),
     sharding: ShardingSchema.default('zero1'),
     microBatch: positiveInt().default(1).describe('Sequences per micro-batch'),
-    recomputation: z.enum(['none', 'selective', 'full']).default('selective'),
+    recomputation: z
+      .enum(['none', 'selective', 'full'])
+      .default('selective')
+      .describe('Activation recomputation: selective = attention core (Korthikanti et al. 2022); full = every layer'),
+    flashAttention: z.boolean().default(true).describe('Fused (flash) attention: no s×s scores stored'),
     overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true }),
   })
   .superRefine((plan, ctx) => {

@@ -27,8 +27,8 @@ export interface Accelerator {
   readonly id?: string;
   readonly name: string;
   /** Dense peak matrix throughput per precision, TFLOP/s. */
-  readonly peakTflops: { readonly bf16: number; readonly fp8?: number };
-  readonly hbmGB: number;
+  readonly peakTflops: { readonly bf16: number; readonly fp8?: number; readonly fp4?: number };
+  readonly hbmGiB: number;
   readonly hbmBandwidthGBps: number;
   readonly tdpW?: number;
   readonly measuredGemmTflops: { readonly bf16?: number; readonly fp8?: number };
@@ -98,12 +98,13 @@ export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
   const system = spec.system ? resolveSystem(spec.system, issues) : undefined;
   const facility = spec.facility ? resolveFacility(spec.facility) : undefined;
   const plan = spec.plan ? resolvePlan(spec.plan, system, issues) : undefined;
-  if (system && workload.training.precision === 'fp8' && system.accelerator.peakTflops.fp8 === undefined) {
+  const precision = workload.training.precision;
+  if (system && precision !== 'bf16' && system.accelerator.peakTflops[precision] === undefined) {
     issues.push({
       code: 'invalid_value',
       path: 'workload.training.precision',
-      value: 'fp8',
-      message: `${system.accelerator.name} has no FP8 tensor rate in the catalog; use precision: bf16 or an FP8-capable accelerator`,
+      value: precision,
+      message: `${system.accelerator.name} has no ${precision.toUpperCase()} tensor rate in the catalog; use precision: bf16 or an accelerator that has one`,
     });
   }
   if (issues.length > 0) return { ok: false, issues };
@@ -155,8 +156,9 @@ function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
     peakTflops: {
       bf16: entry.peakTflops.bf16.value,
       ...(entry.peakTflops.fp8 && { fp8: entry.peakTflops.fp8.value }),
+      ...(entry.peakTflops.fp4 && { fp4: entry.peakTflops.fp4.value }),
     },
-    hbmGB: entry.hbmCapacityGB.value,
+    hbmGiB: entry.hbmCapacityGiB.value,
     hbmBandwidthGBps: entry.hbmBandwidthGBps.value,
     ...(entry.tdpW && { tdpW: entry.tdpW.value }),
     measuredGemmTflops: {
@@ -170,7 +172,7 @@ function acceleratorFromInline(inline: InlineAccelerator): Accelerator {
   return {
     name: inline.name,
     peakTflops: inline.peakTflops,
-    hbmGB: inline.hbmGB,
+    hbmGiB: inline.hbmGiB,
     hbmBandwidthGBps: inline.hbmBandwidthGBps,
     ...(inline.tdpW !== undefined && { tdpW: inline.tdpW }),
     measuredGemmTflops: inline.measuredGemmTflops ?? {},

@@ -17,9 +17,10 @@ export const InlineAcceleratorSchema = z
       .strictObject({
         bf16: positiveNumber().describe('Dense BF16 peak, TFLOP/s (not the 2:4-sparse figure)'),
         fp8: positiveNumber().optional().describe('Dense FP8 peak, TFLOP/s'),
+        fp4: positiveNumber().optional().describe('Dense FP4 peak, TFLOP/s'),
       })
       .describe('Dense peak matrix throughput per precision'),
-    hbmGB: positiveNumber().describe('HBM capacity, GB'),
+    hbmGiB: positiveNumber().describe('HBM capacity, GiB (what vendors call GB: an H100 has 80)'),
     hbmBandwidthGBps: positiveNumber().describe('HBM bandwidth, GB/s'),
     scaleUpBandwidthGBps: positiveNumber().describe('Scale-up bandwidth per GPU per direction, GB/s'),
     scaleUpDomainSize: positiveInt().describe('GPUs in one scale-up domain'),

@@ -69,6 +69,7 @@ export const ModelSchema = z
     maxPositions: positiveInt().optional().describe('Rows of the learned position table (learned positions only)'),
     normalization: z.enum(['rmsnorm', 'layernorm']).default('rmsnorm'),
     linearBias: z.boolean().default(false).describe('Linear layers carry bias vectors (GPT-2/3 style)'),
+    dropout: z.boolean().default(false).describe('Dropout after attention and MLP (GPT-3 era); stores masks'),
     mla: MlaSchema.optional(),
     moe: MoeSchema.optional(),
   })
@@ -120,7 +121,10 @@ export const TrainingSchema = z
         z.strictObject({ tokens: quantity().describe('Tokens per optimizer step (a multiple of sequenceLength)') }),
       ])
       .describe('Global batch, in sequences or in tokens'),
-    precision: z.enum(['bf16', 'fp8']).default('bf16').describe('Matrix-multiply precision'),
+    precision: z
+      .enum(['bf16', 'fp8', 'fp4'])
+      .default('bf16')
+      .describe('Precision of the linear-layer matrix multiplies (fp8: Transformer Engine FP8/MXFP8; fp4: NVFP4)'),
     optimizer: z.enum(['adamw', 'adam', 'sgd-momentum']).default('adamw'),
   })
   .superRefine((training, ctx) => {

@@ -116,7 +116,7 @@ function renderKind(kind: Kind): string {
           a.name,
           value(a.peakTflops.bf16),
           value(a.peakTflops.fp8),
-          value(a.hbmCapacityGB),
+          value(a.hbmCapacityGiB),
           value(a.hbmBandwidthGBps),
           value(a.scaleUp.bandwidthGBps),
           value(a.scaleUp.domainSize),

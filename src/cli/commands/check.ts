@@ -107,10 +107,7 @@ export function renderCheck(file: string, spec: ResolvedSpec, summary: SpecSumma
             `domains of ${system.scaleUp.domainSize} GPUs at ${formatInteger(system.scaleUp.bandwidthGBps)} GB/s per GPU per direction`,
           ],
           ['scale-out', fabric.join(', ')],
-          [
-            'HBM',
-            `${formatBytes(summary.system.hbmBytes)} in all (${formatBytes(system.accelerator.hbmGB * 1e9)} per GPU)`,
-          ],
+          ['HBM', `${formatBytes(summary.system.hbmBytes)} in all (${system.accelerator.hbmGiB} GiB per GPU)`],
           ['dense peak', `${formatFlops(summary.system.peakFlopsPerSecond, true)} ${training.precision}`],
           [
             'time at 100% of peak',

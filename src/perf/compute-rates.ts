@@ -1,0 +1,96 @@
+/**
+ * How fast one accelerator runs each kind of kernel: GEMMs (Hockney model fitted on the H100), causal flash
+ * attention (saturating in sequence length), and memory-bound kernels (bytes over achieved HBM bandwidth).
+ * Other accelerators inherit the H100 fit scaled by their best measured GEMM rate (MAMF) where the catalog has
+ * one, else by their dense peak; docs/model.md explains the transfer.
+ * @module
+ */
+import type { Accelerator } from '../spec/resolve.js';
+import type { Training } from '../spec/workload.js';
+import { H100_FIT } from './h100-fit.js';
+
+/** Precisions of matrix multiplies. */
+export type MatmulPrecision = Training['precision'];
+
+/** The H100 the microbenchmark ran on, as the catalog describes it: the reference of every transfer. */
+const REFERENCE = {
+  peakTflops: { bf16: 989.4, fp8: 1978.9 },
+  measuredGemmTflops: { bf16: 794.5, fp8: 1402.6 }, // stas00 MAMF table (catalog h100-sxm)
+  hbmBandwidthGBps: 3350,
+} as const;
+
+/** Kernel rates of one accelerator. */
+export interface DeviceRates {
+  /** Asymptotic GEMM rate per precision (Hockney r∞), FLOP/s. */
+  readonly gemmFlops: Readonly<Record<MatmulPrecision, number>>;
+  /** Fixed time per GEMM kernel (Hockney t0), seconds. */
+  readonly gemmOverheadSeconds: number;
+  /** Asymptotic causal flash-attention rate, forward and forward+backward, FLOP/s (BF16). */
+  readonly attentionForwardFlops: number;
+  readonly attentionTrainingFlops: number;
+  /** Achieved HBM bandwidth for memory-bound kernels, bytes/s. */
+  readonly memoryBytesPerSecond: number;
+}
+
+/** Ratio of an accelerator's GEMM capability to the reference H100 at one precision. */
+function gemmScale(accelerator: Accelerator, precision: 'bf16' | 'fp8'): number {
+  const measured = accelerator.measuredGemmTflops[precision];
+  if (measured !== undefined) return measured / REFERENCE.measuredGemmTflops[precision];
+  const peak = accelerator.peakTflops[precision];
+  return (peak ?? accelerator.peakTflops.bf16) / REFERENCE.peakTflops[precision];
+}
+
+/** Kernel rates of `accelerator`, transferred from the H100 fit. */
+export function deviceRates(accelerator: Accelerator): DeviceRates {
+  const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * gemmScale(accelerator, 'bf16');
+  const fp8Peak = accelerator.peakTflops.fp8;
+  const fp8 = fp8Peak === undefined ? bf16 : H100_FIT.gemm.fp8.tflops * 1e12 * gemmScale(accelerator, 'fp8');
+  // No FP4 measurement: scale the FP8 rate by the ratio of dense peaks (an assumption, docs/model.md).
+  const fp4Peak = accelerator.peakTflops.fp4;
+  const fp4 = fp4Peak === undefined || fp8Peak === undefined ? fp8 : fp8 * (fp4Peak / fp8Peak);
+  const attentionScale = gemmScale(accelerator, 'bf16');
+  return {
+    gemmFlops: { bf16, fp8, fp4 },
+    gemmOverheadSeconds: H100_FIT.gemm.bf16.overheadSeconds,
+    attentionForwardFlops: H100_FIT.attention.forward.tflops * 1e12 * attentionScale,
+    attentionTrainingFlops: H100_FIT.attention.forwardBackward.tflops * 1e12 * attentionScale,
+    memoryBytesPerSecond: accelerator.hbmBandwidthGBps * 1e9 * (H100_FIT.copyGBps / REFERENCE.hbmBandwidthGBps),
+  };
+}
+
+/** Bytes per element of GEMM operands at each precision. */
+export const OPERAND_BYTES: Readonly<Record<MatmulPrecision, number>> = { bf16: 2, fp8: 1, fp4: 0.5 };
+
+/**
+ * Seconds of one GEMM (m×k)·(k×n): Hockney's t0 + max(2mnk / r∞, bytes / bandwidth) (Hockney 1991; roofline,
+ * Williams et al. 2009). Fitted on 192 H100 shapes with a 3.9% median error (h100-fit.ts).
+ */
+export function gemmSeconds(rates: DeviceRates, m: number, n: number, k: number, precision: MatmulPrecision): number {
+  const flops = 2 * m * n * k;
+  const bytes = OPERAND_BYTES[precision] * (m * k + k * n) + 2 * m * n;
+  return rates.gemmOverheadSeconds + Math.max(flops / rates.gemmFlops[precision], bytes / rates.memoryBytesPerSecond);
+}
+
+/**
+ * Seconds of causal flash attention for `flops` (hardware FLOPs, causal half counted) at sequence length
+ * `sequence` and head dimension `headDim`: rate = r∞ · s/(s + s½) · f(d), with f(d) = [d/(d + d½)] / [128/(128 + d½)]
+ * (fitted on the H100 benchmark; h100-fit.ts).
+ */
+export function attentionSeconds(
+  rates: DeviceRates,
+  flops: number,
+  sequence: number,
+  headDim: number,
+  pass: 'forward' | 'training',
+): number {
+  const fit = pass === 'forward' ? H100_FIT.attention.forward : H100_FIT.attention.forwardBackward;
+  const peak = pass === 'forward' ? rates.attentionForwardFlops : rates.attentionTrainingFlops;
+  const half = H100_FIT.attention.headDimHalf;
+  const headFactor = headDim / (headDim + half) / (128 / (128 + half));
+  return flops / (peak * (sequence / (sequence + fit.halfSequence)) * headFactor);
+}
+
+/** Seconds of a memory-bound kernel moving `bytes` (reads plus writes) at the achieved HBM bandwidth. */
+export function memorySeconds(rates: DeviceRates, bytes: number): number {
+  return bytes / rates.memoryBytesPerSecond;
+}

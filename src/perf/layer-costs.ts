@@ -1,0 +1,237 @@
+/**
+ * Time of one transformer layer for one micro-batch on one GPU: its GEMMs (forward, and the activation- and
+ * weight-gradient GEMMs of the backward pass), causal flash attention, memory-bound kernels, and the
+ * tensor-, context- and expert-parallel communication inside the layer.
+ * @module
+ */
+import type { ResolvedModel, ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
+import {
+  allGatherSeconds,
+  allReduceSeconds,
+  allToAllSeconds,
+  type GroupLink,
+  placeGroup,
+  reduceScatterSeconds,
+  sendSeconds,
+} from './collectives.js';
+import {
+  attentionSeconds,
+  type DeviceRates,
+  gemmSeconds,
+  type MatmulPrecision,
+  memorySeconds,
+} from './compute-rates.js';
+
+/** Seconds and FLOPs of one layer for one micro-batch on one GPU. */
+export interface LayerCost {
+  /** GEMM seconds of the forward pass. */
+  readonly forwardGemm: number;
+  /** Attention-core seconds, forward only. */
+  readonly forwardAttention: number;
+  /** Attention-core seconds, forward and backward. */
+  readonly trainingAttention: number;
+  /** Memory-bound kernel seconds of the forward pass. */
+  readonly forwardMemory: number;
+  /** Forward (F) and backward (B) compute, seconds; recomputation adds `recompute`. */
+  readonly forward: number;
+  readonly backward: number;
+  readonly recompute: number;
+  /** Exposed tensor-, context- and expert-parallel communication of forward and backward, seconds. */
+  readonly exposedTp: number;
+  readonly exposedCp: number;
+  readonly exposedEp: number;
+  /** Hardware FLOPs (forward + backward + recompute) actually executed on this GPU. */
+  readonly hardwareFlops: number;
+}
+
+/** What a layer's cost depends on besides the model. */
+export interface LayerContext {
+  readonly model: ResolvedModel;
+  readonly plan: ResolvedPlan;
+  readonly system: ResolvedSystem;
+  readonly rates: DeviceRates;
+  readonly precision: MatmulPrecision;
+  readonly sequenceLength: number;
+  readonly tpLink: GroupLink;
+  readonly cpLink: GroupLink;
+  readonly epLink: GroupLink;
+}
+
+/** Communication groups of a plan, placed on the system (Megatron rank order tp, cp, ep/dp, pp). */
+export function placeGroups(system: ResolvedSystem, plan: ResolvedPlan) {
+  const tp = placeGroup(system, plan.tp, 1);
+  const cp = placeGroup(system, plan.cp, plan.tp);
+  const ep = placeGroup(system, plan.ep, plan.tp * plan.cp);
+  const dp = placeGroup(system, plan.dp * plan.cp, plan.tp); // dense gradients reduce over DP×CP
+  const expertDp = placeGroup(system, Math.max(1, (plan.dp * plan.cp) / plan.ep), plan.tp * plan.cp * plan.ep);
+  const pp = placeGroup(system, 2, plan.tp * plan.cp * plan.dp);
+  return { tp, cp, ep, dp, expertDp, pp };
+}
+
+interface Gemm {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** Identical GEMMs launched (grouped experts). */
+  readonly count?: number;
+  /** Runs in BF16 whatever the training precision (routers, small projections kept in BF16). */
+  readonly bf16?: boolean;
+}
+
+/** Cost of one layer (dense or MoE) for one micro-batch. */
+export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
+  const { model, plan, rates } = ctx;
+  const h = model.hiddenSize;
+  const t = plan.tp;
+  const tokens = (plan.microBatch * ctx.sequenceLength) / plan.cp; // tokens of this GPU's micro-batch slice
+  const gemms: Gemm[] = [];
+
+  // Attention projections, column-parallel in, row-parallel out (Shoeybi et al. 2019, Megatron-LM sec. 3).
+  let qkDim = model.headDim;
+  let vDim = model.headDim;
+  if (model.mla) {
+    const mla = model.mla;
+    qkDim = mla.qkNopeHeadDim + mla.qkRopeHeadDim;
+    vDim = mla.vHeadDim;
+    if (mla.qLoraRank > 0) {
+      gemms.push({ m: tokens, n: mla.qLoraRank, k: h });
+      gemms.push({ m: tokens, n: (model.heads * qkDim) / t, k: mla.qLoraRank });
+    } else {
+      gemms.push({ m: tokens, n: (model.heads * qkDim) / t, k: h });
+    }
+    gemms.push({ m: tokens, n: mla.kvLoraRank + mla.qkRopeHeadDim, k: h });
+    gemms.push({ m: tokens, n: (model.heads * (mla.qkNopeHeadDim + mla.vHeadDim)) / t, k: mla.kvLoraRank });
+  } else {
+    gemms.push({ m: tokens, n: ((model.heads + 2 * model.kvHeads) * model.headDim) / t, k: h });
+  }
+  gemms.push({ m: tokens, n: h, k: (model.heads * vDim) / t });
+
+  // MLP: dense, or router + routed experts (grouped GEMM, dropless and balanced) + shared experts.
+  const gate = model.gatedMlp ? 2 : 1;
+  let memoryBytes = 0;
+  if (moeLayer && model.moe) {
+    const moe = model.moe;
+    gemms.push({ m: tokens, n: moe.experts, k: h, bf16: true });
+    const localExperts = moe.experts / plan.ep;
+    const perExpert = Math.max(1, (tokens * moe.topK * plan.ep) / (t * moe.experts));
+    gemms.push({ m: perExpert, n: gate * moe.expertFfnHiddenSize, k: h, count: localExperts });
+    gemms.push({ m: perExpert, n: h, k: moe.expertFfnHiddenSize, count: localExperts });
+    if (moe.sharedExperts > 0) {
+      const width = moe.sharedExperts * (moe.sharedExpertFfnHiddenSize ?? moe.expertFfnHiddenSize);
+      gemms.push({ m: tokens, n: (gate * width) / t, k: h });
+      gemms.push({ m: tokens, n: h, k: width / t });
+    }
+    // Permute and unpermute the routed token copies, forward: read and write each copy twice.
+    memoryBytes += 2 * 2 * 2 * ((tokens * moe.topK) / t) * h;
+    memoryBytes += 2 * ((tokens * moe.topK) / t) * moe.expertFfnHiddenSize * (gate + 1); // activation function
+  } else {
+    gemms.push({ m: tokens, n: (gate * model.ffnHiddenSize) / t, k: h });
+    gemms.push({ m: tokens, n: h, k: model.ffnHiddenSize / t });
+    memoryBytes += 2 * tokens * (model.ffnHiddenSize / t) * (gate + 1); // activation function reads gate·f, writes f
+  }
+
+  // Element-wise kernels outside the GEMMs, forward: two norms (read + write h), two residual adds (read 2h,
+  // write h), rotary embedding on Q and K; sharded by t under sequence parallelism.
+  const sp = plan.sequenceParallel ? t : 1;
+  memoryBytes += (2 * tokens * h * (2 * 2 + 2 * 3)) / sp;
+  memoryBytes += (2 * 2 * tokens * (model.heads + model.kvHeads) * qkDim) / t;
+  if (ctx.precision !== 'bf16') {
+    // Quantising each GEMM's activation input (read 2 B, write 1 B) with Transformer Engine.
+    memoryBytes += 3 * gemms.reduce((sum, g) => sum + (g.bf16 ? 0 : g.m * g.k * (g.count ?? 1)), 0);
+  }
+
+  let forwardGemm = 0;
+  let gemmFlops = 0;
+  for (const g of gemms) {
+    const count = g.count ?? 1;
+    const precision = g.bf16 ? 'bf16' : ctx.precision;
+    const one = gemmSeconds(rates, g.m, g.n, g.k, precision) - rates.gemmOverheadSeconds;
+    forwardGemm += rates.gemmOverheadSeconds + count * one; // grouped GEMMs launch once
+    gemmFlops += 2 * g.m * g.n * g.k * count;
+  }
+
+  // Causal attention: forward 2·b·heads·(s²/2)·(d_qk + d_v) per GPU; context parallelism splits the work.
+  const headsHere = model.heads / t;
+  const causalForwardFlops =
+    (2 * plan.microBatch * headsHere * (ctx.sequenceLength * ctx.sequenceLength) * (qkDim + vDim)) / 2 / plan.cp;
+  const attentionHeadDim = (qkDim + vDim) / 2;
+  const attentionLength = ctx.sequenceLength / plan.cp;
+  const forwardAttention = attentionSeconds(rates, causalForwardFlops, attentionLength, attentionHeadDim, 'forward');
+  const trainingAttention = attentionSeconds(
+    rates,
+    3.5 * causalForwardFlops,
+    attentionLength,
+    attentionHeadDim,
+    'training',
+  );
+
+  const forwardMemory = memorySeconds(rates, memoryBytes);
+  // Backward: activation- and weight-gradient GEMMs, each as long as the forward GEMM (same FLOPs, Kaplan et al.
+  // 2020 sec. 2.1); element-wise backward moves about twice the forward bytes.
+  const forward = forwardGemm + forwardAttention + forwardMemory;
+  const backward = 2 * forwardGemm + (trainingAttention - forwardAttention) + 2 * forwardMemory;
+  const recompute = plan.recomputation === 'full' ? forward : 0;
+
+  // Tensor parallelism: per layer two all-gathers and two reduce-scatters of the [tokens, h] activation forward
+  // and the same backward with sequence parallelism, or two all-reduces each way without (Korthikanti et al.
+  // 2022 sec. 4.2.2). Full recomputation repeats the forward ones.
+  const activationBytes = 2 * tokens * h;
+  const tpOne = plan.sequenceParallel
+    ? allGatherSeconds(ctx.tpLink, activationBytes) + reduceScatterSeconds(ctx.tpLink, activationBytes)
+    : allReduceSeconds(ctx.tpLink, activationBytes);
+  // An MoE layer (experts not tensor-parallel) keeps only the attention pair: tokens reach the experts through
+  // the expert-parallel all-to-all instead.
+  const tpOps = (moeLayer ? 1 : 2) * (plan.recomputation === 'full' ? 3 : 2);
+  const tpComm = tpOne * tpOps;
+  // Overlapped TP communication hides behind the GEMMs it is split with (Megatron-Core userbuffers).
+  const exposedTp = plan.overlap.tpComm ? Math.max(0.1 * tpComm, tpComm - 3 * forwardGemm) : tpComm;
+
+  // Context parallelism: ring exchange of K and V chunks, cp−1 steps forward, keys/values and their gradients
+  // backward, overlapped with the attention of the chunk in hand (Megatron-Core CP, ring attention).
+  let exposedCp = 0;
+  if (plan.cp > 1) {
+    const kvHeads = model.mla ? model.heads : model.kvHeads;
+    const chunk = (2 * 2 * tokens * kvHeads * qkDim) / t;
+    const forwardComm = (plan.cp - 1) * sendSeconds(ctx.cpLink, chunk);
+    exposedCp =
+      Math.max(0, forwardComm - forwardAttention) +
+      Math.max(0, 2 * forwardComm - (trainingAttention - forwardAttention));
+  }
+
+  // Expert parallelism: token dispatch and combine all-to-alls, forward and backward (Megatron-Core MoE).
+  let exposedEp = 0;
+  if (moeLayer && model.moe && plan.ep > 1) {
+    const dispatchBytes = (2 * tokens * model.moe.topK * h) / t;
+    exposedEp = 4 * allToAllSeconds(ctx.epLink, dispatchBytes);
+  }
+
+  const hardwareFlops =
+    3 * gemmFlops + 3.5 * causalForwardFlops + (plan.recomputation === 'full' ? gemmFlops + causalForwardFlops : 0);
+  return {
+    forwardGemm,
+    forwardAttention,
+    trainingAttention,
+    forwardMemory,
+    forward,
+    backward,
+    recompute,
+    exposedTp,
+    exposedCp,
+    exposedEp,
+    hardwareFlops,
+  };
+}
+
+/** Cost of the output layer and loss (last stage) and embedding (first stage) for one micro-batch. */
+export function headCost(ctx: LayerContext): { forward: number; backward: number; exposedTp: number; flops: number } {
+  const { model, plan, rates } = ctx;
+  const tokens = (plan.microBatch * ctx.sequenceLength) / plan.cp;
+  const vocab = model.vocabSize / plan.tp; // vocabulary-parallel output layer
+  const gemm = gemmSeconds(rates, tokens, vocab, model.hiddenSize, 'bf16');
+  // Cross-entropy over FP32 logits: write, read for max and sum, write gradients (≈ 4 passes of 4 bytes).
+  const loss = memorySeconds(rates, 16 * tokens * vocab);
+  const forward = gemm + loss / 2;
+  const backward = 2 * gemm + loss / 2;
+  const exposedTp = plan.tp > 1 ? 2 * allGatherSeconds(ctx.tpLink, 2 * tokens * model.hiddenSize) : 0;
+  return { forward, backward, exposedTp, flops: 3 * 2 * tokens * vocab * model.hiddenSize };
+}
