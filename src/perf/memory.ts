@@ -17,6 +17,8 @@ export interface ActivationShape {
   readonly sequenceParallel: boolean;
   readonly flashAttention: boolean;
   readonly recomputation: ResolvedPlan['recomputation'];
+  /** Bytes per element of saved GEMM inputs: 2 in BF16, 1 when Transformer Engine keeps FP8 copies for backward. */
+  readonly gemmInputBytes: number;
 }
 
 /**
@@ -40,13 +42,15 @@ export function activationBytesPerLayer(model: ResolvedModel, shape: ActivationS
   const vDim = model.mla ? model.mla.vHeadDim : model.headDim;
   const kvHeads = model.mla ? heads : model.kvHeads;
   const dropout = model.dropout ? 1 : 0;
+  const g = shape.gemmInputBytes;
 
   // Attention block.
   let attention = 0;
-  attention += (2 * sbh) / sp; // QKV projection input
+  attention += (g * sbh) / sp; // QKV projection input
   attention += (2 * s * b * (heads * qkDim + kvHeads * qkDim)) / tp; // Q and K
   attention += (2 * s * b * kvHeads * vDim) / tp; // V
-  attention += (2 * s * b * heads * vDim) / tp; // attention output = output-projection input
+  attention += (2 * s * b * heads * vDim) / tp; // attention output (kept by the attention backward)
+  if (g < 2) attention += (g * s * b * heads * vDim) / tp; // its quantized copy, the output-projection input
   attention += (dropout * sbh) / sp; // dropout mask after the output projection
   const scores = b * heads * s * shape.s; // causal or not, the s×s score matrix per head (keys span the full sequence)
   if (!shape.flashAttention && shape.recomputation === 'none') {
@@ -59,21 +63,21 @@ export function activationBytesPerLayer(model: ResolvedModel, shape: ActivationS
 
   // MLP block (dense, or the routed experts of an MoE layer).
   let mlp = 0;
-  mlp += (2 * sbh) / sp; // MLP input
+  mlp += (g * sbh) / sp; // MLP input
   if (moeLayer && model.moe) {
     const moe = model.moe;
     const routed = (s * b * moe.topK) / sp; // token copies dispatched to experts from this GPU's tokens
     const width = moe.expertFfnHiddenSize;
-    mlp += 2 * routed * model.hiddenSize; // permuted expert inputs
+    mlp += g * routed * model.hiddenSize; // permuted expert inputs
     mlp += 2 * routed * width * (model.gatedMlp ? 2 : 1); // first expert GEMM output
-    mlp += 2 * routed * width; // activation output
+    mlp += g * routed * width; // activation output = second expert GEMM input
     mlp += (4 * s * b * moe.experts) / sp; // router probabilities (fp32)
     const sharedWidth = moe.sharedExperts * (moe.sharedExpertFfnHiddenSize ?? width);
     mlp += (2 * s * b * sharedWidth * (model.gatedMlp ? 3 : 2)) / tp;
   } else {
     const width = model.ffnHiddenSize;
     mlp += (2 * s * b * width * (model.gatedMlp ? 2 : 1)) / tp; // first GEMM output (activation input)
-    mlp += (2 * s * b * width) / tp; // activation output = second GEMM input
+    mlp += (g * s * b * width) / tp; // activation output = second GEMM input
   }
   mlp += (dropout * sbh) / sp; // dropout mask
 
@@ -89,10 +93,10 @@ export interface StateBytes {
 }
 
 /**
- * Weights, gradients and optimizer state of `parameters` parameters on one GPU. BF16 weights (2 B), FP32
- * main gradients (4 B, Megatron-Core's default gradient buffer), Adam's FP32 master weights, momentum and
- * variance (12 B) (Rajbhandari et al. 2020, ZeRO, sec. 3.1; Megatron-Core distributed optimizer docs: 6 + 12/d
- * bytes per parameter). ZeRO-1 shards the optimizer state over `shards` ranks, ZeRO-2 also the gradients,
+ * Weights, gradients and optimizer state of `parameters` parameters on one GPU: BF16 weights (2 B), BF16
+ * gradient buffer (2 B; Megatron-Core DDP reduces in the parameter dtype unless grad_reduce_in_fp32), and
+ * Adam's FP32 master weights, momentum and variance (12 B) (Rajbhandari et al. 2020, ZeRO, sec. 3.1). ZeRO-1
+ * (the distributed optimizer) shards the optimizer state over `shards` ranks, ZeRO-2 also the gradients,
  * ZeRO-3/FSDP also the weights.
  */
 export function stateBytes(parameters: number, sharding: ResolvedPlan['sharding'], shards: number): StateBytes {
@@ -100,7 +104,7 @@ export function stateBytes(parameters: number, sharding: ResolvedPlan['sharding'
   const over = (sharded: boolean) => (sharded ? shards : 1);
   return {
     weights: (2 * parameters) / over(level >= 3),
-    gradients: (4 * parameters) / over(level >= 2),
+    gradients: (2 * parameters) / over(level >= 2),
     optimizer: (12 * parameters) / over(level >= 1),
   };
 }
@@ -115,5 +119,5 @@ export function interleavedMemoryFactor(pp: number, virtualStages: number): numb
 
 /** Fixed per-GPU buffers: NCCL and tensor-parallel communication buffers, cuBLAS workspaces (our assumption). */
 export const COMMUNICATION_BUFFER_BYTES = 1.5 * 2 ** 30;
-/** Share of HBM the caching allocator loses to fragmentation and the CUDA context (our assumption). */
-export const ALLOCATOR_RESERVE_FRACTION = 0.05;
+/** Share of HBM lost to the CUDA context and allocator fragmentation (our assumption). */
+export const ALLOCATOR_RESERVE_FRACTION = 0.03;

@@ -1,0 +1,419 @@
+/**
+ * The estimate: for one workload, system and plan, the step time broken into compute, exposed communication,
+ * pipeline bubble and optimizer; throughput, MFU and HFU; memory per GPU with a fit check; time to train.
+ * Infeasible plans come back as typed reasons, never as exceptions. docs/model.md explains every term.
+ * @module
+ */
+import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import { allGatherSeconds, allReduceSeconds, reduceScatterSeconds, sendSeconds } from './collectives.js';
+import { deviceRates, memorySeconds } from './compute-rates.js';
+import { headCost, type LayerContext, type LayerCost, layerCost, placeGroups } from './layer-costs.js';
+import {
+  ALLOCATOR_RESERVE_FRACTION,
+  activationBytesPerLayer,
+  COMMUNICATION_BUFFER_BYTES,
+  interleavedMemoryFactor,
+  stateBytes,
+} from './memory.js';
+import { attentionParameters, countParameters, flopsPerToken, mlpParameters } from './model-size.js';
+
+/** Why a plan cannot run. */
+export interface Infeasibility {
+  readonly code:
+    | 'tp_divides_heads'
+    | 'tp_exceeds_domain'
+    | 'gpu_count'
+    | 'pipeline_layers'
+    | 'global_batch'
+    | 'expert_parallel'
+    | 'context_parallel'
+    | 'out_of_memory';
+  /** The plan or spec field at fault. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Memory of the busiest GPU, bytes. */
+export interface MemoryBreakdown {
+  readonly weights: number;
+  readonly gradients: number;
+  readonly optimizer: number;
+  readonly activations: number;
+  readonly buffers: number;
+  readonly reserve: number;
+  readonly total: number;
+  readonly capacity: number;
+  /** Which pipeline stage needs the most: the first holds the most micro-batches, the last the output layer. */
+  readonly stage: 'first' | 'last';
+}
+
+/** Seconds of one optimizer step, by cause. */
+export interface StepBreakdown {
+  readonly seconds: number;
+  /** Forward, backward and recomputation of every micro-batch, averaged over pipeline stages. */
+  readonly compute: number;
+  /** Pipeline fill and drain. */
+  readonly bubble: number;
+  /** Time the slowest stage adds over the average one (uneven layer split, embedding, output layer). */
+  readonly imbalance: number;
+  readonly exposedCommunication: {
+    readonly tp: number;
+    readonly cp: number;
+    readonly ep: number;
+    readonly pp: number;
+    readonly dp: number;
+  };
+  readonly optimizer: number;
+}
+
+/** A successful estimate. */
+export interface Estimate {
+  readonly ok: true;
+  readonly step: StepBreakdown;
+  readonly microBatchesPerStep: number;
+  readonly layersPerStage: { readonly min: number; readonly max: number };
+  readonly tokensPerSecond: number;
+  readonly tokensPerSecondPerGpu: number;
+  /** Model FLOPs (docs/model.md) per second per GPU, TFLOP/s. */
+  readonly modelTflopsPerGpu: number;
+  /** Model FLOPs utilisation against the dense peak of the training precision. */
+  readonly mfu: number;
+  /** Hardware FLOPs (causal attention, recomputation included) utilisation. */
+  readonly hfu: number;
+  readonly memory: MemoryBreakdown;
+  readonly optimizerSteps: number;
+  readonly timeToTrainSeconds: number;
+  readonly gpuHours: number;
+}
+
+/** An estimate or the reasons the plan cannot run (with the memory breakdown when it does not fit). */
+export type EstimateResult =
+  | Estimate
+  | { readonly ok: false; readonly issues: readonly Infeasibility[]; readonly memory?: MemoryBreakdown };
+
+const GiB = 2 ** 30;
+
+/** Checks that the plan can be laid out at all. */
+export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, plan: ResolvedPlan): Infeasibility[] {
+  const { model, training } = workload;
+  const issues: Infeasibility[] = [];
+  const kvHeads = model.mla ? model.heads : model.kvHeads;
+  if (model.heads % plan.tp !== 0 || (kvHeads % plan.tp !== 0 && plan.tp % kvHeads !== 0)) {
+    issues.push({
+      code: 'tp_divides_heads',
+      path: 'plan.tp',
+      message: `tp ${plan.tp} must divide the ${model.heads} attention heads and the ${kvHeads} key/value heads (or be a multiple of them)`,
+    });
+  }
+  if (plan.tp > system.scaleUp.domainSize) {
+    issues.push({
+      code: 'tp_exceeds_domain',
+      path: 'plan.tp',
+      message: `tp ${plan.tp} is wider than the scale-up domain (${system.scaleUp.domainSize} GPUs): tensor parallelism needs NVLink-class bandwidth`,
+    });
+  }
+  const used = plan.tp * plan.pp * plan.cp * plan.dp;
+  if (used !== system.gpuCount) {
+    issues.push({
+      code: 'gpu_count',
+      path: 'plan.dp',
+      message: `tp·pp·cp·dp = ${plan.tp}·${plan.pp}·${plan.cp}·${plan.dp} = ${used} GPUs, but the system has ${system.gpuCount}`,
+    });
+  }
+  if (model.layers < plan.pp * plan.virtualStages) {
+    issues.push({
+      code: 'pipeline_layers',
+      path: 'plan.pp',
+      message: `${model.layers} layers cannot fill pp·virtualStages = ${plan.pp * plan.virtualStages} model chunks`,
+    });
+  }
+  const sequencesPerReplica = training.globalBatchSequences / plan.dp;
+  if (!Number.isInteger(sequencesPerReplica / plan.microBatch)) {
+    issues.push({
+      code: 'global_batch',
+      path: 'plan.microBatch',
+      message: `the global batch of ${training.globalBatchSequences} sequences does not split into micro-batches of ${plan.microBatch} over dp ${plan.dp}`,
+    });
+  }
+  if (plan.ep > 1) {
+    if (!model.moe) {
+      issues.push({ code: 'expert_parallel', path: 'plan.ep', message: 'expert parallelism needs an MoE model: set ep: 1' });
+    } else if (model.moe.experts % plan.ep !== 0 || (plan.tp * plan.cp * plan.dp) % plan.ep !== 0) {
+      issues.push({
+        code: 'expert_parallel',
+        path: 'plan.ep',
+        message: `ep ${plan.ep} must divide the ${model.moe.experts} experts and tp·cp·dp = ${plan.tp * plan.cp * plan.dp}`,
+      });
+    }
+  }
+  if (plan.cp > 1 && training.sequenceLength % (2 * plan.cp) !== 0) {
+    issues.push({
+      code: 'context_parallel',
+      path: 'plan.cp',
+      message: `sequence length ${training.sequenceLength} must split into 2·cp = ${2 * plan.cp} chunks for load-balanced context parallelism`,
+    });
+  }
+  return issues;
+}
+
+/** Which layers are MoE (true) or dense (false), in order. */
+function layerKinds(workload: ResolvedWorkload): boolean[] {
+  const { model } = workload;
+  return Array.from({ length: model.layers }, (_, index) => {
+    if (!model.moe || index < model.moe.firstDenseLayers) return false;
+    return (index - model.moe.firstDenseLayers) % model.moe.layerInterval === 0;
+  });
+}
+
+/**
+ * Splits the layers over pp·v model chunks as evenly as possible, extra layers going to the middle chunks so the
+ * end stages, which also carry the embedding and the output layer, get the fewer (Megatron-Core pipeline layouts).
+ */
+export function splitLayers(layers: number, chunks: number): number[] {
+  const base = Math.floor(layers / chunks);
+  const extra = layers - base * chunks;
+  const counts = new Array<number>(chunks).fill(base);
+  const start = Math.floor((chunks - extra) / 2);
+  for (let i = 0; i < extra; i++) counts[start + i] = (counts[start + i] ?? base) + 1;
+  return counts;
+}
+
+/** Estimates one training step of `workload` on `system` under `plan`. */
+export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, plan: ResolvedPlan): EstimateResult {
+  const issues = checkPlan(workload, system, plan);
+  if (issues.length > 0) return { ok: false, issues };
+
+  const { model, training } = workload;
+  const p = plan.pp;
+  const v = plan.virtualStages;
+  const rates = deviceRates(system.accelerator);
+  const links = placeGroups(system, plan);
+  const ctx: LayerContext = {
+    model,
+    plan,
+    system,
+    rates,
+    precision: training.precision,
+    sequenceLength: training.sequenceLength,
+    tpLink: links.tp,
+    cpLink: links.cp,
+    epLink: links.ep,
+  };
+  const dense = layerCost(ctx, false);
+  const moe = model.moe ? layerCost(ctx, true) : dense;
+  const head = headCost(ctx);
+
+  // Layers of each stage: chunk c belongs to stage c mod p (interleaved assignment).
+  const kinds = layerKinds(workload);
+  const chunkLayers = splitLayers(model.layers, p * v);
+  const stageDense = new Array<number>(p).fill(0);
+  const stageMoe = new Array<number>(p).fill(0);
+  let layerIndex = 0;
+  chunkLayers.forEach((count, chunk) => {
+    for (let i = 0; i < count; i++) {
+      if (kinds[layerIndex++]) stageMoe[chunk % p] = (stageMoe[chunk % p] ?? 0) + 1;
+      else stageDense[chunk % p] = (stageDense[chunk % p] ?? 0) + 1;
+    }
+  });
+
+  const total = (cost: LayerCost) => cost.forward + cost.backward + cost.recompute;
+  const stageTimes = stageDense.map((denseCount, stage) => {
+    const moeCount = stageMoe[stage] ?? 0;
+    let seconds = denseCount * total(dense) + moeCount * total(moe);
+    if (stage === p - 1) seconds += head.forward + head.backward;
+    return seconds;
+  });
+  const exposedPerMicroBatch = (stage: number) => {
+    const d = stageDense[stage] ?? 0;
+    const m = stageMoe[stage] ?? 0;
+    return {
+      tp: d * dense.exposedTp + m * moe.exposedTp + (stage === p - 1 ? head.exposedTp : 0),
+      cp: d * dense.exposedCp + m * moe.exposedCp,
+      ep: d * dense.exposedEp + m * moe.exposedEp,
+    };
+  };
+  const stageTotals = stageTimes.map((seconds, stage) => {
+    const exposed = exposedPerMicroBatch(stage);
+    return seconds + exposed.tp + exposed.cp + exposed.ep;
+  });
+  const slowest = stageTotals.indexOf(Math.max(...stageTotals));
+  const tMax = stageTotals[slowest] ?? 0;
+  const tMean = stageTotals.reduce((a, b) => a + b, 0) / p;
+
+  const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
+  // 1F1B with v model chunks per stage: m micro-batches at the slowest stage's pace plus a fill and drain of
+  // (p−1)/v average stage times (Narayanan et al. 2021 sec. 2.2: bubble fraction (p−1)/(v·m)).
+  const bubble = ((p - 1) * tMean) / v;
+  const pipeline = microBatches * tMax + bubble;
+
+  // Pipeline point-to-point: activations (sharded by sequence parallelism) forward, gradients backward; hidden
+  // behind compute in steady state, exposed during fill and drain.
+  const boundaryBytes = (2 * plan.microBatch * training.sequenceLength * model.hiddenSize) / plan.cp / (plan.sequenceParallel ? plan.tp : 1);
+  const p2p = p > 1 ? sendSeconds(links.pp, boundaryBytes) : 0;
+  const exposedPp = 2 * (p - 1) * p2p + (plan.overlap.ppComm ? 0 : 2 * microBatches * v * p2p);
+
+  // Parameters held by the slowest stage's GPU (and by the first and last stages for memory).
+  const attention = attentionParameters(model) / plan.tp;
+  const denseMlp = mlpParameters(model, model.ffnHiddenSize) / plan.tp;
+  const counts = countParameters(model);
+  const expertsHere = model.moe ? (model.moe.experts / plan.ep) * counts.expertPerLayer : 0;
+  const moeShared = model.moe ? (counts.moeLayerTotal - model.moe.experts * counts.expertPerLayer) / plan.tp : 0;
+  const embedding = (model.vocabSize * model.hiddenSize) / plan.tp;
+  const stageParameters = (stage: number) => {
+    const d = stageDense[stage] ?? 0;
+    const m = stageMoe[stage] ?? 0;
+    const ends = (stage === 0 ? embedding : 0) + (stage === p - 1 ? embedding : 0);
+    return { dense: (d + m) * attention + d * denseMlp + m * moeShared + ends, expert: m * expertsHere };
+  };
+
+  // Data-parallel gradient reduction and parameter all-gather (distributed optimizer), bucketed and overlapped
+  // with the backward (gradients) and forward (parameters) of a micro-batch (Megatron-Core DDP).
+  const busiest = stageParameters(slowest);
+  const shardedOptimizer = plan.sharding !== 'none';
+  const gradientBytes = 2; // BF16 gradient reduction
+  const dpGroups = [
+    { link: links.dp, parameters: busiest.dense },
+    { link: links.expertDp, parameters: busiest.expert },
+  ];
+  let dpReduce = 0;
+  let dpGather = 0;
+  let fsdpPerMicroBatch = 0;
+  for (const { link, parameters } of dpGroups) {
+    if (parameters === 0 || link.size <= 1) continue;
+    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
+      // Weights gathered for forward and again for backward, gradients reduce-scattered, every micro-batch.
+      fsdpPerMicroBatch +=
+        2 * allGatherSeconds(link, 2 * parameters) + reduceScatterSeconds(link, gradientBytes * parameters);
+    } else if (shardedOptimizer) {
+      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
+      dpGather += allGatherSeconds(link, 2 * parameters);
+    } else {
+      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
+    }
+  }
+  const stageBackward =
+    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) + (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
+  const stageForward = (stageDense[slowest] ?? 0) * dense.forward + (stageMoe[slowest] ?? 0) * moe.forward;
+  const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert)); // 40M-parameter buckets
+  const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
+  const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
+  const exposedFsdp = microBatches * Math.max(0, fsdpPerMicroBatch - (stageForward + stageBackward));
+  const exposedDp = exposedReduce + exposedGather + exposedFsdp;
+
+  // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
+  // weights (4 + 8 + 8 + 8 + 2 = 30 bytes per parameter of the local shard), plus a gradient-norm pass (4 bytes).
+  const shard = (parameters: number, group: number) => (shardedOptimizer ? parameters / group : parameters);
+  const optimizerParameters = shard(busiest.dense, links.dp.size) + shard(busiest.expert, links.expertDp.size);
+  const optimizer = memorySeconds(rates, 34 * optimizerParameters);
+
+  const exposed = exposedPerMicroBatch(slowest);
+  const stepSeconds = pipeline + exposedPp + exposedDp + optimizer;
+  const meanStageTime = stageTimes.reduce((a, b) => a + b, 0) / p;
+  const computeSeconds = microBatches * meanStageTime;
+
+  // Memory: the first stage keeps the most micro-batches in flight, the last also holds the logits.
+  const shape = {
+    s: training.sequenceLength,
+    b: plan.microBatch,
+    tp: plan.tp,
+    cp: plan.cp,
+    sequenceParallel: plan.sequenceParallel,
+    flashAttention: plan.flashAttention,
+    recomputation: plan.recomputation,
+    gemmInputBytes: training.precision === 'bf16' ? 2 : 1,
+  };
+  const denseActivations = activationBytesPerLayer(model, shape, false);
+  const moeActivations = model.moe ? activationBytesPerLayer(model, shape, true) : denseActivations;
+  const fullWorkingSet =
+    plan.recomputation === 'full'
+      ? activationBytesPerLayer(model, { ...shape, recomputation: 'selective' }, Boolean(model.moe))
+      : 0;
+  const memoryOf = (stage: number): MemoryBreakdown => {
+    const parameters = stageParameters(stage);
+    const denseState = stateBytes(parameters.dense, plan.sharding, links.dp.size);
+    const expertState = stateBytes(parameters.expert, plan.sharding, links.expertDp.size);
+    const inFlight = stage === 0 ? Math.min(microBatches, p) * interleavedMemoryFactor(p, v) : 1;
+    const perMicroBatch = (stageDense[stage] ?? 0) * denseActivations + (stageMoe[stage] ?? 0) * moeActivations;
+    // Output layer: BF16 logits and the FP32 softmax the fused cross-entropy keeps for backward (6 B per logit).
+    const logits = stage === p - 1 ? (6 * plan.microBatch * training.sequenceLength * model.vocabSize) / plan.cp / plan.tp : 0;
+    const gathered =
+      plan.sharding === 'zero3' || plan.sharding === 'fsdp' ? 2 * 2 * (attention + Math.max(denseMlp, expertsHere)) : 0;
+    const weights = denseState.weights + expertState.weights + gathered;
+    const gradients = denseState.gradients + expertState.gradients;
+    const optimizerState = denseState.optimizer + expertState.optimizer;
+    const activations = inFlight * perMicroBatch + fullWorkingSet + logits;
+    const capacity = system.accelerator.hbmGiB * GiB;
+    const reserve = ALLOCATOR_RESERVE_FRACTION * capacity;
+    const totalBytes = weights + gradients + optimizerState + activations + COMMUNICATION_BUFFER_BYTES + reserve;
+    return {
+      weights,
+      gradients,
+      optimizer: optimizerState,
+      activations,
+      buffers: COMMUNICATION_BUFFER_BYTES,
+      reserve,
+      total: totalBytes,
+      capacity,
+      stage: stage === 0 ? 'first' : 'last',
+    };
+  };
+  const first = memoryOf(0);
+  const last = p > 1 ? memoryOf(p - 1) : first;
+  const memory = last.total > first.total ? last : first;
+  if (memory.total > memory.capacity) {
+    const gib = (bytes: number) => (bytes / GiB).toFixed(1);
+    return {
+      ok: false,
+      memory,
+      issues: [
+        {
+          code: 'out_of_memory',
+          path: 'plan',
+          message: `needs ${gib(memory.total)} GiB per GPU on the ${memory.stage} pipeline stage, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`,
+        },
+      ],
+    };
+  }
+
+  const tokensPerStep = training.globalBatchTokens;
+  const tokensPerSecond = tokensPerStep / stepSeconds;
+  const modelFlopsPerStep = flopsPerToken(model, training.sequenceLength).total * tokensPerStep;
+  const peak = (system.accelerator.peakTflops[training.precision] ?? system.accelerator.peakTflops.bf16) * 1e12;
+  // Every GPU of a stage runs that stage's layers on its slice: dp·tp·cp GPUs per stage, m micro-batches.
+  const layerFlops =
+    stageDense.reduce((a, b) => a + b, 0) * dense.hardwareFlops + stageMoe.reduce((a, b) => a + b, 0) * moe.hardwareFlops;
+  const hardwareFlopsPerStep = plan.dp * plan.tp * plan.cp * microBatches * (layerFlops + head.flops);
+  const optimizerSteps = Math.ceil(training.totalTokens / tokensPerStep);
+  const timeToTrainSeconds = optimizerSteps * stepSeconds;
+  return {
+    ok: true,
+    step: {
+      seconds: stepSeconds,
+      compute: computeSeconds,
+      bubble,
+      imbalance: microBatches * ((stageTimes[slowest] ?? 0) - meanStageTime),
+      exposedCommunication: {
+        tp: microBatches * exposed.tp,
+        cp: microBatches * exposed.cp,
+        ep: microBatches * exposed.ep,
+        pp: exposedPp,
+        dp: exposedDp,
+      },
+      optimizer,
+    },
+    microBatchesPerStep: microBatches,
+    layersPerStage: {
+      min: Math.min(...stageDense.map((d, i) => d + (stageMoe[i] ?? 0))),
+      max: Math.max(...stageDense.map((d, i) => d + (stageMoe[i] ?? 0))),
+    },
+    tokensPerSecond,
+    tokensPerSecondPerGpu: tokensPerSecond / system.gpuCount,
+    modelTflopsPerGpu: modelFlopsPerStep / stepSeconds / system.gpuCount / 1e12,
+    mfu: modelFlopsPerStep / stepSeconds / system.gpuCount / peak,
+    hfu: hardwareFlopsPerStep / stepSeconds / system.gpuCount / peak,
+    memory,
+    optimizerSteps,
+    timeToTrainSeconds,
+    gpuHours: (timeToTrainSeconds * system.gpuCount) / 3600,
+  };
+}

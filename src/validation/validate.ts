@@ -1,0 +1,167 @@
+/**
+ * Validation against published runs: predicts every row, compares what the row measured (tokens/s/GPU, else step
+ * time, else model TFLOP/s/GPU converted from the row's basis), and summarises the errors by group.
+ * @module
+ */
+import { estimate } from '../perf/estimate.js';
+import { flopsPerToken } from '../perf/model-size.js';
+import { type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
+
+/** What a row measured and is compared on. */
+export type Metric = 'tokens_per_sec_per_gpu' | 'step_time_s' | 'model_tflops_per_gpu';
+
+/** One predicted row. */
+export interface ValidationRow {
+  readonly id: string;
+  readonly source: string;
+  readonly model: string;
+  readonly gpu: string;
+  readonly gpus: number;
+  readonly arch: 'dense' | 'moe';
+  readonly precision: string;
+  readonly metric: Metric;
+  readonly measured: number;
+  readonly predicted: number;
+  /** predicted / measured − 1. */
+  readonly error: number;
+  readonly absPctError: number;
+  /** Fields the row left unknown, filled with framework defaults (empty: fully specified). */
+  readonly filled: readonly string[];
+  readonly mfu: number;
+  readonly memoryGiB: number;
+}
+
+/** A row the model could not predict, and why. */
+export interface SkippedRow {
+  readonly id: string;
+  readonly model: string;
+  readonly reason: string;
+  /** `unsupported`: the model cannot express the row; `infeasible`: it predicts the run cannot happen. */
+  readonly kind: 'unsupported' | 'infeasible' | 'invalid';
+}
+
+/** Error statistics of a set of rows, in percent. */
+export interface ErrorSummary {
+  readonly rows: number;
+  readonly medianPct: number;
+  readonly meanPct: number;
+  readonly p90Pct: number;
+}
+
+/** The whole validation. */
+export interface ValidationReport {
+  readonly rows: readonly ValidationRow[];
+  readonly skipped: readonly SkippedRow[];
+  readonly summary: ErrorSummary;
+  readonly groups: Readonly<Record<'source' | 'gpu' | 'arch' | 'precision' | 'specified', Readonly<Record<string, ErrorSummary>>>>;
+  readonly worst: readonly ValidationRow[];
+}
+
+/** Statistics of absolute percentage errors. */
+export function summarize(errors: readonly number[]): ErrorSummary {
+  const sorted = errors.map((e) => Math.abs(e) * 100).sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { rows: 0, medianPct: Number.NaN, meanPct: Number.NaN, p90Pct: Number.NaN };
+  const quantile = (q: number) => {
+    // Linear interpolation between closest ranks (Hyndman and Fan type 7, numpy's default).
+    const position = (n - 1) * q;
+    const lower = Math.floor(position);
+    const upper = Math.ceil(position);
+    return (sorted[lower] ?? 0) + ((sorted[upper] ?? 0) - (sorted[lower] ?? 0)) * (position - lower);
+  };
+  return { rows: n, medianPct: quantile(0.5), meanPct: sorted.reduce((a, b) => a + b, 0) / n, p90Pct: quantile(0.9) };
+}
+
+const HFU_LIKE = /includes activation-recompute|incl\. recompute|HFU-like/i;
+
+function shortSource(source: string): string {
+  return source.replace(/\s*\(.*$/, '').replace(/\s+(Table|Fig\.?).*$/i, '').trim();
+}
+
+/** Parses and predicts every row of a published-runs file (already parsed from JSON). */
+export function validateRuns(data: unknown): ValidationReport {
+  const rows: ValidationRow[] = [];
+  const skipped: SkippedRow[] = [];
+  const list = Array.isArray(data) ? data : [];
+  list.forEach((raw, index) => {
+    const parsed = PublishedRunSchema.safeParse(raw);
+    if (!parsed.success) {
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : `row ${index}`;
+      const issue = parsed.error.issues[0];
+      skipped.push({ id, model: '', kind: 'invalid', reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid row'}` });
+      return;
+    }
+    const row = predictRun(parsed.data);
+    if ('reason' in row) skipped.push(row);
+    else rows.push(row);
+  });
+  const group = (key: (row: ValidationRow) => string) => {
+    const buckets = new Map<string, number[]>();
+    for (const row of rows) {
+      const k = key(row);
+      buckets.set(k, [...(buckets.get(k) ?? []), row.error]);
+    }
+    return Object.fromEntries([...buckets.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, summarize(v)]));
+  };
+  return {
+    rows,
+    skipped,
+    summary: summarize(rows.map((r) => r.error)),
+    groups: {
+      source: group((r) => shortSource(r.source)),
+      gpu: group((r) => r.gpu),
+      arch: group((r) => r.arch),
+      precision: group((r) => r.precision),
+      specified: group((r) => (r.filled.length === 0 ? 'fully specified' : 'defaults filled')),
+    },
+    worst: [...rows].sort((a, b) => b.absPctError - a.absPctError).slice(0, 10),
+  };
+}
+
+/** Predicts one row, or says why it cannot be predicted. */
+export function predictRun(run: PublishedRun): ValidationRow | SkippedRow {
+  const scenario = scenarioFromRun(run);
+  if (!scenario.ok) return { id: run.id, model: run.model_name, kind: 'unsupported', reason: scenario.reason };
+  const { workload, system, plan } = scenario.spec;
+  const result = estimate(workload, system, plan);
+  if (!result.ok) {
+    return { id: run.id, model: run.model_name, kind: 'infeasible', reason: result.issues.map((i) => i.message).join('; ') };
+  }
+  let metric: Metric;
+  let measured: number;
+  let predicted: number;
+  if (run.tokens_per_sec_per_gpu) {
+    metric = 'tokens_per_sec_per_gpu';
+    measured = run.tokens_per_sec_per_gpu;
+    predicted = result.tokensPerSecondPerGpu;
+  } else if (run.step_time_s) {
+    metric = 'step_time_s';
+    measured = run.step_time_s;
+    predicted = result.step.seconds;
+  } else if (run.tflops_per_gpu) {
+    metric = 'model_tflops_per_gpu';
+    // Megatron 2021's formula counts the recomputed forward too (4 passes for 3): model FLOPs are 3/4 of it.
+    measured = run.tflops_per_gpu * (HFU_LIKE.test(run.tflops_basis ?? '') ? 3 / 4 : 1);
+    predicted = (result.tokensPerSecondPerGpu * flopsPerToken(workload.model, workload.training.sequenceLength).total) / 1e12;
+  } else {
+    return { id: run.id, model: run.model_name, kind: 'unsupported', reason: 'the row measured no throughput, step time or TFLOP/s' };
+  }
+  const error = predicted / measured - 1;
+  return {
+    id: run.id,
+    source: run.source,
+    model: run.model_name,
+    gpu: system.accelerator.id ?? system.accelerator.name,
+    gpus: system.gpuCount,
+    arch: workload.model.moe ? 'moe' : 'dense',
+    precision: workload.training.precision,
+    metric,
+    measured,
+    predicted,
+    error,
+    absPctError: Math.abs(error) * 100,
+    filled: scenario.filled,
+    mfu: result.mfu,
+    memoryGiB: result.memory.total / 2 ** 30,
+  };
+}
