@@ -7,6 +7,7 @@
  */
 import type { Accelerator } from '../spec/resolve.js';
 import type { Training } from '../spec/workload.js';
+import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import { H100_FIT } from './h100-fit.js';
 
 /** Precisions of matrix multiplies. */
@@ -32,28 +33,37 @@ export interface DeviceRates {
   readonly memoryBytesPerSecond: number;
 }
 
-/** Ratio of an accelerator's GEMM capability to the reference H100 at one precision. */
-function gemmScale(accelerator: Accelerator, precision: 'bf16' | 'fp8'): number {
-  const measured = accelerator.measuredGemmTflops[precision];
-  if (measured !== undefined) return measured / REFERENCE.measuredGemmTflops[precision];
-  const peak = accelerator.peakTflops[precision];
-  return (peak ?? accelerator.peakTflops.bf16) / REFERENCE.peakTflops[precision];
+/**
+ * Ratio of an accelerator's BF16 GEMM capability to the reference H100: measured MAMF over the H100's where the
+ * catalog has it, else the ratio of dense BF16 peaks. One ratio serves every precision, each then scaled by the
+ * device's own peak ratio to BF16: measured FP8 MAMF is power-capped differently on each part, and the BF16 ratio
+ * tracks published FP8 training throughput across generations better (docs/validation.md).
+ */
+function gemmScale(accelerator: Accelerator): number {
+  const measured = accelerator.measuredGemmTflops.bf16;
+  if (measured !== undefined) return measured / REFERENCE.measuredGemmTflops.bf16;
+  return accelerator.peakTflops.bf16 / REFERENCE.peakTflops.bf16;
 }
 
-/** Kernel rates of `accelerator`, transferred from the H100 fit. */
-export function deviceRates(accelerator: Accelerator): DeviceRates {
-  const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * gemmScale(accelerator, 'bf16');
+/** Kernel rates of `accelerator` in training: the H100 fit, transferred, times the sustained efficiency. */
+export function deviceRates(accelerator: Accelerator, calibration: Calibration = DEFAULT_CALIBRATION): DeviceRates {
+  const sustained = calibration.sustainedEfficiency;
+  const scale = gemmScale(accelerator);
+  const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * scale;
   const fp8Peak = accelerator.peakTflops.fp8;
-  const fp8 = fp8Peak === undefined ? bf16 : H100_FIT.gemm.fp8.tflops * 1e12 * gemmScale(accelerator, 'fp8');
+  const peakRatio = (peak: number | undefined) => (peak ?? accelerator.peakTflops.bf16) / accelerator.peakTflops.bf16;
+  const referenceFp8Ratio = REFERENCE.peakTflops.fp8 / REFERENCE.peakTflops.bf16;
+  const fp8 =
+    fp8Peak === undefined ? bf16 : H100_FIT.gemm.fp8.tflops * 1e12 * scale * (peakRatio(fp8Peak) / referenceFp8Ratio);
   // No FP4 measurement: scale the FP8 rate by the ratio of dense peaks (an assumption, docs/model.md).
   const fp4Peak = accelerator.peakTflops.fp4;
   const fp4 = fp4Peak === undefined || fp8Peak === undefined ? fp8 : fp8 * (fp4Peak / fp8Peak);
-  const attentionScale = gemmScale(accelerator, 'bf16');
+  const attentionScale = scale;
   return {
-    gemmFlops: { bf16, fp8, fp4 },
+    gemmFlops: { bf16: bf16 * sustained.bf16, fp8: fp8 * sustained.fp8, fp4: fp4 * sustained.fp4 },
     gemmOverheadSeconds: H100_FIT.gemm.bf16.overheadSeconds,
-    attentionForwardFlops: H100_FIT.attention.forward.tflops * 1e12 * attentionScale,
-    attentionTrainingFlops: H100_FIT.attention.forwardBackward.tflops * 1e12 * attentionScale,
+    attentionForwardFlops: H100_FIT.attention.forward.tflops * 1e12 * attentionScale * sustained.bf16,
+    attentionTrainingFlops: H100_FIT.attention.forwardBackward.tflops * 1e12 * attentionScale * sustained.bf16,
     memoryBytesPerSecond: accelerator.hbmBandwidthGBps * 1e9 * (H100_FIT.copyGBps / REFERENCE.hbmBandwidthGBps),
   };
 }

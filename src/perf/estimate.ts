@@ -5,6 +5,7 @@
  * @module
  */
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import { allGatherSeconds, allReduceSeconds, reduceScatterSeconds, sendSeconds } from './collectives.js';
 import { deviceRates, memorySeconds } from './compute-rates.js';
 import { headCost, type LayerContext, type LayerCost, layerCost, placeGroups } from './layer-costs.js';
@@ -120,11 +121,12 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
       message: `tp·pp·cp·dp = ${plan.tp}·${plan.pp}·${plan.cp}·${plan.dp} = ${used} GPUs, but the system has ${system.gpuCount}`,
     });
   }
-  if (model.layers < plan.pp * plan.virtualStages) {
+  // Megatron-Core pipeline layouts may count the embedding and the loss as one layer each.
+  if (model.layers + 2 < plan.pp * plan.virtualStages) {
     issues.push({
       code: 'pipeline_layers',
       path: 'plan.pp',
-      message: `${model.layers} layers cannot fill pp·virtualStages = ${plan.pp * plan.virtualStages} model chunks`,
+      message: `${model.layers} layers (plus embedding and loss) cannot fill pp·virtualStages = ${plan.pp * plan.virtualStages} model chunks`,
     });
   }
   const sequencesPerReplica = training.globalBatchSequences / plan.dp;
@@ -137,7 +139,11 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
   }
   if (plan.ep > 1) {
     if (!model.moe) {
-      issues.push({ code: 'expert_parallel', path: 'plan.ep', message: 'expert parallelism needs an MoE model: set ep: 1' });
+      issues.push({
+        code: 'expert_parallel',
+        path: 'plan.ep',
+        message: 'expert parallelism needs an MoE model: set ep: 1',
+      });
     } else if (model.moe.experts % plan.ep !== 0 || (plan.tp * plan.cp * plan.dp) % plan.ep !== 0) {
       issues.push({
         code: 'expert_parallel',
@@ -156,13 +162,15 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
   return issues;
 }
 
-/** Which layers are MoE (true) or dense (false), in order. */
-function layerKinds(workload: ResolvedWorkload): boolean[] {
-  const { model } = workload;
-  return Array.from({ length: model.layers }, (_, index) => {
-    if (!model.moe || index < model.moe.firstDenseLayers) return false;
-    return (index - model.moe.firstDenseLayers) % model.moe.layerInterval === 0;
-  });
+/** MoE layers among layers [start, end): after `firstDenseLayers`, every `layerInterval`-th one. */
+function moeLayersIn(workload: ResolvedWorkload, start: number, end: number): number {
+  const moe = workload.model.moe;
+  if (!moe) return 0;
+  const from = Math.max(start, moe.firstDenseLayers) - moe.firstDenseLayers;
+  const to = end - moe.firstDenseLayers;
+  if (to <= from) return 0;
+  // Multiples of the interval in [from, to).
+  return Math.ceil(to / moe.layerInterval) - Math.ceil(from / moe.layerInterval);
 }
 
 /**
@@ -170,6 +178,13 @@ function layerKinds(workload: ResolvedWorkload): boolean[] {
  * end stages, which also carry the embedding and the output layer, get the fewer (Megatron-Core pipeline layouts).
  */
 export function splitLayers(layers: number, chunks: number): number[] {
+  if (layers <= chunks) {
+    // More chunks than layers: the embedding and the loss take the end chunks (Megatron-Core layouts).
+    const counts = new Array<number>(chunks).fill(0);
+    const start = chunks - layers > 1 ? 1 : 0;
+    for (let i = 0; i < layers; i++) counts[start + i] = 1;
+    return counts;
+  }
   const base = Math.floor(layers / chunks);
   const extra = layers - base * chunks;
   const counts = new Array<number>(chunks).fill(base);
@@ -178,15 +193,26 @@ export function splitLayers(layers: number, chunks: number): number[] {
   return counts;
 }
 
+/** Options of {@link estimate}. */
+export interface EstimateOptions {
+  /** Fitted constants; the default is the shipped fit (perf/calibration.ts). */
+  readonly calibration?: Calibration;
+}
+
 /** Estimates one training step of `workload` on `system` under `plan`. */
-export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, plan: ResolvedPlan): EstimateResult {
+export function estimate(
+  workload: ResolvedWorkload,
+  system: ResolvedSystem,
+  plan: ResolvedPlan,
+  options: EstimateOptions = {},
+): EstimateResult {
   const issues = checkPlan(workload, system, plan);
   if (issues.length > 0) return { ok: false, issues };
 
   const { model, training } = workload;
   const p = plan.pp;
   const v = plan.virtualStages;
-  const rates = deviceRates(system.accelerator);
+  const rates = deviceRates(system.accelerator, options.calibration);
   const links = placeGroups(system, plan);
   const ctx: LayerContext = {
     model,
@@ -199,22 +225,53 @@ export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, pla
     cpLink: links.cp,
     epLink: links.ep,
   };
-  const dense = layerCost(ctx, false);
-  const moe = model.moe ? layerCost(ctx, true) : dense;
   const head = headCost(ctx);
 
   // Layers of each stage: chunk c belongs to stage c mod p (interleaved assignment).
-  const kinds = layerKinds(workload);
   const chunkLayers = splitLayers(model.layers, p * v);
   const stageDense = new Array<number>(p).fill(0);
   const stageMoe = new Array<number>(p).fill(0);
   let layerIndex = 0;
-  chunkLayers.forEach((count, chunk) => {
-    for (let i = 0; i < count; i++) {
-      if (kinds[layerIndex++]) stageMoe[chunk % p] = (stageMoe[chunk % p] ?? 0) + 1;
-      else stageDense[chunk % p] = (stageDense[chunk % p] ?? 0) + 1;
-    }
-  });
+  for (let chunk = 0; chunk < chunkLayers.length; chunk++) {
+    const count = chunkLayers[chunk] ?? 0;
+    const moeCount = moeLayersIn(workload, layerIndex, layerIndex + count);
+    const stage = chunk % p;
+    stageMoe[stage] = (stageMoe[stage] ?? 0) + moeCount;
+    stageDense[stage] = (stageDense[stage] ?? 0) + count - moeCount;
+    layerIndex += count;
+  }
+
+  // Full recomputation of only `recomputeLayers` layers per chunk (Megatron block method): mix the costs and
+  // activations of recomputed and stored layers by the recomputed share.
+  const chunkMax = Math.max(1, ...chunkLayers);
+  const recomputedShare =
+    plan.recomputation === 'full' ? Math.min(1, (plan.recomputeLayers ?? chunkMax) / chunkMax) : 0;
+  const storedPlan = { ...plan, recomputation: 'none' as const };
+  const mixed = (moeLayer: boolean): LayerCost => {
+    const full = layerCost(ctx, moeLayer);
+    if (plan.recomputation !== 'full' || recomputedShare >= 1) return full;
+    const stored = layerCost({ ...ctx, plan: storedPlan }, moeLayer);
+    const mix = (a: number, b: number) => recomputedShare * a + (1 - recomputedShare) * b;
+    return {
+      ...full,
+      recompute: mix(full.recompute, stored.recompute),
+      exposedTp: mix(full.exposedTp, stored.exposedTp),
+      hardwareFlops: mix(full.hardwareFlops, stored.hardwareFlops),
+    };
+  };
+  const dense = mixed(false);
+  const moeEfficiency = (options.calibration ?? DEFAULT_CALIBRATION).moeLayerEfficiency;
+  // The MoE block runs at a fitted share of its modelled speed (calibration.ts); the rest of the layer does not.
+  const slowed = (cost: LayerCost): LayerCost => {
+    const extra = cost.expertForward * (1 / moeEfficiency - 1);
+    return {
+      ...cost,
+      forward: cost.forward + extra,
+      backward: cost.backward + 2 * extra,
+      recompute: cost.recompute > 0 ? cost.recompute + extra * Math.min(1, cost.recompute / cost.forward) : 0,
+    };
+  };
+  const moe = model.moe ? slowed(mixed(true)) : dense;
 
   const total = (cost: LayerCost) => cost.forward + cost.backward + cost.recompute;
   const stageTimes = stageDense.map((denseCount, stage) => {
@@ -248,7 +305,10 @@ export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, pla
 
   // Pipeline point-to-point: activations (sharded by sequence parallelism) forward, gradients backward; hidden
   // behind compute in steady state, exposed during fill and drain.
-  const boundaryBytes = (2 * plan.microBatch * training.sequenceLength * model.hiddenSize) / plan.cp / (plan.sequenceParallel ? plan.tp : 1);
+  const boundaryBytes =
+    (2 * plan.microBatch * training.sequenceLength * model.hiddenSize) /
+    plan.cp /
+    (plan.sequenceParallel ? plan.tp : 1);
   const p2p = p > 1 ? sendSeconds(links.pp, boundaryBytes) : 0;
   const exposedPp = 2 * (p - 1) * p2p + (plan.overlap.ppComm ? 0 : 2 * microBatches * v * p2p);
 
@@ -292,7 +352,8 @@ export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, pla
     }
   }
   const stageBackward =
-    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) + (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
+    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) +
+    (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
   const stageForward = (stageDense[slowest] ?? 0) * dense.forward + (stageMoe[slowest] ?? 0) * moe.forward;
   const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert)); // 40M-parameter buckets
   const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
@@ -322,20 +383,28 @@ export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, pla
     recomputation: plan.recomputation,
     gemmInputBytes: training.precision === 'bf16' ? 2 : 1,
   };
-  const denseActivations = activationBytesPerLayer(model, shape, false);
-  const moeActivations = model.moe ? activationBytesPerLayer(model, shape, true) : denseActivations;
+  const activationsPerLayer = (moeLayer: boolean) => {
+    const kept = activationBytesPerLayer(model, shape, moeLayer);
+    if (plan.recomputation !== 'full' || recomputedShare >= 1) return kept;
+    const stored = activationBytesPerLayer(model, { ...shape, recomputation: 'none' }, moeLayer);
+    return recomputedShare * kept + (1 - recomputedShare) * stored;
+  };
+  const denseActivations = activationsPerLayer(false);
+  const moeActivations = model.moe ? activationsPerLayer(true) : denseActivations;
   const fullWorkingSet =
     plan.recomputation === 'full'
       ? activationBytesPerLayer(model, { ...shape, recomputation: 'selective' }, Boolean(model.moe))
       : 0;
   const memoryOf = (stage: number): MemoryBreakdown => {
     const parameters = stageParameters(stage);
-    const denseState = stateBytes(parameters.dense, plan.sharding, links.dp.size);
-    const expertState = stateBytes(parameters.expert, plan.sharding, links.expertDp.size);
+    const weightBytes = plan.lowPrecisionWeights && training.precision !== 'bf16' ? 1 : 2;
+    const denseState = stateBytes(parameters.dense, plan.sharding, links.dp.size, weightBytes);
+    const expertState = stateBytes(parameters.expert, plan.sharding, links.expertDp.size, weightBytes);
     const inFlight = stage === 0 ? Math.min(microBatches, p) * interleavedMemoryFactor(p, v) : 1;
     const perMicroBatch = (stageDense[stage] ?? 0) * denseActivations + (stageMoe[stage] ?? 0) * moeActivations;
     // Output layer: BF16 logits and the FP32 softmax the fused cross-entropy keeps for backward (6 B per logit).
-    const logits = stage === p - 1 ? (6 * plan.microBatch * training.sequenceLength * model.vocabSize) / plan.cp / plan.tp : 0;
+    const logits =
+      stage === p - 1 ? (6 * plan.microBatch * training.sequenceLength * model.vocabSize) / plan.cp / plan.tp : 0;
     const gathered =
       plan.sharding === 'zero3' || plan.sharding === 'fsdp' ? 2 * 2 * (attention + Math.max(denseMlp, expertsHere)) : 0;
     const weights = denseState.weights + expertState.weights + gathered;
@@ -381,7 +450,8 @@ export function estimate(workload: ResolvedWorkload, system: ResolvedSystem, pla
   const peak = (system.accelerator.peakTflops[training.precision] ?? system.accelerator.peakTflops.bf16) * 1e12;
   // Every GPU of a stage runs that stage's layers on its slice: dp·tp·cp GPUs per stage, m micro-batches.
   const layerFlops =
-    stageDense.reduce((a, b) => a + b, 0) * dense.hardwareFlops + stageMoe.reduce((a, b) => a + b, 0) * moe.hardwareFlops;
+    stageDense.reduce((a, b) => a + b, 0) * dense.hardwareFlops +
+    stageMoe.reduce((a, b) => a + b, 0) * moe.hardwareFlops;
   const hardwareFlopsPerStep = plan.dp * plan.tp * plan.cp * microBatches * (layerFlops + head.flops);
   const optimizerSteps = Math.ceil(training.totalTokens / tokensPerStep);
   const timeToTrainSeconds = optimizerSteps * stepSeconds;

@@ -32,6 +32,8 @@ export interface LayerCost {
   readonly trainingAttention: number;
   /** Memory-bound kernel seconds of the forward pass. */
   readonly forwardMemory: number;
+  /** Forward seconds of the MoE block (router, experts, token permutation); 0 for dense layers. */
+  readonly expertForward: number;
   /** Forward (F) and backward (B) compute, seconds; recomputation adds `recompute`. */
   readonly forward: number;
   readonly backward: number;
@@ -76,6 +78,8 @@ interface Gemm {
   readonly count?: number;
   /** Runs in BF16 whatever the training precision (routers, small projections kept in BF16). */
   readonly bf16?: boolean;
+  /** Part of the MoE block (router, routed and shared experts). */
+  readonly expert?: boolean;
 }
 
 /** Cost of one layer (dense or MoE) for one micro-batch. */
@@ -109,21 +113,22 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   // MLP: dense, or router + routed experts (grouped GEMM, dropless and balanced) + shared experts.
   const gate = model.gatedMlp ? 2 : 1;
   let memoryBytes = 0;
+  let expertMemoryBytes = 0;
   if (moeLayer && model.moe) {
     const moe = model.moe;
-    gemms.push({ m: tokens, n: moe.experts, k: h, bf16: true });
+    gemms.push({ m: tokens, n: moe.experts, k: h, bf16: true, expert: true });
     const localExperts = moe.experts / plan.ep;
     const perExpert = Math.max(1, (tokens * moe.topK * plan.ep) / (t * moe.experts));
-    gemms.push({ m: perExpert, n: gate * moe.expertFfnHiddenSize, k: h, count: localExperts });
-    gemms.push({ m: perExpert, n: h, k: moe.expertFfnHiddenSize, count: localExperts });
+    gemms.push({ m: perExpert, n: gate * moe.expertFfnHiddenSize, k: h, count: localExperts, expert: true });
+    gemms.push({ m: perExpert, n: h, k: moe.expertFfnHiddenSize, count: localExperts, expert: true });
     if (moe.sharedExperts > 0) {
       const width = moe.sharedExperts * (moe.sharedExpertFfnHiddenSize ?? moe.expertFfnHiddenSize);
-      gemms.push({ m: tokens, n: (gate * width) / t, k: h });
-      gemms.push({ m: tokens, n: h, k: width / t });
+      gemms.push({ m: tokens, n: (gate * width) / t, k: h, expert: true });
+      gemms.push({ m: tokens, n: h, k: width / t, expert: true });
     }
     // Permute and unpermute the routed token copies, forward: read and write each copy twice.
-    memoryBytes += 2 * 2 * 2 * ((tokens * moe.topK) / t) * h;
-    memoryBytes += 2 * ((tokens * moe.topK) / t) * moe.expertFfnHiddenSize * (gate + 1); // activation function
+    expertMemoryBytes += 2 * 2 * 2 * ((tokens * moe.topK) / t) * h;
+    expertMemoryBytes += 2 * ((tokens * moe.topK) / t) * moe.expertFfnHiddenSize * (gate + 1); // activation function
   } else {
     gemms.push({ m: tokens, n: (gate * model.ffnHiddenSize) / t, k: h });
     gemms.push({ m: tokens, n: h, k: model.ffnHiddenSize / t });
@@ -141,12 +146,15 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   }
 
   let forwardGemm = 0;
+  let expertForward = memorySeconds(rates, expertMemoryBytes);
   let gemmFlops = 0;
   for (const g of gemms) {
     const count = g.count ?? 1;
     const precision = g.bf16 ? 'bf16' : ctx.precision;
     const one = gemmSeconds(rates, g.m, g.n, g.k, precision) - rates.gemmOverheadSeconds;
-    forwardGemm += rates.gemmOverheadSeconds + count * one; // grouped GEMMs launch once
+    const seconds = rates.gemmOverheadSeconds + count * one; // grouped GEMMs launch once
+    forwardGemm += seconds;
+    if (g.expert) expertForward += seconds;
     gemmFlops += 2 * g.m * g.n * g.k * count;
   }
 
@@ -165,7 +173,7 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     'training',
   );
 
-  const forwardMemory = memorySeconds(rates, memoryBytes);
+  const forwardMemory = memorySeconds(rates, memoryBytes + expertMemoryBytes);
   // Backward: activation- and weight-gradient GEMMs, each as long as the forward GEMM (same FLOPs, Kaplan et al.
   // 2020 sec. 2.1); element-wise backward moves about twice the forward bytes.
   const forward = forwardGemm + forwardAttention + forwardMemory;
@@ -202,13 +210,18 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   let exposedEp = 0;
   if (moeLayer && model.moe && plan.ep > 1) {
     const dispatchBytes = (2 * tokens * model.moe.topK * h) / t;
-    exposedEp = 4 * allToAllSeconds(ctx.epLink, dispatchBytes);
+    const epComm = 4 * allToAllSeconds(ctx.epLink, dispatchBytes);
+    // Overlapped with the computation of another micro-batch (Megatron-Core 1F1B EP overlap): only what exceeds
+    // the layer's forward and backward compute stays exposed.
+    const compute = 3 * forwardGemm + trainingAttention;
+    exposedEp = plan.overlap.epComm ? Math.max(0, epComm - compute) : epComm;
   }
 
   const hardwareFlops =
     3 * gemmFlops + 3.5 * causalForwardFlops + (plan.recomputation === 'full' ? gemmFlops + causalForwardFlops : 0);
   return {
     forwardGemm,
+    expertForward,
     forwardAttention,
     trainingAttention,
     forwardMemory,

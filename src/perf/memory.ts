@@ -97,13 +97,18 @@ export interface StateBytes {
  * gradient buffer (2 B; Megatron-Core DDP reduces in the parameter dtype unless grad_reduce_in_fp32), and
  * Adam's FP32 master weights, momentum and variance (12 B) (Rajbhandari et al. 2020, ZeRO, sec. 3.1). ZeRO-1
  * (the distributed optimizer) shards the optimizer state over `shards` ranks, ZeRO-2 also the gradients,
- * ZeRO-3/FSDP also the weights.
+ * ZeRO-3/FSDP also the weights. With FP8 primary weights (`weightBytes` 1) the BF16 copy is not kept.
  */
-export function stateBytes(parameters: number, sharding: ResolvedPlan['sharding'], shards: number): StateBytes {
+export function stateBytes(
+  parameters: number,
+  sharding: ResolvedPlan['sharding'],
+  shards: number,
+  weightBytes = 2,
+): StateBytes {
   const level = { none: 0, zero1: 1, zero2: 2, zero3: 3, fsdp: 3 }[sharding];
   const over = (sharded: boolean) => (sharded ? shards : 1);
   return {
-    weights: (2 * parameters) / over(level >= 3),
+    weights: (weightBytes * parameters) / over(level >= 3),
     gradients: (2 * parameters) / over(level >= 2),
     optimizer: (12 * parameters) / over(level >= 1),
   };

@@ -72,8 +72,19 @@ export function mlpParameters(model: ResolvedModel, ffn: number): number {
   return matrices * model.hiddenSize * ffn + biases;
 }
 
-/** Counts the parameters of a model. */
+const countCache = new WeakMap<ResolvedModel, ParameterCounts>();
+
+/** Counts the parameters of a model (memoised per model object: estimates call it in hot loops). */
 export function countParameters(model: ResolvedModel): ParameterCounts {
+  let counts = countCache.get(model);
+  if (counts === undefined) {
+    counts = Object.freeze(computeParameterCounts(model));
+    countCache.set(model, counts);
+  }
+  return counts;
+}
+
+function computeParameterCounts(model: ResolvedModel): ParameterCounts {
   const h = model.hiddenSize;
   const moeLayers = countMoeLayers(model);
   const denseLayers = model.layers - moeLayers;

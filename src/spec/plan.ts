@@ -19,6 +19,10 @@ export const OverlapSchema = z.strictObject({
   paramGather: z.boolean().default(true).describe('Sharded-weight all-gather overlapped with forward'),
   tpComm: z.boolean().default(false).describe('Tensor-parallel collectives overlapped with GEMMs'),
   ppComm: z.boolean().default(true).describe('Pipeline sends/receives overlapped with compute'),
+  epComm: z
+    .boolean()
+    .default(false)
+    .describe('Expert-parallel all-to-all overlapped with another micro-batch (Megatron-Core EP overlap)'),
 });
 
 /** A parallelism plan. `dp` is derived from the GPU count when left out. */
@@ -37,8 +41,17 @@ export const PlanSchema = z
       .enum(['none', 'selective', 'full'])
       .default('selective')
       .describe('Activation recomputation: selective = attention core (Korthikanti et al. 2022); full = every layer'),
+    recomputeLayers: positiveInt()
+      .optional()
+      .describe(
+        'With full recomputation, how many layers of each model chunk recompute (Megatron recompute_num_layers); default all',
+      ),
     flashAttention: z.boolean().default(true).describe('Fused (flash) attention: no s×s scores stored'),
-    overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true }),
+    lowPrecisionWeights: z
+      .boolean()
+      .default(false)
+      .describe('Keep model weights in FP8 between steps (Transformer Engine fp8_param); FP8/FP4 training only'),
+    overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true, epComm: false }),
   })
   .superRefine((plan, ctx) => {
     if (isCount(plan.virtualStages) && plan.virtualStages > 1 && plan.pp === 1) {

@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { findModelPreset } from '../catalog/index.js';
 import { mustFind } from '../spec/catalog-refs.js';
-import type { ResolvedPlan, ResolvedSpec } from '../spec/resolve.js';
 import { validateSpec } from '../spec/load.js';
+import type { ResolvedPlan, ResolvedSpec } from '../spec/resolve.js';
 import type { ModelInput } from '../spec/workload.js';
 
 const count = z.number().int().positive().nullable().optional();
@@ -57,13 +57,24 @@ export const PublishedRunSchema = z.looseObject({
 
 export type PublishedRun = z.output<typeof PublishedRunSchema>;
 
+/** Plan settings that trade compute for memory. */
+export type MemoryOption = Pick<ResolvedPlan, 'recomputation' | 'lowPrecisionWeights' | 'recomputeLayers'>;
+
 /** A row turned into something the estimator takes, or the reason it cannot be. */
 export type Scenario =
   | {
       readonly ok: true;
-      readonly spec: ResolvedSpec & { readonly system: NonNullable<ResolvedSpec['system']>; readonly plan: ResolvedPlan };
+      readonly spec: ResolvedSpec & {
+        readonly system: NonNullable<ResolvedSpec['system']>;
+        readonly plan: ResolvedPlan;
+      };
       /** Plan and model fields the row left unknown and that were filled with the framework's defaults. */
       readonly filled: readonly string[];
+      /**
+       * Memory options to try in order when the row does not say (recomputation, FP8 primary weights): the
+       * recipes switch them on only when a run would not fit otherwise, so the least that fits is taken.
+       */
+      readonly memoryOptions: readonly MemoryOption[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -124,7 +135,8 @@ function knownArchitecture(name: string): { model: ModelInput; note: string } | 
 }
 
 const isGptFamily = (name: string) => /^(GPT|MT-NLG)/i.test(name) && !/oss/i.test(name);
-const isMegatron2021 = (run: PublishedRun) => /Narayanan|Korthikanti|Megatron-LM \(20/i.test(`${run.source} ${run.framework ?? ''}`);
+const isMegatron2021 = (run: PublishedRun) =>
+  /Narayanan|Korthikanti|Megatron-LM \(20/i.test(`${run.source} ${run.framework ?? ''}`);
 
 /** Translates a published run into a resolved spec, filling unknowns with the framework's defaults. */
 export function scenarioFromRun(run: PublishedRun): Scenario {
@@ -176,21 +188,18 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   const gpuType = run.gpu_type ?? '';
   const accelerator = GPU_IDS.find(([pattern]) => pattern.test(gpuType))?.[1];
   if (!accelerator) return { ok: false, reason: `GPU type "${gpuType}" is not in the catalog` };
-  if (!run.num_gpus || !run.seq_len) return { ok: false, reason: 'the row does not give the GPU count or sequence length' };
-  const tp = run.tp ?? 1;
-  const pp = run.pp ?? 1;
+  if (!run.num_gpus || !run.seq_len)
+    return { ok: false, reason: 'the row does not give the GPU count or sequence length' };
+  if (!run.tp || !run.pp) return { ok: false, reason: 'the row does not give its parallel layout (tp and pp)' };
+  const tp = run.tp;
+  const pp = run.pp;
   const cp = run.cp ?? 1;
-  for (const [field, value] of [
-    ['tp', run.tp],
-    ['pp', run.pp],
-    ['cp', run.cp],
-  ] as const) {
-    if (value === null || value === undefined) filled.push(field);
-  }
+  if (!run.cp) filled.push('cp');
   const dp = run.dp ?? run.num_gpus / (tp * pp * cp);
   if (run.dp === null || run.dp === undefined) filled.push('dp');
   if (!Number.isInteger(dp)) return { ok: false, reason: `num_gpus ${run.num_gpus} is not divisible by tp·pp·cp` };
-  const sequences = run.global_batch_sequences ?? (run.global_batch_tokens ? run.global_batch_tokens / run.seq_len : undefined);
+  const sequences =
+    run.global_batch_sequences ?? (run.global_batch_tokens ? run.global_batch_tokens / run.seq_len : undefined);
   if (!sequences) return { ok: false, reason: 'the row does not give the global batch' };
 
   const precisionText = (run.precision ?? '').toLowerCase();
@@ -199,7 +208,31 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
 
   const legacy = isMegatron2021(run);
   const recomputeText = (run.recompute ?? '').toLowerCase();
-  const recomputation = recomputeText.startsWith('full') ? 'full' : recomputeText.startsWith('selective') ? 'selective' : 'none';
+  const recomputation: ResolvedPlan['recomputation'] = recomputeText.startsWith('full')
+    ? 'full'
+    : recomputeText.startsWith('selective')
+      ? 'selective'
+      : 'none';
+  const lowPrecision = precision !== 'bf16' && !legacy;
+  const memoryOptions: MemoryOption[] = [];
+  const recomputeOptions: ResolvedPlan['recomputation'][] = run.recompute
+    ? [recomputation]
+    : ['none', 'selective', 'full'];
+  const chunkLayers = Math.ceil(model.layers / (pp * (pp > 1 ? (run.vpp ?? 1) : 1)));
+  for (const option of recomputeOptions) {
+    // Full recomputation of only some layers per chunk (recompute_num_layers) comes before all of them.
+    const counts =
+      option === 'full' && !run.recompute ? Array.from({ length: chunkLayers }, (_, i) => i + 1) : [undefined];
+    for (const layers of counts) {
+      for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
+        memoryOptions.push({
+          recomputation: option,
+          lowPrecisionWeights,
+          ...(layers !== undefined && { recomputeLayers: layers }),
+        });
+      }
+    }
+  }
   if (!run.recompute) filled.push('recompute');
   const shardingText = (run.sharding ?? '').toLowerCase();
   const sharding = /fsdp/.test(shardingText)
@@ -251,14 +284,17 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       flashAttention: !legacy,
       // NeMo/Bridge performance recipes overlap TP, DP and PP communication; Megatron-LM 2021-22 overlapped none
       // of the data-parallel reduction and had no TP overlap.
-      overlap: { tpComm: !legacy && tp > 1, gradReduce: !legacy, paramGather: !legacy, ppComm: true },
+      overlap: { tpComm: !legacy && tp > 1, gradReduce: !legacy, paramGather: !legacy, ppComm: true, epComm: !legacy },
     },
   };
   const result = validateSpec(spec);
   if (!result.ok) {
-    return { ok: false, reason: `the row does not make a valid spec: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
+    return {
+      ok: false,
+      reason: `the row does not make a valid spec: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    };
   }
   const { system, plan } = result.value;
   if (!system || !plan) return { ok: false, reason: 'internal: spec without system or plan' };
-  return { ok: true, spec: { ...result.value, system, plan }, filled };
+  return { ok: true, spec: { ...result.value, system, plan }, filled, memoryOptions };
 }

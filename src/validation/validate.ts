@@ -3,7 +3,7 @@
  * time, else model TFLOP/s/GPU converted from the row's basis), and summarises the errors by group.
  * @module
  */
-import { estimate } from '../perf/estimate.js';
+import { type EstimateOptions, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
 import { type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
 
@@ -53,7 +53,9 @@ export interface ValidationReport {
   readonly rows: readonly ValidationRow[];
   readonly skipped: readonly SkippedRow[];
   readonly summary: ErrorSummary;
-  readonly groups: Readonly<Record<'source' | 'gpu' | 'arch' | 'precision' | 'specified', Readonly<Record<string, ErrorSummary>>>>;
+  readonly groups: Readonly<
+    Record<'source' | 'gpu' | 'arch' | 'precision' | 'specified', Readonly<Record<string, ErrorSummary>>>
+  >;
   readonly worst: readonly ValidationRow[];
 }
 
@@ -75,11 +77,14 @@ export function summarize(errors: readonly number[]): ErrorSummary {
 const HFU_LIKE = /includes activation-recompute|incl\. recompute|HFU-like/i;
 
 function shortSource(source: string): string {
-  return source.replace(/\s*\(.*$/, '').replace(/\s+(Table|Fig\.?).*$/i, '').trim();
+  return source
+    .replace(/\s*\(.*$/, '')
+    .replace(/\s+(Table|Fig\.?).*$/i, '')
+    .trim();
 }
 
 /** Parses and predicts every row of a published-runs file (already parsed from JSON). */
-export function validateRuns(data: unknown): ValidationReport {
+export function validateRuns(data: unknown, options: EstimateOptions = {}): ValidationReport {
   const rows: ValidationRow[] = [];
   const skipped: SkippedRow[] = [];
   const list = Array.isArray(data) ? data : [];
@@ -88,10 +93,15 @@ export function validateRuns(data: unknown): ValidationReport {
     if (!parsed.success) {
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : `row ${index}`;
       const issue = parsed.error.issues[0];
-      skipped.push({ id, model: '', kind: 'invalid', reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid row'}` });
+      skipped.push({
+        id,
+        model: '',
+        kind: 'invalid',
+        reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid row'}`,
+      });
       return;
     }
-    const row = predictRun(parsed.data);
+    const row = predictRun(parsed.data, options);
     if ('reason' in row) skipped.push(row);
     else rows.push(row);
   });
@@ -101,7 +111,9 @@ export function validateRuns(data: unknown): ValidationReport {
       const k = key(row);
       buckets.set(k, [...(buckets.get(k) ?? []), row.error]);
     }
-    return Object.fromEntries([...buckets.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, summarize(v)]));
+    return Object.fromEntries(
+      [...buckets.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, summarize(v)]),
+    );
   };
   return {
     rows,
@@ -119,13 +131,29 @@ export function validateRuns(data: unknown): ValidationReport {
 }
 
 /** Predicts one row, or says why it cannot be predicted. */
-export function predictRun(run: PublishedRun): ValidationRow | SkippedRow {
+export function predictRun(run: PublishedRun, options: EstimateOptions = {}): ValidationRow | SkippedRow {
   const scenario = scenarioFromRun(run);
   if (!scenario.ok) return { id: run.id, model: run.model_name, kind: 'unsupported', reason: scenario.reason };
-  const { workload, system, plan } = scenario.spec;
-  const result = estimate(workload, system, plan);
+  const { workload, system } = scenario.spec;
+  // Take the first memory option with which the run fits (the row ran, so one of them did).
+  let result = estimate(workload, system, { ...scenario.spec.plan, ...scenario.memoryOptions[0] }, options);
+  const filled = [...scenario.filled];
+  for (const option of scenario.memoryOptions.slice(1)) {
+    if (result.ok || !result.issues.every((issue) => issue.code === 'out_of_memory')) break;
+    result = estimate(workload, system, { ...scenario.spec.plan, ...option }, options);
+    if (result.ok) {
+      filled.push(
+        `recompute=${option.recomputation}${option.lowPrecisionWeights ? ', FP8 weights' : ''} (least that fits)`,
+      );
+    }
+  }
   if (!result.ok) {
-    return { id: run.id, model: run.model_name, kind: 'infeasible', reason: result.issues.map((i) => i.message).join('; ') };
+    return {
+      id: run.id,
+      model: run.model_name,
+      kind: 'infeasible',
+      reason: result.issues.map((i) => i.message).join('; '),
+    };
   }
   let metric: Metric;
   let measured: number;
@@ -142,9 +170,15 @@ export function predictRun(run: PublishedRun): ValidationRow | SkippedRow {
     metric = 'model_tflops_per_gpu';
     // Megatron 2021's formula counts the recomputed forward too (4 passes for 3): model FLOPs are 3/4 of it.
     measured = run.tflops_per_gpu * (HFU_LIKE.test(run.tflops_basis ?? '') ? 3 / 4 : 1);
-    predicted = (result.tokensPerSecondPerGpu * flopsPerToken(workload.model, workload.training.sequenceLength).total) / 1e12;
+    predicted =
+      (result.tokensPerSecondPerGpu * flopsPerToken(workload.model, workload.training.sequenceLength).total) / 1e12;
   } else {
-    return { id: run.id, model: run.model_name, kind: 'unsupported', reason: 'the row measured no throughput, step time or TFLOP/s' };
+    return {
+      id: run.id,
+      model: run.model_name,
+      kind: 'unsupported',
+      reason: 'the row measured no throughput, step time or TFLOP/s',
+    };
   }
   const error = predicted / measured - 1;
   return {
@@ -160,7 +194,7 @@ export function predictRun(run: PublishedRun): ValidationRow | SkippedRow {
     predicted,
     error,
     absPctError: Math.abs(error) * 100,
-    filled: scenario.filled,
+    filled,
     mfu: result.mfu,
     memoryGiB: result.memory.total / 2 ** 30,
   };

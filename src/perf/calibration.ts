@@ -1,0 +1,34 @@
+/**
+ * The few constants of the performance model that no microbenchmark gives: how much of the isolated kernel
+ * rate a GEMM keeps inside a full training step (clock throttling under whole-GPU load, SMs taken by
+ * overlapped communication kernels, Transformer Engine scaling work), per precision. They are fitted by
+ * scripts/fit-training-efficiency.ts on the H100 rows of the published-run set only (FIT_SET below); every
+ * other row validates them. docs/model.md and docs/validation.md give the figures.
+ * @module
+ */
+import type { MatmulPrecision } from './compute-rates.js';
+
+/** Constants fitted on published runs. */
+export interface Calibration {
+  /** Share of the microbenchmark GEMM and attention rate sustained in training, per precision. */
+  readonly sustainedEfficiency: Readonly<Record<MatmulPrecision, number>>;
+  /**
+   * Share of the modelled speed an MoE layer reaches: routing, token sorting, capacity bookkeeping and the many
+   * small kernels of the Megatron-Core MoE path that the per-kernel model does not see.
+   */
+  readonly moeLayerEfficiency: number;
+}
+
+/**
+ * Rows each constant is fitted on (scripts/fit-training-efficiency.ts): BF16 and FP8 efficiency on dense H100
+ * rows, the MoE layer efficiency on MoE H100 rows, FP4 efficiency on dense GB200 FP4 rows (no H100 runs FP4).
+ */
+export function isFitRow(row: { gpu: string; arch: 'dense' | 'moe'; precision: string }): boolean {
+  return row.gpu === 'h100-sxm' || (row.gpu === 'gb200' && row.arch === 'dense' && row.precision === 'fp4');
+}
+
+/** The fitted calibration (scripts/fit-training-efficiency.ts). */
+export const DEFAULT_CALIBRATION: Calibration = {
+  sustainedEfficiency: { bf16: 0.88, fp8: 0.81, fp4: 0.61 },
+  moeLayerEfficiency: 0.46,
+};
