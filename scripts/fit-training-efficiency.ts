@@ -10,11 +10,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Calibration, DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
-import { predictRun, summarize, type ValidationRow } from '../src/validation/validate.js';
 import { type PublishedRun, PublishedRunSchema } from '../src/validation/runs.js';
+import { predictRun, summarize, type ValidationRow } from '../src/validation/validate.js';
 
 const root = join(import.meta.dirname, '..');
-const raw = JSON.parse(await readFile(join(root, 'data/calibration/published-runs.calibration.json'), 'utf8')) as unknown[];
+const raw = JSON.parse(
+  await readFile(join(root, 'data/calibration/published-runs.calibration.json'), 'utf8'),
+) as unknown[];
 const runs: PublishedRun[] = raw.flatMap((row) => {
   const parsed = PublishedRunSchema.safeParse(row);
   return parsed.success ? [parsed.data] : [];
@@ -36,9 +38,14 @@ const subsets = {
   fp4: ids((row) => row.gpu === 'gb200' && row.arch === 'dense' && row.precision === 'fp4'),
 };
 const rowsOf = (set: Set<string>) => runs.filter((run) => set.has(run.id));
-const grid = (from: number, to: number) => Array.from({ length: Math.round((to - from) / 0.01) + 1 }, (_, i) => from + i * 0.01);
+const grid = (from: number, to: number) =>
+  Array.from({ length: Math.round((to - from) / 0.01) + 1 }, (_, i) => from + i * 0.01);
 
-let calibration: Calibration = { ...DEFAULT_CALIBRATION, sustainedEfficiency: { bf16: 1, fp8: 1, fp4: 1 }, moeLayerEfficiency: 1 };
+let calibration: Calibration = {
+  ...DEFAULT_CALIBRATION,
+  sustainedEfficiency: { bf16: 1, fp8: 1, fp4: 1 },
+  moeLayerEfficiency: 1,
+};
 // BF16 and FP8 jointly on dense H100 rows.
 let best = { error: Number.POSITIVE_INFINITY, bf16: 1, fp8: 1 };
 for (const bf16 of grid(0.6, 1)) {
@@ -67,7 +74,10 @@ const fp4 = fitOne(subsets.fp4, grid(0.3, 1), (value) => ({
   sustainedEfficiency: { ...calibration.sustainedEfficiency, fp4: value },
 }));
 calibration = { ...calibration, sustainedEfficiency: { ...calibration.sustainedEfficiency, fp4 } };
-const moeLayerEfficiency = fitOne(subsets.hopperMoe, grid(0.4, 1), (value) => ({ ...calibration, moeLayerEfficiency: value }));
+const moeLayerEfficiency = fitOne(subsets.hopperMoe, grid(0.4, 1), (value) => ({
+  ...calibration,
+  moeLayerEfficiency: value,
+}));
 calibration = { ...calibration, moeLayerEfficiency };
 
 const round = (value: number) => Number(value.toFixed(2));

@@ -141,3 +141,100 @@ describe('error reporting', () => {
     expect(text).toMatch(/\n\s+at /);
   });
 });
+
+describe('tokenworks estimate', () => {
+  it('prints the Llama 3 405B prediction on 8,192 H100', async () => {
+    const { code, stdout } = await run('estimate', 'examples/llama3-405b.yaml');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/model TFLOP\/s per GPU\s+\d+ \(MFU \d+\.\d%/);
+    expect(stdout).toContain('pipeline bubble');
+    expect(stdout).toMatch(/memory per GPU/);
+  });
+
+  it('--json carries the breakdowns', async () => {
+    const { stdout } = await run('estimate', 'examples/llama3-70b.yaml', '--json');
+    const result = JSON.parse(stdout);
+    expect(result.ok).toBe(true);
+    expect(result.step.seconds).toBeGreaterThan(0);
+    expect(result.memory.total).toBeLessThan(result.memory.capacity);
+  });
+
+  it('an infeasible plan exits 2 with the reason', async () => {
+    const file = await specFile(
+      'oom.yaml',
+      `workload: { model: llama3-405b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 8 } } }
+system: { accelerator: h100-sxm, gpuCount: 8 }
+plan: { tp: 8, pp: 1, dp: 1 }`,
+    );
+    const { code, stderr } = await run('estimate', file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/plan: needs \d+\.\d GiB per GPU/);
+  });
+
+  it('a spec without a plan is told what is missing', async () => {
+    const file = await specFile(
+      'noplan.yaml',
+      `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 8 } } }
+system: { accelerator: h100-sxm, gpuCount: 8 }`,
+    );
+    const { code, stderr } = await run('estimate', file);
+    expect(code).toBe(2);
+    expect(stderr).toContain('plan');
+  });
+});
+
+describe('tokenworks validate', () => {
+  it('--json gives one object per row with the comparison and the summary', async () => {
+    const { code, stdout } = await run('validate', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    const row = report.rows[0];
+    for (const key of ['id', 'metric', 'measured', 'predicted', 'absPctError']) expect(row).toHaveProperty(key);
+    expect(report.summary.medianPct).toBeGreaterThan(0);
+  });
+
+  it('reads any file of the row format, with extra keys, and lists rows it cannot express', async () => {
+    const file = await specFile(
+      'runs.json',
+      JSON.stringify([
+        {
+          id: 'mine',
+          source: 'my cluster',
+          model_name: 'LLAMA3_8B',
+          arch: 'dense',
+          layers: 32,
+          hidden: 4096,
+          heads: 32,
+          kv_heads: 8,
+          ffn_hidden: 14336,
+          vocab: 128256,
+          seq_len: 8192,
+          global_batch_sequences: 128,
+          micro_batch: 1,
+          gpu_type: 'H100',
+          num_gpus: 8,
+          gpus_per_node: 8,
+          tp: 1,
+          pp: 1,
+          precision: 'bf16',
+          tokens_per_sec_per_gpu: 10000,
+          my_extra_key: 'kept',
+        },
+        { id: 'hybrid', source: 'x', model_name: 'Nemotron_3_Nano', arch: 'moe', tokens_per_sec_per_gpu: 1 },
+      ]),
+    );
+    const { code, stdout } = await run('validate', '--runs', file, '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.rows.map((r: { id: string }) => r.id)).toEqual(['mine']);
+    expect(report.skipped[0].id).toBe('hybrid');
+    expect(report.skipped[0].reason).toMatch(/Mamba/);
+  });
+
+  it('a file that is not a JSON array exits 2', async () => {
+    const file = await specFile('bad.json', '{"rows": []}');
+    const { code, stderr } = await run('validate', '--runs', file);
+    expect(code).toBe(2);
+    expect(stderr).toContain('JSON array');
+  });
+});

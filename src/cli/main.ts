@@ -9,6 +9,8 @@ import { createOutput, type OutputStreams } from '../node/output.js';
 import { VERSION } from '../version.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
+import { registerEstimate } from './commands/estimate.js';
+import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
 
 /** Options every command accepts. */
@@ -34,6 +36,8 @@ export function buildProgram(streams: OutputStreams): Command {
     });
   registerCatalog(program, streams);
   registerCheck(program, streams);
+  registerEstimate(program, streams);
+  registerValidate(program, streams);
   return program;
 }
 

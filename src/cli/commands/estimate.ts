@@ -1,0 +1,120 @@
+/**
+ * `tokenworks estimate <spec>`: the performance and memory model for the spec's workload, system and plan:
+ * step-time breakdown, throughput, MFU/HFU, memory per GPU and time to train; `--json` for scripts.
+ * @module
+ */
+import type { Command } from '@commander-js/extra-typings';
+import { TokenworksError } from '../../errors.js';
+import { loadSpecFile } from '../../node/files.js';
+import { createOutput, type OutputStreams } from '../../node/output.js';
+import { type Estimate, type EstimateResult, estimate } from '../../perf/estimate.js';
+import { formatCount, formatDuration, formatInteger, significant } from '../../report/format.js';
+import { renderPairs, renderTable } from '../../report/table.js';
+import type { ResolvedSpec } from '../../spec/resolve.js';
+
+/** Adds the `estimate` command to `program`. */
+export function registerEstimate(program: Command, streams: OutputStreams): void {
+  program
+    .command('estimate')
+    .description('predict step time, throughput, MFU and memory per GPU for a spec with a system and a plan')
+    .argument('<spec>', 'spec file with workload, system and plan, e.g. examples/llama3-405b.yaml')
+    .option('--json', 'print the estimate as JSON')
+    .action(async (file, options, command) => {
+      const globals = command.optsWithGlobals() as { quiet?: boolean };
+      const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
+      const spec = await loadSpecFile(file);
+      const { system, plan } = spec;
+      if (!system || !plan) {
+        const missing = [!system && 'system', !plan && 'plan'].filter(Boolean).join(' and ');
+        throw new TokenworksError('SPEC_INVALID', `${file}: an estimate needs a ${missing} section`, {
+          file,
+          issues: [
+            { code: 'missing_value', path: missing, message: `an estimate needs a ${missing} section (see examples/)` },
+          ],
+        });
+      }
+      const result = estimate(spec.workload, system, plan);
+      if (!result.ok) {
+        // An infeasible plan is an answer, not a crash: print the reasons and exit 2 so scripts notice.
+        output.result(renderInfeasible(file, result), { file, ...result });
+        throw new TokenworksError('SPEC_INVALID', `${file}: the plan is infeasible`, {
+          file,
+          issues: result.issues.map((issue) => ({ code: issue.code, path: issue.path, message: issue.message })),
+        });
+      }
+      output.result(renderEstimate(file, spec, result), { file, ...result });
+    });
+}
+
+const GiB = 2 ** 30;
+const seconds = (value: number) => `${significant(value, 3)} s`;
+const share = (value: number, total: number) => `${((100 * value) / total).toFixed(1)}%`;
+
+/** Renders an estimate as tables. */
+export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimate): string {
+  const step = result.step;
+  const comm = step.exposedCommunication;
+  const rows: [string, number][] = [
+    ['compute (forward, backward, recompute)', step.compute],
+    ['pipeline bubble', step.bubble],
+    ['stage imbalance', step.imbalance],
+    ['exposed TP communication', comm.tp],
+    ['exposed CP communication', comm.cp],
+    ['exposed EP all-to-all', comm.ep],
+    ['exposed PP send/receive', comm.pp],
+    ['exposed DP gradient/parameter sync', comm.dp],
+    ['optimizer step', step.optimizer],
+  ];
+  const stepTable = renderTable(
+    [{ header: 'step time' }, { header: 'seconds', align: 'right' }, { header: 'share', align: 'right' }],
+    [...rows.filter(([, value]) => value > 0), ['total', step.seconds] as [string, number]].map(([name, value]) => [
+      name,
+      seconds(value),
+      share(value, step.seconds),
+    ]),
+  );
+  const memory = result.memory;
+  const memoryRows: [string, number][] = [
+    ['weights', memory.weights],
+    ['gradients', memory.gradients],
+    ['optimizer state', memory.optimizer],
+    ['activations', memory.activations],
+    ['communication buffers', memory.buffers],
+    ['allocator reserve', memory.reserve],
+    ['total', memory.total],
+  ];
+  const memoryTable = renderTable(
+    [{ header: `memory per GPU (${memory.stage} stage)` }, { header: 'GiB', align: 'right' }],
+    [
+      ...memoryRows.map(([name, value]) => [name, (value / GiB).toFixed(1)]),
+      ['capacity', (memory.capacity / GiB).toFixed(1)],
+    ],
+  );
+  const system = spec.system;
+  const plan = spec.plan;
+  const headline = renderPairs([
+    [
+      'throughput',
+      `${formatInteger(result.tokensPerSecond)} tokens/s (${formatInteger(result.tokensPerSecondPerGpu)} per GPU)`,
+    ],
+    [
+      'model TFLOP/s per GPU',
+      `${result.modelTflopsPerGpu.toFixed(0)} (MFU ${(100 * result.mfu).toFixed(1)}%, HFU ${(100 * result.hfu).toFixed(1)}%)`,
+    ],
+    [
+      'step',
+      `${seconds(step.seconds)} for ${formatCount(spec.workload.training.globalBatchTokens)} tokens, ${formatInteger(result.microBatchesPerStep)} micro-batches per replica`,
+    ],
+    [
+      'time to train',
+      `${formatDuration(result.timeToTrainSeconds)} (${formatInteger(result.optimizerSteps)} steps, ${formatCount(result.gpuHours)} GPU-hours)`,
+    ],
+  ]);
+  const title = `${file}: ${spec.workload.model.name} on ${formatInteger(system?.gpuCount ?? 0)} × ${system?.accelerator.name ?? ''}, TP ${plan?.tp} · PP ${plan?.pp}${(plan?.virtualStages ?? 1) > 1 ? `×${plan?.virtualStages}` : ''} · DP ${plan?.dp} · CP ${plan?.cp} · EP ${plan?.ep}, ${spec.workload.training.precision}`;
+  return [title, '', headline, '', stepTable, '', memoryTable].join('\n');
+}
+
+function renderInfeasible(file: string, result: Extract<EstimateResult, { ok: false }>): string {
+  const lines = [`${file}: infeasible plan`, ...result.issues.map((issue) => `  ${issue.path}: ${issue.message}`)];
+  return lines.join('\n');
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { resolveModel } from '../spec/resolve.js';
+import { ModelSchema } from '../spec/workload.js';
+import { type ActivationShape, activationBytesPerLayer, interleavedMemoryFactor, stateBytes } from './memory.js';
+
+// Korthikanti et al. 2022 setting: GPT with MHA, 4h GeLU MLP, LayerNorm, dropout, no flash attention, 2-byte
+// activations. GPT-3 175B dimensions.
+const gpt = resolveModel(
+  ModelSchema.parse({
+    name: 'gpt',
+    layers: 96,
+    hiddenSize: 12288,
+    heads: 96,
+    ffnHiddenSize: 4 * 12288,
+    gatedMlp: false,
+    vocabSize: 51200,
+    normalization: 'layernorm',
+    dropout: true,
+  }),
+);
+const s = 2048;
+const b = 1;
+const h = 12288;
+const a = 96;
+const shape = (over: Partial<ActivationShape>): ActivationShape => ({
+  s,
+  b,
+  tp: 1,
+  cp: 1,
+  sequenceParallel: false,
+  flashAttention: false,
+  recomputation: 'none',
+  gemmInputBytes: 2,
+  ...over,
+});
+
+describe('activation memory (Korthikanti et al. 2022, sec. 4)', () => {
+  it('no parallelism: s·b·h·(34 + 5·a·s/h) per layer (eq. 1)', () => {
+    expect(activationBytesPerLayer(gpt, shape({}))).toBeCloseTo(s * b * h * (34 + (5 * a * s) / h), 0);
+  });
+
+  it('tensor parallel without sequence parallel: s·b·h·(10 + 24/t + 5·a·s/(h·t)) (eq. 2)', () => {
+    const t = 8;
+    expect(activationBytesPerLayer(gpt, shape({ tp: t }))).toBeCloseTo(
+      s * b * h * (10 + 24 / t + (5 * a * s) / (h * t)),
+      0,
+    );
+  });
+
+  it('tensor + sequence parallel: s·b·h·(34 + 5·a·s/h)/t (eq. 4)', () => {
+    const t = 8;
+    const bytes = activationBytesPerLayer(gpt, shape({ tp: t, sequenceParallel: true }));
+    expect(bytes).toBeCloseTo((s * b * h * (34 + (5 * a * s) / h)) / t, 0);
+  });
+
+  it('selective recomputation drops the 5·a·s/h term: 34·s·b·h/t (eq. 6)', () => {
+    const t = 8;
+    const bytes = activationBytesPerLayer(gpt, shape({ tp: t, sequenceParallel: true, recomputation: 'selective' }));
+    expect(bytes).toBeCloseTo((34 * s * b * h) / t, 0);
+  });
+
+  it('full recomputation keeps the layer input only: 2·s·b·h/t', () => {
+    const t = 8;
+    const bytes = activationBytesPerLayer(gpt, shape({ tp: t, sequenceParallel: true, recomputation: 'full' }));
+    expect(bytes).toBe((2 * s * b * h) / t);
+  });
+
+  it('flash attention stores no s×s term, so memory grows linearly with sequence length', () => {
+    const short = activationBytesPerLayer(gpt, shape({ flashAttention: true }));
+    const long = activationBytesPerLayer(gpt, shape({ s: 2 * s, flashAttention: true }));
+    expect(long / short).toBeCloseTo(2, 6);
+  });
+});
+
+describe('training state', () => {
+  it('16 bytes per parameter unsharded, 4 + 12/d with the distributed optimizer', () => {
+    const none = stateBytes(1e9, 'none', 8);
+    expect(none.weights + none.gradients + none.optimizer).toBe(16e9);
+    const zero1 = stateBytes(1e9, 'zero1', 8);
+    expect(zero1.weights + zero1.gradients + zero1.optimizer).toBe(4e9 + 12e9 / 8);
+    const fsdp = stateBytes(1e9, 'fsdp', 8);
+    expect(fsdp.weights + fsdp.gradients + fsdp.optimizer).toBe(16e9 / 8);
+  });
+
+  it('interleaving holds (1 + (p−1)/(p·v)) times the micro-batches of 1F1B', () => {
+    expect(interleavedMemoryFactor(8, 1)).toBe(1);
+    expect(interleavedMemoryFactor(8, 4)).toBeCloseTo(1 + 7 / 32, 12);
+  });
+});
