@@ -17,13 +17,17 @@ const table = (title: string, groups: Record<string, ErrorSummary>) =>
   [
     `| ${title} | rows | median | mean | P90 |`,
     '|---|---:|---:|---:|---:|',
-    ...Object.entries(groups).map(([name, s]) => `| ${name} | ${s.rows} | ${pct(s.medianPct)} | ${pct(s.meanPct)} | ${pct(s.p90Pct)} |`),
+    ...Object.entries(groups).map(
+      ([name, s]) => `| ${name} | ${s.rows} | ${pct(s.medianPct)} | ${pct(s.meanPct)} | ${pct(s.p90Pct)} |`,
+    ),
   ].join('\n');
 const of = (rows: ValidationRow[]) => summarize(rows.map((row) => row.error));
 const version = (row: ValidationRow) => /bridge-(?:arch|cur)-([\d.]+)/.exec(row.id)?.[1] ?? 'other sources';
 const byVersion: Record<string, ErrorSummary> = {};
 for (const v of [...new Set(report.rows.filter((r) => r.arch === 'moe').map(version))].sort()) {
-  byVersion[`MoE, ${v === 'other sources' ? v : `container ${v}`}`] = of(report.rows.filter((r) => r.arch === 'moe' && version(r) === v));
+  byVersion[`MoE, ${v === 'other sources' ? v : `container ${v}`}`] = of(
+    report.rows.filter((r) => r.arch === 'moe' && version(r) === v),
+  );
 }
 const fit = report.rows.filter(isFitRow);
 const heldOut = report.rows.filter((row) => !isFitRow(row));

@@ -29,6 +29,18 @@ export { type ErrorCode, EXIT_CODES, TokenworksError } from './errors.js';
 export { loadSpecFile, readTextFile, writeFileAtomic } from './node/files.js';
 // Node-only helpers
 export { createOutput, type Output, type OutputStreams, type Progress } from './node/output.js';
+export { type Calibration, DEFAULT_CALIBRATION } from './perf/calibration.js';
+export { type DeviceRates, deviceRates, type MatmulPrecision } from './perf/compute-rates.js';
+export {
+  checkPlan,
+  type Estimate,
+  type EstimateOptions,
+  type EstimateResult,
+  estimate,
+  type Infeasibility,
+  type MemoryBreakdown,
+  type StepBreakdown,
+} from './perf/estimate.js';
 // Performance model
 export {
   ADAM_STATE_BYTES_PER_PARAMETER,
@@ -67,4 +79,15 @@ export {
   TrainingSchema,
   WorkloadSchema,
 } from './spec/workload.js';
+export { type PublishedRun, PublishedRunSchema, type Scenario, scenarioFromRun } from './validation/runs.js';
+export {
+  type ErrorSummary,
+  type Metric,
+  predictRun,
+  type SkippedRow,
+  summarize,
+  type ValidationReport,
+  type ValidationRow,
+  validateRuns,
+} from './validation/validate.js';
 export { VERSION } from './version.js';
