@@ -13,7 +13,6 @@ import {
   ALLOCATOR_RESERVE_FRACTION,
   activationBytesPerLayer,
   COMMUNICATION_BUFFER_BYTES,
-  interleavedMemoryFactor,
   stateBytes,
 } from './memory.js';
 import { attentionParameters, countParameters, flopsPerToken, mlpParameters } from './model-size.js';
@@ -44,8 +43,8 @@ export interface MemoryBreakdown {
   readonly reserve: number;
   readonly total: number;
   readonly capacity: number;
-  /** Which pipeline stage needs the most: the first holds the most micro-batches, the last the output layer. */
-  readonly stage: 'first' | 'last';
+  /** The pipeline stage (0 = first) that needs the most memory. */
+  readonly stage: number;
 }
 
 /** Seconds of one optimizer step, by cause. */
@@ -152,6 +151,14 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
       });
     }
   }
+  if (model.moe && plan.tp > 1 && !plan.sequenceParallel) {
+    issues.push({
+      code: 'expert_parallel',
+      path: 'plan.sequenceParallel',
+      message:
+        'MoE layers with tensor parallelism need sequence parallelism (Megatron-Core): set sequenceParallel: true',
+    });
+  }
   if (plan.cp > 1 && training.sequenceLength % (2 * plan.cp) !== 0) {
     issues.push({
       code: 'context_parallel',
@@ -171,6 +178,17 @@ function moeLayersIn(workload: ResolvedWorkload, start: number, end: number): nu
   if (to <= from) return 0;
   // Multiples of the interval in [from, to).
   return Math.ceil(to / moe.layerInterval) - Math.ceil(from / moe.layerInterval);
+}
+
+/**
+ * Micro-batches' worth of activations pipeline stage r (0-based) holds at its peak. Plain 1F1B: min(m, p − r).
+ * Interleaved: Megatron-Core warms up 2(p − r − 1) + (v − 1)·p chunks and holds one more, each a v-th of the
+ * stage's layers, which at r = 0 gives Narayanan et al.'s p·(1 + (p − 1)/(p·v)).
+ */
+export function inFlightMicroBatches(stage: number, pp: number, virtualStages: number, microBatches: number): number {
+  if (virtualStages === 1) return Math.min(microBatches, pp - stage);
+  const chunks = Math.min(microBatches * virtualStages, 2 * (pp - stage - 1) + (virtualStages - 1) * pp + 1);
+  return chunks / virtualStages;
 }
 
 /**
@@ -273,29 +291,35 @@ export function estimate(
   };
   const moe = model.moe ? slowed(mixed(true)) : dense;
 
-  const total = (cost: LayerCost) => cost.forward + cost.backward + cost.recompute;
-  const stageTimes = stageDense.map((denseCount, stage) => {
-    const moeCount = stageMoe[stage] ?? 0;
-    let seconds = denseCount * total(dense) + moeCount * total(moe);
-    if (stage === p - 1) seconds += head.forward + head.backward;
-    return seconds;
-  });
-  const exposedPerMicroBatch = (stage: number) => {
+  // Per-micro-batch time of each stage: compute, plus the in-layer communication it cannot hide. Plain loops,
+  // no allocation per stage: this is the hot path of plan search.
+  const denseTotal = dense.forward + dense.backward + dense.recompute;
+  const moeTotal = moe.forward + moe.backward + moe.recompute;
+  const stageTimes = new Array<number>(p);
+  const exposedSum = { tp: 0, cp: 0, ep: 0 };
+  let slowest = 0;
+  let tMax = -1;
+  let totalsSum = 0;
+  for (let stage = 0; stage < p; stage++) {
     const d = stageDense[stage] ?? 0;
     const m = stageMoe[stage] ?? 0;
-    return {
-      tp: d * dense.exposedTp + m * moe.exposedTp + (stage === p - 1 ? head.exposedTp : 0),
-      cp: d * dense.exposedCp + m * moe.exposedCp,
-      ep: d * dense.exposedEp + m * moe.exposedEp,
-    };
-  };
-  const stageTotals = stageTimes.map((seconds, stage) => {
-    const exposed = exposedPerMicroBatch(stage);
-    return seconds + exposed.tp + exposed.cp + exposed.ep;
-  });
-  const slowest = stageTotals.indexOf(Math.max(...stageTotals));
-  const tMax = stageTotals[slowest] ?? 0;
-  const tMean = stageTotals.reduce((a, b) => a + b, 0) / p;
+    const last = stage === p - 1;
+    const compute = d * denseTotal + m * moeTotal + (last ? head.forward + head.backward : 0);
+    const tp = d * dense.exposedTp + m * moe.exposedTp + (last ? head.exposedTp : 0);
+    const cp = d * dense.exposedCp + m * moe.exposedCp;
+    const ep = d * dense.exposedEp + m * moe.exposedEp;
+    stageTimes[stage] = compute;
+    exposedSum.tp += tp;
+    exposedSum.cp += cp;
+    exposedSum.ep += ep;
+    const stageTotal = compute + tp + cp + ep;
+    totalsSum += stageTotal;
+    if (stageTotal > tMax) {
+      tMax = stageTotal;
+      slowest = stage;
+    }
+  }
+  const tMean = totalsSum / p;
 
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
   // 1F1B with v model chunks per stage: m micro-batches at the slowest stage's pace plus a fill and drain of
@@ -322,7 +346,8 @@ export function estimate(
   const stageParameters = (stage: number) => {
     const d = stageDense[stage] ?? 0;
     const m = stageMoe[stage] ?? 0;
-    const ends = (stage === 0 ? embedding : 0) + (stage === p - 1 ? embedding : 0);
+    // The output layer has its own matrix unless tied to the embedding on the same GPU (pp = 1).
+    const ends = (stage === 0 ? embedding : 0) + (stage === p - 1 && (p > 1 || !model.tiedEmbeddings) ? embedding : 0);
     return { dense: (d + m) * attention + d * denseMlp + m * moeShared + ends, expert: m * expertsHere };
   };
 
@@ -337,13 +362,14 @@ export function estimate(
   ];
   let dpReduce = 0;
   let dpGather = 0;
-  let fsdpPerMicroBatch = 0;
+  let fsdpGather = 0;
+  let fsdpReduce = 0;
   for (const { link, parameters } of dpGroups) {
     if (parameters === 0 || link.size <= 1) continue;
     if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
       // Weights gathered for forward and again for backward, gradients reduce-scattered, every micro-batch.
-      fsdpPerMicroBatch +=
-        2 * allGatherSeconds(link, 2 * parameters) + reduceScatterSeconds(link, gradientBytes * parameters);
+      fsdpGather += 2 * allGatherSeconds(link, 2 * parameters);
+      fsdpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
     } else if (shardedOptimizer) {
       dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
       dpGather += allGatherSeconds(link, 2 * parameters);
@@ -358,7 +384,11 @@ export function estimate(
   const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert)); // 40M-parameter buckets
   const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
   const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
-  const exposedFsdp = microBatches * Math.max(0, fsdpPerMicroBatch - (stageForward + stageBackward));
+  // ZeRO-3/FSDP: prefetched gathers hide behind the micro-batch's compute, reduce-scatters behind its backward,
+  // each only when its overlap is on.
+  const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
+  const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
+  const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
   const exposedDp = exposedReduce + exposedGather + exposedFsdp;
 
   // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
@@ -367,9 +397,12 @@ export function estimate(
   const optimizerParameters = shard(busiest.dense, links.dp.size) + shard(busiest.expert, links.expertDp.size);
   const optimizer = memorySeconds(rates, 34 * optimizerParameters);
 
-  const exposed = exposedPerMicroBatch(slowest);
+  // Exposed in-layer communication averaged over stages; the slowest stage's excess over the mean is imbalance,
+  // so the parts add up to m·t_max.
+  const exposed = { tp: exposedSum.tp / p, cp: exposedSum.cp / p, ep: exposedSum.ep / p };
   const stepSeconds = pipeline + exposedPp + exposedDp + optimizer;
-  const meanStageTime = stageTimes.reduce((a, b) => a + b, 0) / p;
+  let meanStageTime = 0;
+  for (const seconds of stageTimes) meanStageTime += seconds / p;
   const computeSeconds = microBatches * meanStageTime;
 
   // Memory: the first stage keeps the most micro-batches in flight, the last also holds the logits.
@@ -400,7 +433,7 @@ export function estimate(
     const weightBytes = plan.lowPrecisionWeights && training.precision !== 'bf16' ? 1 : 2;
     const denseState = stateBytes(parameters.dense, plan.sharding, links.dp.size, weightBytes);
     const expertState = stateBytes(parameters.expert, plan.sharding, links.expertDp.size, weightBytes);
-    const inFlight = stage === 0 ? Math.min(microBatches, p) * interleavedMemoryFactor(p, v) : 1;
+    const inFlight = inFlightMicroBatches(stage, p, v, microBatches);
     const perMicroBatch = (stageDense[stage] ?? 0) * denseActivations + (stageMoe[stage] ?? 0) * moeActivations;
     // Output layer: BF16 logits and the FP32 softmax the fused cross-entropy keeps for backward (6 B per logit).
     const logits =
@@ -423,12 +456,34 @@ export function estimate(
       reserve,
       total: totalBytes,
       capacity,
-      stage: stage === 0 ? 'first' : 'last',
+      stage,
     };
   };
-  const first = memoryOf(0);
-  const last = p > 1 ? memoryOf(p - 1) : first;
-  const memory = last.total > first.total ? last : first;
+  // Every stage is checked: the first holds the most micro-batches, middle stages may hold extra layers, the
+  // last holds the output layer. The scan uses bytes per parameter so it allocates nothing (hot path).
+  const weightBytes = plan.lowPrecisionWeights && training.precision !== 'bf16' ? 1 : 2;
+  const perDense = stateBytes(1, plan.sharding, links.dp.size, weightBytes);
+  const perExpert = stateBytes(1, plan.sharding, links.expertDp.size, weightBytes);
+  const denseBytes = perDense.weights + perDense.gradients + perDense.optimizer;
+  const expertBytes = perExpert.weights + perExpert.gradients + perExpert.optimizer;
+  let busiestStage = 0;
+  let busiestBytes = -1;
+  for (let stage = 0; stage < p; stage++) {
+    const d = stageDense[stage] ?? 0;
+    const e = stageMoe[stage] ?? 0;
+    const ends = (stage === 0 ? embedding : 0) + (stage === p - 1 && (p > 1 || !model.tiedEmbeddings) ? embedding : 0);
+    const state =
+      ((d + e) * attention + d * denseMlp + e * moeShared + ends) * denseBytes + e * expertsHere * expertBytes;
+    const inFlight = inFlightMicroBatches(stage, p, v, microBatches);
+    const logits =
+      stage === p - 1 ? (6 * plan.microBatch * training.sequenceLength * model.vocabSize) / plan.cp / plan.tp : 0;
+    const bytes = state + inFlight * (d * denseActivations + e * moeActivations) + logits;
+    if (bytes > busiestBytes) {
+      busiestBytes = bytes;
+      busiestStage = stage;
+    }
+  }
+  const memory = memoryOf(busiestStage);
   if (memory.total > memory.capacity) {
     const gib = (bytes: number) => (bytes / GiB).toFixed(1);
     return {
@@ -438,7 +493,7 @@ export function estimate(
         {
           code: 'out_of_memory',
           path: 'plan',
-          message: `needs ${gib(memory.total)} GiB per GPU on the ${memory.stage} pipeline stage, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`,
+          message: `needs ${gib(memory.total)} GiB per GPU on pipeline stage ${memory.stage + 1} of ${p}, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`,
         },
       ],
     };
@@ -461,7 +516,7 @@ export function estimate(
       seconds: stepSeconds,
       compute: computeSeconds,
       bubble,
-      imbalance: microBatches * ((stageTimes[slowest] ?? 0) - meanStageTime),
+      imbalance: microBatches * (tMax - tMean),
       exposedCommunication: {
         tp: microBatches * exposed.tp,
         cp: microBatches * exposed.cp,

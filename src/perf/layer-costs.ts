@@ -59,13 +59,15 @@ export interface LayerContext {
   readonly epLink: GroupLink;
 }
 
-/** Communication groups of a plan, placed on the system (Megatron rank order tp, cp, ep/dp, pp). */
+/** Communication groups of a plan, placed on the system (Megatron rank order tp, cp, dp, pp). */
 export function placeGroups(system: ResolvedSystem, plan: ResolvedPlan) {
   const tp = placeGroup(system, plan.tp, 1);
   const cp = placeGroup(system, plan.cp, plan.tp);
-  const ep = placeGroup(system, plan.ep, plan.tp * plan.cp);
+  // Experts are not tensor-parallel (expert TP = 1): Megatron-Core lays expert ranks out as ep then expert-DP over
+  // all tp·cp·dp GPUs of a stage, so EP groups are contiguous and expert-DP is tp·cp·dp/ep wide.
+  const ep = placeGroup(system, plan.ep, 1);
   const dp = placeGroup(system, plan.dp * plan.cp, plan.tp); // dense gradients reduce over DP×CP
-  const expertDp = placeGroup(system, Math.max(1, (plan.dp * plan.cp) / plan.ep), plan.tp * plan.cp * plan.ep);
+  const expertDp = placeGroup(system, (plan.tp * plan.cp * plan.dp) / plan.ep, plan.ep);
   const pp = placeGroup(system, 2, plan.tp * plan.cp * plan.dp);
   return { tp, cp, ep, dp, expertDp, pp };
 }
@@ -178,7 +180,10 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   // 2020 sec. 2.1); element-wise backward moves about twice the forward bytes.
   const forward = forwardGemm + forwardAttention + forwardMemory;
   const backward = 2 * forwardGemm + (trainingAttention - forwardAttention) + 2 * forwardMemory;
-  const recompute = plan.recomputation === 'full' ? forward : 0;
+  // Full recomputation repeats the forward; selective recomputes the attention core, which flash attention
+  // already does inside its backward, so it costs extra only without flash (Korthikanti et al. 2022 sec. 5).
+  const selectiveExtra = plan.recomputation === 'selective' && !plan.flashAttention;
+  const recompute = plan.recomputation === 'full' ? forward : selectiveExtra ? forwardAttention : 0;
 
   // Tensor parallelism: per layer two all-gathers and two reduce-scatters of the [tokens, h] activation forward
   // and the same backward with sequence parallelism, or two all-reduces each way without (Korthikanti et al.
@@ -245,6 +250,15 @@ export function headCost(ctx: LayerContext): { forward: number; backward: number
   const loss = memorySeconds(rates, 16 * tokens * vocab);
   const forward = gemm + loss / 2;
   const backward = 2 * gemm + loss / 2;
-  const exposedTp = plan.tp > 1 ? 2 * allGatherSeconds(ctx.tpLink, 2 * tokens * model.hiddenSize) : 0;
+  // Gather the sequence-parallel activations before the output layer and reduce-scatter their gradient, or one
+  // all-reduce of the input gradient without sequence parallelism; overlapped like a layer's when enabled.
+  const activationBytes = 2 * tokens * model.hiddenSize;
+  const tpComm =
+    plan.tp <= 1
+      ? 0
+      : plan.sequenceParallel
+        ? allGatherSeconds(ctx.tpLink, activationBytes) + reduceScatterSeconds(ctx.tpLink, activationBytes)
+        : allReduceSeconds(ctx.tpLink, activationBytes);
+  const exposedTp = plan.overlap.tpComm ? Math.max(0.1 * tpComm, tpComm - 3 * gemm) : tpComm;
   return { forward, backward, exposedTp, flops: 3 * 2 * tokens * vocab * model.hiddenSize };
 }

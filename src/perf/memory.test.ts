@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../spec/resolve.js';
 import { ModelSchema } from '../spec/workload.js';
-import { type ActivationShape, activationBytesPerLayer, interleavedMemoryFactor, stateBytes } from './memory.js';
+import { inFlightMicroBatches } from './estimate.js';
+import { type ActivationShape, activationBytesPerLayer, stateBytes } from './memory.js';
 
 // Korthikanti et al. 2022 setting: GPT with MHA, 4h GeLU MLP, LayerNorm, dropout, no flash attention, 2-byte
 // activations. GPT-3 175B dimensions.
@@ -82,8 +83,11 @@ describe('training state', () => {
     expect(fsdp.weights + fsdp.gradients + fsdp.optimizer).toBe(16e9 / 8);
   });
 
-  it('interleaving holds (1 + (p−1)/(p·v)) times the micro-batches of 1F1B', () => {
-    expect(interleavedMemoryFactor(8, 1)).toBe(1);
-    expect(interleavedMemoryFactor(8, 4)).toBeCloseTo(1 + 7 / 32, 12);
+  it('1F1B: stage r holds min(m, p − r) micro-batches; interleaving p·(1 + (p−1)/(p·v)) on the first', () => {
+    expect(inFlightMicroBatches(0, 8, 1, 64)).toBe(8);
+    expect(inFlightMicroBatches(5, 8, 1, 64)).toBe(3);
+    expect(inFlightMicroBatches(0, 8, 1, 4)).toBe(4);
+    // Narayanan et al. 2021 sec. 2.2 / Korthikanti et al. 2022 sec. 4.2.3
+    expect(inFlightMicroBatches(0, 8, 4, 64)).toBeCloseTo(8 * (1 + 7 / 32), 12);
   });
 });

@@ -114,14 +114,6 @@ export function stateBytes(
   };
 }
 
-/**
- * Factor on first-stage activations for the interleaved 1F1B schedule: it holds (1 + (p−1)/(p·v)) times the
- * micro-batches of plain 1F1B (Narayanan et al. 2021 sec. 2.2; Korthikanti et al. 2022 sec. 4.2.3).
- */
-export function interleavedMemoryFactor(pp: number, virtualStages: number): number {
-  return virtualStages > 1 ? 1 + (pp - 1) / (pp * virtualStages) : 1;
-}
-
 /** Fixed per-GPU buffers: NCCL and tensor-parallel communication buffers, cuBLAS workspaces (our assumption). */
 export const COMMUNICATION_BUFFER_BYTES = 1.5 * 2 ** 30;
 /** Share of HBM lost to the CUDA context and allocator fragmentation (our assumption). */

@@ -143,7 +143,8 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   const filled: string[] = [];
   const name = run.model_name;
   if (/lora/i.test(name)) return { ok: false, reason: 'LoRA fine-tuning (frozen base weights) is not modelled' };
-  if (/nemotron.?3/i.test(name)) return { ok: false, reason: 'hybrid Mamba-Transformer layers are not modelled' };
+  if (/nemotron[-_ ]?3(?!\d)/i.test(name))
+    return { ok: false, reason: 'hybrid Mamba-Transformer layers are not modelled' };
 
   let model: ModelInput;
   const known = knownArchitecture(name);
@@ -176,7 +177,8 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       hiddenSize: run.hidden,
       heads: run.heads,
       ...(run.kv_heads && { kvHeads: run.kv_heads }),
-      ...(run.hidden % run.heads !== 0 && { headDim: 128 }),
+      // Qwen3 uses 128-dimensional heads whatever hidden/heads is (Qwen3 config.json head_dim 128).
+      ...((run.hidden % run.heads !== 0 || /qwen3/i.test(name)) && { headDim: 128 }),
       ffnHiddenSize: ffn,
       gatedMlp: !gpt, // GPT family: GeLU MLP; Llama, Qwen and the rest: SwiGLU
       vocabSize: vocab,

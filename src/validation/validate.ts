@@ -142,9 +142,13 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}): Va
     if (result.ok || !result.issues.every((issue) => issue.code === 'out_of_memory')) break;
     result = estimate(workload, system, { ...scenario.spec.plan, ...option }, options);
     if (result.ok) {
-      filled.push(
-        `recompute=${option.recomputation}${option.lowPrecisionWeights ? ', FP8 weights' : ''} (least that fits)`,
-      );
+      const parts: string[] = [];
+      if (!run.recompute) {
+        const layers = option.recomputeLayers === undefined ? '' : ` (${option.recomputeLayers} layers per chunk)`;
+        parts.push(`recompute ${option.recomputation}${layers}`);
+      }
+      if (option.lowPrecisionWeights) parts.push('FP8 weights');
+      filled.push(`${parts.join(', ')}: least that fits`);
     }
   }
   if (!result.ok) {

@@ -7,7 +7,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
-import { type Estimate, type EstimateResult, estimate } from '../../perf/estimate.js';
+import { type Estimate, estimate } from '../../perf/estimate.js';
 import { formatCount, formatDuration, formatInteger, significant } from '../../report/format.js';
 import { renderPairs, renderTable } from '../../report/table.js';
 import type { ResolvedSpec } from '../../spec/resolve.js';
@@ -25,18 +25,21 @@ export function registerEstimate(program: Command, streams: OutputStreams): void
       const spec = await loadSpecFile(file);
       const { system, plan } = spec;
       if (!system || !plan) {
-        const missing = [!system && 'system', !plan && 'plan'].filter(Boolean).join(' and ');
-        throw new TokenworksError('SPEC_INVALID', `${file}: an estimate needs a ${missing} section`, {
+        const missing = [!system && 'system', !plan && 'plan'].filter((part): part is string => Boolean(part));
+        throw new TokenworksError('SPEC_INVALID', `${file}: an estimate needs ${missing.join(' and ')}`, {
           file,
-          issues: [
-            { code: 'missing_value', path: missing, message: `an estimate needs a ${missing} section (see examples/)` },
-          ],
+          issues: missing.map((section) => ({
+            code: 'missing_value',
+            path: section,
+            message: `an estimate needs a ${section} section (see examples/)`,
+          })),
         });
       }
       const result = estimate(spec.workload, system, plan);
       if (!result.ok) {
-        // An infeasible plan is an answer, not a crash: print the reasons and exit 2 so scripts notice.
-        output.result(renderInfeasible(file, result), { file, ...result });
+        // An infeasible plan is an answer, not a crash: JSON readers get it on stdout; everyone gets one line per
+        // reason on stderr and exit code 2.
+        if (output.json) output.result('', { file, ...result });
         throw new TokenworksError('SPEC_INVALID', `${file}: the plan is infeasible`, {
           file,
           issues: result.issues.map((issue) => ({ code: issue.code, path: issue.path, message: issue.message })),
@@ -67,7 +70,7 @@ export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimat
   ];
   const stepTable = renderTable(
     [{ header: 'step time' }, { header: 'seconds', align: 'right' }, { header: 'share', align: 'right' }],
-    [...rows.filter(([, value]) => value > 0), ['total', step.seconds] as [string, number]].map(([name, value]) => [
+    [...rows.filter(([, value]) => value !== 0), ['total', step.seconds] as [string, number]].map(([name, value]) => [
       name,
       seconds(value),
       share(value, step.seconds),
@@ -84,7 +87,7 @@ export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimat
     ['total', memory.total],
   ];
   const memoryTable = renderTable(
-    [{ header: `memory per GPU (${memory.stage} stage)` }, { header: 'GiB', align: 'right' }],
+    [{ header: `memory per GPU (pipeline stage ${memory.stage + 1})` }, { header: 'GiB', align: 'right' }],
     [
       ...memoryRows.map(([name, value]) => [name, (value / GiB).toFixed(1)]),
       ['capacity', (memory.capacity / GiB).toFixed(1)],
@@ -112,9 +115,4 @@ export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimat
   ]);
   const title = `${file}: ${spec.workload.model.name} on ${formatInteger(system?.gpuCount ?? 0)} × ${system?.accelerator.name ?? ''}, TP ${plan?.tp} · PP ${plan?.pp}${(plan?.virtualStages ?? 1) > 1 ? `×${plan?.virtualStages}` : ''} · DP ${plan?.dp} · CP ${plan?.cp} · EP ${plan?.ep}, ${spec.workload.training.precision}`;
   return [title, '', headline, '', stepTable, '', memoryTable].join('\n');
-}
-
-function renderInfeasible(file: string, result: Extract<EstimateResult, { ok: false }>): string {
-  const lines = [`${file}: infeasible plan`, ...result.issues.map((issue) => `  ${issue.path}: ${issue.message}`)];
-  return lines.join('\n');
 }
