@@ -45,3 +45,22 @@ describe('validation against published runs', () => {
     expect(s.p90Pct).toBeCloseTo(46, 10); // linear interpolation between 40 and 50
   });
 });
+
+describe('row translation', () => {
+  it('Nemotron-4 340B is not mistaken for a hybrid Nemotron 3', () => {
+    const row = report.skipped.find((r) => r.model === 'Nemotron-340B');
+    if (row) expect(row.reason).not.toMatch(/Mamba/);
+  });
+
+  it('Qwen3 rows use 128-dimensional heads: 30B-A3B counts 3.3B active parameters as published', async () => {
+    const { scenarioFromRun } = await import('../src/validation/runs.js');
+    const { countParameters } = await import('../src/perf/model-size.js');
+    const rows = JSON.parse(await readFile('data/calibration/published-runs.calibration.json', 'utf8'));
+    const qwen = rows.find((r: { model_name: string }) => r.model_name === 'Qwen3-30B-A3B');
+    const scenario = scenarioFromRun(qwen);
+    if (!scenario.ok) throw new Error(scenario.reason);
+    const counts = countParameters(scenario.spec.workload.model);
+    expect(counts.total / 1e9).toBeCloseTo(30.5, 0);
+    expect(Math.abs(counts.active / 3.3e9 - 1)).toBeLessThan(0.05);
+  });
+});

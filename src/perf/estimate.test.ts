@@ -161,3 +161,26 @@ describe('consistency', () => {
     expect(large.tokensPerSecondPerGpu).toBeLessThan(small.tokensPerSecondPerGpu);
   });
 });
+
+describe('MoE layout', () => {
+  const mixtral = (plan: string) => `
+workload: { model: mixtral-8x7b, training: { totalTokens: 1T, sequenceLength: 4096, globalBatch: { sequences: 64 } } }
+system: { accelerator: h100-sxm, gpuCount: 16 }
+plan: ${plan}
+`;
+
+  it('expert data parallelism spans the tp·cp·dp/ep GPUs that hold the same experts', async () => {
+    const { placeGroups } = await import('./layer-costs.js');
+    const s = spec(mixtral('{ tp: 2, pp: 1, dp: 8, ep: 8 }'));
+    if (!s.system || !s.plan) throw new Error('incomplete spec');
+    const groups = placeGroups(s.system, s.plan);
+    expect(groups.ep.size).toBe(8);
+    expect(groups.ep.domains).toBe(1); // contiguous ranks: one NVLink node
+    expect(groups.expertDp.size).toBe((2 * 1 * 8) / 8);
+  });
+
+  it('tensor parallelism on an MoE model without sequence parallelism is refused', () => {
+    const result = run(mixtral('{ tp: 2, pp: 1, dp: 8, ep: 8, sequenceParallel: false }'));
+    expect(!result.ok && result.issues.some((i) => i.path === 'plan.sequenceParallel')).toBe(true);
+  });
+});
