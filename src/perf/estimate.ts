@@ -264,79 +264,9 @@ export function estimate(
   const chunkMax = Math.max(1, ...chunkLayers);
   const recomputedShare =
     plan.recomputation === 'full' ? Math.min(1, (plan.recomputeLayers ?? chunkMax) / chunkMax) : 0;
-  const storedPlan = { ...plan, recomputation: 'none' as const };
-  const mixed = (moeLayer: boolean): LayerCost => {
-    const full = layerCost(ctx, moeLayer);
-    if (plan.recomputation !== 'full' || recomputedShare >= 1) return full;
-    const stored = layerCost({ ...ctx, plan: storedPlan }, moeLayer);
-    const mix = (a: number, b: number) => recomputedShare * a + (1 - recomputedShare) * b;
-    return {
-      ...full,
-      recompute: mix(full.recompute, stored.recompute),
-      exposedTp: mix(full.exposedTp, stored.exposedTp),
-      hardwareFlops: mix(full.hardwareFlops, stored.hardwareFlops),
-    };
-  };
-  const dense = mixed(false);
-  const moeEfficiency = (options.calibration ?? DEFAULT_CALIBRATION).moeLayerEfficiency;
-  // The MoE block runs at a fitted share of its modelled speed (calibration.ts); the rest of the layer does not.
-  const slowed = (cost: LayerCost): LayerCost => {
-    const extra = cost.expertForward * (1 / moeEfficiency - 1);
-    return {
-      ...cost,
-      forward: cost.forward + extra,
-      backward: cost.backward + 2 * extra,
-      recompute: cost.recompute > 0 ? cost.recompute + extra * Math.min(1, cost.recompute / cost.forward) : 0,
-    };
-  };
-  const moe = model.moe ? slowed(mixed(true)) : dense;
-
-  // Per-micro-batch time of each stage: compute, plus the in-layer communication it cannot hide. Plain loops,
-  // no allocation per stage: this is the hot path of plan search.
-  const denseTotal = dense.forward + dense.backward + dense.recompute;
-  const moeTotal = moe.forward + moe.backward + moe.recompute;
-  const stageTimes = new Array<number>(p);
-  const exposedSum = { tp: 0, cp: 0, ep: 0 };
-  let slowest = 0;
-  let tMax = -1;
-  let totalsSum = 0;
-  for (let stage = 0; stage < p; stage++) {
-    const d = stageDense[stage] ?? 0;
-    const m = stageMoe[stage] ?? 0;
-    const last = stage === p - 1;
-    const compute = d * denseTotal + m * moeTotal + (last ? head.forward + head.backward : 0);
-    const tp = d * dense.exposedTp + m * moe.exposedTp + (last ? head.exposedTp : 0);
-    const cp = d * dense.exposedCp + m * moe.exposedCp;
-    const ep = d * dense.exposedEp + m * moe.exposedEp;
-    stageTimes[stage] = compute;
-    exposedSum.tp += tp;
-    exposedSum.cp += cp;
-    exposedSum.ep += ep;
-    const stageTotal = compute + tp + cp + ep;
-    totalsSum += stageTotal;
-    if (stageTotal > tMax) {
-      tMax = stageTotal;
-      slowest = stage;
-    }
-  }
-  const tMean = totalsSum / p;
-
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
-  // 1F1B with v model chunks per stage: m micro-batches at the slowest stage's pace plus a fill and drain of
-  // (p−1)/v average stage times (Narayanan et al. 2021 sec. 2.2: bubble fraction (p−1)/(v·m)).
-  const bubble = ((p - 1) * tMean) / v;
-  const pipeline = microBatches * tMax + bubble;
 
-  // Pipeline point-to-point: activations (sharded by sequence parallelism) forward, gradients backward; hidden
-  // behind compute in steady state, exposed during fill and drain.
-  const boundaryBytes =
-    (2 * plan.microBatch * training.sequenceLength * model.hiddenSize) /
-    plan.cp /
-    (plan.sequenceParallel ? plan.tp : 1);
-  const p2p = p > 1 ? sendSeconds(links.pp, boundaryBytes) : 0;
-  const exposedPp = 2 * (p - 1) * p2p + (plan.overlap.ppComm ? 0 : 2 * microBatches * v * p2p);
-
-  // Parameters held by the slowest stage's GPU (and by the first and last stages for memory).
+  // Parameters held by each stage's GPUs.
   const attention = attentionParameters(model) / plan.tp;
   const denseMlp = mlpParameters(model, model.ffnHiddenSize) / plan.tp;
   const counts = countParameters(model);
@@ -351,61 +281,8 @@ export function estimate(
     return { dense: (d + m) * attention + d * denseMlp + m * moeShared + ends, expert: m * expertsHere };
   };
 
-  // Data-parallel gradient reduction and parameter all-gather (distributed optimizer), bucketed and overlapped
-  // with the backward (gradients) and forward (parameters) of a micro-batch (Megatron-Core DDP).
-  const busiest = stageParameters(slowest);
-  const shardedOptimizer = plan.sharding !== 'none';
-  const gradientBytes = 2; // BF16 gradient reduction
-  const dpGroups = [
-    { link: links.dp, parameters: busiest.dense },
-    { link: links.expertDp, parameters: busiest.expert },
-  ];
-  let dpReduce = 0;
-  let dpGather = 0;
-  let fsdpGather = 0;
-  let fsdpReduce = 0;
-  for (const { link, parameters } of dpGroups) {
-    if (parameters === 0 || link.size <= 1) continue;
-    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
-      // Weights gathered for forward and again for backward, gradients reduce-scattered, every micro-batch.
-      fsdpGather += 2 * allGatherSeconds(link, 2 * parameters);
-      fsdpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
-    } else if (shardedOptimizer) {
-      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
-      dpGather += allGatherSeconds(link, 2 * parameters);
-    } else {
-      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
-    }
-  }
-  const stageBackward =
-    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) +
-    (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
-  const stageForward = (stageDense[slowest] ?? 0) * dense.forward + (stageMoe[slowest] ?? 0) * moe.forward;
-  const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert)); // 40M-parameter buckets
-  const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
-  const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
-  // ZeRO-3/FSDP: prefetched gathers hide behind the micro-batch's compute, reduce-scatters behind its backward,
-  // each only when its overlap is on.
-  const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
-  const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
-  const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
-  const exposedDp = exposedReduce + exposedGather + exposedFsdp;
-
-  // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
-  // weights (4 + 8 + 8 + 8 + 2 = 30 bytes per parameter of the local shard), plus a gradient-norm pass (4 bytes).
-  const shard = (parameters: number, group: number) => (shardedOptimizer ? parameters / group : parameters);
-  const optimizerParameters = shard(busiest.dense, links.dp.size) + shard(busiest.expert, links.expertDp.size);
-  const optimizer = memorySeconds(rates, 34 * optimizerParameters);
-
-  // Exposed in-layer communication averaged over stages; the slowest stage's excess over the mean is imbalance,
-  // so the parts add up to m·t_max.
-  const exposed = { tp: exposedSum.tp / p, cp: exposedSum.cp / p, ep: exposedSum.ep / p };
-  const stepSeconds = pipeline + exposedPp + exposedDp + optimizer;
-  let meanStageTime = 0;
-  for (const seconds of stageTimes) meanStageTime += seconds / p;
-  const computeSeconds = microBatches * meanStageTime;
-
-  // Memory: the first stage keeps the most micro-batches in flight, the last also holds the logits.
+  // Memory first, before any timing, so plan search prunes what does not fit cheaply: the first stage keeps the
+  // most micro-batches in flight, the last also holds the logits.
   const shape = {
     s: training.sequenceLength,
     b: plan.microBatch,
@@ -498,6 +375,131 @@ export function estimate(
       ],
     };
   }
+
+  const storedPlan = { ...plan, recomputation: 'none' as const };
+  const mixed = (moeLayer: boolean): LayerCost => {
+    const full = layerCost(ctx, moeLayer);
+    if (plan.recomputation !== 'full' || recomputedShare >= 1) return full;
+    const stored = layerCost({ ...ctx, plan: storedPlan }, moeLayer);
+    const mix = (a: number, b: number) => recomputedShare * a + (1 - recomputedShare) * b;
+    return {
+      ...full,
+      recompute: mix(full.recompute, stored.recompute),
+      exposedTp: mix(full.exposedTp, stored.exposedTp),
+      hardwareFlops: mix(full.hardwareFlops, stored.hardwareFlops),
+    };
+  };
+  const dense = mixed(false);
+  const moeEfficiency = (options.calibration ?? DEFAULT_CALIBRATION).moeLayerEfficiency;
+  // The MoE block runs at a fitted share of its modelled speed (calibration.ts); the rest of the layer does not.
+  const slowed = (cost: LayerCost): LayerCost => {
+    const extra = cost.expertForward * (1 / moeEfficiency - 1);
+    return {
+      ...cost,
+      forward: cost.forward + extra,
+      backward: cost.backward + 2 * extra,
+      recompute: cost.recompute > 0 ? cost.recompute + extra * Math.min(1, cost.recompute / cost.forward) : 0,
+    };
+  };
+  const moe = model.moe ? slowed(mixed(true)) : dense;
+
+  // Per-micro-batch time of each stage: compute, plus the in-layer communication it cannot hide. Plain loops,
+  // no allocation per stage: this is the hot path of plan search.
+  const denseTotal = dense.forward + dense.backward + dense.recompute;
+  const moeTotal = moe.forward + moe.backward + moe.recompute;
+  const stageTimes = new Array<number>(p);
+  const exposedSum = { tp: 0, cp: 0, ep: 0 };
+  let slowest = 0;
+  let tMax = -1;
+  let totalsSum = 0;
+  for (let stage = 0; stage < p; stage++) {
+    const d = stageDense[stage] ?? 0;
+    const m = stageMoe[stage] ?? 0;
+    const last = stage === p - 1;
+    const compute = d * denseTotal + m * moeTotal + (last ? head.forward + head.backward : 0);
+    const tp = d * dense.exposedTp + m * moe.exposedTp + (last ? head.exposedTp : 0);
+    const cp = d * dense.exposedCp + m * moe.exposedCp;
+    const ep = d * dense.exposedEp + m * moe.exposedEp;
+    stageTimes[stage] = compute;
+    exposedSum.tp += tp;
+    exposedSum.cp += cp;
+    exposedSum.ep += ep;
+    const stageTotal = compute + tp + cp + ep;
+    totalsSum += stageTotal;
+    if (stageTotal > tMax) {
+      tMax = stageTotal;
+      slowest = stage;
+    }
+  }
+  const tMean = totalsSum / p;
+
+  // 1F1B with v model chunks per stage: m micro-batches at the slowest stage's pace plus a fill and drain of
+  // (p−1)/v average stage times (Narayanan et al. 2021 sec. 2.2: bubble fraction (p−1)/(v·m)).
+  const bubble = ((p - 1) * tMean) / v;
+  const pipeline = microBatches * tMax + bubble;
+
+  // Pipeline point-to-point: activations (sharded by sequence parallelism) forward, gradients backward; hidden
+  // behind compute in steady state, exposed during fill and drain.
+  const boundaryBytes =
+    (2 * plan.microBatch * training.sequenceLength * model.hiddenSize) /
+    plan.cp /
+    (plan.sequenceParallel ? plan.tp : 1);
+  const p2p = p > 1 ? sendSeconds(links.pp, boundaryBytes) : 0;
+  const exposedPp = 2 * (p - 1) * p2p + (plan.overlap.ppComm ? 0 : 2 * microBatches * v * p2p);
+
+  // Data-parallel gradient reduction and parameter all-gather (distributed optimizer), bucketed and overlapped
+  // with the backward (gradients) and forward (parameters) of a micro-batch (Megatron-Core DDP).
+  const busiest = stageParameters(slowest);
+  const shardedOptimizer = plan.sharding !== 'none';
+  const gradientBytes = 2; // BF16 gradient reduction
+  const dpGroups = [
+    { link: links.dp, parameters: busiest.dense },
+    { link: links.expertDp, parameters: busiest.expert },
+  ];
+  let dpReduce = 0;
+  let dpGather = 0;
+  let fsdpGather = 0;
+  let fsdpReduce = 0;
+  for (const { link, parameters } of dpGroups) {
+    if (parameters === 0 || link.size <= 1) continue;
+    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
+      // Weights gathered for forward and again for backward, gradients reduce-scattered, every micro-batch.
+      fsdpGather += 2 * allGatherSeconds(link, 2 * parameters);
+      fsdpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
+    } else if (shardedOptimizer) {
+      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
+      dpGather += allGatherSeconds(link, 2 * parameters);
+    } else {
+      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
+    }
+  }
+  const stageBackward =
+    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) +
+    (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
+  const stageForward = (stageDense[slowest] ?? 0) * dense.forward + (stageMoe[slowest] ?? 0) * moe.forward;
+  const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert)); // 40M-parameter buckets
+  const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
+  const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
+  // ZeRO-3/FSDP: prefetched gathers hide behind the micro-batch's compute, reduce-scatters behind its backward,
+  // each only when its overlap is on.
+  const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
+  const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
+  const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
+  const exposedDp = exposedReduce + exposedGather + exposedFsdp;
+
+  // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
+  // weights (4 + 8 + 8 + 8 + 2 = 30 bytes per parameter of the local shard), plus a gradient-norm pass (4 bytes).
+  const shard = (parameters: number, group: number) => (shardedOptimizer ? parameters / group : parameters);
+  const optimizerParameters = shard(busiest.dense, links.dp.size) + shard(busiest.expert, links.expertDp.size);
+  const optimizer = memorySeconds(rates, 34 * optimizerParameters);
+
+  // Exposed in-layer communication averaged over stages; the slowest stage's excess over the mean is imbalance,
+  // so the parts add up to m·t_max.
+  const exposed = { tp: exposedSum.tp / p, cp: exposedSum.cp / p, ep: exposedSum.ep / p };
+  const stepSeconds = pipeline + exposedPp + exposedDp + optimizer;
+  let meanStageTime = 0;
+  for (const seconds of stageTimes) meanStageTime += seconds / p;
+  const computeSeconds = microBatches * meanStageTime;
 
   const tokensPerStep = training.globalBatchTokens;
   const tokensPerSecond = tokensPerStep / stepSeconds;

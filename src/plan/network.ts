@@ -72,7 +72,17 @@ export function designFabric(input: FabricInput): FabricDesign {
   const spines = leaves;
   const spineUplinks = spines * (radix / 2);
   const cores = Math.ceil(spineUplinks / oversubscription / radix);
-  return finish(3, nodesPerUnit, units, leaves, spines, cores, gpus, leaves * uplinks, Math.ceil(spineUplinks / oversubscription));
+  return finish(
+    3,
+    nodesPerUnit,
+    units,
+    leaves,
+    spines,
+    cores,
+    gpus,
+    leaves * uplinks,
+    Math.ceil(spineUplinks / oversubscription),
+  );
 }
 
 function finish(
