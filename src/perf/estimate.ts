@@ -93,6 +93,18 @@ export type EstimateResult =
 
 const GiB = 2 ** 30;
 
+/** The out-of-memory reason; its message is written only when read (plan search discards most of them). */
+function outOfMemory(memory: MemoryBreakdown, pp: number): Infeasibility {
+  const gib = (bytes: number) => (bytes / GiB).toFixed(1);
+  return {
+    code: 'out_of_memory',
+    path: 'plan',
+    get message() {
+      return `needs ${gib(memory.total)} GiB per GPU on pipeline stage ${memory.stage + 1} of ${pp}, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`;
+    },
+  };
+}
+
 /** Checks that the plan can be laid out at all. */
 export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, plan: ResolvedPlan): Infeasibility[] {
   const { model, training } = workload;
@@ -362,18 +374,7 @@ export function estimate(
   }
   const memory = memoryOf(busiestStage);
   if (memory.total > memory.capacity) {
-    const gib = (bytes: number) => (bytes / GiB).toFixed(1);
-    return {
-      ok: false,
-      memory,
-      issues: [
-        {
-          code: 'out_of_memory',
-          path: 'plan',
-          message: `needs ${gib(memory.total)} GiB per GPU on pipeline stage ${memory.stage + 1} of ${p}, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`,
-        },
-      ],
-    };
+    return { ok: false, memory, issues: [outOfMemory(memory, p)] };
   }
 
   const storedPlan = { ...plan, recomputation: 'none' as const };

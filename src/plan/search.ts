@@ -1,0 +1,223 @@
+/**
+ * Plan search: for a workload on a system of a given size, enumerate every parallelism layout and memory
+ * option Megatron-Core can run, prune by divisibility and memory before costing, estimate the rest and rank by
+ * throughput. Deterministic: the same inputs give the same ranking, whatever the number of worker shards.
+ * @module
+ */
+import type { Calibration } from '../perf/calibration.js';
+import { type Estimate, estimate, type Infeasibility } from '../perf/estimate.js';
+import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+
+/** Options of {@link searchPlans}. */
+export interface SearchOptions {
+  /** How many of the best plans to return (default 10). */
+  readonly top?: number;
+  /** Largest micro-batch tried (default 8). */
+  readonly maxMicroBatch?: number;
+  /** Only the shard `index` of `count` of the candidate list (for worker threads); default the whole list. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly calibration?: Calibration;
+}
+
+/** A ranked plan with its estimate. */
+export interface RankedPlan {
+  readonly plan: ResolvedPlan;
+  readonly estimate: Estimate;
+}
+
+/** What a search found and why it rejected the rest. */
+export interface SearchResult {
+  /** Best plans first (highest tokens/s; ties broken by the plan's key for determinism). */
+  readonly best: RankedPlan[];
+  /** Candidates enumerated. */
+  readonly candidates: number;
+  /** Candidates that passed every check and were costed to the end. */
+  readonly feasible: number;
+  /** Rejected candidates per reason code. */
+  readonly rejected: Record<string, number>;
+  /** Estimates computed (a candidate costs one per memory option tried). */
+  readonly estimates: number;
+}
+
+const powersOfTwo = (limit: number) => {
+  const out: number[] = [];
+  for (let value = 1; value <= limit; value *= 2) out.push(value);
+  return out;
+};
+
+/** A stable text key of a plan, for deterministic tie-breaking and de-duplication. */
+export function planKey(plan: ResolvedPlan): string {
+  return [
+    plan.tp,
+    plan.pp,
+    plan.virtualStages,
+    plan.cp,
+    plan.ep,
+    plan.dp,
+    plan.microBatch,
+    plan.recomputation,
+    plan.recomputeLayers ?? '-',
+    plan.sharding,
+    plan.lowPrecisionWeights ? 'w8' : 'w16',
+  ].join('/');
+}
+
+/**
+ * Every candidate plan for the workload on the system, in a fixed order. Layouts follow Megatron-Core's rules:
+ * TP a power of two within the NVLink domain, PP dividing the remaining GPUs, virtual stages that divide the
+ * layers (embedding and loss may count as one layer each), CP only for sequences of 8K or more, EP a power of two
+ * dividing the experts, micro-batches dividing each replica's share of the batch.
+ */
+export function enumeratePlans(workload: ResolvedWorkload, system: ResolvedSystem, maxMicroBatch = 8): ResolvedPlan[] {
+  const { model, training } = workload;
+  const gpus = system.gpuCount;
+  const plans: ResolvedPlan[] = [];
+  for (const tp of powersOfTwo(Math.min(system.scaleUp.domainSize, model.heads))) {
+    const cps = training.sequenceLength >= 8192 ? powersOfTwo(Math.min(16, training.sequenceLength / 4096)) : [1];
+    for (const cp of cps) {
+      if (gpus % (tp * cp) !== 0) continue;
+      const rest = gpus / (tp * cp);
+      for (let pp = 1; pp <= Math.min(rest, model.layers); pp++) {
+        if (rest % pp !== 0) continue;
+        const dp = rest / pp;
+        const virtuals =
+          pp === 1
+            ? [1]
+            : [1, 2, 3, 4, 5, 6, 8].filter((v) => model.layers % (pp * v) === 0 || (model.layers + 2) % (pp * v) === 0);
+        const eps = model.moe
+          ? powersOfTwo(Math.min(64, model.moe.experts)).filter((ep) => (tp * cp * dp) % ep === 0)
+          : [1];
+        for (const virtualStages of virtuals) {
+          for (const ep of eps) {
+            for (const microBatch of powersOfTwo(maxMicroBatch)) {
+              if ((training.globalBatchSequences / dp) % microBatch !== 0) continue;
+              for (const sharding of ['zero1', 'fsdp'] as const) {
+                plans.push({
+                  tp,
+                  pp,
+                  virtualStages,
+                  dp,
+                  cp,
+                  ep,
+                  sequenceParallel: tp > 1,
+                  sharding,
+                  microBatch,
+                  // Memory options are tried in searchPlans, least first; flash attention makes selective
+                  // recomputation free and identical to none, so it is not a separate candidate.
+                  recomputation: 'none',
+                  flashAttention: true,
+                  lowPrecisionWeights: false,
+                  overlap: { gradReduce: true, paramGather: true, tpComm: tp > 1, ppComm: true, epComm: ep > 1 },
+                });
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return plans;
+}
+
+/** Orders plans best first: higher tokens/s, then the plan key. */
+export function compareRanked(a: RankedPlan, b: RankedPlan): number {
+  const difference = b.estimate.tokensPerSecond - a.estimate.tokensPerSecond;
+  if (difference !== 0) return difference;
+  const ka = planKey(a.plan);
+  const kb = planKey(b.plan);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Searches the plans of `workload` on `system` (or one shard of them). */
+export function searchPlans(
+  workload: ResolvedWorkload,
+  system: ResolvedSystem,
+  options: SearchOptions = {},
+): SearchResult {
+  const top = options.top ?? 10;
+  const all = enumeratePlans(workload, system, options.maxMicroBatch);
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const rejected: Record<string, number> = {};
+  const best: RankedPlan[] = [];
+  let feasible = 0;
+  let candidates = 0;
+  let estimates = 0;
+  const lowPrecision = workload.training.precision !== 'bf16';
+  const memoryOptionCache = new Map<number, Partial<ResolvedPlan>[]>();
+  const estimateOptions = options.calibration ? { calibration: options.calibration } : {};
+  for (let i = shard.index; i < all.length; i += shard.count) {
+    const layout = all[i];
+    if (!layout) continue;
+    candidates++;
+    // The least memory saving that fits: no recomputation, then FP8 weights, then full recomputation of a quarter,
+    // half or all of each chunk's layers (Megatron recompute_num_layers), each also with FP8 weights.
+    const chunkLayers = Math.ceil(workload.model.layers / (layout.pp * layout.virtualStages));
+    let memoryOptions = memoryOptionCache.get(chunkLayers);
+    if (!memoryOptions) {
+      memoryOptions = memoryOptionsFor(chunkLayers, lowPrecision);
+      memoryOptionCache.set(chunkLayers, memoryOptions);
+    }
+    let result = estimate(workload, system, layout, estimateOptions);
+    estimates++;
+    let plan = layout;
+    for (const option of memoryOptions) {
+      if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
+      plan = { ...layout, ...option };
+      result = estimate(workload, system, plan, estimateOptions);
+      estimates++;
+    }
+    if (!result.ok) {
+      const code = firstCode(result.issues);
+      rejected[code] = (rejected[code] ?? 0) + 1;
+      continue;
+    }
+    feasible++;
+    const ranked = { plan, estimate: result };
+    if (best.length < top || compareRanked(ranked, best[best.length - 1] as RankedPlan) < 0) {
+      // Binary insertion keeps the list sorted without re-sorting it.
+      let low = 0;
+      let high = best.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (compareRanked(best[middle] as RankedPlan, ranked) <= 0) low = middle + 1;
+        else high = middle;
+      }
+      best.splice(low, 0, ranked);
+      if (best.length > top) best.pop();
+    }
+  }
+  return { best, candidates, feasible, rejected, estimates };
+}
+
+/** Merges shard results into one, keeping the global best `top` (same answer as one unsharded search). */
+export function mergeSearches(results: readonly SearchResult[], top = 10): SearchResult {
+  const rejected: Record<string, number> = {};
+  for (const result of results) {
+    for (const [code, count] of Object.entries(result.rejected)) rejected[code] = (rejected[code] ?? 0) + count;
+  }
+  return {
+    best: results
+      .flatMap((result) => result.best)
+      .sort(compareRanked)
+      .slice(0, top),
+    candidates: results.reduce((sum, result) => sum + result.candidates, 0),
+    feasible: results.reduce((sum, result) => sum + result.feasible, 0),
+    rejected,
+    estimates: results.reduce((sum, result) => sum + result.estimates, 0),
+  };
+}
+
+function memoryOptionsFor(chunkLayers: number, lowPrecision: boolean): Partial<ResolvedPlan>[] {
+  const counts = [...new Set([Math.ceil(chunkLayers / 4), Math.ceil(chunkLayers / 2), chunkLayers])];
+  return [
+    ...(lowPrecision ? [{ lowPrecisionWeights: true }] : []),
+    ...counts.flatMap((recomputeLayers) => [
+      { recomputation: 'full' as const, recomputeLayers },
+      ...(lowPrecision ? [{ recomputation: 'full' as const, recomputeLayers, lowPrecisionWeights: true }] : []),
+    ]),
+  ];
+}
+
+function firstCode(issues: readonly Infeasibility[]): string {
+  return issues[0]?.code ?? 'infeasible';
+}
