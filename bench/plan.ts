@@ -17,16 +17,16 @@ if (!loaded.ok || !loaded.value.system) throw new Error(JSON.stringify(loaded));
 const { workload } = loaded.value;
 const system = loaded.value.system;
 
-searchPlans(workload, system); // warm up the JIT
+for (let i = 0; i < 10; i++) searchPlans(workload, system); // warm up the JIT
 const runs: { seconds: number; estimates: number; candidates: number }[] = [];
 let last = searchPlans(workload, system);
-for (let i = 0; i < 5; i++) {
+for (let i = 0; i < 31; i++) {
   const start = performance.now();
   last = searchPlans(workload, system);
   runs.push({ seconds: (performance.now() - start) / 1000, estimates: last.estimates, candidates: last.candidates });
 }
 runs.sort((a, b) => a.seconds - b.seconds);
-const median = runs[2] ?? runs[0];
+const median = runs[15] ?? runs[0];
 if (!median) throw new Error('no runs');
 const result = {
   benchmark: 'plan search: Llama 3 405B on 16,384 H100, one thread',
