@@ -28,7 +28,12 @@ export const FACILITY_PRESETS: readonly FacilityPreset[] = Object.freeze([
   {
     id: 'direct-liquid',
     name: 'Direct-to-chip liquid cooled',
-    rackPowerLimitKW: fig(120, 'kW per rack', COOLING_LIMITS, '50-120+ kW; NVL72-class racks run at 120-140 kW'),
+    rackPowerLimitKW: fig(
+      140,
+      'kW per rack',
+      COOLING_LIMITS,
+      '50-120+ kW; NVL72-class racks run at 120-140 kW (Fairwater 140 kW)',
+    ),
     pue: fig(1.15, 'ratio', PUE_BY_COOLING, 'liquid-cooled hyperscale 1.10-1.25; midpoint rounded down'),
   },
   {

@@ -4,6 +4,14 @@
  * tokens) are filled in. Problems come back as issues, never as exceptions.
  * @module
  */
+
+import {
+  CHECKPOINT_WRITE_SECONDS,
+  CONSTRUCTION_USD_PER_MW,
+  FACILITY_LIFE_YEARS,
+  HARDWARE_LIFE_YEARS,
+  STORAGE_POWER_SHARE,
+} from '../catalog/costs.js';
 import {
   type AcceleratorEntry,
   DEFAULT_ELECTRICITY_PRICE,
@@ -57,6 +65,11 @@ export interface ResolvedSystem {
   readonly gpuCount: number;
   readonly gpusPerNode: number;
   readonly nodes: number;
+  /** Overrides of the catalog's power and price figures, when the spec gives them. */
+  readonly gpuPowerLimitW?: number;
+  readonly nodePowerKW?: number;
+  readonly pricePerGpuUSD?: number;
+  readonly switchPowerW?: number;
   readonly scaleUp: { readonly domainSize: number; readonly bandwidthGBps: number; readonly latencyUs?: number };
   readonly scaleOut: {
     readonly fabricId?: string;
@@ -76,6 +89,11 @@ export interface ResolvedFacility {
   readonly pue: number;
   readonly rackPowerLimitKW: number;
   readonly electricityPriceUSDPerKWh: number;
+  readonly constructionUSDPerMW: number;
+  readonly facilityLifeYears: number;
+  readonly hardwareLifeYears: number;
+  readonly storagePowerShare: number;
+  readonly checkpointWriteSeconds: number;
 }
 
 /** A plan with data-parallel degree and sequence parallelism decided. */
@@ -233,6 +251,10 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
     gpuCount: input.gpuCount,
     gpusPerNode: input.gpusPerNode,
     nodes: input.gpuCount / input.gpusPerNode,
+    ...(input.gpuPowerLimitW !== undefined && { gpuPowerLimitW: input.gpuPowerLimitW }),
+    ...(input.nodePowerKW !== undefined && { nodePowerKW: input.nodePowerKW }),
+    ...(input.pricePerGpuUSD !== undefined && { pricePerGpuUSD: input.pricePerGpuUSD }),
+    ...(input.switchPowerW !== undefined && { switchPowerW: input.switchPowerW }),
     scaleUp: {
       domainSize,
       bandwidthGBps: input.scaleUp.bandwidthGBps ?? scaleUpDefault,
@@ -251,13 +273,19 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
   };
 }
 
-function resolveFacility(input: FacilityInput): ResolvedFacility {
+/** Resolves a facility section (or the defaults for a cooling kind) against the catalog. */
+export function resolveFacility(input: FacilityInput): ResolvedFacility {
   const preset = facilityPreset(input.cooling);
   return {
     cooling: input.cooling,
     pue: input.pue ?? preset.pue.value,
     rackPowerLimitKW: input.rackPowerLimitKW ?? preset.rackPowerLimitKW.value,
     electricityPriceUSDPerKWh: input.electricityPriceUSDPerKWh ?? DEFAULT_ELECTRICITY_PRICE.value,
+    constructionUSDPerMW: input.constructionUSDPerMW ?? CONSTRUCTION_USD_PER_MW.value,
+    facilityLifeYears: input.facilityLifeYears ?? FACILITY_LIFE_YEARS.value,
+    hardwareLifeYears: input.hardwareLifeYears ?? HARDWARE_LIFE_YEARS.value,
+    storagePowerShare: input.storagePowerShare ?? STORAGE_POWER_SHARE.value,
+    checkpointWriteSeconds: input.checkpointWriteSeconds ?? CHECKPOINT_WRITE_SECONDS.value,
   };
 }
 

@@ -66,6 +66,12 @@ export const SystemSchema = z
       .describe('Catalog accelerator id (see `tokenworks catalog accelerators`) or an inline description'),
     gpuCount: positiveInt().describe('Accelerators in the cluster'),
     gpusPerNode: positiveInt().default(8).describe('Accelerators per server (per compute tray for NVL72)'),
+    gpuPowerLimitW: positiveNumber()
+      .optional()
+      .describe('Power cap set on each GPU (Meta runs GB200 at 960 of 1,200 W); default the TDP'),
+    nodePowerKW: positiveNumber().optional().describe('Power of one server at full load; default from the catalog'),
+    pricePerGpuUSD: positiveNumber().optional().describe('Server (or rack) price per GPU; default from the catalog'),
+    switchPowerW: positiveNumber().optional().describe('Power of one switch without optics; default 750 W (assumed)'),
     scaleUp: ScaleUpSchema.default({}),
     scaleOut: ScaleOutSchema.default({ topology: 'rail-optimized', oversubscription: 1 }),
   })
