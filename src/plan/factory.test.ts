@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { estimate } from '../perf/estimate.js';
+import { loadSpec } from '../spec/load.js';
+import { designFactory, type Factory } from './factory.js';
+
+function factory(system: string, facility: string, plan: string, batch: number) {
+  const result = loadSpec(
+    `workload: { model: llama3-8b, training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { sequences: ${batch} } } }
+system: ${system}
+facility: ${facility}
+plan: ${plan}`,
+    'yaml',
+  );
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  const { workload, system: s, facility: f, plan: p } = result.value;
+  if (!s || !f || !p) throw new Error('incomplete spec');
+  const e = estimate(workload, s, p);
+  if (!e.ok) throw new Error(JSON.stringify(e.issues));
+  return designFactory(workload, s, f, e);
+}
+
+function ok(result: ReturnType<typeof factory>): Factory {
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result;
+}
+
+describe('factory power reproduces known sites within 15%', () => {
+  it('xAI Colossus: 100,000 H100, liquid cooled, about 150 MW (hardware-catalog.md 3.4)', () => {
+    const f = ok(
+      factory(
+        '{ accelerator: h100-sxm, gpuCount: 100000, scaleOut: { fabric: spectrum-x } }',
+        '{ cooling: direct-liquid }',
+        '{ tp: 1, pp: 1, dp: 100000, recomputation: full }',
+        100000,
+      ),
+    );
+    expect(Math.abs(f.powerKW.facility / 150_000 - 1)).toBeLessThan(0.15);
+    expect(f.powerKW.facility / f.gpus).toBeGreaterThan(1.3); // about 1.5 kW per GPU all-in
+  });
+
+  it('Meta: 83,000 GB200 capped at 960 W, about 1.81 kW per GPU at the facility (arXiv 2605.24461)', () => {
+    const f = ok(
+      factory(
+        '{ accelerator: gb200, gpuCount: 83000, gpusPerNode: 4, gpuPowerLimitW: 960, scaleOut: { fabric: ndr-ib } }',
+        '{ cooling: direct-liquid }',
+        '{ tp: 1, pp: 1, dp: 83000, recomputation: full }',
+        83000,
+      ),
+    );
+    expect(Math.abs(f.powerKW.perGpuAtFacility / 1.81 - 1)).toBeLessThan(0.15);
+    expect(f.gpusPerRack).toBe(72);
+    expect(f.racks).toBe(Math.ceil(83000 / 72));
+  });
+});
+
+describe('factory layout', () => {
+  it('air-cooled racks take as many DGX H100 as the rack power allows: 2 of 10.2 kW in 30 kW', () => {
+    const f = ok(
+      factory(
+        '{ accelerator: h100-sxm, gpuCount: 1024 }',
+        '{ cooling: air }',
+        '{ tp: 8, pp: 1, dp: 128, recomputation: full }',
+        1024,
+      ),
+    );
+    expect(f.gpusPerRack).toBe(16);
+    expect(f.racks).toBe(64);
+    expect(f.fabric.leaves).toBe(32);
+    expect(f.fabric.spines).toBe(16);
+  });
+
+  it('names the binding limit and by how much when a server does not fit a rack', () => {
+    const result = factory(
+      '{ accelerator: b200, gpuCount: 64 }',
+      '{ cooling: air, rackPowerLimitKW: 10 }',
+      '{ tp: 8, pp: 1, dp: 8, recomputation: full }',
+      64,
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.issues[0]?.path).toBe('facility.rackPowerLimitKW');
+      expect(result.issues[0]?.message).toMatch(/14\.3 kW, above the 10 kW rack limit by 4\.3 kW/);
+    }
+  });
+
+  it('NVL72 racks need liquid cooling', () => {
+    const result = factory(
+      '{ accelerator: gb200, gpuCount: 144, gpusPerNode: 4 }',
+      '{ cooling: air }',
+      '{ tp: 4, pp: 1, dp: 36, recomputation: full }',
+      144,
+    );
+    expect(!result.ok && result.issues[0]?.code === 'cooling').toBe(true);
+  });
+
+  it('costs add up: per-hour cost × hours = run cost; $/M tokens = run cost / tokens', () => {
+    const f = ok(
+      factory(
+        '{ accelerator: h100-sxm, gpuCount: 1024 }',
+        '{ cooling: air }',
+        '{ tp: 8, pp: 1, dp: 128, recomputation: full }',
+        1024,
+      ),
+    );
+    expect(f.costUSD.run).toBeCloseTo(f.costUSD.perHour * f.kpis.timeToTrainDays * 24, 0);
+    expect(f.kpis.usdPerMillionTokens).toBeCloseTo(f.costUSD.run / 15e6, 6);
+    // Interconnect is 19% of servers + network (Epoch).
+    expect(f.costUSD.network / (f.costUSD.servers + f.costUSD.network)).toBeCloseTo(0.19, 10);
+    // A DGX H100 at $270K: servers cost 128 × $270K.
+    expect(f.costUSD.servers).toBe(128 * 270000);
+  });
+});
