@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -236,5 +236,54 @@ describe('tokenworks validate', () => {
     const { code, stderr } = await run('validate', '--runs', file);
     expect(code).toBe(2);
     expect(stderr).toContain('JSON array');
+  });
+});
+
+describe('tokenworks plan', () => {
+  it('searches plans on the spec system, designs the factory and writes an HTML report', async () => {
+    const report = join(dir, 'plan.html');
+    const { code, stdout } = await run('plan', 'examples/llama3-8b.yaml', '--top', '3', '--report', report);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/layouts, \d[\d,]* feasible/);
+    expect(stdout).toContain('bill of materials');
+    expect(stdout).toContain('$ per million tokens');
+    const html = await readFile(report, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/); // self-contained: no scripts, no external resources
+    expect(html).toContain('Bill of materials');
+  });
+
+  it('--json holds the chosen plan, its estimate, network parts per tier, power and cost', async () => {
+    const { stdout } = await run('plan', 'examples/llama3-8b.yaml', '--top', '2', '--json');
+    const outcome = JSON.parse(stdout);
+    expect(outcome.chosen.plan.tp).toBeGreaterThanOrEqual(1);
+    expect(outcome.chosen.estimate.ok).toBe(true);
+    for (const key of ['leaves', 'spines', 'cores', 'hostLinks', 'transceivers'])
+      expect(outcome.chosen.factory.fabric).toHaveProperty(key);
+    expect(outcome.chosen.factory.powerKW.facility).toBeGreaterThan(outcome.chosen.factory.powerKW.it);
+    expect(outcome.chosen.factory.costUSD.capex).toBeGreaterThan(0);
+  });
+
+  it('an impossible deadline says which constraint binds and by how much, with exit 2', async () => {
+    const file = await specFile(
+      'deadline.yaml',
+      `workload: { model: llama3-405b, training: { totalTokens: 15.6T, sequenceLength: 8192, globalBatch: { sequences: 2048 }, precision: fp8 } }
+constraints: { deadlineDays: 1, maxGpus: 4096 }`,
+    );
+    const { code, stdout, stderr } = await run('plan', file);
+    expect(code).toBe(2);
+    expect(stdout).toContain('No design meets the constraints');
+    expect(stderr).toMatch(/the deadline binds: the fastest design .* needs [\d.]+ days, \d+% over 1 days/);
+  });
+
+  it('a power cap below one rack names the cap and the smallest draw', async () => {
+    const file = await specFile(
+      'power.yaml',
+      `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 512 } } }
+constraints: { powerCapMW: 0.01, maxGpus: 256 }`,
+    );
+    const { code, stderr } = await run('plan', file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/the power cap binds: .* draws [\d.]+ MW, \d+% over 0.01 MW/);
   });
 });

@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
 import { registerEstimate } from './commands/estimate.js';
+import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerCatalog(program, streams);
   registerCheck(program, streams);
   registerEstimate(program, streams);
+  registerPlan(program, streams);
   registerValidate(program, streams);
   return program;
 }

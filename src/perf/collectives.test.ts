@@ -26,10 +26,20 @@ describe('collectives', () => {
   it('ring all-reduce moves 2(n−1)/n of the buffer per rank', () => {
     const link = placeGroup(system(64), 8, 1);
     const bytes = 1e9;
-    const expected = link.latencySeconds + (bytes * 2 * 7) / 8 / nvlinkBus;
+    // latency: a double binary tree's 2·log2(8) = 6 steps beat a ring's 14
+    const expected = link.latencySeconds + 6 * link.hopSeconds + (bytes * 2 * 7) / 8 / nvlinkBus;
     expect(allReduceSeconds(link, bytes)).toBeCloseTo(expected, 9);
-    // and all-gather half of that volume
-    expect(allGatherSeconds(link, bytes) - link.latencySeconds).toBeCloseTo((bytes * 7) / 8 / nvlinkBus, 9);
+    // and all-gather half of that volume, over a ring of 7 steps
+    expect(allGatherSeconds(link, bytes) - link.latencySeconds - 7 * link.hopSeconds).toBeCloseTo(
+      (bytes * 7) / 8 / nvlinkBus,
+      9,
+    );
+  });
+
+  it('a ring over thousands of ranks is latency-bound: n − 1 network hops', () => {
+    const link = placeGroup(system(8192), 4096, 2);
+    expect(link.hopSeconds).toBe(5e-6);
+    expect(allGatherSeconds(link, 1e6)).toBeGreaterThan(4095 * 5e-6);
   });
 
   it('a DP group with one GPU per node runs at one NIC; with eight per node at eight NICs capped by NVLink', () => {

@@ -15,6 +15,13 @@ export const SCALE_OUT_EFFICIENCY = 47 / 50;
 export const SCALE_UP_LATENCY_S = 10e-6;
 /** Per-collective latency across the scale-out fabric, seconds (Calculon's A100 system file: 20 µs). */
 export const SCALE_OUT_LATENCY_S = 20e-6;
+/**
+ * Latency of one ring step (one hop), seconds: about 1 µs over NVLink and 5 µs over the network, the order of
+ * NCCL's per-step hardware latencies for its LL128 protocol (NCCL src/graph/tuning.cc). A ring over n ranks
+ * pays n − 1 of them per pass, so collectives over thousands of ranks are latency-bound.
+ */
+export const SCALE_UP_HOP_S = 1e-6;
+export const SCALE_OUT_HOP_S = 5e-6;
 
 /** Where a communication group sits: its size and the bandwidth and latency it gets. */
 export interface GroupLink {
@@ -29,7 +36,10 @@ export interface GroupLink {
   readonly scaleUpBytesPerSecond: number;
   /** Scale-out bandwidth per GPU (achieved, after taper), bytes/s. */
   readonly scaleOutBytesPerSecond: number;
+  /** Fixed latency of one collective, seconds. */
   readonly latencySeconds: number;
+  /** Latency of one ring step, seconds. */
+  readonly hopSeconds: number;
 }
 
 /**
@@ -62,19 +72,30 @@ export function placeGroup(system: ResolvedSystem, size: number, stride: number)
     scaleUpBytesPerSecond: scaleUp,
     scaleOutBytesPerSecond: scaleOut,
     latencySeconds,
+    hopSeconds: domains <= 1 ? SCALE_UP_HOP_S : SCALE_OUT_HOP_S,
   };
 }
 
-/** Ring all-reduce of a `bytes` buffer: each rank sends and receives 2(n−1)/n of it. */
+/**
+ * All-reduce of a `bytes` buffer: each rank sends and receives 2(n−1)/n of it; the latency is the smaller of a
+ * ring's 2(n−1) steps and a double binary tree's 2·⌈log2 n⌉ (NCCL picks the tree for large groups).
+ */
 export function allReduceSeconds(link: GroupLink, bytes: number): number {
   if (link.size <= 1 || bytes <= 0) return 0;
-  return link.latencySeconds + (bytes * 2 * (link.size - 1)) / link.size / link.busBytesPerSecond;
+  const steps = Math.min(2 * (link.size - 1), 2 * Math.ceil(Math.log2(link.size)));
+  return (
+    link.latencySeconds + steps * link.hopSeconds + (bytes * 2 * (link.size - 1)) / link.size / link.busBytesPerSecond
+  );
 }
 
-/** All-gather into (or reduce-scatter from) a `bytes` buffer: each rank moves (n−1)/n of it. */
+/** All-gather into (or reduce-scatter from) a `bytes` buffer: each rank moves (n−1)/n of it over n − 1 ring steps. */
 export function allGatherSeconds(link: GroupLink, bytes: number): number {
   if (link.size <= 1 || bytes <= 0) return 0;
-  return link.latencySeconds + (bytes * (link.size - 1)) / link.size / link.busBytesPerSecond;
+  return (
+    link.latencySeconds +
+    (link.size - 1) * link.hopSeconds +
+    (bytes * (link.size - 1)) / link.size / link.busBytesPerSecond
+  );
 }
 
 /** Reduce-scatter costs what all-gather costs (the same ring in reverse). */

@@ -464,9 +464,11 @@ export function estimate(
   for (const { link, parameters } of dpGroups) {
     if (parameters === 0 || link.size <= 1) continue;
     if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
-      // Weights gathered for forward and again for backward, gradients reduce-scattered, every micro-batch.
-      fsdpGather += 2 * allGatherSeconds(link, 2 * parameters);
-      fsdpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
+      // Weights gathered layer by layer for forward and again for backward, gradients reduce-scattered layer by
+      // layer, every micro-batch (PyTorch FSDP / ZeRO-3 units are layers): each collective pays its latency.
+      const units = Math.max(1, (stageDense[slowest] ?? 0) + (stageMoe[slowest] ?? 0));
+      fsdpGather += 2 * units * allGatherSeconds(link, (2 * parameters) / units);
+      fsdpReduce += units * reduceScatterSeconds(link, (gradientBytes * parameters) / units);
     } else if (shardedOptimizer) {
       dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
       dpGather += allGatherSeconds(link, 2 * parameters);

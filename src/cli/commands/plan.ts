@@ -1,0 +1,118 @@
+/**
+ * `tokenworks plan <spec>`: with a system in the spec, search every plan on it and design its factory; without
+ * one, search accelerators and cluster sizes under the spec's constraints and recommend a factory. Text, JSON
+ * (`--json`) and a self-contained report (`--report out.html` or `out.md`).
+ * @module
+ */
+import { extname } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { systemPreset } from '../../catalog/systems.js';
+import { TokenworksError } from '../../errors.js';
+import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
+import { createOutput, type OutputStreams } from '../../node/output.js';
+import { searchDesigns } from '../../plan/design.js';
+import { explainPlan } from '../../plan/explain.js';
+import { designFactory } from '../../plan/factory.js';
+import { searchPlans } from '../../plan/search.js';
+import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
+import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
+
+/** Adds the `plan` command to `program`. */
+export function registerPlan(program: Command, streams: OutputStreams): void {
+  program
+    .command('plan')
+    .description('search plans (and, without a system, accelerators and sizes) and design the factory')
+    .argument('<spec>', 'spec file, e.g. examples/llama3-70b.yaml')
+    .option('--top <n>', 'how many plans to list', '10')
+    .option('--json', 'print the outcome as JSON')
+    .option('--report <file>', 'write a self-contained report: .html or .md')
+    .action(async (file, options, command) => {
+      const globals = command.optsWithGlobals() as { quiet?: boolean };
+      const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
+      const top = Number.parseInt(options.top, 10);
+      if (!Number.isInteger(top) || top < 1) {
+        throw new TokenworksError('USAGE', `--top must be a positive integer, got "${options.top}"`);
+      }
+      const report = options.report;
+      if (report !== undefined && !['.html', '.htm', '.md'].includes(extname(report).toLowerCase())) {
+        throw new TokenworksError('USAGE', `--report must end in .html or .md, got "${report}"`);
+      }
+      const spec = await loadSpecFile(file);
+      const outcome = spec.system ? planOnSystem(spec, top) : planDesigns(spec, output);
+      if (report !== undefined) {
+        const text = extname(report).toLowerCase() === '.md' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
+        await writeFileAtomic(report, text);
+        output.info(`wrote ${report}`);
+      }
+      output.result(renderPlanText(outcome), outcome);
+      if (!outcome.chosen) {
+        throw new TokenworksError('SPEC_INVALID', `${file}: no design meets the constraints`, {
+          file,
+          issues: outcome.binding.map((message) => ({ code: 'constraint', path: 'constraints', message })),
+        });
+      }
+    });
+}
+
+function planOnSystem(spec: ResolvedSpec, top: number): PlanOutcome {
+  const system = spec.system;
+  if (!system) throw new Error('internal: planOnSystem without a system');
+  const search = searchPlans(spec.workload, system, { top });
+  const best = search.best[0];
+  const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
+  if (!best) {
+    const reasons = Object.entries(search.rejected).map(
+      ([code, n]) => `${n} of ${search.candidates} layouts: ${code.replaceAll('_', ' ')}`,
+    );
+    return { title, mode: 'plans', search, binding: [`no layout runs on this system (${reasons.join('; ')})`] };
+  }
+  const preset = systemPreset(system.accelerator.id);
+  const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
+  const factory = designFactory(spec.workload, system, facility, best.estimate);
+  return {
+    title,
+    mode: 'plans',
+    search,
+    chosen: {
+      system,
+      plan: best.plan,
+      estimate: best.estimate,
+      ...(factory.ok ? { factory } : { factoryIssues: factory.issues.map((issue) => issue.message) }),
+      reasons: explainPlan(spec.workload, system, best.plan, best.estimate),
+    },
+    binding: [],
+  };
+}
+
+function planDesigns(spec: ResolvedSpec, output: ReturnType<typeof createOutput>): PlanOutcome {
+  const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
+  let progress: ReturnType<typeof output.progress> | undefined;
+  const started = Date.now();
+  const design = searchDesigns(spec.workload, facility, {
+    ...(spec.constraints && { constraints: spec.constraints }),
+    onProgress: (done, total) => {
+      // Draw a bar only for searches that run past a second.
+      if (!progress && Date.now() - started > 1000) {
+        progress = output.progress('designs', total);
+        progress.tick(done);
+      } else progress?.tick();
+    },
+  });
+  progress?.done();
+  const chosen = design.recommended;
+  return {
+    title: `${spec.workload.model.name}: ${spec.name ?? 'factory design'}`,
+    mode: 'designs',
+    design,
+    ...(chosen && {
+      chosen: {
+        system: chosen.system,
+        plan: chosen.plan,
+        estimate: chosen.estimate,
+        factory: chosen.factory,
+        reasons: design.reasons,
+      },
+    }),
+    binding: design.binding.map((b) => b.message),
+  };
+}
