@@ -219,7 +219,7 @@ export function renderPlanText(outcome: PlanOutcome): string {
   return parts.join('\n');
 }
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Markdown report. */
@@ -264,7 +264,7 @@ function paretoSvg(points: readonly DesignPoint[]): string {
     .map((p, i) => {
       const cx = px(xs[i] ?? 0).toFixed(1);
       const cy = py(ys[i] ?? 0).toFixed(1);
-      return `<circle cx="${cx}" cy="${cy}" r="4"><title>${escape(`${p.gpus} × ${p.acceleratorName}: ${p.factory.kpis.timeToTrainDays.toFixed(1)} days, ${money(p.factory.costUSD.run)}, ${(p.factory.powerKW.facility / 1000).toFixed(2)} MW`)}</title></circle><text x="${Number(cx) + 6}" y="${Number(cy) - 6}">${escape(`${p.gpus}×${p.accelerator}`)}</text>`;
+      return `<circle cx="${cx}" cy="${cy}" r="4"><title>${escapeHtml(`${p.gpus} × ${p.acceleratorName}: ${p.factory.kpis.timeToTrainDays.toFixed(1)} days, ${money(p.factory.costUSD.run)}, ${(p.factory.powerKW.facility / 1000).toFixed(2)} MW`)}</title></circle><text x="${Number(cx) + 6}" y="${Number(cy) - 6}">${escapeHtml(`${p.gpus}×${p.accelerator}`)}</text>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="Pareto front"><line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#444"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="#444"/><text x="${width / 2}" y="${height - 16}" text-anchor="middle">time to train, days (log scale: ${(10 ** x0).toFixed(1)} to ${(10 ** x1).toFixed(1)})</text><text x="16" y="${height / 2}" transform="rotate(-90 16 ${height / 2})" text-anchor="middle">run cost, $M</text>${dots}</svg>`;
@@ -275,18 +275,18 @@ export function renderPlanHtml(outcome: PlanOutcome): string {
   const t = tables(outcome);
   const html = (title: string, tab: { headers: string[]; rows: string[][] } | undefined) =>
     tab
-      ? `<h3>${escape(title)}</h3><table><thead><tr>${tab.headers.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${tab.rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+      ? `<h3>${escapeHtml(title)}</h3><table><thead><tr>${tab.headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${tab.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
       : '';
   const sections = [
-    `<h1>${escape(outcome.title)}</h1>`,
+    `<h1>${escapeHtml(outcome.title)}</h1>`,
     outcome.design ? `<h2>Pareto front</h2>${paretoSvg(outcome.design.pareto)}${html('Pareto points', t.pareto)}` : '',
     outcome.search ? html('Best plans', t.plans) : '',
     outcome.binding.length
-      ? `<h2>No design meets the constraints</h2><ul>${outcome.binding.map((b) => `<li>${escape(b)}</li>`).join('')}</ul>`
+      ? `<h2>No design meets the constraints</h2><ul>${outcome.binding.map((b) => `<li>${escapeHtml(b)}</li>`).join('')}</ul>`
       : '',
     outcome.chosen
-      ? `<h2>Chosen design</h2><ul>${outcome.chosen.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>${html('Step time', t.step)}${html('Memory per GPU', t.memory)}${html('Bill of materials', t.network)}${html('Power', t.power)}${html('Cost and KPIs', t.cost)}`
+      ? `<h2>Chosen design</h2><ul>${outcome.chosen.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>${html('Step time', t.step)}${html('Memory per GPU', t.memory)}${html('Bill of materials', t.network)}${html('Power', t.power)}${html('Cost and KPIs', t.cost)}`
       : '',
   ];
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(outcome.title)}</title><style>body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;background:#fafafa}circle{fill:#1f77b4}svg text{font-size:11px;fill:#333}</style></head><body>${sections.join('')}</body></html>\n`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(outcome.title)}</title><style>body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;background:#fafafa}circle{fill:#1f77b4}svg text{font-size:11px;fill:#333}</style></head><body>${sections.join('')}</body></html>\n`;
 }
