@@ -45,8 +45,20 @@ function gemmScale(accelerator: Accelerator): number {
   return accelerator.peakTflops.bf16 / REFERENCE.peakTflops.bf16;
 }
 
+const defaultRates = new WeakMap<Accelerator, DeviceRates>();
+
 /** Kernel rates of `accelerator` in training: the H100 fit, transferred, times the sustained efficiency. */
 export function deviceRates(accelerator: Accelerator, calibration: Calibration = DEFAULT_CALIBRATION): DeviceRates {
+  if (calibration !== DEFAULT_CALIBRATION) return computeRates(accelerator, calibration);
+  let rates = defaultRates.get(accelerator);
+  if (!rates) {
+    rates = computeRates(accelerator, calibration);
+    defaultRates.set(accelerator, rates);
+  }
+  return rates;
+}
+
+function computeRates(accelerator: Accelerator, calibration: Calibration): DeviceRates {
   const sustained = calibration.sustainedEfficiency;
   const scale = gemmScale(accelerator);
   const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * scale;

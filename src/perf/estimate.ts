@@ -227,6 +227,11 @@ export function splitLayers(layers: number, chunks: number): number[] {
 export interface EstimateOptions {
   /** Fitted constants; the default is the shipped fit (perf/calibration.ts). */
   readonly calibration?: Calibration;
+  /**
+   * Memo of layer costs shared by estimates of one workload on one system (plan search): plans that differ only
+   * in PP, virtual stages or DP reuse the per-layer costs. Never share it across workloads or systems.
+   */
+  readonly cache?: Map<string, unknown>;
 }
 
 /** Estimates one training step of `workload` on `system` under `plan`. */
@@ -255,8 +260,6 @@ export function estimate(
     cpLink: links.cp,
     epLink: links.ep,
   };
-  const head = headCost(ctx);
-
   // Layers of each stage: chunk c belongs to stage c mod p (interleaved assignment).
   const chunkLayers = splitLayers(model.layers, p * v);
   const stageDense = new Array<number>(p).fill(0);
@@ -377,32 +380,45 @@ export function estimate(
     return { ok: false, memory, issues: [outOfMemory(memory, p)] };
   }
 
-  const storedPlan = { ...plan, recomputation: 'none' as const };
-  const mixed = (moeLayer: boolean): LayerCost => {
-    const full = layerCost(ctx, moeLayer);
-    if (plan.recomputation !== 'full' || recomputedShare >= 1) return full;
-    const stored = layerCost({ ...ctx, plan: storedPlan }, moeLayer);
-    const mix = (a: number, b: number) => recomputedShare * a + (1 - recomputedShare) * b;
-    return {
-      ...full,
-      recompute: mix(full.recompute, stored.recompute),
-      exposedTp: mix(full.exposedTp, stored.exposedTp),
-      hardwareFlops: mix(full.hardwareFlops, stored.hardwareFlops),
+  const cacheKey = options.cache
+    ? `${plan.tp}|${plan.cp}|${plan.ep}|${plan.microBatch}|${plan.sequenceParallel}|${plan.flashAttention}|${plan.recomputation}|${recomputedShare}|${plan.overlap.tpComm}|${plan.overlap.epComm}`
+    : '';
+  const cached = options.cache?.get(cacheKey) as
+    | { dense: LayerCost; moe: LayerCost; head: ReturnType<typeof headCost> }
+    | undefined;
+  const costs = cached ?? layerCosts();
+  if (options.cache && !cached) options.cache.set(cacheKey, costs);
+  const { dense, moe, head } = costs;
+
+  function layerCosts() {
+    const storedPlan = { ...plan, recomputation: 'none' as const };
+    const mixed = (moeLayer: boolean): LayerCost => {
+      const full = layerCost(ctx, moeLayer);
+      if (plan.recomputation !== 'full' || recomputedShare >= 1) return full;
+      const stored = layerCost({ ...ctx, plan: storedPlan }, moeLayer);
+      const mix = (a: number, b: number) => recomputedShare * a + (1 - recomputedShare) * b;
+      return {
+        ...full,
+        recompute: mix(full.recompute, stored.recompute),
+        exposedTp: mix(full.exposedTp, stored.exposedTp),
+        hardwareFlops: mix(full.hardwareFlops, stored.hardwareFlops),
+      };
     };
-  };
-  const dense = mixed(false);
-  const moeEfficiency = (options.calibration ?? DEFAULT_CALIBRATION).moeLayerEfficiency;
-  // The MoE block runs at a fitted share of its modelled speed (calibration.ts); the rest of the layer does not.
-  const slowed = (cost: LayerCost): LayerCost => {
-    const extra = cost.expertForward * (1 / moeEfficiency - 1);
-    return {
-      ...cost,
-      forward: cost.forward + extra,
-      backward: cost.backward + 2 * extra,
-      recompute: cost.recompute > 0 ? cost.recompute + extra * Math.min(1, cost.recompute / cost.forward) : 0,
+    const dense = mixed(false);
+    const moeEfficiency = (options.calibration ?? DEFAULT_CALIBRATION).moeLayerEfficiency;
+    // The MoE block runs at a fitted share of its modelled speed (calibration.ts); the rest of the layer does not.
+    const slowed = (cost: LayerCost): LayerCost => {
+      const extra = cost.expertForward * (1 / moeEfficiency - 1);
+      return {
+        ...cost,
+        forward: cost.forward + extra,
+        backward: cost.backward + 2 * extra,
+        recompute: cost.recompute > 0 ? cost.recompute + extra * Math.min(1, cost.recompute / cost.forward) : 0,
+      };
     };
-  };
-  const moe = model.moe ? slowed(mixed(true)) : dense;
+    const moe = model.moe ? slowed(mixed(true)) : dense;
+    return { dense, moe, head: headCost(ctx) };
+  }
 
   // Per-micro-batch time of each stage: compute, plus the in-layer communication it cannot hide. Plain loops,
   // no allocation per stage: this is the hot path of plan search.

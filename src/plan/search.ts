@@ -144,7 +144,10 @@ export function searchPlans(
   let estimates = 0;
   const lowPrecision = workload.training.precision !== 'bf16';
   const memoryOptionCache = new Map<number, Partial<ResolvedPlan>[]>();
-  const estimateOptions = options.calibration ? { calibration: options.calibration } : {};
+  const estimateOptions = {
+    ...(options.calibration && { calibration: options.calibration }),
+    cache: new Map<string, unknown>(),
+  };
   for (let i = shard.index; i < all.length; i += shard.count) {
     const layout = all[i];
     if (!layout) continue;
