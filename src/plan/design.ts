@@ -132,7 +132,24 @@ export function searchDesigns(
   options: DesignOptions = {},
 ): DesignResult {
   const constraints = options.constraints ?? {};
-  const maxGpus = constraints.maxGpus ?? 65536;
+  const { jobs, skipped } = designJobs(options);
+  const points: DesignPoint[] = [];
+  let done = 0;
+  for (const { accelerator, gpus } of jobs) {
+    const outcome = evaluateDesign(workload, facility, constraints, accelerator, gpus);
+    if ('reason' in outcome) skipped.push(outcome);
+    else points.push(outcome);
+    options.onProgress?.(++done, jobs.length);
+  }
+  return summarizeDesigns(workload, constraints, points, skipped);
+}
+
+/** The GPU counts and accelerators a design search tries, in a fixed order. */
+export function designJobs(options: DesignOptions = {}): {
+  jobs: { accelerator: string; gpus: number }[];
+  skipped: DesignResult['skipped'];
+} {
+  const maxGpus = options.constraints?.maxGpus ?? 65536;
   const accelerators = options.accelerators ?? ACCELERATORS.filter((a) => systemPreset(a.id)).map((a) => a.id);
   const jobs: { accelerator: string; gpus: number }[] = [];
   const skipped: DesignResult['skipped'] = [];
@@ -142,56 +159,58 @@ export function searchDesigns(
       skipped.push({ accelerator, reason: `its smallest unit is larger than the ${maxGpus}-GPU budget` });
     for (const gpus of counts) jobs.push({ accelerator, gpus });
   }
-  const points: DesignPoint[] = [];
-  let done = 0;
-  for (const { accelerator, gpus } of jobs) {
-    const system = catalogSystem(accelerator, gpus);
-    done++;
-    if (!system) {
-      skipped.push({ accelerator, gpus, reason: 'no server power or price in the catalog' });
-      options.onProgress?.(done, jobs.length);
-      continue;
-    }
-    const precision = workload.training.precision;
-    if (precision !== 'bf16' && system.accelerator.peakTflops[precision] === undefined) {
-      skipped.push({ accelerator, gpus, reason: `no ${precision.toUpperCase()} support` });
-      options.onProgress?.(done, jobs.length);
-      continue;
-    }
-    const search = searchPlans(workload, system, { top: 1 });
-    const best = search.best[0];
-    if (!best) {
-      const [reason] = Object.entries(search.rejected).sort((a, b) => b[1] - a[1]);
-      skipped.push({
-        accelerator,
-        gpus,
-        reason: `no plan fits (${reason ? `${reason[1]} layouts ${reason[0].replaceAll('_', ' ')}` : 'no layout'})`,
-      });
-      options.onProgress?.(done, jobs.length);
-      continue;
-    }
-    const factory = designFactory(workload, system, facility, best.estimate);
-    if (!factory.ok) {
-      skipped.push({ accelerator, gpus, reason: factory.issues.map((issue) => issue.message).join('; ') });
-      options.onProgress?.(done, jobs.length);
-      continue;
-    }
-    points.push({
-      accelerator,
-      acceleratorName: system.accelerator.name,
-      gpus,
-      system,
-      plan: best.plan,
-      estimate: best.estimate,
-      factory,
-      meets: {
-        deadline: constraints.deadlineDays === undefined || factory.kpis.timeToTrainDays <= constraints.deadlineDays,
-        power: constraints.powerCapMW === undefined || factory.powerKW.facility / 1000 <= constraints.powerCapMW,
-        budget: constraints.budgetUSD === undefined || factory.costUSD.run <= constraints.budgetUSD,
-      },
-    });
-    options.onProgress?.(done, jobs.length);
+  return { jobs, skipped };
+}
+
+/** Evaluates one accelerator at one size: its best plan, its factory and which constraints it meets. */
+export function evaluateDesign(
+  workload: ResolvedWorkload,
+  facility: ResolvedFacility,
+  constraints: Constraints,
+  accelerator: string,
+  gpus: number,
+): DesignPoint | DesignResult['skipped'][number] {
+  const system = catalogSystem(accelerator, gpus);
+  if (!system) return { accelerator, gpus, reason: 'no server power or price in the catalog' };
+  const precision = workload.training.precision;
+  if (precision !== 'bf16' && system.accelerator.peakTflops[precision] === undefined) {
+    return { accelerator, gpus, reason: `no ${precision.toUpperCase()} support` };
   }
+  const search = searchPlans(workload, system, { top: 1 });
+  const best = search.best[0];
+  if (!best) {
+    const [reason] = Object.entries(search.rejected).sort((a, b) => b[1] - a[1]);
+    return {
+      accelerator,
+      gpus,
+      reason: `no plan fits (${reason ? `${reason[1]} layouts ${reason[0].replaceAll('_', ' ')}` : 'no layout'})`,
+    };
+  }
+  const factory = designFactory(workload, system, facility, best.estimate);
+  if (!factory.ok) return { accelerator, gpus, reason: factory.issues.map((issue) => issue.message).join('; ') };
+  return {
+    accelerator,
+    acceleratorName: system.accelerator.name,
+    gpus,
+    system,
+    plan: best.plan,
+    estimate: best.estimate,
+    factory,
+    meets: {
+      deadline: constraints.deadlineDays === undefined || factory.kpis.timeToTrainDays <= constraints.deadlineDays,
+      power: constraints.powerCapMW === undefined || factory.powerKW.facility / 1000 <= constraints.powerCapMW,
+      budget: constraints.budgetUSD === undefined || factory.costUSD.run <= constraints.budgetUSD,
+    },
+  };
+}
+
+/** Pareto front, recommendation and binding constraints of evaluated designs (in job order). */
+export function summarizeDesigns(
+  workload: ResolvedWorkload,
+  constraints: Constraints,
+  points: DesignPoint[],
+  skipped: DesignResult['skipped'],
+): DesignResult {
   const pareto = paretoFront(points).sort((a, b) => a.factory.kpis.timeToTrainDays - b.factory.kpis.timeToTrainDays);
   const feasible = points.filter((p) => p.meets.deadline && p.meets.power && p.meets.budget);
   // The cheapest run that meets every constraint; among runs within 2% of that cost, the fastest.

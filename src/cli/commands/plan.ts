@@ -4,16 +4,18 @@
  * (`--json`) and a self-contained report (`--report out.html` or `out.md`).
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { systemPreset } from '../../catalog/systems.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
+import { createSearchPool, type SearchPool } from '../../node/pool.js';
 import { searchDesigns } from '../../plan/design.js';
 import { explainPlan } from '../../plan/explain.js';
 import { designFactory } from '../../plan/factory.js';
-import { searchPlans } from '../../plan/search.js';
+import { enumeratePlans, searchPlans } from '../../plan/search.js';
 import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
 
@@ -26,6 +28,7 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     .option('--top <n>', 'how many plans to list', '10')
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
+    .option('--threads <n>', 'worker threads for large searches (default: the cores available)')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
@@ -37,8 +40,18 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       if (report !== undefined && !['.html', '.htm', '.md'].includes(extname(report).toLowerCase())) {
         throw new TokenworksError('USAGE', `--report must end in .html or .md, got "${report}"`);
       }
+      const threads = options.threads === undefined ? availableParallelism() : Number.parseInt(options.threads, 10);
+      if (!Number.isInteger(threads) || threads < 1) {
+        throw new TokenworksError('USAGE', `--threads must be a positive integer, got "${options.threads}"`);
+      }
       const spec = await loadSpecFile(file);
-      const outcome = spec.system ? planOnSystem(spec, top) : planDesigns(spec, output);
+      const pool = threads > 1 ? createSearchPool(threads) : undefined;
+      let outcome: PlanOutcome;
+      try {
+        outcome = spec.system ? await planOnSystem(spec, top, pool) : await planDesigns(spec, output, pool);
+      } finally {
+        await pool?.close();
+      }
       if (report !== undefined) {
         const text = extname(report).toLowerCase() === '.md' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
         await writeFileAtomic(report, text);
@@ -54,10 +67,17 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     });
 }
 
-function planOnSystem(spec: ResolvedSpec, top: number): PlanOutcome {
+/** Plan searches smaller than this run on the calling thread: starting workers costs more. */
+const PARALLEL_CANDIDATES = 3000;
+
+async function planOnSystem(spec: ResolvedSpec, top: number, pool: SearchPool | undefined): Promise<PlanOutcome> {
   const system = spec.system;
   if (!system) throw new Error('internal: planOnSystem without a system');
-  const search = searchPlans(spec.workload, system, { top });
+  const large = enumeratePlans(spec.workload, system).length > PARALLEL_CANDIDATES;
+  const search =
+    pool && large
+      ? await pool.searchPlans(spec.workload, system, { top })
+      : searchPlans(spec.workload, system, { top });
   const best = search.best[0];
   const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
   if (!best) {
@@ -84,20 +104,27 @@ function planOnSystem(spec: ResolvedSpec, top: number): PlanOutcome {
   };
 }
 
-function planDesigns(spec: ResolvedSpec, output: ReturnType<typeof createOutput>): PlanOutcome {
+async function planDesigns(
+  spec: ResolvedSpec,
+  output: ReturnType<typeof createOutput>,
+  pool: SearchPool | undefined,
+): Promise<PlanOutcome> {
   const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
   let progress: ReturnType<typeof output.progress> | undefined;
   const started = Date.now();
-  const design = searchDesigns(spec.workload, facility, {
+  const options = {
     ...(spec.constraints && { constraints: spec.constraints }),
-    onProgress: (done, total) => {
+    onProgress: (done: number, total: number) => {
       // Draw a bar only for searches that run past a second.
       if (!progress && Date.now() - started > 1000) {
         progress = output.progress('designs', total);
         progress.tick(done);
       } else progress?.tick();
     },
-  });
+  };
+  const design = pool
+    ? await pool.searchDesigns(spec.workload, facility, options)
+    : searchDesigns(spec.workload, facility, options);
   progress?.done();
   const chosen = design.recommended;
   return {

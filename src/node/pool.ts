@@ -1,0 +1,67 @@
+/**
+ * Plan and design searches across worker threads (piscina). Plan searches split the candidate list into
+ * interleaved shards and merge them with the same ordering as one search; design searches run one accelerator
+ * and size per task and summarise in job order. Either way the answer equals the single-thread path's.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { DesignOptions, DesignPoint, DesignResult } from '../plan/design.js';
+import { designJobs, summarizeDesigns } from '../plan/design.js';
+import { mergeSearches, type SearchOptions, type SearchResult } from '../plan/search.js';
+import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import type { SearchTask } from './search-worker.js';
+
+/** A pool of search workers. Close it when done. */
+export interface SearchPool {
+  readonly threads: number;
+  searchPlans(workload: ResolvedWorkload, system: ResolvedSystem, options?: SearchOptions): Promise<SearchResult>;
+  searchDesigns(workload: ResolvedWorkload, facility: ResolvedFacility, options?: DesignOptions): Promise<DesignResult>;
+  close(): Promise<void>;
+}
+
+/** Creates a pool of `threads` workers (default: the cores available). */
+export function createSearchPool(threads = availableParallelism()): SearchPool {
+  // From TypeScript sources (tests, tsx) the worker is the .ts sibling and needs tsx's loader; from dist, .js.
+  const typescript = import.meta.url.endsWith('.ts');
+  const filename = new URL(`./search-worker.${typescript ? 'ts' : 'js'}`, import.meta.url).href;
+  const pool = new Piscina<SearchTask, unknown>({
+    filename,
+    minThreads: 1,
+    maxThreads: Math.max(1, threads),
+    ...(typescript && { execArgv: ['--import', 'tsx'] }),
+  });
+  return {
+    threads: Math.max(1, threads),
+    async searchPlans(workload, system, options = {}) {
+      const count = Math.max(1, threads);
+      const shards = await Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          pool.run({ kind: 'plans', workload, system, options: { ...options, shard: { index, count } } }),
+        ),
+      );
+      return mergeSearches(shards as SearchResult[], options.top ?? 10);
+    },
+    async searchDesigns(workload, facility, options = {}) {
+      const constraints = options.constraints ?? {};
+      const { jobs, skipped } = designJobs(options);
+      let done = 0;
+      const outcomes = await Promise.all(
+        jobs.map(async ({ accelerator, gpus }) => {
+          const outcome = (await pool.run({ kind: 'design', workload, facility, constraints, accelerator, gpus })) as
+            | DesignPoint
+            | DesignResult['skipped'][number];
+          options.onProgress?.(++done, jobs.length);
+          return outcome;
+        }),
+      );
+      const points: DesignPoint[] = [];
+      for (const outcome of outcomes) {
+        if ('reason' in outcome) skipped.push(outcome);
+        else points.push(outcome);
+      }
+      return summarizeDesigns(workload, constraints, points, skipped);
+    },
+    close: () => pool.destroy(),
+  };
+}

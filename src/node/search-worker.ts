@@ -1,0 +1,32 @@
+/**
+ * Worker-thread entry point for plan and design searches (run by the piscina pool in pool.ts). Each task is a
+ * pure function call on plain data, so results are identical to the single-thread path.
+ * @module
+ */
+import { evaluateDesign } from '../plan/design.js';
+import { type SearchOptions, searchPlans } from '../plan/search.js';
+import type { Constraints } from '../spec/constraints.js';
+import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+
+/** A task for a worker. */
+export type SearchTask =
+  | {
+      readonly kind: 'plans';
+      readonly workload: ResolvedWorkload;
+      readonly system: ResolvedSystem;
+      readonly options: SearchOptions;
+    }
+  | {
+      readonly kind: 'design';
+      readonly workload: ResolvedWorkload;
+      readonly facility: ResolvedFacility;
+      readonly constraints: Constraints;
+      readonly accelerator: string;
+      readonly gpus: number;
+    };
+
+/** Runs one task. */
+export default function run(task: SearchTask) {
+  if (task.kind === 'plans') return searchPlans(task.workload, task.system, task.options);
+  return evaluateDesign(task.workload, task.facility, task.constraints, task.accelerator, task.gpus);
+}
