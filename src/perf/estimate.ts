@@ -94,15 +94,35 @@ export type EstimateResult =
 const GiB = 2 ** 30;
 
 /** The out-of-memory reason; its message is written only when read (plan search discards most of them). */
-function outOfMemory(memory: MemoryBreakdown, pp: number): Infeasibility {
-  const gib = (bytes: number) => (bytes / GiB).toFixed(1);
-  return {
-    code: 'out_of_memory',
-    path: 'plan',
-    get message() {
-      return `needs ${gib(memory.total)} GiB per GPU on pipeline stage ${memory.stage + 1} of ${pp}, the GPU has ${gib(memory.capacity)} GiB (weights ${gib(memory.weights)}, gradients ${gib(memory.gradients)}, optimizer ${gib(memory.optimizer)}, activations ${gib(memory.activations)}, buffers and reserve ${gib(memory.buffers + memory.reserve)})`;
-    },
-  };
+class OutOfMemory implements Infeasibility {
+  readonly code = 'out_of_memory' as const;
+  readonly path = 'plan';
+  constructor(
+    private readonly memory: MemoryBreakdown,
+    private readonly pp: number,
+  ) {}
+
+  get message(): string {
+    const m = this.memory;
+    const gib = (bytes: number) => (bytes / GiB).toFixed(1);
+    return `needs ${gib(m.total)} GiB per GPU on pipeline stage ${m.stage + 1} of ${this.pp}, the GPU has ${gib(m.capacity)} GiB (weights ${gib(m.weights)}, gradients ${gib(m.gradients)}, optimizer ${gib(m.optimizer)}, activations ${gib(m.activations)}, buffers and reserve ${gib(m.buffers + m.reserve)})`;
+  }
+
+  /** Plain data for JSON and structured clone (the getter is not copied otherwise). */
+  toJSON(): Infeasibility {
+    return { code: this.code, path: this.path, message: this.message };
+  }
+}
+
+function layerRange(dense: readonly number[], moe: readonly number[]): { min: number; max: number } {
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < dense.length; i++) {
+    const layers = (dense[i] ?? 0) + (moe[i] ?? 0);
+    if (layers < min) min = layers;
+    if (layers > max) max = layers;
+  }
+  return { min, max };
 }
 
 /** Checks that the plan can be laid out at all. */
@@ -228,10 +248,38 @@ export interface EstimateOptions {
   /** Fitted constants; the default is the shipped fit (perf/calibration.ts). */
   readonly calibration?: Calibration;
   /**
-   * Memo of layer costs shared by estimates of one workload on one system (plan search): plans that differ only
-   * in PP, virtual stages or DP reuse the per-layer costs. Never share it across workloads or systems.
+   * Memo shared by estimates of one workload on one system (plan search): plans that differ only in PP, virtual
+   * stages or DP reuse placements, activation sizes and per-layer costs. Never share it across workloads or
+   * systems. Create one with {@link createEstimateCache}.
    */
-  readonly cache?: Map<string, unknown>;
+  readonly cache?: EstimateCache;
+}
+
+/** Memo of placements, activation sizes and layer costs, keyed by packed integers (cheap to hash). */
+export interface EstimateCache {
+  readonly links: Map<number, unknown>;
+  readonly activations: Map<number, unknown>;
+  readonly layers: Map<number, Map<number, unknown>>;
+}
+
+/** An empty memo for one workload on one system. */
+export function createEstimateCache(): EstimateCache {
+  return { links: new Map(), activations: new Map(), layers: new Map() };
+}
+
+const RECOMPUTATION_CODE = { none: 0, selective: 1, full: 2 } as const;
+
+const splitCache = new Map<number, readonly number[]>();
+
+/** {@link splitLayers}, memoised (the result is shared: never mutate it). */
+function splitLayersCached(layers: number, chunks: number): readonly number[] {
+  const key = layers * 65536 + chunks;
+  let counts = splitCache.get(key);
+  if (!counts) {
+    counts = Object.freeze(splitLayers(layers, chunks));
+    splitCache.set(key, counts);
+  }
+  return counts;
 }
 
 /** Estimates one training step of `workload` on `system` under `plan`. */
@@ -248,7 +296,13 @@ export function estimate(
   const p = plan.pp;
   const v = plan.virtualStages;
   const rates = deviceRates(system.accelerator, options.calibration);
-  const links = placeGroups(system, plan);
+  // tp < 2^7, cp < 2^6, ep < 2^10, dp < 2^21: 44 bits.
+  const linksKey = ((plan.tp * 64 + plan.cp) * 1024 + plan.ep) * 2097152 + plan.dp;
+  let links = options.cache?.links.get(linksKey) as ReturnType<typeof placeGroups> | undefined;
+  if (!links) {
+    links = placeGroups(system, plan);
+    options.cache?.links.set(linksKey, links);
+  }
   const ctx: LayerContext = {
     model,
     plan,
@@ -261,7 +315,7 @@ export function estimate(
     epLink: links.ep,
   };
   // Layers of each stage: chunk c belongs to stage c mod p (interleaved assignment).
-  const chunkLayers = splitLayers(model.layers, p * v);
+  const chunkLayers = splitLayersCached(model.layers, p * v);
   const stageDense = new Array<number>(p).fill(0);
   const stageMoe = new Array<number>(p).fill(0);
   let layerIndex = 0;
@@ -276,7 +330,8 @@ export function estimate(
 
   // Full recomputation of only `recomputeLayers` layers per chunk (Megatron block method): mix the costs and
   // activations of recomputed and stored layers by the recomputed share.
-  const chunkMax = Math.max(1, ...chunkLayers);
+  let chunkMax = 1;
+  for (const count of chunkLayers) if (count > chunkMax) chunkMax = count;
   const recomputedShare =
     plan.recomputation === 'full' ? Math.min(1, (plan.recomputeLayers ?? chunkMax) / chunkMax) : 0;
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
@@ -314,12 +369,30 @@ export function estimate(
     const stored = activationBytesPerLayer(model, { ...shape, recomputation: 'none' }, moeLayer);
     return recomputedShare * kept + (1 - recomputedShare) * stored;
   };
-  const denseActivations = activationsPerLayer(false);
-  const moeActivations = model.moe ? activationsPerLayer(true) : denseActivations;
-  const fullWorkingSet =
-    plan.recomputation === 'full'
-      ? activationBytesPerLayer(model, { ...shape, recomputation: 'selective' }, Boolean(model.moe))
-      : 0;
+  // tp, cp, micro-batch, sequence parallel, flash, recomputation and its share (recomputed layers of the
+  // largest chunk): 7 + 6 + 7 + 1 + 1 + 2 + 9 + 9 = 42 bits.
+  const activationKey =
+    ((((((plan.tp * 64 + plan.cp) * 128 + plan.microBatch) * 2 + (plan.sequenceParallel ? 1 : 0)) * 2 +
+      (plan.flashAttention ? 1 : 0)) *
+      4 +
+      RECOMPUTATION_CODE[plan.recomputation]) *
+      512 +
+      Math.min(511, plan.recomputeLayers ?? 511)) *
+      512 +
+    Math.min(511, chunkMax);
+  let activations = options.cache?.activations.get(activationKey) as [number, number, number] | undefined;
+  if (!activations) {
+    const denseBytes = activationsPerLayer(false);
+    activations = [
+      denseBytes,
+      model.moe ? activationsPerLayer(true) : denseBytes,
+      plan.recomputation === 'full'
+        ? activationBytesPerLayer(model, { ...shape, recomputation: 'selective' }, Boolean(model.moe))
+        : 0,
+    ];
+    options.cache?.activations.set(activationKey, activations);
+  }
+  const [denseActivations, moeActivations, fullWorkingSet] = activations;
   const memoryOf = (stage: number): MemoryBreakdown => {
     const parameters = stageParameters(stage);
     const weightBytes = plan.lowPrecisionWeights && training.precision !== 'bf16' ? 1 : 2;
@@ -377,17 +450,21 @@ export function estimate(
   }
   const memory = memoryOf(busiestStage);
   if (memory.total > memory.capacity) {
-    return { ok: false, memory, issues: [outOfMemory(memory, p)] };
+    return { ok: false, memory, issues: [new OutOfMemory(memory, p)] };
   }
 
-  const cacheKey = options.cache
-    ? `${plan.tp}|${plan.cp}|${plan.ep}|${plan.microBatch}|${plan.sequenceParallel}|${plan.flashAttention}|${plan.recomputation}|${recomputedShare}|${plan.overlap.tpComm}|${plan.overlap.epComm}`
-    : '';
-  const cached = options.cache?.get(cacheKey) as
+  // The layer costs depend on what the activations do plus EP and the overlaps: a second level of keys.
+  const layerKey = plan.ep * 4 + (plan.overlap.tpComm ? 2 : 0) + (plan.overlap.epComm ? 1 : 0);
+  let byLayout = options.cache?.layers.get(activationKey);
+  if (options.cache && !byLayout) {
+    byLayout = new Map();
+    options.cache.layers.set(activationKey, byLayout);
+  }
+  const cached = byLayout?.get(layerKey) as
     | { dense: LayerCost; moe: LayerCost; head: ReturnType<typeof headCost> }
     | undefined;
   const costs = cached ?? layerCosts();
-  if (options.cache && !cached) options.cache.set(cacheKey, costs);
+  if (byLayout && !cached) byLayout.set(layerKey, costs);
   const { dense, moe, head } = costs;
 
   function layerCosts() {
@@ -548,10 +625,7 @@ export function estimate(
       optimizer,
     },
     microBatchesPerStep: microBatches,
-    layersPerStage: {
-      min: Math.min(...stageDense.map((d, i) => d + (stageMoe[i] ?? 0))),
-      max: Math.max(...stageDense.map((d, i) => d + (stageMoe[i] ?? 0))),
-    },
+    layersPerStage: layerRange(stageDense, stageMoe),
     tokensPerSecond,
     tokensPerSecondPerGpu: tokensPerSecond / system.gpuCount,
     modelTflopsPerGpu: modelFlopsPerStep / stepSeconds / system.gpuCount / 1e12,

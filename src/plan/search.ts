@@ -5,7 +5,7 @@
  * @module
  */
 import type { Calibration } from '../perf/calibration.js';
-import { type Estimate, estimate, type Infeasibility } from '../perf/estimate.js';
+import { createEstimateCache, type Estimate, estimate, type Infeasibility } from '../perf/estimate.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
 /** Options of {@link searchPlans}. */
@@ -92,23 +92,7 @@ export function enumeratePlans(workload: ResolvedWorkload, system: ResolvedSyste
             for (const microBatch of powersOfTwo(maxMicroBatch)) {
               if ((training.globalBatchSequences / dp) % microBatch !== 0) continue;
               for (const sharding of ['zero1', 'fsdp'] as const) {
-                plans.push({
-                  tp,
-                  pp,
-                  virtualStages,
-                  dp,
-                  cp,
-                  ep,
-                  sequenceParallel: tp > 1,
-                  sharding,
-                  microBatch,
-                  // Memory options are tried in searchPlans, least first; flash attention makes selective
-                  // recomputation free and identical to none, so it is not a separate candidate.
-                  recomputation: 'none',
-                  flashAttention: true,
-                  lowPrecisionWeights: false,
-                  overlap: { gradReduce: true, paramGather: true, tpComm: tp > 1, ppComm: true, epComm: ep > 1 },
-                });
+                plans.push(makePlan(tp, pp, virtualStages, dp, cp, ep, microBatch, sharding, 'none', undefined, false));
               }
             }
           }
@@ -117,6 +101,42 @@ export function enumeratePlans(workload: ResolvedWorkload, system: ResolvedSyste
     }
   }
   return plans;
+}
+
+/**
+ * Builds a plan with every field present and always in the same order, so all plans share one object shape and
+ * the estimator's property reads stay monomorphic (a large share of search speed). Flash attention and every
+ * overlap are on; sequence parallelism comes with TP.
+ */
+function makePlan(
+  tp: number,
+  pp: number,
+  virtualStages: number,
+  dp: number,
+  cp: number,
+  ep: number,
+  microBatch: number,
+  sharding: ResolvedPlan['sharding'],
+  recomputation: ResolvedPlan['recomputation'],
+  recomputeLayers: number | undefined,
+  lowPrecisionWeights: boolean,
+): ResolvedPlan {
+  return {
+    tp,
+    pp,
+    virtualStages,
+    dp,
+    cp,
+    ep,
+    sequenceParallel: tp > 1,
+    sharding,
+    microBatch,
+    recomputation,
+    recomputeLayers,
+    flashAttention: true,
+    lowPrecisionWeights,
+    overlap: { gradReduce: true, paramGather: true, tpComm: tp > 1, ppComm: true, epComm: ep > 1 },
+  };
 }
 
 /** Orders plans best first: higher tokens/s, then the plan key. */
@@ -146,7 +166,7 @@ export function searchPlans(
   const memoryOptionCache = new Map<number, Partial<ResolvedPlan>[]>();
   const estimateOptions = {
     ...(options.calibration && { calibration: options.calibration }),
-    cache: new Map<string, unknown>(),
+    cache: createEstimateCache(),
   };
   for (let i = shard.index; i < all.length; i += shard.count) {
     const layout = all[i];
@@ -165,7 +185,19 @@ export function searchPlans(
     let plan = layout;
     for (const option of memoryOptions) {
       if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
-      plan = { ...layout, ...option };
+      plan = makePlan(
+        layout.tp,
+        layout.pp,
+        layout.virtualStages,
+        layout.dp,
+        layout.cp,
+        layout.ep,
+        layout.microBatch,
+        layout.sharding,
+        option.recomputation ?? layout.recomputation,
+        option.recomputeLayers,
+        option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
+      );
       result = estimate(workload, system, plan, estimateOptions);
       estimates++;
     }
