@@ -269,6 +269,48 @@ export function createEstimateCache(): EstimateCache {
 
 const RECOMPUTATION_CODE = { none: 0, selective: 1, full: 2 } as const;
 
+const stageCache = new WeakMap<ResolvedWorkload['model'], Map<number, StageSplit>>();
+
+/** Layers per chunk, and dense and MoE layers per pipeline stage. Shared and frozen: never mutate. */
+interface StageSplit {
+  readonly chunkLayers: readonly number[];
+  /** Layers of the largest chunk (at least 1). */
+  readonly chunkMax: number;
+  readonly stageDense: readonly number[];
+  readonly stageMoe: readonly number[];
+}
+
+/** How the layers fall on p stages with v chunks each (chunk c on stage c mod p), memoised per model. */
+function stageSplit(workload: ResolvedWorkload, p: number, v: number): StageSplit {
+  let byModel = stageCache.get(workload.model);
+  if (!byModel) {
+    byModel = new Map();
+    stageCache.set(workload.model, byModel);
+  }
+  const key = p * 65536 + v;
+  let split = byModel.get(key);
+  if (!split) {
+    const chunkLayers = splitLayersCached(workload.model.layers, p * v);
+    const stageDense = new Array<number>(p).fill(0);
+    const stageMoe = new Array<number>(p).fill(0);
+    let layerIndex = 0;
+    for (let chunk = 0; chunk < chunkLayers.length; chunk++) {
+      const count = chunkLayers[chunk] ?? 0;
+      const moeCount = moeLayersIn(workload, layerIndex, layerIndex + count);
+      const stage = chunk % p;
+      stageMoe[stage] = (stageMoe[stage] ?? 0) + moeCount;
+      stageDense[stage] = (stageDense[stage] ?? 0) + count - moeCount;
+      layerIndex += count;
+    }
+    let chunkMax = 1;
+    for (const count of chunkLayers) if (count > chunkMax) chunkMax = count;
+    // Not frozen: frozen arrays lose V8's fast element access; the readonly types keep callers honest.
+    split = { chunkLayers, chunkMax, stageDense, stageMoe };
+    byModel.set(key, split);
+  }
+  return split;
+}
+
 const splitCache = new Map<number, readonly number[]>();
 
 /** {@link splitLayers}, memoised (the result is shared: never mutate it). */
@@ -276,7 +318,7 @@ function splitLayersCached(layers: number, chunks: number): readonly number[] {
   const key = layers * 65536 + chunks;
   let counts = splitCache.get(key);
   if (!counts) {
-    counts = Object.freeze(splitLayers(layers, chunks));
+    counts = splitLayers(layers, chunks);
     splitCache.set(key, counts);
   }
   return counts;
@@ -315,23 +357,10 @@ export function estimate(
     epLink: links.ep,
   };
   // Layers of each stage: chunk c belongs to stage c mod p (interleaved assignment).
-  const chunkLayers = splitLayersCached(model.layers, p * v);
-  const stageDense = new Array<number>(p).fill(0);
-  const stageMoe = new Array<number>(p).fill(0);
-  let layerIndex = 0;
-  for (let chunk = 0; chunk < chunkLayers.length; chunk++) {
-    const count = chunkLayers[chunk] ?? 0;
-    const moeCount = moeLayersIn(workload, layerIndex, layerIndex + count);
-    const stage = chunk % p;
-    stageMoe[stage] = (stageMoe[stage] ?? 0) + moeCount;
-    stageDense[stage] = (stageDense[stage] ?? 0) + count - moeCount;
-    layerIndex += count;
-  }
+  const { chunkMax, stageDense, stageMoe } = stageSplit(workload, p, v);
 
   // Full recomputation of only `recomputeLayers` layers per chunk (Megatron block method): mix the costs and
   // activations of recomputed and stored layers by the recomputed share.
-  let chunkMax = 1;
-  for (const count of chunkLayers) if (count > chunkMax) chunkMax = count;
   const recomputedShare =
     plan.recomputation === 'full' ? Math.min(1, (plan.recomputeLayers ?? chunkMax) / chunkMax) : 0;
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);

@@ -4,9 +4,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../src/node/files.js';
-import { estimate } from '../src/perf/estimate.js';
-import { loadSpec } from '../src/spec/load.js';
+import { writeFileAtomic } from '../dist/node/files.js';
+import { estimate } from '../dist/perf/estimate.js';
+import { loadSpec } from '../dist/spec/load.js';
 
 const spec = `
 workload:
@@ -26,7 +26,7 @@ const plan = loaded.value.plan;
 if (!system || !plan) throw new Error('spec lacks system or plan');
 const run = () => estimate(workload, system, plan);
 
-function measure(seconds: number): { estimates: number; elapsed: number } {
+function measure(seconds) {
   let estimates = 0;
   let checksum = 0;
   const start = performance.now();
