@@ -55,3 +55,11 @@ export const CHECKPOINT_BYTES_PER_PARAMETER: Figure = fig(
 
 /** Time a checkpoint may take to write, which sizes the storage bandwidth. */
 export const CHECKPOINT_WRITE_SECONDS: Figure = fig(60, 's', 'planner assumption: one minute per checkpoint write');
+
+/** GPU draw in a training loop as a share of TDP: 596-640 W on a 700 W H100 (data/calibration/h100-microbench.json). */
+export const TRAINING_POWER_SHARE: Figure = fig(
+  0.88,
+  'of GPU TDP',
+  'measured for this project: H100 SXM at 596-640 W in a training step loop, 700 W limit (h100-microbench.json power_observed)',
+  'midpoint 618 W / 700 W; idle gaps between steps drop to about 120 W',
+);

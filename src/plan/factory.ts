@@ -5,7 +5,12 @@
  * planner assumption, and the spec can override each.
  * @module
  */
-import { CHECKPOINT_BYTES_PER_PARAMETER, INTERCONNECT_SHARE, SWITCH_POWER_W } from '../catalog/costs.js';
+import {
+  CHECKPOINT_BYTES_PER_PARAMETER,
+  INTERCONNECT_SHARE,
+  SWITCH_POWER_W,
+  TRAINING_POWER_SHARE,
+} from '../catalog/costs.js';
 import { findFabric } from '../catalog/index.js';
 import { systemPreset } from '../catalog/systems.js';
 import type { Estimate } from '../perf/estimate.js';
@@ -91,10 +96,14 @@ export function designFactory(
   }
   const gpus = system.gpuCount;
   const nodes = system.nodes;
-  // A power cap below TDP lowers every GPU's draw by the difference (Meta runs GB200 at 960 of 1,200 W).
+  // Node and rack figures are maximum power. In training a GPU draws about 0.88 of its TDP (measured on H100),
+  // and no more than its power cap (Meta runs GB200 at 960 of 1,200 W): the difference comes off every GPU.
   const tdp = system.accelerator.tdpW ?? 0;
-  const capSavingKW =
-    system.gpuPowerLimitW !== undefined && tdp > 0 ? Math.max(0, tdp - system.gpuPowerLimitW) / 1000 : 0;
+  // Racks are provisioned for the capped maximum; energy and facility power follow the training draw.
+  const capW = Math.min(tdp, system.gpuPowerLimitW ?? Number.POSITIVE_INFINITY);
+  const drawW = Math.min(TRAINING_POWER_SHARE.value * tdp, capW);
+  const capSavingKW = tdp > 0 ? (tdp - capW) / 1000 : 0;
+  const drawSavingKW = tdp > 0 ? (tdp - drawW) / 1000 : 0;
   const nodeKW = nodePowerKW - capSavingKW * system.gpusPerNode;
 
   // Racks: whole NVL72-class racks, or as many servers as the rack power limit allows.
@@ -129,7 +138,7 @@ export function designFactory(
     }
     gpusPerRack = preset.rack.gpus;
     racks = Math.ceil(gpus / gpusPerRack);
-    computeKW = (gpus / gpusPerRack) * rackKW;
+    computeKW = (gpus / gpusPerRack) * (preset.rack.powerKW.value - drawSavingKW * preset.rack.gpus);
   } else {
     const nodesPerRack = Math.floor(facility.rackPowerLimitKW / nodeKW);
     if (nodesPerRack < 1) {
@@ -146,7 +155,7 @@ export function designFactory(
     }
     gpusPerRack = nodesPerRack * system.gpusPerNode;
     racks = Math.ceil(nodes / nodesPerRack);
-    computeKW = nodes * nodeKW;
+    computeKW = nodes * (nodePowerKW - drawSavingKW * system.gpusPerNode);
   }
 
   // Scale-out fabric: rail-optimized fat tree at the NIC speed.
