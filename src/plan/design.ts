@@ -11,7 +11,7 @@ import type { Constraints } from '../spec/constraints.js';
 import type { Accelerator, ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { explainPlan } from './explain.js';
 import { designFactory, type Factory } from './factory.js';
-import { searchPlans } from './search.js';
+import { searchPlans, withPrecision } from './search.js';
 
 /** One evaluated design. */
 export interface DesignPoint {
@@ -186,7 +186,7 @@ export function evaluateDesign(
       reason: `no plan fits (${reason ? `${reason[1]} layouts ${reason[0].replaceAll('_', ' ')}` : 'no layout'})`,
     };
   }
-  const factory = designFactory(workload, system, facility, best.estimate);
+  const factory = designFactory(withPrecision(workload, best.precision), system, facility, best.estimate);
   if (!factory.ok) return { accelerator, gpus, reason: factory.issues.map((issue) => issue.message).join('; ') };
   return {
     accelerator,

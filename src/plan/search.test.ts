@@ -61,3 +61,29 @@ system: { accelerator: h100-sxm, gpuCount: 64 }`,
     expect(merged.rejected).toEqual(whole.rejected);
   });
 });
+
+describe('precision options', () => {
+  it('trying BF16 and FP8 on H100 costs both and ranks FP8 first for a GEMM-bound model', () => {
+    const result = loadSpec(
+      `workload: { model: llama3-70b, training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { sequences: 256 }, precision: bf16 } }
+system: { accelerator: h100-sxm, gpuCount: 64 }`,
+      'yaml',
+    );
+    if (!result.ok || !result.value.system) throw new Error('bad spec');
+    const { workload, system } = result.value;
+    const bf16Only = searchPlans(workload, system, { top: 1 });
+    const both = searchPlans(workload, system, { top: 5, precisions: ['bf16', 'fp8'] });
+    expect(both.candidates).toBe(2 * bf16Only.candidates);
+    expect(both.best[0]?.precision).toBe('fp8');
+    expect(both.best[0]?.estimate.tokensPerSecond).toBeGreaterThan(bf16Only.best[0]?.estimate.tokensPerSecond ?? 0);
+    // A100 has no FP8: that precision is skipped, not an error.
+    const a100 = loadSpec(
+      `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 64 } } }
+system: { accelerator: a100, gpuCount: 8 }`,
+      'yaml',
+    );
+    if (!a100.ok || !a100.value.system) throw new Error('bad spec');
+    const skipped = searchPlans(a100.value.workload, a100.value.system, { precisions: ['bf16', 'fp8'] });
+    expect(skipped.best.every((ranked) => ranked.precision === 'bf16')).toBe(true);
+  });
+});

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Calibration } from '../perf/calibration.js';
+import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { createEstimateCache, type Estimate, estimate, type Infeasibility } from '../perf/estimate.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
@@ -12,6 +13,11 @@ import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/res
 export interface SearchOptions {
   /** How many of the best plans to return (default 10). */
   readonly top?: number;
+  /**
+   * Precisions to try (default: the workload's); ones the accelerator lacks are skipped. FP8 and FP4 change
+   * the training numerics, so trying them is the user's call.
+   */
+  readonly precisions?: readonly MatmulPrecision[];
   /** Largest micro-batch tried (default 8). */
   readonly maxMicroBatch?: number;
   /** Only the shard `index` of `count` of the candidate list (for worker threads); default the whole list. */
@@ -22,6 +28,8 @@ export interface SearchOptions {
 /** A ranked plan with its estimate. */
 export interface RankedPlan {
   readonly plan: ResolvedPlan;
+  /** Precision of the matrix multiplies this plan was costed at. */
+  readonly precision: MatmulPrecision;
   readonly estimate: Estimate;
 }
 
@@ -139,12 +147,19 @@ function makePlan(
   };
 }
 
-/** Orders plans best first: higher tokens/s, then the plan key. */
+/** The workload trained at another matmul precision (the same object when it already is). */
+export function withPrecision(workload: ResolvedWorkload, precision: MatmulPrecision): ResolvedWorkload {
+  return precision === workload.training.precision
+    ? workload
+    : { ...workload, training: { ...workload.training, precision } };
+}
+
+/** Orders plans best first: higher tokens/s, then the precision and the plan key. */
 export function compareRanked(a: RankedPlan, b: RankedPlan): number {
   const difference = b.estimate.tokensPerSecond - a.estimate.tokensPerSecond;
   if (difference !== 0) return difference;
-  const ka = planKey(a.plan);
-  const kb = planKey(b.plan);
+  const ka = `${a.precision}/${planKey(a.plan)}`;
+  const kb = `${b.precision}/${planKey(b.plan)}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -155,70 +170,87 @@ export function searchPlans(
   options: SearchOptions = {},
 ): SearchResult {
   const top = options.top ?? 10;
-  const all = enumeratePlans(workload, system, options.maxMicroBatch);
   const shard = options.shard ?? { index: 0, count: 1 };
   const rejected: Record<string, number> = {};
   const best: RankedPlan[] = [];
   let feasible = 0;
   let candidates = 0;
   let estimates = 0;
-  const lowPrecision = workload.training.precision !== 'bf16';
-  const memoryOptionCache = new Map<number, Partial<ResolvedPlan>[]>();
-  const estimateOptions = {
-    ...(options.calibration && { calibration: options.calibration }),
-    cache: createEstimateCache(),
-  };
-  for (let i = shard.index; i < all.length; i += shard.count) {
-    const layout = all[i];
-    if (!layout) continue;
-    candidates++;
-    // The least memory saving that fits: no recomputation, then FP8 weights, then full recomputation of a quarter,
-    // half or all of each chunk's layers (Megatron recompute_num_layers), each also with FP8 weights.
-    const chunkLayers = Math.ceil(workload.model.layers / (layout.pp * layout.virtualStages));
-    let memoryOptions = memoryOptionCache.get(chunkLayers);
-    if (!memoryOptions) {
-      memoryOptions = memoryOptionsFor(chunkLayers, lowPrecision);
-      memoryOptionCache.set(chunkLayers, memoryOptions);
-    }
-    let result = estimate(workload, system, layout, estimateOptions);
-    estimates++;
-    let plan = layout;
-    for (const option of memoryOptions) {
-      if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
-      plan = makePlan(
-        layout.tp,
-        layout.pp,
-        layout.virtualStages,
-        layout.dp,
-        layout.cp,
-        layout.ep,
-        layout.microBatch,
-        layout.sharding,
-        option.recomputation ?? layout.recomputation,
-        option.recomputeLayers,
-        option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
-      );
-      result = estimate(workload, system, plan, estimateOptions);
-      estimates++;
-    }
-    if (!result.ok) {
-      const code = firstCode(result.issues);
-      rejected[code] = (rejected[code] ?? 0) + 1;
-      continue;
-    }
-    feasible++;
-    const ranked = { plan, estimate: result };
-    if (best.length < top || compareRanked(ranked, best[best.length - 1] as RankedPlan) < 0) {
-      // Binary insertion keeps the list sorted without re-sorting it.
-      let low = 0;
-      let high = best.length;
-      while (low < high) {
-        const middle = (low + high) >> 1;
-        if (compareRanked(best[middle] as RankedPlan, ranked) <= 0) low = middle + 1;
-        else high = middle;
+  // One variant of the workload per precision the accelerator supports, each with its own memo.
+  const precisions = options.precisions ?? [workload.training.precision];
+  const variants = precisions
+    .filter((precision) => precision === 'bf16' || system.accelerator.peakTflops[precision] !== undefined)
+    .map((precision) => {
+      const variant =
+        precision === workload.training.precision
+          ? workload
+          : { ...workload, training: { ...workload.training, precision } };
+      return {
+        precision,
+        workload: variant,
+        layouts: enumeratePlans(variant, system, options.maxMicroBatch),
+        memoryOptionCache: new Map<number, Partial<ResolvedPlan>[]>(),
+        estimateOptions: {
+          ...(options.calibration && { calibration: options.calibration }),
+          cache: createEstimateCache(),
+        },
+      };
+    });
+  let index = -1;
+  for (const { precision, workload: variantWorkload, layouts, memoryOptionCache, estimateOptions } of variants) {
+    const lowPrecision = precision !== 'bf16';
+    for (const layout of layouts) {
+      index++;
+      if (index % shard.count !== shard.index) continue;
+      candidates++;
+      // The least memory saving that fits: no recomputation, then FP8 weights, then full recomputation of a quarter,
+      // half or all of each chunk's layers (Megatron recompute_num_layers), each also with FP8 weights.
+      const chunkLayers = Math.ceil(variantWorkload.model.layers / (layout.pp * layout.virtualStages));
+      let memoryOptions = memoryOptionCache.get(chunkLayers);
+      if (!memoryOptions) {
+        memoryOptions = memoryOptionsFor(chunkLayers, lowPrecision);
+        memoryOptionCache.set(chunkLayers, memoryOptions);
       }
-      best.splice(low, 0, ranked);
-      if (best.length > top) best.pop();
+      let result = estimate(variantWorkload, system, layout, estimateOptions);
+      estimates++;
+      let plan = layout;
+      for (const option of memoryOptions) {
+        if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
+        plan = makePlan(
+          layout.tp,
+          layout.pp,
+          layout.virtualStages,
+          layout.dp,
+          layout.cp,
+          layout.ep,
+          layout.microBatch,
+          layout.sharding,
+          option.recomputation ?? layout.recomputation,
+          option.recomputeLayers,
+          option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
+        );
+        result = estimate(variantWorkload, system, plan, estimateOptions);
+        estimates++;
+      }
+      if (!result.ok) {
+        const code = firstCode(result.issues);
+        rejected[code] = (rejected[code] ?? 0) + 1;
+        continue;
+      }
+      feasible++;
+      const ranked = { plan, precision, estimate: result };
+      if (best.length < top || compareRanked(ranked, best[best.length - 1] as RankedPlan) < 0) {
+        // Binary insertion keeps the list sorted without re-sorting it.
+        let low = 0;
+        let high = best.length;
+        while (low < high) {
+          const middle = (low + high) >> 1;
+          if (compareRanked(best[middle] as RankedPlan, ranked) <= 0) low = middle + 1;
+          else high = middle;
+        }
+        best.splice(low, 0, ranked);
+        if (best.length > top) best.pop();
+      }
     }
   }
   return { best, candidates, feasible, rejected, estimates };

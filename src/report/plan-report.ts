@@ -60,10 +60,11 @@ function tables(outcome: PlanOutcome): Tables {
   const out: Record<string, { headers: string[]; rows: string[][] }> = {};
   if (outcome.search) {
     out.plans = {
-      headers: ['#', 'layout', 'memory', 'tokens/s/GPU', 'MFU', 'step s', 'GiB/GPU'],
+      headers: ['#', 'layout', 'precision', 'memory', 'tokens/s/GPU', 'MFU', 'step s', 'GiB/GPU'],
       rows: outcome.search.best.map((ranked, i) => [
         String(i + 1),
         layout(ranked.plan),
+        ranked.precision,
         memoryOption(ranked.plan),
         formatInteger(ranked.estimate.tokensPerSecondPerGpu),
         `${(100 * ranked.estimate.mfu).toFixed(1)}%`,
@@ -179,7 +180,7 @@ export function renderPlanText(outcome: PlanOutcome): string {
       ? renderTable(
           tab.headers.map((header, i) => ({
             header,
-            align: i === 0 || header === 'layout' || header === 'memory' || header === 'accelerator' ? 'left' : 'right',
+            align: i === 0 || ['layout', 'memory', 'accelerator', 'precision'].includes(header) ? 'left' : 'right',
           })),
           tab.rows,
         )

@@ -12,10 +12,11 @@ import { TokenworksError } from '../../errors.js';
 import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
 import { createSearchPool, type SearchPool } from '../../node/pool.js';
+import type { MatmulPrecision } from '../../perf/compute-rates.js';
 import { searchDesigns } from '../../plan/design.js';
 import { explainPlan } from '../../plan/explain.js';
 import { designFactory } from '../../plan/factory.js';
-import { enumeratePlans, searchPlans } from '../../plan/search.js';
+import { enumeratePlans, searchPlans, withPrecision } from '../../plan/search.js';
 import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
 
@@ -29,6 +30,7 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .option('--threads <n>', 'worker threads for large searches (default: the cores available)')
+    .option('--precisions <list>', 'matmul precisions to try, e.g. bf16,fp8 (default: the workload precision)')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
@@ -44,11 +46,12 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       if (!Number.isInteger(threads) || threads < 1) {
         throw new TokenworksError('USAGE', `--threads must be a positive integer, got "${options.threads}"`);
       }
+      const precisions = parsePrecisions(options.precisions);
       const spec = await loadSpecFile(file);
       const pool = threads > 1 ? createSearchPool(threads) : undefined;
       let outcome: PlanOutcome;
       try {
-        outcome = spec.system ? await planOnSystem(spec, top, pool) : await planDesigns(spec, output, pool);
+        outcome = spec.system ? await planOnSystem(spec, top, pool, precisions) : await planDesigns(spec, output, pool);
       } finally {
         await pool?.close();
       }
@@ -70,14 +73,35 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
 /** Plan searches smaller than this run on the calling thread: starting workers costs more. */
 const PARALLEL_CANDIDATES = 3000;
 
-async function planOnSystem(spec: ResolvedSpec, top: number, pool: SearchPool | undefined): Promise<PlanOutcome> {
+const PRECISIONS = ['bf16', 'fp8', 'fp4'] as const;
+
+function parsePrecisions(list: string | undefined): MatmulPrecision[] | undefined {
+  if (list === undefined) return undefined;
+  const values = list.split(',').map((value) => value.trim().toLowerCase());
+  const unknown = values.filter((value) => !(PRECISIONS as readonly string[]).includes(value));
+  if (unknown.length > 0 || values.length === 0) {
+    throw new TokenworksError(
+      'USAGE',
+      `--precisions: unknown "${unknown.join(', ')}"; valid: ${PRECISIONS.join(', ')}`,
+    );
+  }
+  return values as MatmulPrecision[];
+}
+
+async function planOnSystem(
+  spec: ResolvedSpec,
+  top: number,
+  pool: SearchPool | undefined,
+  precisions: MatmulPrecision[] | undefined,
+): Promise<PlanOutcome> {
   const system = spec.system;
   if (!system) throw new Error('internal: planOnSystem without a system');
-  const large = enumeratePlans(spec.workload, system).length > PARALLEL_CANDIDATES;
+  const options = { top, ...(precisions && { precisions }) };
+  const large = enumeratePlans(spec.workload, system).length * (precisions?.length ?? 1) > PARALLEL_CANDIDATES;
   const search =
     pool && large
-      ? await pool.searchPlans(spec.workload, system, { top })
-      : searchPlans(spec.workload, system, { top });
+      ? await pool.searchPlans(spec.workload, system, options)
+      : searchPlans(spec.workload, system, options);
   const best = search.best[0];
   const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
   if (!best) {
@@ -88,7 +112,8 @@ async function planOnSystem(spec: ResolvedSpec, top: number, pool: SearchPool | 
   }
   const preset = systemPreset(system.accelerator.id);
   const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
-  const factory = designFactory(spec.workload, system, facility, best.estimate);
+  const workload = withPrecision(spec.workload, best.precision);
+  const factory = designFactory(workload, system, facility, best.estimate);
   return {
     title,
     mode: 'plans',
@@ -98,7 +123,7 @@ async function planOnSystem(spec: ResolvedSpec, top: number, pool: SearchPool | 
       plan: best.plan,
       estimate: best.estimate,
       ...(factory.ok ? { factory } : { factoryIssues: factory.issues.map((issue) => issue.message) }),
-      reasons: explainPlan(spec.workload, system, best.plan, best.estimate),
+      reasons: explainPlan(workload, system, best.plan, best.estimate),
     },
     binding: [],
   };
