@@ -284,6 +284,30 @@ constraints: { powerCapMW: 0.01, maxGpus: 256 }`,
     );
     const { code, stderr } = await run('plan', file);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/the power cap binds: .* draws [\d.]+ MW, \d+% over 0.01 MW/);
+    expect(stderr).toMatch(/the power cap binds: .* needs [\d.]+ MW at full draw, \d+% over 0.01 MW/);
+  });
+});
+
+describe('tokenworks plan, awkward sizes', () => {
+  it('a best plan with an odd pipeline depth is explained, not crashed on', async () => {
+    const file = await specFile(
+      'odd.yaml',
+      `workload: { model: llama3-405b, training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { sequences: 2048 } } }
+system: { accelerator: h100-sxm, gpuCount: 3072 }`,
+    );
+    const { code, stdout } = await run('plan', file, '--top', '1', '--threads', '1');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Chosen: 3,072 × H100/);
+  });
+
+  it('a GPU count no layout can use says why, naming the system', async () => {
+    const file = await specFile(
+      'awkward.yaml',
+      `workload: { model: llama3-70b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 512 } } }
+system: { accelerator: h100-sxm, gpuCount: 768 }`,
+    );
+    const { code, stderr } = await run('plan', file, '--threads', '1');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/system: no layout of 768 GPUs splits the 512-sequence batch/);
   });
 });

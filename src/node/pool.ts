@@ -48,9 +48,16 @@ export function createSearchPool(threads = availableParallelism()): SearchPool {
       let done = 0;
       const outcomes = await Promise.all(
         jobs.map(async ({ accelerator, gpus }) => {
-          const outcome = (await pool.run({ kind: 'design', workload, facility, constraints, accelerator, gpus })) as
-            | DesignPoint
-            | DesignResult['skipped'][number];
+          const task = {
+            kind: 'design' as const,
+            workload,
+            facility,
+            constraints,
+            accelerator,
+            gpus,
+            ...(options.precisions && { precisions: options.precisions }),
+          };
+          const outcome = (await pool.run(task)) as DesignPoint | DesignResult['skipped'][number];
           options.onProgress?.(++done, jobs.length);
           return outcome;
         }),

@@ -3,6 +3,7 @@
  * pure function call on plain data, so results are identical to the single-thread path.
  * @module
  */
+import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { evaluateDesign } from '../plan/design.js';
 import { type SearchOptions, searchPlans } from '../plan/search.js';
 import type { Constraints } from '../spec/constraints.js';
@@ -23,10 +24,11 @@ export type SearchTask =
       readonly constraints: Constraints;
       readonly accelerator: string;
       readonly gpus: number;
+      readonly precisions?: readonly MatmulPrecision[];
     };
 
 /** Runs one task. */
 export default function run(task: SearchTask) {
   if (task.kind === 'plans') return searchPlans(task.workload, task.system, task.options);
-  return evaluateDesign(task.workload, task.facility, task.constraints, task.accelerator, task.gpus);
+  return evaluateDesign(task.workload, task.facility, task.constraints, task.accelerator, task.gpus, task.precisions);
 }

@@ -129,6 +129,17 @@ function layerRange(dense: readonly number[], moe: readonly number[]): { min: nu
 export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, plan: ResolvedPlan): Infeasibility[] {
   const { model, training } = workload;
   const issues: Infeasibility[] = [];
+  for (const field of ['tp', 'pp', 'dp', 'cp', 'ep', 'virtualStages', 'microBatch'] as const) {
+    if (!Number.isInteger(plan[field]) || plan[field] < 1) {
+      return [
+        {
+          code: 'gpu_count',
+          path: `plan.${field}`,
+          message: `${field} must be a positive integer, got ${plan[field]}`,
+        },
+      ];
+    }
+  }
   const kvHeads = model.mla ? model.heads : model.kvHeads;
   if (model.heads % plan.tp !== 0 || (kvHeads % plan.tp !== 0 && plan.tp % kvHeads !== 0)) {
     issues.push({

@@ -6,6 +6,7 @@
  */
 import { ACCELERATORS, findFabric } from '../catalog/index.js';
 import { systemPreset } from '../catalog/systems.js';
+import type { MatmulPrecision } from '../perf/compute-rates.js';
 import type { Estimate } from '../perf/estimate.js';
 import type { Constraints } from '../spec/constraints.js';
 import type { Accelerator, ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
@@ -48,6 +49,8 @@ export interface DesignOptions {
   readonly constraints?: Constraints;
   /** Accelerator ids to consider; default every catalog accelerator with a system preset. */
   readonly accelerators?: readonly string[];
+  /** Matmul precisions each plan search may try (default: the workload's). */
+  readonly precisions?: readonly MatmulPrecision[];
   /** GPU counts to try; default node- or rack-sized powers of two up to the GPU budget (or 65,536). */
   readonly gpuCounts?: readonly number[];
   /** Called after each evaluated point with (done, total), for progress bars. */
@@ -92,6 +95,7 @@ export function catalogSystem(acceleratorId: string, gpus: number): ResolvedSyst
       topology: 'rail-optimized',
       oversubscription: 1,
       podSize: gpus,
+      tiersSpecified: false,
       ...(fabric?.found && { switchRadix: fabric.entry.switch.radix.value }),
     },
   };
@@ -136,7 +140,7 @@ export function searchDesigns(
   const points: DesignPoint[] = [];
   let done = 0;
   for (const { accelerator, gpus } of jobs) {
-    const outcome = evaluateDesign(workload, facility, constraints, accelerator, gpus);
+    const outcome = evaluateDesign(workload, facility, constraints, accelerator, gpus, options.precisions);
     if ('reason' in outcome) skipped.push(outcome);
     else points.push(outcome);
     options.onProgress?.(++done, jobs.length);
@@ -169,14 +173,15 @@ export function evaluateDesign(
   constraints: Constraints,
   accelerator: string,
   gpus: number,
+  precisions?: readonly MatmulPrecision[],
 ): DesignPoint | DesignResult['skipped'][number] {
   const system = catalogSystem(accelerator, gpus);
   if (!system) return { accelerator, gpus, reason: 'no server power or price in the catalog' };
-  const precision = workload.training.precision;
-  if (precision !== 'bf16' && system.accelerator.peakTflops[precision] === undefined) {
-    return { accelerator, gpus, reason: `no ${precision.toUpperCase()} support` };
+  const wanted = precisions ?? [workload.training.precision];
+  if (wanted.every((precision) => precision !== 'bf16' && system.accelerator.peakTflops[precision] === undefined)) {
+    return { accelerator, gpus, reason: `no ${wanted.map((p) => p.toUpperCase()).join(' or ')} support` };
   }
-  const search = searchPlans(workload, system, { top: 1 });
+  const search = searchPlans(workload, system, { top: 1, precisions: wanted });
   const best = search.best[0];
   if (!best) {
     const [reason] = Object.entries(search.rejected).sort((a, b) => b[1] - a[1]);
@@ -186,7 +191,7 @@ export function evaluateDesign(
       reason: `no plan fits (${reason ? `${reason[1]} layouts ${reason[0].replaceAll('_', ' ')}` : 'no layout'})`,
     };
   }
-  const factory = designFactory(withPrecision(workload, best.precision), system, facility, best.estimate);
+  const factory = designFactory(withPrecision(workload, best.precision), system, facility, best.estimate, best.plan);
   if (!factory.ok) return { accelerator, gpus, reason: factory.issues.map((issue) => issue.message).join('; ') };
   return {
     accelerator,
@@ -198,7 +203,9 @@ export function evaluateDesign(
     factory,
     meets: {
       deadline: constraints.deadlineDays === undefined || factory.kpis.timeToTrainDays <= constraints.deadlineDays,
-      power: constraints.powerCapMW === undefined || factory.powerKW.facility / 1000 <= constraints.powerCapMW,
+      // A power cap limits what the site can supply: the provisioned (maximum) facility power.
+      power:
+        constraints.powerCapMW === undefined || factory.powerKW.provisionedFacility / 1000 <= constraints.powerCapMW,
       budget: constraints.budgetUSD === undefined || factory.costUSD.run <= constraints.budgetUSD,
     },
   };
@@ -231,7 +238,7 @@ export function summarizeDesigns(
     const limits = [
       constraints.deadlineDays !== undefined ? `the ${constraints.deadlineDays}-day deadline` : undefined,
       constraints.powerCapMW !== undefined ? `the ${constraints.powerCapMW} MW cap` : undefined,
-      constraints.budgetUSD !== undefined ? `the $${(constraints.budgetUSD / 1e6).toFixed(0)}M budget` : undefined,
+      constraints.budgetUSD !== undefined ? `the $${(constraints.budgetUSD / 1e6).toPrecision(3)}M budget` : undefined,
     ].filter(Boolean);
     reasons.push(
       `${recommended.gpus} × ${recommended.acceleratorName} is the cheapest run (or within 2% of it and faster)${limits.length ? ` that meets ${limits.join(' and ')}` : ''}: $${(recommended.factory.costUSD.run / 1e6).toFixed(1)}M in ${recommended.factory.kpis.timeToTrainDays.toFixed(1)} days${runner ? ` (next: ${runner.gpus} × ${runner.acceleratorName}, $${(runner.factory.costUSD.run / 1e6).toFixed(1)}M in ${runner.factory.kpis.timeToTrainDays.toFixed(1)} days)` : ''}`,
@@ -272,12 +279,12 @@ function bindingConstraints(
   if (constraints.powerCapMW !== undefined) {
     const candidates = others('power');
     const leanest = [...(candidates.length ? candidates : points)].sort(
-      (a, b) => a.factory.powerKW.facility - b.factory.powerKW.facility,
+      (a, b) => a.factory.powerKW.provisionedFacility - b.factory.powerKW.provisionedFacility,
     )[0];
-    if (leanest && leanest.factory.powerKW.facility / 1000 > constraints.powerCapMW) {
+    if (leanest && leanest.factory.powerKW.provisionedFacility / 1000 > constraints.powerCapMW) {
       out.push({
         constraint: 'powerCapMW',
-        message: `the power cap binds: the least power-hungry design${candidates.length ? ' within the other limits' : ''} (${leanest.gpus} × ${leanest.acceleratorName}) draws ${(leanest.factory.powerKW.facility / 1000).toFixed(2)} MW, ${miss(leanest.factory.powerKW.facility / 1000, constraints.powerCapMW)} over ${constraints.powerCapMW} MW`,
+        message: `the power cap binds: the least power-hungry design${candidates.length ? ' within the other limits' : ''} (${leanest.gpus} × ${leanest.acceleratorName}) needs ${(leanest.factory.powerKW.provisionedFacility / 1000).toFixed(2)} MW at full draw, ${miss(leanest.factory.powerKW.provisionedFacility / 1000, constraints.powerCapMW)} over ${constraints.powerCapMW} MW`,
       });
     }
   }

@@ -24,38 +24,68 @@ export function explainPlan(
   const reasons: Reason[] = [];
   const model = workload.model.name;
   const hbm = `${system.accelerator.hbmGiB} GiB`;
-  const neighbour = (change: Partial<ResolvedPlan>) => estimate(workload, system, { ...plan, ...change });
+  // A neighbour of the plan, given the same memory options the search tries (least saving that fits).
+  const neighbour = (change: Partial<ResolvedPlan>) => {
+    const base = { ...plan, ...change };
+    let last = estimate(workload, system, base);
+    const options: Partial<ResolvedPlan>[] = [
+      { recomputation: 'none', recomputeLayers: undefined, lowPrecisionWeights: false },
+      {
+        recomputation: 'none',
+        recomputeLayers: undefined,
+        lowPrecisionWeights: workload.training.precision !== 'bf16',
+      },
+      {
+        recomputation: 'full',
+        recomputeLayers: undefined,
+        lowPrecisionWeights: workload.training.precision !== 'bf16',
+      },
+    ];
+    for (const option of options) {
+      if (last.ok) break;
+      last = estimate(workload, system, { ...base, ...option });
+    }
+    return last;
+  };
+  const layers = workload.model.layers;
+  const virtualFits = (pp: number, v: number) => layers % (pp * v) === 0 || (layers + 2) % (pp * v) === 0;
 
-  if (plan.pp > 1) {
-    const fewer = neighbour({ pp: plan.pp / 2, dp: plan.dp * 2, virtualStages: 1 });
+  if (plan.pp > 1 && plan.pp % 2 === 0) {
+    const pp = plan.pp / 2;
+    const v = pp > 1 && virtualFits(pp, plan.virtualStages) ? plan.virtualStages : 1;
+    const fewer = neighbour({ pp, dp: plan.dp * 2, virtualStages: v });
+    const also = v !== plan.virtualStages ? ` (and ${v} virtual stage${v === 1 ? '' : 's'})` : '';
     if (!fewer.ok && fewer.memory) {
       reasons.push({
         weight: 3,
-        text: `PP${plan.pp} is needed to fit ${model} with TP${plan.tp} in ${hbm}: PP${plan.pp / 2} would need ${(fewer.memory.total / GiB).toFixed(0)} GiB per GPU`,
+        text: `PP${plan.pp} is needed to fit ${model} with TP${plan.tp} in ${hbm}: PP${pp}${also} would need ${(fewer.memory.total / GiB).toFixed(0)} GiB per GPU even with full recomputation`,
       });
     } else if (fewer.ok) {
+      const gain = result.tokensPerSecond / fewer.tokensPerSecond - 1;
       reasons.push({
-        weight: 1 + (result.tokensPerSecond / fewer.tokensPerSecond - 1),
-        text: `PP${plan.pp} beats PP${plan.pp / 2} by ${pct(result.tokensPerSecond / fewer.tokensPerSecond - 1)} (less data-parallel traffic per GPU)`,
+        weight: 1 + gain,
+        text: `PP${plan.pp} is ${pct(gain)} faster than PP${pp}${also} at the same GPU count`,
       });
     }
   }
-  if (plan.tp > 1) {
-    const narrower = neighbour({ tp: plan.tp / 2, dp: plan.dp * 2, sequenceParallel: plan.tp / 2 > 1 });
+  if (plan.tp > 1 && plan.tp % 2 === 0) {
+    const tp = plan.tp / 2;
+    const narrower = neighbour({ tp, dp: plan.dp * 2, sequenceParallel: tp > 1 });
     if (!narrower.ok && narrower.memory) {
       reasons.push({
         weight: 2.5,
-        text: `TP${plan.tp} keeps each GPU's share of the layers in memory: TP${plan.tp / 2} would need ${(narrower.memory.total / GiB).toFixed(0)} GiB`,
+        text: `TP${plan.tp} keeps each GPU's share of the layers in memory: TP${tp} would need ${(narrower.memory.total / GiB).toFixed(0)} GiB even with full recomputation`,
       });
     } else if (narrower.ok) {
+      const gain = result.tokensPerSecond / narrower.tokensPerSecond - 1;
       reasons.push({
-        weight: 1 + (result.tokensPerSecond / narrower.tokensPerSecond - 1),
-        text: `TP${plan.tp} beats TP${plan.tp / 2} by ${pct(result.tokensPerSecond / narrower.tokensPerSecond - 1)} within the ${system.scaleUp.domainSize}-GPU NVLink domain`,
+        weight: 1 + gain,
+        text: `TP${plan.tp} is ${pct(gain)} faster than TP${tp} within the ${system.scaleUp.domainSize}-GPU NVLink domain`,
       });
     }
   }
   if (plan.recomputation === 'full') {
-    const stored = neighbour({ recomputation: 'none' });
+    const stored = estimate(workload, system, { ...plan, recomputation: 'none', recomputeLayers: undefined });
     if (!stored.ok && stored.memory) {
       reasons.push({
         weight: 2,

@@ -38,10 +38,11 @@ describe('factory power reproduces known sites within 15%', () => {
     expect(f.powerKW.facility / f.gpus).toBeGreaterThan(1.3); // about 1.5 kW per GPU all-in
   });
 
+  // Meta runs RoCE Ethernet: 128-port switches at 400G keep 83,000 GPUs within three tiers.
   it('Meta: 83,000 GB200 capped at 960 W, about 1.81 kW per GPU at the facility (arXiv 2605.24461)', () => {
     const f = ok(
       factory(
-        '{ accelerator: gb200, gpuCount: 83000, gpusPerNode: 4, gpuPowerLimitW: 960, scaleOut: { fabric: ndr-ib } }',
+        '{ accelerator: gb200, gpuCount: 83000, gpusPerNode: 4, gpuPowerLimitW: 960, scaleOut: { fabric: spectrum-x } }',
         '{ cooling: direct-liquid }',
         '{ tp: 1, pp: 1, dp: 83000, recomputation: full }',
         83000,
@@ -108,5 +109,27 @@ describe('factory layout', () => {
     expect(f.costUSD.network / (f.costUSD.servers + f.costUSD.network)).toBeCloseTo(0.19, 10);
     // A DGX H100 at $270K: servers cost 128 × $270K.
     expect(f.costUSD.servers).toBe(128 * 270000);
+  });
+});
+
+describe('NVL72 racks', () => {
+  it('are bought whole and hold whole TP groups: TP16 uses 64 of each 72 GPUs', () => {
+    const result = loadSpec(
+      `workload: { model: llama3-70b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 64 } } }
+system: { accelerator: gb200, gpuCount: 1024, gpusPerNode: 4 }
+facility: { cooling: direct-liquid }
+plan: { tp: 16, pp: 1, dp: 64, recomputation: full }`,
+      'yaml',
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const { workload, system, facility, plan } = result.value;
+    if (!system || !facility || !plan) throw new Error('incomplete spec');
+    const e = estimate(workload, system, plan);
+    if (!e.ok) throw new Error(JSON.stringify(e.issues));
+    const f = designFactory(workload, system, facility, e, plan);
+    if (!f.ok) throw new Error(JSON.stringify(f.issues));
+    expect(f.gpusPerRack).toBe(64);
+    expect(f.racks).toBe(16);
+    expect(f.costUSD.servers).toBeCloseTo(16 * 3_000_000, 0); // $3M per rack, bought whole
   });
 });

@@ -15,12 +15,12 @@ import { findFabric } from '../catalog/index.js';
 import { systemPreset } from '../catalog/systems.js';
 import type { Estimate } from '../perf/estimate.js';
 import { countParameters } from '../perf/model-size.js';
-import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { designFabric, type FabricDesign } from './network.js';
 
 /** Why a factory cannot be built as asked. */
 export interface FactoryIssue {
-  readonly code: 'no_system_preset' | 'rack_power' | 'cooling';
+  readonly code: 'no_system_preset' | 'rack_power' | 'cooling' | 'fabric';
   readonly path: string;
   readonly message: string;
 }
@@ -44,8 +44,11 @@ export interface Factory {
     readonly network: number;
     readonly storage: number;
     readonly it: number;
+    /** Average facility power while training. */
     readonly facility: number;
     readonly perGpuAtFacility: number;
+    /** Facility power at maximum draw: what the site must supply (checked against a power cap). */
+    readonly provisionedFacility: number;
   };
   readonly costUSD: {
     readonly servers: number;
@@ -72,12 +75,16 @@ export type FactoryResult = Factory | { readonly ok: false; readonly issues: Fac
 
 const HOURS_PER_YEAR = 8766;
 
-/** Designs the factory that runs `estimate` of `workload` on `system` in `facility`. */
+/**
+ * Designs the factory that runs `estimate` of `workload` on `system` in `facility`. The plan, when given, decides
+ * how many GPUs of an NVL72-class rack its NVLink groups can use.
+ */
 export function designFactory(
   workload: ResolvedWorkload,
   system: ResolvedSystem,
   facility: ResolvedFacility,
   estimate: Estimate,
+  plan?: ResolvedPlan,
 ): FactoryResult {
   const preset = systemPreset(system.accelerator.id);
   const nodePowerKW = system.nodePowerKW ?? preset?.nodePowerKW.value;
@@ -95,80 +102,89 @@ export function designFactory(
     };
   }
   const gpus = system.gpuCount;
-  const nodes = system.nodes;
-  // Node and rack figures are maximum power. In training a GPU draws about 0.88 of its TDP (measured on H100),
-  // and no more than its power cap (Meta runs GB200 at 960 of 1,200 W): the difference comes off every GPU.
+  const issue = (code: FactoryIssue['code'], path: string, message: string): FactoryResult => ({
+    ok: false,
+    issues: [{ code, path, message }],
+  });
+  // Node and rack figures are maximum power: racks and the building are provisioned for it (capped GPUs at their
+  // cap). Energy follows the training draw: about 0.88 of TDP per GPU (measured on H100), no more than the cap
+  // (Meta runs GB200 at 960 of 1,200 W).
   const tdp = system.accelerator.tdpW ?? 0;
-  // Racks are provisioned for the capped maximum; energy and facility power follow the training draw.
   const capW = Math.min(tdp, system.gpuPowerLimitW ?? Number.POSITIVE_INFINITY);
   const drawW = Math.min(TRAINING_POWER_SHARE.value * tdp, capW);
   const capSavingKW = tdp > 0 ? (tdp - capW) / 1000 : 0;
   const drawSavingKW = tdp > 0 ? (tdp - drawW) / 1000 : 0;
-  const nodeKW = nodePowerKW - capSavingKW * system.gpusPerNode;
 
-  // Racks: whole NVL72-class racks, or as many servers as the rack power limit allows.
   let racks: number;
   let gpusPerRack: number;
+  let nodes: number;
+  let provisionedComputeKW: number;
   let computeKW: number;
+  let purchasedGpus: number;
   if (preset?.rack) {
-    const rackKW = preset.rack.powerKW.value - capSavingKW * preset.rack.gpus;
+    // NVL72-class racks are bought, cooled and powered whole. A job's tensor/context or expert group must sit
+    // inside one rack's NVLink domain, so each rack hosts floor(72 / g) groups of g GPUs; the rest are spares.
     if (facility.cooling === 'air') {
-      return {
-        ok: false,
-        issues: [
-          {
-            code: 'cooling',
-            path: 'facility.cooling',
-            message: `${preset.name} racks are liquid cooled: set facility.cooling to direct-liquid`,
-          },
-        ],
-      };
+      return issue(
+        'cooling',
+        'facility.cooling',
+        `${preset.name} racks are liquid cooled: set facility.cooling to direct-liquid`,
+      );
     }
+    const rackGpus = preset.rack.gpus;
+    // A node-power override scales the rack: its compute trays plus the NVLink switch trays (about 3.6 kW).
+    const rackMaxKW =
+      system.nodePowerKW !== undefined
+        ? (system.nodePowerKW * rackGpus) / preset.gpusPerNode + 3.6
+        : preset.rack.powerKW.value;
+    const rackKW = rackMaxKW - capSavingKW * rackGpus;
     if (rackKW > facility.rackPowerLimitKW) {
-      return {
-        ok: false,
-        issues: [
-          {
-            code: 'rack_power',
-            path: 'facility.rackPowerLimitKW',
-            message: `a ${preset.name} rack draws ${rackKW.toFixed(0)} kW, above the ${facility.rackPowerLimitKW} kW limit by ${(rackKW - facility.rackPowerLimitKW).toFixed(0)} kW`,
-          },
-        ],
-      };
+      return issue(
+        'rack_power',
+        'facility.rackPowerLimitKW',
+        `a ${preset.name} rack draws ${rackKW.toFixed(0)} kW, above the ${facility.rackPowerLimitKW} kW limit by ${(rackKW - facility.rackPowerLimitKW).toFixed(0)} kW`,
+      );
     }
-    gpusPerRack = preset.rack.gpus;
+    const group = plan ? Math.min(rackGpus, Math.max(plan.tp * plan.cp, plan.ep)) : 1;
+    gpusPerRack = Math.floor(rackGpus / group) * group;
     racks = Math.ceil(gpus / gpusPerRack);
-    computeKW = (gpus / gpusPerRack) * (preset.rack.powerKW.value - drawSavingKW * preset.rack.gpus);
+    nodes = (racks * rackGpus) / preset.gpusPerNode;
+    purchasedGpus = racks * rackGpus;
+    provisionedComputeKW = racks * rackKW;
+    computeKW = racks * (rackMaxKW - drawSavingKW * rackGpus);
   } else {
-    const nodesPerRack = Math.floor(facility.rackPowerLimitKW / nodeKW);
+    const nodeMaxKW = nodePowerKW - capSavingKW * system.gpusPerNode;
+    const nodesPerRack = Math.floor(facility.rackPowerLimitKW / nodeMaxKW);
     if (nodesPerRack < 1) {
-      return {
-        ok: false,
-        issues: [
-          {
-            code: 'rack_power',
-            path: 'facility.rackPowerLimitKW',
-            message: `one ${preset?.name ?? 'server'} draws ${nodeKW.toFixed(1)} kW, above the ${facility.rackPowerLimitKW} kW rack limit by ${(nodeKW - facility.rackPowerLimitKW).toFixed(1)} kW: raise the limit or use liquid cooling`,
-          },
-        ],
-      };
+      return issue(
+        'rack_power',
+        'facility.rackPowerLimitKW',
+        `one ${preset?.name ?? 'server'} draws ${nodeMaxKW.toFixed(1)} kW, above the ${facility.rackPowerLimitKW} kW rack limit by ${(nodeMaxKW - facility.rackPowerLimitKW).toFixed(1)} kW: raise the limit or use liquid cooling`,
+      );
     }
+    nodes = system.nodes;
     gpusPerRack = nodesPerRack * system.gpusPerNode;
     racks = Math.ceil(nodes / nodesPerRack);
+    purchasedGpus = gpus;
+    provisionedComputeKW = nodes * nodeMaxKW;
     computeKW = nodes * (nodePowerKW - drawSavingKW * system.gpusPerNode);
   }
 
-  // Scale-out fabric: rail-optimized fat tree at the NIC speed.
+  // Scale-out fabric: rail-optimized fat tree at the NIC speed. Without a named fabric, 800G NICs get XDR switches
+  // (144 ports) and slower NICs NDR switches split to their speed (64 ports at 400G, 128 at 200G).
   const fabricEntry = system.scaleOut.fabricId ? findFabric(system.scaleOut.fabricId) : undefined;
   const entry = fabricEntry?.found ? fabricEntry.entry : undefined;
-  const radix = system.scaleOut.switchRadix ?? entry?.switch.radix.value ?? 64;
+  const nic = system.scaleOut.nicBandwidthGbps;
+  const radix =
+    system.scaleOut.switchRadix ?? entry?.switch.radix.value ?? (nic >= 800 ? 144 : Math.floor((64 * 400) / nic));
   const fabric = designFabric({
     gpus,
     gpusPerNode: system.gpusPerNode,
     radix,
     oversubscription: system.scaleOut.oversubscription,
-    ...(system.scaleOut.tiers !== undefined && { tiers: Math.min(3, system.scaleOut.tiers) }),
+    ...(system.scaleOut.tiersSpecified && system.scaleOut.tiers !== undefined && { tiers: system.scaleOut.tiers }),
   });
+  if (!fabric.ok) return issue('fabric', 'system.scaleOut', fabric.message);
   // Every link is optical: a transceiver at each NIC and at each switch port in use (hardware-catalog.md 2.2).
   const transceivers = fabric.hostLinks * 2 + fabric.switchLinks * 2;
   const nicSideW = entry?.optics.nicSideW.value ?? 8;
@@ -178,15 +194,17 @@ export function designFactory(
   const storageKW = computeKW * facility.storagePowerShare;
   const itKW = computeKW + networkKW + storageKW;
   const facilityKW = itKW * facility.pue;
+  const provisionedItKW = provisionedComputeKW + networkKW + provisionedComputeKW * facility.storagePowerShare;
 
   // Storage bandwidth to write a checkpoint of the model and optimizer state in the allowed time.
   const checkpointBytes = countParameters(workload.model).total * CHECKPOINT_BYTES_PER_PARAMETER.value;
   const writeGBps = checkpointBytes / facility.checkpointWriteSeconds / 1e9;
 
   // Capital: servers at catalog price, network as Epoch's 19% share of the cluster, building per MW of IT load.
-  const servers = gpus * pricePerGpu;
+  const servers = purchasedGpus * pricePerGpu;
   const network = (servers * INTERCONNECT_SHARE.value) / (1 - INTERCONNECT_SHARE.value);
-  const building = (itKW / 1000) * facility.constructionUSDPerMW;
+  // The building is built for the provisioned (maximum) IT load, not the average draw.
+  const building = (provisionedItKW / 1000) * facility.constructionUSDPerMW;
   const energyPerHour = facilityKW * facility.electricityPriceUSDPerKWh;
   const perHour =
     (servers + network) / (facility.hardwareLifeYears * HOURS_PER_YEAR) +
@@ -210,6 +228,7 @@ export function designFactory(
       it: itKW,
       facility: facilityKW,
       perGpuAtFacility: facilityKW / gpus,
+      provisionedFacility: provisionedItKW * facility.pue,
     },
     costUSD: {
       servers,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { designFabric } from './network.js';
+import { designFabric as design, type FabricDesign, type FabricInput } from './network.js';
+
+function designFabric(input: FabricInput): FabricDesign {
+  const fabric = design(input);
+  if (!fabric.ok) throw new Error(fabric.message);
+  return fabric;
+}
 
 // NVIDIA DGX SuperPOD reference architectures as tabled in ../shared/docs/research/hardware-catalog.md sec. 2.3.
 describe('fat-tree counts reproduce the DGX SuperPOD reference architectures', () => {
@@ -59,5 +65,27 @@ describe('fat-tree counts reproduce the DGX SuperPOD reference architectures', (
     const blocking = designFabric({ gpus: 1024, gpusPerNode: 8, radix: 64, oversubscription: 3 });
     expect(blocking.nodesPerUnit).toBe(48);
     expect(blocking.leafSpineLinks).toBe(blocking.leaves * 16);
+  });
+});
+
+describe('fabric limits', () => {
+  it('oversubscription tapers only the leaves: three tiers keep spines and cores non-blocking', () => {
+    // 8,192 GPUs, 64-port switches, 3:1 leaves: 48 down / 16 up per leaf.
+    const fabric = designFabric({ gpus: 8192, gpusPerNode: 8, radix: 64, oversubscription: 3 });
+    expect(fabric.tiers).toBe(3);
+    expect(fabric.leafSpineLinks).toBe(fabric.leaves * 16);
+    expect(fabric.spines).toBe(Math.ceil(fabric.leafSpineLinks / 32));
+    expect(fabric.cores).toBe(Math.ceil(fabric.leafSpineLinks / 64));
+  });
+
+  it('beyond three tiers (k³/4 = 65,536 GPUs at k = 64) it says so instead of clamping', () => {
+    const fabric = design({ gpus: 131072, gpusPerNode: 8, radix: 64, oversubscription: 1 });
+    expect(fabric.ok).toBe(false);
+    if (!fabric.ok) expect(fabric.message).toMatch(/fourth tier/);
+  });
+
+  it('two tiers forced on too many leaves is refused', () => {
+    const fabric = design({ gpus: 4096, gpusPerNode: 8, radix: 64, oversubscription: 1, tiers: 2 });
+    expect(fabric.ok).toBe(false);
   });
 });

@@ -20,8 +20,15 @@ export interface FabricInput {
   readonly tiers?: number;
 }
 
+/** Why a fabric cannot be built as asked. */
+export interface FabricIssue {
+  readonly ok: false;
+  readonly message: string;
+}
+
 /** Switch and link counts of one fabric. */
 export interface FabricDesign {
+  readonly ok: true;
   readonly tiers: number;
   /** Nodes per scalable unit: the nodes one leaf per rail serves. */
   readonly nodesPerUnit: number;
@@ -46,11 +53,11 @@ function evenSpread(uplinks: number, minimum: number): number {
   return Math.ceil(minimum);
 }
 
-/** Designs a rail-optimized fat-tree for `input`. */
-export function designFabric(input: FabricInput): FabricDesign {
+/** Designs a rail-optimized fat-tree for `input`, or says why it cannot (beyond three tiers, or too few tiers forced). */
+export function designFabric(input: FabricInput): FabricDesign | FabricIssue {
   const { gpus, gpusPerNode, radix, oversubscription } = input;
   const rails = gpusPerNode;
-  // Leaf ports split r:1 between downlinks and uplinks (hardware-catalog.md 2.2).
+  // Leaf ports split r:1 between downlinks and uplinks (hardware-catalog.md 2.2); only the leaves are tapered.
   const downlinks = Math.floor((radix * oversubscription) / (oversubscription + 1));
   const uplinks = radix - downlinks;
   const nodes = Math.ceil(gpus / gpusPerNode);
@@ -59,30 +66,35 @@ export function designFabric(input: FabricInput): FabricDesign {
   // A leaf per rail per unit; a partly filled unit still needs its leaves.
   const leaves = units * rails;
   if (input.tiers === 1 || (input.tiers === undefined && gpus <= downlinks && rails === 1)) {
+    if (gpus > radix)
+      return { ok: false, message: `one tier of ${radix}-port switches connects at most ${radix} GPUs, not ${gpus}` };
     return finish(1, nodesPerUnit, 1, Math.ceil(gpus / radix), 0, 0, gpus, 0, 0);
   }
-  // Two tiers while each spine can take one link from every leaf: leaves ≤ radix (2 tiers reach k²/2 endpoints).
-  const twoTiers = input.tiers === 2 || (input.tiers === undefined && leaves <= radix);
-  if (twoTiers) {
+  // Two tiers while each spine can take a link from every leaf: leaves ≤ radix (k²/2 endpoints when non-blocking).
+  if (input.tiers === 2 || (input.tiers === undefined && leaves <= radix)) {
+    if (leaves > radix) {
+      return {
+        ok: false,
+        message: `two tiers of ${radix}-port switches reach ${radix} leaves, this fabric needs ${leaves}: use three tiers`,
+      };
+    }
     const spines = evenSpread(uplinks, (leaves * uplinks) / radix);
     return finish(2, nodesPerUnit, units, leaves, spines, 0, gpus, leaves * uplinks, 0);
   }
-  // Three tiers: pods of radix/2 leaves and radix/2 spines; spines as many as leaves, cores half the spine
-  // uplinks' worth (2N/k leaves, 2N/k spines, N/k cores for a non-blocking fabric, hardware-catalog.md 2.2).
-  const spines = leaves;
-  const spineUplinks = spines * (radix / 2);
-  const cores = Math.ceil(spineUplinks / oversubscription / radix);
-  return finish(
-    3,
-    nodesPerUnit,
-    units,
-    leaves,
-    spines,
-    cores,
-    gpus,
-    leaves * uplinks,
-    Math.ceil(spineUplinks / oversubscription),
-  );
+  // Three tiers: pods of k/2 leaves and k/2 spines, spines spending half their ports down and half up; cores take
+  // every spine uplink (2N/k leaves, 2N/k spines, N/k cores when non-blocking, hardware-catalog.md 2.2).
+  const leafSpineLinks = leaves * uplinks;
+  const spines = Math.ceil(leafSpineLinks / (radix / 2));
+  const cores = Math.ceil(leafSpineLinks / radix);
+  // Three tiers reach k³/4 endpoints non-blocking (k pods of k²/4); leaves tapered r:1 serve 2r/(r+1) times more.
+  const capacity = ((radix ** 3 / 4) * 2 * oversubscription) / (oversubscription + 1);
+  if (gpus > capacity) {
+    return {
+      ok: false,
+      message: `three tiers of ${radix}-port switches reach about ${Math.floor(capacity)} GPUs at ${oversubscription}:1, not ${gpus}: a fourth tier is not modelled`,
+    };
+  }
+  return finish(3, nodesPerUnit, units, leaves, spines, cores, gpus, leafSpineLinks, leafSpineLinks);
 }
 
 function finish(
@@ -97,6 +109,7 @@ function finish(
   spineCoreLinks: number,
 ): FabricDesign {
   return {
+    ok: true,
     tiers,
     nodesPerUnit,
     units,

@@ -202,8 +202,7 @@ export function renderPlanText(outcome: PlanOutcome): string {
     );
     parts.push('', table(t.pareto) ?? '');
   }
-  if (outcome.binding.length > 0)
-    parts.push('', 'No design meets the constraints:', ...outcome.binding.map((b) => `  - ${b}`));
+  if (outcome.binding.length > 0) parts.push('', `${noResult(outcome)}:`, ...outcome.binding.map((b) => `  - ${b}`));
   const chosen = outcome.chosen;
   if (chosen) {
     parts.push(
@@ -219,6 +218,9 @@ export function renderPlanText(outcome: PlanOutcome): string {
   }
   return parts.join('\n');
 }
+
+const noResult = (outcome: PlanOutcome) =>
+  outcome.mode === 'plans' ? 'No plan runs on this system' : 'No design meets the constraints';
 
 const escapeHtml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -237,7 +239,7 @@ export function renderPlanMarkdown(outcome: PlanOutcome): string {
   const parts = [`# ${outcome.title}`];
   if (t.plans) parts.push('## Best plans', md(t.plans));
   if (t.pareto) parts.push('## Pareto front (time, cost, power)', md(t.pareto));
-  if (outcome.binding.length) parts.push('## No design meets the constraints', ...outcome.binding.map((b) => `- ${b}`));
+  if (outcome.binding.length) parts.push(`## ${noResult(outcome)}`, ...outcome.binding.map((b) => `- ${b}`));
   if (outcome.chosen) {
     parts.push('## Chosen design', ...outcome.chosen.reasons.map((r) => `- ${r}`));
     if (t.step) parts.push('### Step time', md(t.step));
@@ -245,6 +247,9 @@ export function renderPlanMarkdown(outcome: PlanOutcome): string {
     if (t.network) parts.push('### Bill of materials', md(t.network));
     if (t.power) parts.push('### Power', md(t.power));
     if (t.cost) parts.push('### Cost and KPIs', md(t.cost));
+    if (outcome.chosen.factoryIssues?.length) {
+      parts.push('### Factory', ...outcome.chosen.factoryIssues.map((issue) => `- cannot be built: ${issue}`));
+    }
   }
   return `${parts.join('\n\n')}\n`;
 }
@@ -283,10 +288,10 @@ export function renderPlanHtml(outcome: PlanOutcome): string {
     outcome.design ? `<h2>Pareto front</h2>${paretoSvg(outcome.design.pareto)}${html('Pareto points', t.pareto)}` : '',
     outcome.search ? html('Best plans', t.plans) : '',
     outcome.binding.length
-      ? `<h2>No design meets the constraints</h2><ul>${outcome.binding.map((b) => `<li>${escapeHtml(b)}</li>`).join('')}</ul>`
+      ? `<h2>${noResult(outcome)}</h2><ul>${outcome.binding.map((b) => `<li>${escapeHtml(b)}</li>`).join('')}</ul>`
       : '',
     outcome.chosen
-      ? `<h2>Chosen design</h2><ul>${outcome.chosen.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>${html('Step time', t.step)}${html('Memory per GPU', t.memory)}${html('Bill of materials', t.network)}${html('Power', t.power)}${html('Cost and KPIs', t.cost)}`
+      ? `<h2>Chosen design</h2><ul>${outcome.chosen.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>${html('Step time', t.step)}${html('Memory per GPU', t.memory)}${html('Bill of materials', t.network)}${html('Power', t.power)}${html('Cost and KPIs', t.cost)}${outcome.chosen.factoryIssues?.length ? `<h3>Factory</h3><ul>${outcome.chosen.factoryIssues.map((issue) => `<li>cannot be built: ${escapeHtml(issue)}</li>`).join('')}</ul>` : ''}`
       : '',
   ];
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(outcome.title)}</title><style>body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;background:#fafafa}circle{fill:#1f77b4}svg text{font-size:11px;fill:#333}</style></head><body>${sections.join('')}</body></html>\n`;

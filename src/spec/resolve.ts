@@ -75,7 +75,10 @@ export interface ResolvedSystem {
     readonly fabricId?: string;
     readonly nicBandwidthGbps: number;
     readonly topology: SystemInput['scaleOut']['topology'];
+    /** Switch tiers: as given, or the fewest a plain fat tree of this radix needs for the GPU count. */
     readonly tiers?: number;
+    /** True when the spec gave `tiers` (the factory then builds that many). */
+    readonly tiersSpecified: boolean;
     readonly oversubscription: number;
     readonly podSize: number;
     readonly switchRadix?: number;
@@ -265,6 +268,7 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
       nicBandwidthGbps,
       topology: out.topology,
       ...(tiers !== undefined && { tiers }),
+      tiersSpecified: out.tiers !== undefined,
       oversubscription: out.oversubscription,
       podSize: out.podSize ?? input.gpuCount,
       ...(switchRadix !== undefined && { switchRadix }),

@@ -51,7 +51,9 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       const pool = threads > 1 ? createSearchPool(threads) : undefined;
       let outcome: PlanOutcome;
       try {
-        outcome = spec.system ? await planOnSystem(spec, top, pool, precisions) : await planDesigns(spec, output, pool);
+        outcome = spec.system
+          ? await planOnSystem(spec, top, pool, precisions)
+          : await planDesigns(spec, output, pool, precisions);
       } finally {
         await pool?.close();
       }
@@ -62,9 +64,10 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       }
       output.result(renderPlanText(outcome), outcome);
       if (!outcome.chosen) {
-        throw new TokenworksError('SPEC_INVALID', `${file}: no design meets the constraints`, {
+        const path = outcome.mode === 'plans' ? 'system' : 'constraints';
+        throw new TokenworksError('SPEC_INVALID', `${file}: no plan or design found`, {
           file,
-          issues: outcome.binding.map((message) => ({ code: 'constraint', path: 'constraints', message })),
+          issues: outcome.binding.map((message) => ({ code: 'constraint', path, message })),
         });
       }
     });
@@ -105,15 +108,12 @@ async function planOnSystem(
   const best = search.best[0];
   const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
   if (!best) {
-    const reasons = Object.entries(search.rejected).map(
-      ([code, n]) => `${n} of ${search.candidates} layouts: ${code.replaceAll('_', ' ')}`,
-    );
-    return { title, mode: 'plans', search, binding: [`no layout runs on this system (${reasons.join('; ')})`] };
+    return { title, mode: 'plans', search, binding: [whyNoPlan(spec, system, search, precisions)] };
   }
   const preset = systemPreset(system.accelerator.id);
   const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
   const workload = withPrecision(spec.workload, best.precision);
-  const factory = designFactory(workload, system, facility, best.estimate);
+  const factory = designFactory(workload, system, facility, best.estimate, best.plan);
   return {
     title,
     mode: 'plans',
@@ -129,16 +129,38 @@ async function planOnSystem(
   };
 }
 
+/** Why a plan search on a given system found nothing, in terms of the spec's numbers. */
+function whyNoPlan(
+  spec: ResolvedSpec,
+  system: NonNullable<ResolvedSpec['system']>,
+  search: { candidates: number; rejected: Record<string, number> },
+  precisions: MatmulPrecision[] | undefined,
+): string {
+  const wanted = precisions ?? [spec.workload.training.precision];
+  const supported = wanted.filter((p) => p === 'bf16' || system.accelerator.peakTflops[p] !== undefined);
+  if (supported.length === 0) {
+    return `${system.accelerator.name} supports none of ${wanted.join(', ')}: try --precisions bf16`;
+  }
+  if (search.candidates === 0) {
+    const { globalBatchSequences } = spec.workload.training;
+    return `no layout of ${system.gpuCount} GPUs splits the ${globalBatchSequences}-sequence batch over data-parallel replicas and the ${spec.workload.model.layers} layers over pipeline stages: choose a GPU count whose odd factors divide both (e.g. a power of two)`;
+  }
+  const reasons = Object.entries(search.rejected).map(([code, n]) => `${n} ${code.replaceAll('_', ' ')}`);
+  return `none of the ${search.candidates} layouts runs on this system (${reasons.join('; ')}): add GPUs or choose a larger-memory accelerator`;
+}
+
 async function planDesigns(
   spec: ResolvedSpec,
   output: ReturnType<typeof createOutput>,
   pool: SearchPool | undefined,
+  precisions: MatmulPrecision[] | undefined,
 ): Promise<PlanOutcome> {
   const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
   let progress: ReturnType<typeof output.progress> | undefined;
   const started = Date.now();
   const options = {
     ...(spec.constraints && { constraints: spec.constraints }),
+    ...(precisions && { precisions }),
     onProgress: (done: number, total: number) => {
       // Draw a bar only for searches that run past a second.
       if (!progress && Date.now() - started > 1000) {
