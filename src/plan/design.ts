@@ -9,7 +9,13 @@ import { systemPreset } from '../catalog/systems.js';
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import type { Estimate } from '../perf/estimate.js';
 import type { Constraints } from '../spec/constraints.js';
-import type { Accelerator, ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import {
+  acceleratorFromEntry,
+  type ResolvedFacility,
+  type ResolvedPlan,
+  type ResolvedSystem,
+  type ResolvedWorkload,
+} from '../spec/resolve.js';
 import { explainPlan } from './explain.js';
 import { designFactory, type Factory } from './factory.js';
 import { searchPlans, withPrecision } from './search.js';
@@ -67,22 +73,7 @@ export function catalogSystem(acceleratorId: string, gpus: number): ResolvedSyst
   const nic = entry.scaleOutGbps?.value ?? 400;
   const fabricId = NIC_FABRIC[nic];
   const fabric = fabricId ? findFabric(fabricId) : undefined;
-  const accelerator: Accelerator = {
-    id: entry.id,
-    name: entry.name,
-    peakTflops: {
-      bf16: entry.peakTflops.bf16.value,
-      ...(entry.peakTflops.fp8 && { fp8: entry.peakTflops.fp8.value }),
-      ...(entry.peakTflops.fp4 && { fp4: entry.peakTflops.fp4.value }),
-    },
-    hbmGiB: entry.hbmCapacityGiB.value,
-    hbmBandwidthGBps: entry.hbmBandwidthGBps.value,
-    ...(entry.tdpW && { tdpW: entry.tdpW.value }),
-    measuredGemmTflops: {
-      ...(entry.measuredGemmTflops.bf16 && { bf16: entry.measuredGemmTflops.bf16.value }),
-      ...(entry.measuredGemmTflops.fp8 && { fp8: entry.measuredGemmTflops.fp8.value }),
-    },
-  };
+  const accelerator = acceleratorFromEntry(entry);
   return {
     accelerator,
     gpuCount: gpus,

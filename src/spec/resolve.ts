@@ -169,7 +169,8 @@ function resolveWorkload(input: WorkloadInput): ResolvedWorkload {
   };
 }
 
-function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
+/** The plain-number accelerator the engines take, from a catalog entry. */
+export function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
   const measured = entry.measuredGemmTflops;
   return {
     id: entry.id,
