@@ -9,6 +9,7 @@ import type { DesignPoint, DesignResult } from '../plan/design.js';
 import type { Factory } from '../plan/factory.js';
 import type { SearchResult } from '../plan/search.js';
 import type { ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
+import { memoryParts, stepParts } from './breakdown.js';
 import { formatCount, formatInteger } from './format.js';
 import { renderTable } from './table.js';
 
@@ -90,39 +91,20 @@ function tables(outcome: PlanOutcome): Tables {
   const chosen = outcome.chosen;
   if (chosen) {
     const s = chosen.estimate.step;
-    const c = s.exposedCommunication;
-    const parts: [string, number][] = [
-      ['compute', s.compute],
-      ['pipeline bubble', s.bubble],
-      ['stage imbalance', s.imbalance],
-      ['exposed TP', c.tp],
-      ['exposed CP', c.cp],
-      ['exposed EP', c.ep],
-      ['exposed PP', c.pp],
-      ['exposed DP', c.dp],
-      ['optimizer', s.optimizer],
-    ];
     out.step = {
       headers: ['step part', 'seconds', 'share'],
       rows: [
-        ...parts
-          .filter(([, v]) => v !== 0)
-          .map(([name, v]) => [name, v.toFixed(3), `${((100 * v) / s.seconds).toFixed(1)}%`]),
+        ...stepParts(s).map(([name, v]) => [name, v.toFixed(3), `${((100 * v) / s.seconds).toFixed(1)}%`]),
         ['total', s.seconds.toFixed(3), '100%'],
       ],
     };
     const m = chosen.estimate.memory;
     out.memory = {
       headers: ['memory per GPU', 'GiB'],
-      rows: [
-        ['weights', m.weights],
-        ['gradients', m.gradients],
-        ['optimizer state', m.optimizer],
-        ['activations', m.activations],
-        ['buffers and reserve', m.buffers + m.reserve],
-        ['total', m.total],
-        ['capacity', m.capacity],
-      ].map(([name, v]) => [String(name), ((v as number) / GiB).toFixed(1)]),
+      rows: [...memoryParts(m), ['capacity', m.capacity] as [string, number]].map(([name, v]) => [
+        name,
+        (v / GiB).toFixed(1),
+      ]),
     };
     const f = chosen.factory;
     if (f) {

@@ -8,6 +8,7 @@ import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
 import { type Estimate, estimate } from '../../perf/estimate.js';
+import { memoryParts, stepParts } from '../../report/breakdown.js';
 import { formatCount, formatDuration, formatInteger, significant } from '../../report/format.js';
 import { renderPairs, renderTable } from '../../report/table.js';
 import type { ResolvedSpec } from '../../spec/resolve.js';
@@ -56,40 +57,19 @@ const share = (value: number, total: number) => `${((100 * value) / total).toFix
 /** Renders an estimate as tables. */
 export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimate): string {
   const step = result.step;
-  const comm = step.exposedCommunication;
-  const rows: [string, number][] = [
-    ['compute (forward, backward, recompute)', step.compute],
-    ['pipeline bubble', step.bubble],
-    ['stage imbalance', step.imbalance],
-    ['exposed TP communication', comm.tp],
-    ['exposed CP communication', comm.cp],
-    ['exposed EP all-to-all', comm.ep],
-    ['exposed PP send/receive', comm.pp],
-    ['exposed DP gradient/parameter sync', comm.dp],
-    ['optimizer step', step.optimizer],
-  ];
   const stepTable = renderTable(
     [{ header: 'step time' }, { header: 'seconds', align: 'right' }, { header: 'share', align: 'right' }],
-    [...rows.filter(([, value]) => value !== 0), ['total', step.seconds] as [string, number]].map(([name, value]) => [
+    [...stepParts(step), ['total', step.seconds] as [string, number]].map(([name, value]) => [
       name,
       seconds(value),
       share(value, step.seconds),
     ]),
   );
   const memory = result.memory;
-  const memoryRows: [string, number][] = [
-    ['weights', memory.weights],
-    ['gradients', memory.gradients],
-    ['optimizer state', memory.optimizer],
-    ['activations', memory.activations],
-    ['communication buffers', memory.buffers],
-    ['allocator reserve', memory.reserve],
-    ['total', memory.total],
-  ];
   const memoryTable = renderTable(
     [{ header: `memory per GPU (pipeline stage ${memory.stage + 1})` }, { header: 'GiB', align: 'right' }],
     [
-      ...memoryRows.map(([name, value]) => [name, (value / GiB).toFixed(1)]),
+      ...memoryParts(memory).map(([name, value]) => [name, (value / GiB).toFixed(1)]),
       ['capacity', (memory.capacity / GiB).toFixed(1)],
     ],
   );
