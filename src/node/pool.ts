@@ -1,5 +1,5 @@
 /**
- * Plan and design searches across worker threads (piscina). Plan searches split the candidate list into
+ * Plan and design searches and twin studies across worker threads (piscina). Plan searches split the candidate list into
  * interleaved shards and merge them with the same ordering as one search; design searches run one accelerator
  * and size per task and summarise in job order. Either way the answer equals the single-thread path's.
  * @module
@@ -10,6 +10,10 @@ import type { DesignOptions, DesignPoint, DesignResult } from '../plan/design.js
 import { designJobs, summarizeDesigns } from '../plan/design.js';
 import { mergeSearches, type SearchOptions, type SearchResult } from '../plan/search.js';
 import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import type { RunSummary } from '../twin/run.js';
+import { simulateRun } from '../twin/run.js';
+import type { TwinConfig } from '../twin/setup.js';
+import { type StudyOptions, type StudyResult, summarizeStudy } from '../twin/study.js';
 import type { SearchTask } from './search-worker.js';
 
 /** A pool of search workers. Close it when done. */
@@ -17,6 +21,8 @@ export interface SearchPool {
   readonly threads: number;
   searchPlans(workload: ResolvedWorkload, system: ResolvedSystem, options?: SearchOptions): Promise<SearchResult>;
   searchDesigns(workload: ResolvedWorkload, facility: ResolvedFacility, options?: DesignOptions): Promise<DesignResult>;
+  /** A twin study: replica 0 in full on this thread, the others in chunks on the workers. */
+  runStudy(config: TwinConfig, options: StudyOptions): Promise<StudyResult>;
   close(): Promise<void>;
 }
 
@@ -68,6 +74,30 @@ export function createSearchPool(threads = availableParallelism()): SearchPool {
         else points.push(outcome);
       }
       return summarizeDesigns(workload, constraints, points, skipped);
+    },
+    async runStudy(config, options) {
+      const { replicas, seed } = options;
+      if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas must be ≥ 1, got ${replicas}`);
+      // Chunks small enough to balance the threads and move the progress bar, large enough to amortise a task.
+      const chunk = Math.max(1, Math.min(50, Math.ceil((replicas - 1) / (threads * 8))));
+      let done = 0;
+      const tasks: Promise<RunSummary[]>[] = [];
+      for (let from = 1; from < replicas; from += chunk) {
+        const to = Math.min(replicas, from + chunk);
+        const task = { kind: 'twin' as const, config, seed, from, to };
+        tasks.push(
+          (pool.run(task) as Promise<RunSummary[]>).then((summaries) => {
+            done += summaries.length;
+            options.onProgress?.(done, replicas);
+            return summaries;
+          }),
+        );
+      }
+      const example = simulateRun(config, seed, 0, { detail: true });
+      done += 1;
+      options.onProgress?.(done, replicas);
+      const rest = (await Promise.all(tasks)).flat();
+      return summarizeStudy(seed, [example.summary, ...rest], example);
     },
     close: () => pool.destroy(),
   };

@@ -1,5 +1,5 @@
 /**
- * Worker-thread entry point for plan and design searches (run by the piscina pool in pool.ts). Each task is a
+ * Worker-thread entry point for plan and design searches and twin studies (run by the piscina pool in pool.ts). Each task is a
  * pure function call on plain data, so results are identical to the single-thread path.
  * @module
  */
@@ -8,6 +8,8 @@ import { evaluateDesign } from '../plan/design.js';
 import { type SearchOptions, searchPlans } from '../plan/search.js';
 import type { Constraints } from '../spec/constraints.js';
 import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import type { TwinConfig } from '../twin/setup.js';
+import { runReplicas } from '../twin/study.js';
 
 /** A task for a worker. */
 export type SearchTask =
@@ -25,10 +27,18 @@ export type SearchTask =
       readonly accelerator: string;
       readonly gpus: number;
       readonly precisions?: readonly MatmulPrecision[];
+    }
+  | {
+      readonly kind: 'twin';
+      readonly config: TwinConfig;
+      readonly seed: number;
+      readonly from: number;
+      readonly to: number;
     };
 
 /** Runs one task. */
 export default function run(task: SearchTask) {
   if (task.kind === 'plans') return searchPlans(task.workload, task.system, task.options);
+  if (task.kind === 'twin') return runReplicas(task.config, task.seed, task.from, task.to);
   return evaluateDesign(task.workload, task.facility, task.constraints, task.accelerator, task.gpus, task.precisions);
 }

@@ -29,6 +29,8 @@ export interface FactoryIssue {
 export interface Factory {
   readonly ok: true;
   readonly gpus: number;
+  /** GPUs bought: the job's, plus the unused slots of whole NVL72-class racks. */
+  readonly purchasedGpus: number;
   readonly nodes: number;
   readonly racks: number;
   readonly gpusPerRack: number;
@@ -216,6 +218,7 @@ export function designFactory(
   return {
     ok: true,
     gpus,
+    purchasedGpus,
     nodes,
     racks,
     gpusPerRack,

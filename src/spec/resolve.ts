@@ -27,6 +27,7 @@ import type { Result, SpecIssue } from './issues.js';
 import type { Plan } from './plan.js';
 import type { SpecInput } from './spec.js';
 import type { InlineAccelerator, SystemInput } from './system.js';
+import type { TwinInput } from './twin.js';
 import { type Model, ModelSchema, type Training, type WorkloadInput } from './workload.js';
 
 /** An accelerator as the engines see it: plain numbers. */
@@ -110,6 +111,8 @@ export interface ResolvedSpec {
   readonly facility?: ResolvedFacility;
   readonly plan?: ResolvedPlan;
   readonly constraints?: Constraints;
+  /** Digital-twin settings as written; src/twin/setup.ts fills their defaults against a design. */
+  readonly twin?: TwinInput;
 }
 
 /** Resolves catalog references and defaults of a parsed spec. */
@@ -138,6 +141,7 @@ export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
       ...(facility && { facility }),
       ...(plan && { plan }),
       ...(spec.constraints && { constraints: spec.constraints }),
+      ...(spec.twin && { twin: spec.twin }),
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The spec file: one YAML or JSON document holding a workload and, optionally, the system it runs on, the
- * facility, the plan and the constraints.
+ * facility, the plan, the constraints and the digital twin's settings.
  * @module
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { ConstraintsSchema } from './constraints.js';
 import { FacilitySchema } from './facility.js';
 import { PlanSchema } from './plan.js';
 import { SystemSchema } from './system.js';
+import { TwinSchema } from './twin.js';
 import { WorkloadSchema } from './workload.js';
 
 /** A whole Tokenworks spec document. */
@@ -20,6 +21,7 @@ export const SpecSchema = z
     facility: FacilitySchema.optional(),
     plan: PlanSchema.optional(),
     constraints: ConstraintsSchema.optional(),
+    twin: TwinSchema.optional(),
   })
   .describe('A Tokenworks spec: workload, system, facility, plan and constraints');
 

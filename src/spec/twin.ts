@@ -1,0 +1,123 @@
+/**
+ * The `twin` section of a spec: how the digital twin simulates the whole run. Every field is optional; left out,
+ * it takes the sourced default of src/catalog/reliability.ts (docs/twin.md lists them).
+ * @module
+ */
+import { z } from 'zod';
+import { positiveInt, positiveNumber } from './common.js';
+
+const nonNegative = () => z.number().nonnegative().finite();
+
+/** The failure classes a spec may tune. */
+export const FAILURE_CLASS_IDS = [
+  'gpu',
+  'hbm',
+  'nvlink',
+  'nic',
+  'host',
+  'psu',
+  'network',
+  'software',
+  'hang',
+  'maintenance',
+] as const;
+
+/** One failure class's overrides. */
+export const FailureClassSchema = z.strictObject({
+  ratePerYear: nonNegative().optional().describe('Failures per component per year (per job-year for maintenance)'),
+  weibullShape: z
+    .number()
+    .min(0.1)
+    .max(10)
+    .optional()
+    .describe('Weibull shape k of time to failure: < 1 = early-life failures (infant mortality); default 1 (Poisson)'),
+  ageHours: nonNegative()
+    .optional()
+    .describe('Age of the components when the run starts (Weibull only); default 0: a new cluster'),
+});
+
+const failures = Object.fromEntries(FAILURE_CLASS_IDS.map((id) => [id, FailureClassSchema.optional()])) as Record<
+  (typeof FAILURE_CLASS_IDS)[number],
+  z.ZodOptional<typeof FailureClassSchema>
+>;
+
+/** Twin settings. */
+export const TwinSchema = z
+  .strictObject({
+    days: positiveNumber()
+      .optional()
+      .describe('Simulate this many days of wall-clock time; default: until the workload has trained'),
+    bucketMinutes: positiveNumber().default(60).describe('Width of a timeline bucket, minutes'),
+    failures: z
+      .strictObject(failures)
+      .optional()
+      .describe('Per-class overrides of the failure rates (defaults: the Llama 3 405B census)'),
+    failureScale: nonNegative()
+      .default(1)
+      .describe('Multiplies every unplanned failure rate (2 = a fleet twice as unreliable)'),
+    detection: z
+      .strictObject({
+        crashSeconds: nonNegative().optional().describe('Time to notice a crash; default 30 s'),
+        hangSeconds: nonNegative().optional().describe('Collective timeout that catches a hang; default 600 s'),
+      })
+      .optional(),
+    restart: z
+      .strictObject({
+        seconds: nonNegative().optional().describe('Tear down, reschedule and initialise the job; default 300 s'),
+        swapSeconds: nonNegative().optional().describe('Swap in spare hosts; default 180 s'),
+      })
+      .optional(),
+    checkpoint: z
+      .strictObject({
+        intervalMinutes: z
+          .union([z.literal('optimal'), positiveNumber()])
+          .default('optimal')
+          .describe('Minutes of training between checkpoints, or "optimal" (Young/Daly from the failure rate)'),
+        mode: z
+          .enum(['blocking', 'async'])
+          .default('blocking')
+          .describe('blocking: training waits for the write; async: a host-memory snapshot, then a background write'),
+        storageGBps: positiveNumber()
+          .optional()
+          .describe('Checkpoint write and read bandwidth, GB/s; default: sized by facility.checkpointWriteSeconds'),
+        snapshotGBps: positiveNumber()
+          .optional()
+          .describe('Per-GPU copy bandwidth to host memory for async checkpoints, GB/s; default 25'),
+      })
+      .optional(),
+    spares: z
+      .strictObject({
+        nodes: z
+          .union([z.literal('auto'), z.number().int().nonnegative()])
+          .default('auto')
+          .describe('Hot-spare hosts; "auto": the 99th percentile of hosts in repair at once'),
+        policy: z
+          .enum(['wait', 'shrink'])
+          .default('wait')
+          .describe('With no spare left: wait for a repair, or shrink data parallelism and go on slower'),
+        autoRepairHours: positiveNumber().optional().describe('Automatic repair time; default 2 h'),
+        manualRepairHours: positiveNumber().optional().describe('Manual repair time; default 48 h'),
+        manualShare: z.number().min(0).max(1).optional().describe('Share of repairs that need a technician; 0.8'),
+      })
+      .optional(),
+    stragglers: z
+      .strictObject({
+        ratePerNodeYear: nonNegative().optional().describe('Fail-slow episodes per host per year; default 0.5'),
+        meanMinutes: positiveNumber().optional().describe('Mean episode length; default 24 min'),
+        slowdown: z.number().min(1).max(10).optional().describe('Median slowdown of the job during one; 1.25'),
+      })
+      .optional(),
+    throttling: z
+      .strictObject({
+        diurnalSwing: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .optional()
+          .describe('Peak-to-trough throughput swing over a day at 16,384 GPUs; default 0.015 (Llama 3)'),
+      })
+      .optional(),
+  })
+  .describe('Digital-twin settings: failures, recovery, checkpoints, spares, stragglers and throttling');
+
+export type TwinInput = z.output<typeof TwinSchema>;

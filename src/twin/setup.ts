@@ -1,0 +1,353 @@
+/**
+ * Twin set-up: from a design (workload, system, plan, its estimate and factory) and the spec's `twin` section to
+ * the plain numbers the simulation runs on. Defaults come from src/catalog/reliability.ts; bad settings come
+ * back as issues that name the field, the value and what would be valid.
+ * @module
+ */
+import { TRAINING_POWER_SHARE } from '../catalog/costs.js';
+import {
+  AUTO_REPAIR_HOURS,
+  CRASH_DETECTION_SECONDS,
+  type Detection,
+  DIURNAL_SWING,
+  FAILURE_CLASSES,
+  type FailureUnit,
+  GPU_IDLE_POWER_SHARE,
+  HANG_DETECTION_SECONDS,
+  HOURS_PER_YEAR,
+  MANUAL_REPAIR_HOURS,
+  MANUAL_REPAIR_SHARE,
+  RESTART_SECONDS,
+  SNAPSHOT_GBPS,
+  SPARE_QUANTILE,
+  SPARE_SWAP_SECONDS,
+  STRAGGLER_MEAN_MINUTES,
+  STRAGGLER_RATE_PER_NODE_YEAR,
+  STRAGGLER_SLOWDOWN_MAX,
+  STRAGGLER_SLOWDOWN_MEDIAN,
+  STRAGGLER_SLOWDOWN_SIGMA,
+  THROTTLE_INTERVAL_MINUTES,
+} from '../catalog/reliability.js';
+import type { Estimate } from '../perf/estimate.js';
+import type { Factory } from '../plan/factory.js';
+import type { Result, SpecIssue } from '../spec/issues.js';
+import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import { TwinSchema, type TwinInput } from '../spec/twin.js';
+
+/** One failure process of the twin. */
+export interface TwinFailureClass {
+  readonly id: string;
+  readonly label: string;
+  readonly per: FailureUnit;
+  /** Components of this kind in the job. */
+  readonly count: number;
+  /** Failures per second over all `count` components (per component-year rate × count, scaled). */
+  readonly ratePerSecond: number;
+  /** Weibull shape of each component's time to failure (1 = exponential, a Poisson process). */
+  readonly weibullShape: number;
+  readonly ageSeconds: number;
+  readonly detection: Detection;
+  readonly replacesNode: boolean;
+}
+
+/** Everything a twin run needs, in seconds, counts and MW. */
+export interface TwinConfig {
+  readonly name: string;
+  readonly gpus: number;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly dp: number;
+  /** GPUs in one data-parallel replica: the unit the job shrinks by. */
+  readonly replicaGpus: number;
+  readonly stepSeconds: number;
+  /** Tokens per second of the healthy job at full speed (the estimate's). */
+  readonly tokensPerSecond: number;
+  readonly totalTokens: number;
+  /** Time to train with no failure, straggler or checkpoint: totalTokens / tokensPerSecond. */
+  readonly idealSeconds: number;
+  /** Wall-clock window to simulate, when the spec sets `twin.days`. */
+  readonly windowSeconds?: number;
+  /** Safety stop for runs that never finish (10 × ideal + 30 days). */
+  readonly limitSeconds: number;
+  readonly bucketSeconds: number;
+  readonly classes: readonly TwinFailureClass[];
+  readonly detection: { readonly crashSeconds: number; readonly hangSeconds: number };
+  readonly restartSeconds: number;
+  readonly swapSeconds: number;
+  readonly checkpoint: {
+    readonly mode: 'blocking' | 'async';
+    readonly intervalSeconds: number;
+    readonly optimal: boolean;
+    readonly bytes: number;
+    readonly storageGBps: number;
+    readonly writeSeconds: number;
+    readonly readSeconds: number;
+    /** Time training stops per checkpoint: the whole write (blocking) or the host-memory snapshot (async). */
+    readonly stallSeconds: number;
+  };
+  readonly spares: {
+    readonly nodes: number;
+    readonly auto: boolean;
+    readonly policy: 'wait' | 'shrink';
+    readonly autoRepairSeconds: number;
+    readonly manualRepairSeconds: number;
+    readonly manualShare: number;
+  };
+  readonly stragglers: {
+    readonly ratePerSecond: number;
+    readonly meanSeconds: number;
+    readonly slowdownMedian: number;
+    readonly slowdownSigma: number;
+    readonly slowdownMax: number;
+  };
+  readonly throttling: {
+    /** Peak mean clock deficit of one GPU; the job runs at the slowest GPU's (max of n exponentials). */
+    readonly peakMeanDeficit: number;
+    readonly intervalSeconds: number;
+  };
+  readonly power: {
+    readonly pue: number;
+    /** Facility MW while the job trains (step average), and while its GPUs wait (checkpoint, restart). */
+    readonly runningMW: number;
+    readonly idleMW: number;
+    /** Swing inside every step between compute and communication phases, and its frequency. */
+    readonly stepSwingMW: number;
+    readonly stepHz: number;
+  };
+  /** Modelled mean time between unplanned interruptions, and mean recovery (detection + restart + reload + swap). */
+  readonly mtbfSeconds: number;
+  readonly meanRecoverySeconds: number;
+}
+
+/** A design the twin can run. */
+export interface TwinDesign {
+  readonly name: string;
+  readonly workload: ResolvedWorkload;
+  readonly system: ResolvedSystem;
+  readonly plan: ResolvedPlan;
+  readonly facility: ResolvedFacility;
+  readonly estimate: Estimate;
+  readonly factory: Factory;
+}
+
+/** Harmonic number H_n = sum 1/i: the mean of the maximum of n unit exponentials (Rényi representation). */
+export function harmonic(n: number): number {
+  if (n < 1000) {
+    let sum = 0;
+    for (let i = 1; i <= n; i++) sum += 1 / i;
+    return sum;
+  }
+  // Asymptotic expansion H_n = ln n + γ + 1/(2n) − 1/(12n²) (Knuth, TAOCP vol. 1, 1.2.7).
+  return Math.log(n) + 0.5772156649015329 + 1 / (2 * n) - 1 / (12 * n * n);
+}
+
+/** Smallest k with P(Poisson(mean) ≤ k) ≥ q. */
+export function poissonQuantile(mean: number, q: number): number {
+  if (mean <= 0) return 0;
+  let term = Math.exp(-mean);
+  let cdf = term;
+  let k = 0;
+  while (cdf < q && k < 1e6) {
+    k++;
+    term *= mean / k;
+    cdf += term;
+  }
+  return k;
+}
+
+const DAY = 86400;
+
+/** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
+export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
+  const twin = input ?? TwinSchema.parse({});
+  const issues: SpecIssue[] = [];
+  const { system, plan, estimate, factory, facility, workload } = design;
+  const gpus = system.gpuCount;
+  const nodes = system.nodes;
+  const counts: Record<FailureUnit, number> = {
+    gpu: gpus,
+    node: nodes,
+    nic: factory.fabric.hostLinks,
+    link: factory.fabric.hostLinks + factory.fabric.switchLinks,
+    job: 1,
+  };
+  const perSecond = 1 / (HOURS_PER_YEAR * 3600);
+  const classes: TwinFailureClass[] = FAILURE_CLASSES.map((defaults) => {
+    const override = twin.failures?.[defaults.id as keyof NonNullable<TwinInput['failures']>];
+    const planned = defaults.detection === 'planned';
+    const scale = planned ? 1 : twin.failureScale;
+    const count = counts[defaults.per];
+    return {
+      id: defaults.id,
+      label: defaults.label,
+      per: defaults.per,
+      count,
+      ratePerSecond: (override?.ratePerYear ?? defaults.ratePerYear.value) * perSecond * count * scale,
+      weibullShape: override?.weibullShape ?? 1,
+      ageSeconds: (override?.ageHours ?? 0) * 3600,
+      detection: defaults.detection,
+      replacesNode: defaults.replacesNode,
+    };
+  });
+
+  const crashSeconds = twin.detection?.crashSeconds ?? CRASH_DETECTION_SECONDS.value;
+  const hangSeconds = twin.detection?.hangSeconds ?? HANG_DETECTION_SECONDS.value;
+  const restartSeconds = twin.restart?.seconds ?? RESTART_SECONDS.value;
+  const swapSeconds = twin.restart?.swapSeconds ?? SPARE_SWAP_SECONDS.value;
+
+  // Checkpoint: model and optimizer state (factory) written at the storage bandwidth, read back on restart.
+  const bytes = factory.storage.checkpointBytes;
+  const storageGBps = twin.checkpoint?.storageGBps ?? factory.storage.writeGBps;
+  const writeSeconds = bytes / (storageGBps * 1e9);
+  const mode = twin.checkpoint?.mode ?? 'blocking';
+  const snapshotGBps = twin.checkpoint?.snapshotGBps ?? SNAPSHOT_GBPS.value;
+  const stallSeconds = mode === 'blocking' ? writeSeconds : bytes / gpus / (snapshotGBps * 1e9);
+
+  const unplanned = classes.filter((c) => c.detection !== 'planned');
+  const failureRate = unplanned.reduce((sum, c) => sum + c.ratePerSecond, 0);
+  const hardwareRate = unplanned.filter((c) => c.replacesNode).reduce((sum, c) => sum + c.ratePerSecond, 0);
+  const mtbfSeconds = failureRate > 0 ? 1 / failureRate : Number.POSITIVE_INFINITY;
+  const detectionMean =
+    failureRate > 0
+      ? unplanned.reduce((sum, c) => sum + c.ratePerSecond * (c.detection === 'hang' ? hangSeconds : crashSeconds), 0) /
+        failureRate
+      : 0;
+  const swapShare = failureRate > 0 ? hardwareRate / failureRate : 0;
+  const meanRecoverySeconds = detectionMean + restartSeconds + writeSeconds + swapShare * swapSeconds;
+
+  const idealSeconds = workload.training.totalTokens / estimate.tokensPerSecond;
+  const windowSeconds = twin.days !== undefined ? twin.days * DAY : undefined;
+  const runSeconds = windowSeconds ?? idealSeconds;
+
+  let intervalSeconds: number;
+  const optimal = twin.checkpoint?.intervalMinutes === undefined || twin.checkpoint.intervalMinutes === 'optimal';
+  if (optimal) {
+    if (!Number.isFinite(mtbfSeconds)) intervalSeconds = Math.max(runSeconds, stallSeconds);
+    else if (mode === 'blocking') {
+      // Daly 2006, first order: tau = sqrt(2 delta (M + R)); tau = M once delta >= 2M.
+      intervalSeconds =
+        writeSeconds >= 2 * mtbfSeconds
+          ? mtbfSeconds
+          : Math.sqrt(2 * writeSeconds * (mtbfSeconds + meanRecoverySeconds));
+    } else {
+      // The same rule with the snapshot as the cost, but no sooner than the previous write has finished.
+      intervalSeconds = Math.max(
+        Math.sqrt(2 * stallSeconds * (mtbfSeconds + meanRecoverySeconds)),
+        writeSeconds + stallSeconds,
+      );
+    }
+  } else {
+    intervalSeconds = (twin.checkpoint?.intervalMinutes as number) * 60;
+    if (intervalSeconds > runSeconds) {
+      issues.push({
+        code: 'invalid_value',
+        path: 'twin.checkpoint.intervalMinutes',
+        value: twin.checkpoint?.intervalMinutes,
+        message: `a checkpoint every ${(intervalSeconds / 60).toFixed(0)} min is longer than the run (${(runSeconds / 60).toFixed(0)} min${windowSeconds ? ' simulated' : ' of training'}): choose fewer minutes or "optimal"`,
+      });
+    }
+    if (mode === 'async' && intervalSeconds < writeSeconds) {
+      issues.push({
+        code: 'invalid_value',
+        path: 'twin.checkpoint.intervalMinutes',
+        value: twin.checkpoint?.intervalMinutes,
+        message: `an asynchronous checkpoint every ${(intervalSeconds / 60).toFixed(1)} min starts before the previous one is written (${(writeSeconds / 60).toFixed(1)} min at ${storageGBps.toFixed(0)} GB/s): choose at least ${Math.ceil(writeSeconds / 60)} min`,
+      });
+    }
+  }
+
+  // Spares: the P99 of hosts in repair at once, hosts failing as a Poisson process (ByteRobust's rule).
+  const autoRepairSeconds = (twin.spares?.autoRepairHours ?? AUTO_REPAIR_HOURS.value) * 3600;
+  const manualRepairSeconds = (twin.spares?.manualRepairHours ?? MANUAL_REPAIR_HOURS.value) * 3600;
+  const manualShare = twin.spares?.manualShare ?? MANUAL_REPAIR_SHARE.value;
+  const repairMean = autoRepairSeconds + manualShare * manualRepairSeconds;
+  const auto = twin.spares?.nodes === undefined || twin.spares.nodes === 'auto';
+  const spareNodes = auto
+    ? poissonQuantile(hardwareRate * repairMean, SPARE_QUANTILE.value)
+    : (twin.spares?.nodes as number);
+  const policy = twin.spares?.policy ?? 'wait';
+  if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0) {
+    issues.push({
+      code: 'invalid_value',
+      path: 'twin.spares.nodes',
+      value: 0,
+      message: `no spare hosts with policy "wait": each of the ${(hardwareRate * DAY).toFixed(1)} host failures a day would stop the run for a repair (mean ${(repairMean / 3600).toFixed(0)} h); give spares (or "auto") or set twin.spares.policy: shrink`,
+    });
+  }
+
+  const dp = plan.dp;
+  const replicaGpus = gpus / dp;
+
+  // Throttling: the job runs at its slowest GPU. Each GPU's clock deficit over an interval is exponential with a
+  // mean that follows the day; the maximum of n has mean m·H_n, so a peak-to-trough swing S at the reference
+  // 16,384 GPUs needs a peak mean m = S / H_16384 per GPU (Llama 3: 1-2% over the day).
+  const swing = twin.throttling?.diurnalSwing ?? DIURNAL_SWING.value;
+  const peakMeanDeficit = swing / harmonic(16384);
+
+  // Power: GPUs draw the training level while computing and the idle level while waiting; the rest of the IT load
+  // (CPUs, fans, NICs, switches, storage) is constant. Levels are facility MW (× PUE).
+  const tdp = system.accelerator.tdpW ?? 0;
+  const capW = Math.min(tdp, system.gpuPowerLimitW ?? Number.POSITIVE_INFINITY);
+  const busyW = Math.min(TRAINING_POWER_SHARE.value * tdp, capW);
+  const idleW = Math.min(GPU_IDLE_POWER_SHARE.value * tdp, busyW);
+  const computeShare = Math.min(1, (estimate.step.compute + estimate.step.optimizer) / estimate.step.seconds);
+  const otherKW = Math.max(0, factory.powerKW.it - (factory.purchasedGpus * busyW) / 1000);
+  const pue = facility.pue;
+  const mw = (kw: number) => (kw * pue) / 1000;
+  const runningGpuW = computeShare * busyW + (1 - computeShare) * idleW;
+  const runningMW = mw((gpus * runningGpuW + (factory.purchasedGpus - gpus) * idleW) / 1000 + otherKW);
+  const idleMW = mw((factory.purchasedGpus * idleW) / 1000 + otherKW);
+
+  const stragglerRate = twin.stragglers?.ratePerNodeYear ?? STRAGGLER_RATE_PER_NODE_YEAR.value;
+  if (issues.length > 0) return { ok: false, issues };
+  return {
+    ok: true,
+    value: {
+      name: design.name,
+      gpus,
+      nodes,
+      gpusPerNode: system.gpusPerNode,
+      dp,
+      replicaGpus,
+      stepSeconds: estimate.step.seconds,
+      tokensPerSecond: estimate.tokensPerSecond,
+      totalTokens: workload.training.totalTokens,
+      idealSeconds,
+      ...(windowSeconds !== undefined && { windowSeconds }),
+      limitSeconds: 10 * idealSeconds + 30 * DAY,
+      bucketSeconds: twin.bucketMinutes * 60,
+      classes,
+      detection: { crashSeconds, hangSeconds },
+      restartSeconds,
+      swapSeconds,
+      checkpoint: {
+        mode,
+        intervalSeconds,
+        optimal,
+        bytes,
+        storageGBps,
+        writeSeconds,
+        readSeconds: writeSeconds,
+        stallSeconds,
+      },
+      spares: { nodes: spareNodes, auto, policy, autoRepairSeconds, manualRepairSeconds, manualShare },
+      stragglers: {
+        ratePerSecond: stragglerRate * perSecond * nodes,
+        meanSeconds: (twin.stragglers?.meanMinutes ?? STRAGGLER_MEAN_MINUTES.value) * 60,
+        slowdownMedian: twin.stragglers?.slowdown ?? STRAGGLER_SLOWDOWN_MEDIAN.value,
+        slowdownSigma: STRAGGLER_SLOWDOWN_SIGMA.value,
+        slowdownMax: Math.max(STRAGGLER_SLOWDOWN_MAX.value, twin.stragglers?.slowdown ?? 1),
+      },
+      throttling: { peakMeanDeficit, intervalSeconds: THROTTLE_INTERVAL_MINUTES.value * 60 },
+      power: {
+        pue,
+        runningMW,
+        idleMW,
+        stepSwingMW: (gpus * (busyW - idleW) * pue) / 1e6,
+        stepHz: 1 / estimate.step.seconds,
+      },
+      mtbfSeconds,
+      meanRecoverySeconds,
+    },
+  };
+}
