@@ -7,7 +7,8 @@
  */
 import { type Figure, fig } from './figure.js';
 
-const LLAMA3 = 'Llama Team 2024, "The Llama 3 Herd of Models", arXiv 2407.21783, Table 5 (via reliability-anchors.md 1.1)';
+const LLAMA3 =
+  'Llama Team 2024, "The Llama 3 Herd of Models", arXiv 2407.21783, Table 5 (via reliability-anchors.md 1.1)';
 
 /** Hours in a year (365.25 days), the unit of every rate below. */
 export const HOURS_PER_YEAR = 8766;
@@ -167,7 +168,7 @@ export const HANG_DETECTION_SECONDS: Figure = fig(
 export const RESTART_SECONDS: Figure = fig(
   300,
   's',
-  'Kokolis et al. 2025 (arXiv 2410.21680), restart overhead assumed in Meta\'s ETTR model (reliability-anchors.md 1.2)',
+  "Kokolis et al. 2025 (arXiv 2410.21680), restart overhead assumed in Meta's ETTR model (reliability-anchors.md 1.2)",
   'MegaScale initialises >10k GPUs in <30 s; FlashRecovery restores 4,800 devices in 150 s',
 );
 
@@ -182,7 +183,11 @@ export const SPARE_SWAP_SECONDS: Figure = fig(
 export const AUTO_REPAIR_HOURS: Figure = fig(2, 'h', 'AIReSim defaults (arXiv 2603.07041, Table 1): auto-repair 2 h');
 
 /** Manual repair (part swap by a technician). */
-export const MANUAL_REPAIR_HOURS: Figure = fig(48, 'h', 'AIReSim defaults (arXiv 2603.07041, Table 1): manual repair 2 days');
+export const MANUAL_REPAIR_HOURS: Figure = fig(
+  48,
+  'h',
+  'AIReSim defaults (arXiv 2603.07041, Table 1): manual repair 2 days',
+);
 
 /** Share of automatic repairs that escalate to a manual one. */
 export const MANUAL_REPAIR_SHARE: Figure = fig(
@@ -218,7 +223,7 @@ export const STRAGGLER_MEAN_MINUTES: Figure = fig(
 export const STRAGGLER_SLOWDOWN_MEDIAN: Figure = fig(
   1.25,
   '× step time',
-  'planner assumption inside the published range: one slow link costs up to 40% (Meta via Cisco), GREYHOUND\'s fail-slows stretch JCT 1.34× on average',
+  "planner assumption inside the published range: one slow link costs up to 40% (Meta via Cisco), GREYHOUND's fail-slows stretch JCT 1.34× on average",
 );
 
 /** Spread (log-normal sigma) of the slowdown, capped at 1.5× (SC22 outliers). */
@@ -229,7 +234,11 @@ export const STRAGGLER_SLOWDOWN_SIGMA: Figure = fig(
 );
 
 /** Largest slowdown one slow host causes. */
-export const STRAGGLER_SLOWDOWN_MAX: Figure = fig(1.5, '× step time', 'Sinha et al. 2022 (SC22, arXiv 2208.11035): outliers up to 1.5×');
+export const STRAGGLER_SLOWDOWN_MAX: Figure = fig(
+  1.5,
+  '× step time',
+  'Sinha et al. 2022 (SC22, arXiv 2208.11035): outliers up to 1.5×',
+);
 
 /** Day-night swing of throughput from GPU clock throttling in midday heat. */
 export const DIURNAL_SWING: Figure = fig(

@@ -11,6 +11,7 @@ import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerPlan } from './commands/plan.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerCheck(program, streams);
   registerEstimate(program, streams);
   registerPlan(program, streams);
+  registerSimulate(program, streams);
   registerValidate(program, streams);
   return program;
 }

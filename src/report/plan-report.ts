@@ -9,8 +9,10 @@ import type { DesignPoint, DesignResult } from '../plan/design.js';
 import type { Factory } from '../plan/factory.js';
 import type { SearchResult } from '../plan/search.js';
 import type { ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
+import type { SpecInput } from '../spec/spec.js';
 import { memoryParts, stepParts } from './breakdown.js';
 import { formatCount, formatInteger } from './format.js';
+import { escapeHtml, htmlPage, htmlTable, markdownTable } from './html.js';
 import { renderTable } from './table.js';
 
 /** What `tokenworks plan` found. */
@@ -30,6 +32,8 @@ export interface PlanOutcome {
   };
   /** When nothing could be recommended: what binds and by how much. */
   readonly binding: readonly string[];
+  /** The chosen design as a spec document (`tokenworks simulate` and `estimate` read it back). */
+  readonly spec?: SpecInput;
 }
 
 const GiB = 2 ** 30;
@@ -204,20 +208,10 @@ export function renderPlanText(outcome: PlanOutcome): string {
 const noResult = (outcome: PlanOutcome) =>
   outcome.mode === 'plans' ? 'No plan runs on this system' : 'No design meets the constraints';
 
-const escapeHtml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 /** Markdown report. */
 export function renderPlanMarkdown(outcome: PlanOutcome): string {
   const t = tables(outcome);
-  const md = (tab: { headers: string[]; rows: string[][] } | undefined) =>
-    tab
-      ? [
-          `| ${tab.headers.join(' | ')} |`,
-          `|${tab.headers.map(() => '---').join('|')}|`,
-          ...tab.rows.map((r) => `| ${r.join(' | ')} |`),
-        ].join('\n')
-      : '';
+  const md = markdownTable;
   const parts = [`# ${outcome.title}`];
   if (t.plans) parts.push('## Best plans', md(t.plans));
   if (t.pareto) parts.push('## Pareto front (time, cost, power)', md(t.pareto));
@@ -261,10 +255,7 @@ function paretoSvg(points: readonly DesignPoint[]): string {
 /** Self-contained HTML report: inline CSS and SVG, no scripts, no external resources. */
 export function renderPlanHtml(outcome: PlanOutcome): string {
   const t = tables(outcome);
-  const html = (title: string, tab: { headers: string[]; rows: string[][] } | undefined) =>
-    tab
-      ? `<h3>${escapeHtml(title)}</h3><table><thead><tr>${tab.headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${tab.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
-      : '';
+  const html = htmlTable;
   const sections = [
     `<h1>${escapeHtml(outcome.title)}</h1>`,
     outcome.design ? `<h2>Pareto front</h2>${paretoSvg(outcome.design.pareto)}${html('Pareto points', t.pareto)}` : '',
@@ -276,5 +267,5 @@ export function renderPlanHtml(outcome: PlanOutcome): string {
       ? `<h2>Chosen design</h2><ul>${outcome.chosen.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>${html('Step time', t.step)}${html('Memory per GPU', t.memory)}${html('Bill of materials', t.network)}${html('Power', t.power)}${html('Cost and KPIs', t.cost)}${outcome.chosen.factoryIssues?.length ? `<h3>Factory</h3><ul>${outcome.chosen.factoryIssues.map((issue) => `<li>cannot be built: ${escapeHtml(issue)}</li>`).join('')}</ul>` : ''}`
       : '',
   ];
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(outcome.title)}</title><style>body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;background:#fafafa}circle{fill:#1f77b4}svg text{font-size:11px;fill:#333}</style></head><body>${sections.join('')}</body></html>\n`;
+  return htmlPage(outcome.title, sections.join(''));
 }

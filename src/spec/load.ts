@@ -62,10 +62,16 @@ export function validateSpec(value: unknown): Result<ResolvedSpec> {
   return resolveSpec(parsed.data);
 }
 
-/** Loads a spec from its text: syntax, schema, catalog. */
+/**
+ * Loads a spec from its text: syntax, schema, catalog. The JSON output of `tokenworks plan` (a design) is
+ * accepted too: its `spec` field is the chosen design as a spec document.
+ */
 export function loadSpec(text: string, format: SpecFormat): Result<ResolvedSpec> {
   const parsed = parseText(text, format);
-  return parsed.ok ? validateSpec(parsed.value) : parsed;
+  if (!parsed.ok) return parsed;
+  const value = parsed.value as Record<string, unknown> | null;
+  const design = value && typeof value === 'object' && !('workload' in value) && 'spec' in value;
+  return validateSpec(design ? value.spec : parsed.value);
 }
 
 /** Field names the schema accepts at `path` (for "did you mean" on unknown keys). */

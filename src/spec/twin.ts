@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveInt, positiveNumber } from './common.js';
+import { positiveNumber } from './common.js';
 
 const nonNegative = () => z.number().nonnegative().finite();
 

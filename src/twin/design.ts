@@ -18,7 +18,9 @@ export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
   const name = spec.name ?? spec.workload.model.name;
   if (!spec.system) {
     const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
-    const design = searchDesigns(spec.workload, facility, { ...(spec.constraints && { constraints: spec.constraints }) });
+    const design = searchDesigns(spec.workload, facility, {
+      ...(spec.constraints && { constraints: spec.constraints }),
+    });
     const chosen = design.recommended;
     if (!chosen) {
       return {
@@ -55,7 +57,9 @@ export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
     if (!best) {
       return {
         ok: false,
-        issues: [{ code: 'constraint', path: 'system', message: 'no plan runs on this system (see `tokenworks plan`)' }],
+        issues: [
+          { code: 'constraint', path: 'system', message: 'no plan runs on this system (see `tokenworks plan`)' },
+        ],
       };
     }
     plan = best.plan;

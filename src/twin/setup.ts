@@ -32,7 +32,7 @@ import type { Estimate } from '../perf/estimate.js';
 import type { Factory } from '../plan/factory.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
-import { TwinSchema, type TwinInput } from '../spec/twin.js';
+import { type TwinInput, TwinSchema } from '../spec/twin.js';
 
 /** One failure process of the twin. */
 export interface TwinFailureClass {
@@ -157,6 +157,29 @@ export function poissonQuantile(mean: number, q: number): number {
 
 const DAY = 86400;
 
+/**
+ * Hot spares for a run of `runSeconds`: hosts fail at `rate` per second and stay `repairMean` seconds in repair,
+ * so the number in repair is Poisson with mean rate·repairMean whatever the repair-time distribution (Palm's
+ * theorem for the M/G/∞ queue). A failure finds the pool empty when exactly k hosts are in repair, which happens
+ * rate·T·P(N = k) times in expectation. Take at least ByteRobust's P99 of hosts in repair, and enough that the
+ * run expects at most {@link SPARE_STOCKOUTS_PER_RUN} empty-pool failures.
+ */
+export function autoSpares(rate: number, repairMean: number, runSeconds: number): number {
+  const mean = rate * repairMean;
+  if (mean <= 0) return 0;
+  let k = poissonQuantile(mean, SPARE_QUANTILE.value);
+  const pmf = (n: number) => {
+    let log = -mean + n * Math.log(mean);
+    for (let i = 2; i <= n; i++) log -= Math.log(i);
+    return Math.exp(log);
+  };
+  while (rate * runSeconds * pmf(k) > SPARE_STOCKOUTS_PER_RUN && k < 1e6) k++;
+  return k;
+}
+
+/** Expected failures per run that find no spare, in the automatic sizing (a planner choice). */
+export const SPARE_STOCKOUTS_PER_RUN = 0.1;
+
 /** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
 export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
   const twin = input ?? TwinSchema.parse({});
@@ -256,15 +279,13 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
     }
   }
 
-  // Spares: the P99 of hosts in repair at once, hosts failing as a Poisson process (ByteRobust's rule).
+  // Spares: enough that the run rarely finds the pool empty (autoSpares).
   const autoRepairSeconds = (twin.spares?.autoRepairHours ?? AUTO_REPAIR_HOURS.value) * 3600;
   const manualRepairSeconds = (twin.spares?.manualRepairHours ?? MANUAL_REPAIR_HOURS.value) * 3600;
   const manualShare = twin.spares?.manualShare ?? MANUAL_REPAIR_SHARE.value;
   const repairMean = autoRepairSeconds + manualShare * manualRepairSeconds;
   const auto = twin.spares?.nodes === undefined || twin.spares.nodes === 'auto';
-  const spareNodes = auto
-    ? poissonQuantile(hardwareRate * repairMean, SPARE_QUANTILE.value)
-    : (twin.spares?.nodes as number);
+  const spareNodes = auto ? autoSpares(hardwareRate, repairMean, runSeconds) : (twin.spares?.nodes as number);
   const policy = twin.spares?.policy ?? 'wait';
   if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0) {
     issues.push({

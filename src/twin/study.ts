@@ -94,9 +94,10 @@ export function runReplicas(config: TwinConfig, seed: number, from: number, to: 
 /** Summarises replica summaries (in replica order) and the full run of replica 0. */
 export function summarizeStudy(seed: number, summaries: readonly RunSummary[], example: RunResult): StudyResult {
   const column = (read: (s: RunSummary) => number) => describe(summaries.map(read));
-  const figures = Object.fromEntries(
-    Object.entries(STUDY_FIGURES).map(([key, read]) => [key, column(read)]),
-  ) as Record<StudyFigure, StudyStat>;
+  const figures = Object.fromEntries(Object.entries(STUDY_FIGURES).map(([key, read]) => [key, column(read)])) as Record<
+    StudyFigure,
+    StudyStat
+  >;
   const badputHours = Object.fromEntries(
     BADPUT_CAUSES.map((cause) => [cause, column((s) => s.badputHours[cause])]),
   ) as Record<BadputCause, StudyStat>;

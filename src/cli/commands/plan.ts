@@ -1,7 +1,8 @@
 /**
  * `tokenworks plan <spec>`: with a system in the spec, search every plan on it and design its factory; without
  * one, search accelerators and cluster sizes under the spec's constraints and recommend a factory. Text, JSON
- * (`--json`) and a self-contained report (`--report out.html` or `out.md`).
+ * (`--json`, which carries the chosen design as a spec document under `spec`) and a self-contained report
+ * (`--report out.html` or `out.md`); `--simulate` runs the digital twin on the chosen design.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -18,7 +19,11 @@ import { explainPlan } from '../../plan/explain.js';
 import { designFactory } from '../../plan/factory.js';
 import { enumeratePlans, searchPlans, withPrecision } from '../../plan/search.js';
 import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
+import { renderSimulateText, simulateJson } from '../../report/twin-report.js';
+import { specDocument } from '../../spec/document.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
+import type { TwinDesign } from '../../twin/setup.js';
+import { positiveIntegerOption, simulateDesign } from './simulate.js';
 
 /** Adds the `plan` command to `program`. */
 export function registerPlan(program: Command, streams: OutputStreams): void {
@@ -31,6 +36,8 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .option('--threads <n>', 'worker threads for large searches (default: the cores available)')
     .option('--precisions <list>', 'matmul precisions to try, e.g. bf16,fp8 (default: the workload precision)')
+    .option('--simulate [replicas]', 'run the digital twin on the chosen design (default 100 replicas)')
+    .option('--seed <s>', 'seed of the twin with --simulate', '1')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
@@ -49,20 +56,47 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       const precisions = parsePrecisions(options.precisions);
       const spec = await loadSpecFile(file);
       const pool = threads > 1 ? createSearchPool(threads) : undefined;
-      let outcome: PlanOutcome;
+      const simulate =
+        options.simulate === undefined ? undefined : options.simulate === true ? '100' : options.simulate;
+      const replicas = simulate === undefined ? 0 : positiveIntegerOption('--simulate', simulate);
+      const seed = positiveIntegerOption('--seed', options.seed, true);
+      let found: { outcome: PlanOutcome; design?: TwinDesign };
       try {
-        outcome = spec.system
+        found = spec.system
           ? await planOnSystem(spec, top, pool, precisions)
           : await planDesigns(spec, output, pool, precisions);
       } finally {
         await pool?.close();
+      }
+      const { design } = found;
+      let outcome = found.outcome;
+      if (design) {
+        outcome = {
+          ...outcome,
+          spec: specDocument({
+            ...(spec.name !== undefined && { name: spec.name }),
+            workload: design.workload,
+            system: design.system,
+            plan: design.plan,
+            facility: design.facility,
+            ...(spec.twin && { twin: spec.twin }),
+          }),
+        };
       }
       if (report !== undefined) {
         const text = extname(report).toLowerCase() === '.md' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
         await writeFileAtomic(report, text);
         output.info(`wrote ${report}`);
       }
-      output.result(renderPlanText(outcome), outcome);
+      if (replicas > 0 && design) {
+        const simulation = await simulateDesign(design, spec.twin, { replicas, seed, threads, output, file });
+        output.result(`${renderPlanText(outcome)}\n\n${renderSimulateText(simulation)}`, {
+          ...outcome,
+          simulation: simulateJson(simulation),
+        });
+      } else {
+        output.result(renderPlanText(outcome), outcome);
+      }
       if (!outcome.chosen) {
         const path = outcome.mode === 'plans' ? 'system' : 'constraints';
         throw new TokenworksError('SPEC_INVALID', `${file}: no plan or design found`, {
@@ -96,7 +130,7 @@ async function planOnSystem(
   top: number,
   pool: SearchPool | undefined,
   precisions: MatmulPrecision[] | undefined,
-): Promise<PlanOutcome> {
+): Promise<{ outcome: PlanOutcome; design?: TwinDesign }> {
   const system = spec.system;
   if (!system) throw new Error('internal: planOnSystem without a system');
   const options = { top, ...(precisions && { precisions }) };
@@ -108,13 +142,13 @@ async function planOnSystem(
   const best = search.best[0];
   const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
   if (!best) {
-    return { title, mode: 'plans', search, binding: [whyNoPlan(spec, system, search, precisions)] };
+    return { outcome: { title, mode: 'plans', search, binding: [whyNoPlan(spec, system, search, precisions)] } };
   }
   const preset = systemPreset(system.accelerator.id);
   const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
   const workload = withPrecision(spec.workload, best.precision);
   const factory = designFactory(workload, system, facility, best.estimate, best.plan);
-  return {
+  const outcome: PlanOutcome = {
     title,
     mode: 'plans',
     search,
@@ -126,6 +160,13 @@ async function planOnSystem(
       reasons: explainPlan(workload, system, best.plan, best.estimate),
     },
     binding: [],
+  };
+  const name = spec.name ?? workload.model.name;
+  return {
+    outcome,
+    ...(factory.ok && {
+      design: { name, workload, system, plan: best.plan, facility, estimate: best.estimate, factory },
+    }),
   };
 }
 
@@ -154,7 +195,7 @@ async function planDesigns(
   output: ReturnType<typeof createOutput>,
   pool: SearchPool | undefined,
   precisions: MatmulPrecision[] | undefined,
-): Promise<PlanOutcome> {
+): Promise<{ outcome: PlanOutcome; design?: TwinDesign }> {
   const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
   let progress: ReturnType<typeof output.progress> | undefined;
   const started = Date.now();
@@ -174,7 +215,7 @@ async function planDesigns(
     : searchDesigns(spec.workload, facility, options);
   progress?.done();
   const chosen = design.recommended;
-  return {
+  const outcome: PlanOutcome = {
     title: `${spec.workload.model.name}: ${spec.name ?? 'factory design'}`,
     mode: 'designs',
     design,
@@ -188,5 +229,19 @@ async function planDesigns(
       },
     }),
     binding: design.binding.map((b) => b.message),
+  };
+  return {
+    outcome,
+    ...(chosen && {
+      design: {
+        name: spec.name ?? spec.workload.model.name,
+        workload: spec.workload,
+        system: chosen.system,
+        plan: chosen.plan,
+        facility,
+        estimate: chosen.estimate,
+        factory: chosen.factory,
+      },
+    }),
   };
 }
