@@ -194,7 +194,39 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     }
   };
 
-  const speed = () => dpActive / config.dp / (stragglerFactor * throttleFactor);
+  // Asynchronous checkpoints stop training only for the host-memory snapshot, a few milliseconds every interval:
+  // they are spread over the running time as a steady overhead instead of an event each.
+  const asyncCheckpoints = config.checkpoint.mode === 'async';
+  const checkpointFactor = asyncCheckpoints
+    ? 1 / (1 - config.checkpoint.stallSeconds / config.checkpoint.intervalSeconds)
+    : 1;
+  const speed = () => dpActive / config.dp / (stragglerFactor * throttleFactor * checkpointFactor);
+
+  // Asynchronous checkpoints: snapshots at runningSince + k·interval, durable `writeSeconds` later. The work done
+  // up to each snapshot is read off the (time, work) breakpoints of the current running period.
+  let runningSince = 0;
+  const breakTimes: number[] = [];
+  const breakWork: number[] = [];
+  const workAt = (t: number): number => {
+    // Work is linear between breakpoints (speed changes only at events, and every event records one).
+    for (let i = breakTimes.length - 1; i >= 0; i--) {
+      const t0 = breakTimes[i] as number;
+      if (t0 <= t) {
+        const t1 = breakTimes[i + 1];
+        if (t1 === undefined) return breakWork[i] as number;
+        const w0 = breakWork[i] as number;
+        return w0 + (((breakWork[i + 1] as number) - w0) * (t - t0)) / (t1 - t0);
+      }
+    }
+    return breakWork[0] ?? kept;
+  };
+  /** Saves the newest durable asynchronous snapshot as kept work, and counts the snapshots taken. */
+  const settleSnapshots = (t: number) => {
+    const { intervalSeconds, writeSeconds } = config.checkpoint;
+    const durable = Math.floor((t - runningSince - writeSeconds) / intervalSeconds);
+    if (durable >= 1) kept = Math.max(kept, workAt(runningSince + durable * intervalSeconds));
+    checkpoints += Math.max(0, Math.floor((t - runningSince) / intervalSeconds));
+  };
 
   /** Accounts the time since the last call to the current state. */
   const advance = () => {
@@ -211,12 +243,26 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
         const shrinkLog = Math.log(config.dp / dpActive);
         const stragglerLog = Math.log(stragglerFactor);
         const throttleLog = Math.log(throttleFactor);
-        const total = shrinkLog + stragglerLog + throttleLog;
+        const checkpointLog = Math.log(checkpointFactor);
+        const total = shrinkLog + stragglerLog + throttleLog + checkpointLog;
         badput.shrink += (slow * shrinkLog) / total;
         badput.stragglers += (slow * stragglerLog) / total;
         badput.throttling += (slow * throttleLog) / total;
+        badput.checkpoint += (slow * checkpointLog) / total;
       }
       record(lastT, t, s * config.tokensPerSecond, power.runningMW);
+      if (asyncCheckpoints) {
+        // Keep the breakpoints back to the oldest snapshot that may still become the durable one.
+        breakTimes.push(t);
+        breakWork.push(work);
+        const horizon = t - config.checkpoint.intervalSeconds - config.checkpoint.writeSeconds;
+        let drop = 0;
+        while (drop + 1 < breakTimes.length && (breakTimes[drop + 1] as number) <= horizon) drop++;
+        if (drop > 64) {
+          breakTimes.splice(0, drop);
+          breakWork.splice(0, drop);
+        }
+      }
     } else {
       if (state === 'checkpointing') badput.checkpoint += dt;
       else if (state === 'detecting') badput.detection += dt;
@@ -230,25 +276,35 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   // Timers of the job; each is cancelled when the state it belongs to ends.
   let stateTimer: EventHandle | undefined;
   let checkpointTimer: EventHandle | undefined;
-  let durableTimer: EventHandle | undefined;
   let finishTimer: EventHandle | undefined;
 
+  /**
+   * Keeps an event at or before the time the work completes at the current speed. A pending one that is not
+   * later is kept (it re-checks when it fires), so slowdowns and stops cost no heap churn.
+   */
   const scheduleFinish = () => {
-    sim.cancel(finishTimer);
-    finishTimer = undefined;
     if (state !== 'running') return;
-    const remaining = config.idealSeconds - work;
-    finishTimer = sim.after(Math.max(0, remaining / speed()), finish, PRIORITY.job);
+    const at = sim.now + Math.max(0, (config.idealSeconds - work) / speed());
+    if (finishTimer && !finishTimer.cancelled && finishTimer.time <= at) return;
+    sim.cancel(finishTimer);
+    finishTimer = sim.at(at, checkFinish, PRIORITY.job);
+  };
+
+  const checkFinish = () => {
+    if (state !== 'running') return;
+    advance();
+    // A relative tolerance: the work is summed over many segments.
+    if (work >= config.idealSeconds * (1 - 1e-12)) finish();
+    else scheduleFinish();
   };
 
   const finish = () => {
-    advance();
     work = config.idealSeconds;
+    if (asyncCheckpoints) settleSnapshots(sim.now);
     kept = work;
     state = 'done';
     finishedAt = sim.now;
     sim.cancel(checkpointTimer);
-    sim.cancel(durableTimer);
     log('finished');
     sim.stop();
   };
@@ -256,43 +312,34 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   const enterRunning = () => {
     advance();
     state = 'running';
-    checkpointTimer = sim.after(config.checkpoint.intervalSeconds, startCheckpoint, PRIORITY.job);
+    runningSince = sim.now;
+    if (asyncCheckpoints) {
+      breakTimes.length = 0;
+      breakWork.length = 0;
+      breakTimes.push(sim.now);
+      breakWork.push(work);
+    } else {
+      checkpointTimer = sim.after(config.checkpoint.intervalSeconds, startCheckpoint, PRIORITY.job);
+    }
     scheduleFinish();
   };
 
+  /** A blocking checkpoint: training stops while the state is written. */
   const startCheckpoint = () => {
     advance();
     checkpoints++;
     dips++;
     const snapshot = work;
     state = 'checkpointing';
-    sim.cancel(finishTimer);
-    if (config.checkpoint.mode === 'blocking') {
-      stateTimer = sim.after(
-        config.checkpoint.writeSeconds,
-        () => {
-          advance();
-          kept = snapshot;
-          enterRunning();
-        },
-        PRIORITY.job,
-      );
-    } else {
-      stateTimer = sim.after(
-        config.checkpoint.stallSeconds,
-        () => {
-          enterRunning();
-          durableTimer = sim.after(
-            config.checkpoint.writeSeconds,
-            () => {
-              kept = snapshot;
-            },
-            PRIORITY.job,
-          );
-        },
-        PRIORITY.job,
-      );
-    }
+    stateTimer = sim.after(
+      config.checkpoint.writeSeconds,
+      () => {
+        advance();
+        kept = snapshot;
+        enterRunning();
+      },
+      PRIORITY.job,
+    );
   };
 
   /** Takes spares for failed hosts (and to regrow a shrunk job), then restarts, waits or shrinks. */
@@ -342,13 +389,12 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   const stopJob = (clean: boolean) => {
     advance();
     if (state === 'running' || state === 'checkpointing') dips++;
+    if (asyncCheckpoints && state === 'running') settleSnapshots(sim.now);
     if (clean) kept = work;
     badput.lostWork += work - kept;
     work = kept;
     sim.cancel(stateTimer);
     sim.cancel(checkpointTimer);
-    sim.cancel(durableTimer);
-    sim.cancel(finishTimer);
   };
 
   const repair = streams.stream(STREAM.repair);
@@ -475,7 +521,10 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   // Start: the job launches (restart, reading no checkpoint), then trains.
   stateTimer = sim.after(config.restartSeconds, enterRunning, PRIORITY.job);
   const stopped = sim.run(end);
-  if (!stopped) advance();
+  if (!stopped) {
+    advance();
+    if (asyncCheckpoints && (state as State) === 'running') settleSnapshots(end);
+  }
   const wall = finishedAt ?? end;
   const finished = finishedAt !== undefined;
 

@@ -259,6 +259,8 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         writeSeconds + stallSeconds,
       );
     }
+    // A checkpoint is taken between steps: never more often than one step.
+    intervalSeconds = Math.max(intervalSeconds, estimate.step.seconds);
   } else {
     intervalSeconds = (twin.checkpoint?.intervalMinutes as number) * 60;
     if (intervalSeconds > runSeconds) {

@@ -188,6 +188,45 @@ function leastSquares(rows: number[][], y: number[]): number[] {
   return m.map((row, i) => (row[n] as number) / (row[i] as number));
 }
 
+describe('asynchronous checkpoints', () => {
+  it('lose, per interruption, the expected work since the newest snapshot that finished writing', () => {
+    // One crash class (M = 2 h), snapshots every τ = 10 min, each durable w = 60 s later, a 1 s snapshot stall.
+    const bytes = llama.checkpoint.bytes;
+    const spec = isolate(llamaSpec(), { host: 8766 / 2 / 2048 }, { days: 365 });
+    spec.twin.checkpoint = {
+      mode: 'async',
+      intervalMinutes: 10,
+      storageGBps: bytes / 60 / 1e9,
+      snapshotGBps: bytes / 16384 / 1e9,
+    };
+    spec.twin.detection = { crashSeconds: 0 };
+    spec.twin.restart = { seconds: 0, swapSeconds: 0 };
+    const config = configOf(validateSpec(spec));
+    const [tau, w, m] = [600, 60, 7200];
+    expect(config.checkpoint.stallSeconds).toBeCloseTo(1, 6);
+    // A running period lasts L ~ Exp(M); the newest durable snapshot is the largest k ≥ 1 with kτ + w ≤ L, and
+    // the loss is L − kτ (or all of L when none is durable yet). Integrate E[loss] numerically.
+    let expected = 0;
+    const dl = 0.5;
+    for (let l = dl / 2; l < 20 * m; l += dl) {
+      const k = Math.floor((l - w) / tau);
+      const loss = k >= 1 ? l - k * tau : l;
+      expected += loss * (Math.exp(-l / m) / m) * dl;
+    }
+    // Interruptions during the 60 s checkpoint read of a restart lose nothing.
+    expected *= Math.exp(-w / m);
+    let lost = 0;
+    let interruptions = 0;
+    for (let replica = 0; replica < 10; replica++) {
+      const run = simulateRun(config, 5, replica, { detail: false }).summary;
+      lost += run.badputHours.lostWork * 3600;
+      interruptions += run.unexpectedInterruptions;
+    }
+    // Work is counted at the running speed, 1 − stall/τ of nominal.
+    expect(Math.abs(lost / interruptions / (expected * (1 - 1 / tau)) - 1)).toBeLessThan(0.03);
+  });
+});
+
 describe('studies', () => {
   it("puts the P50 of the failure count inside the exact 99% interval of a Poisson sample's median", () => {
     // Component failures arrive whatever the job does, so each replica's count is Poisson with mean
