@@ -52,6 +52,7 @@ export {
 } from './perf/model-size.js';
 export { type PublishedParameters, type SpecSummary, summarizeSpec } from './perf/summary.js';
 export { type Constraints, ConstraintsSchema } from './spec/constraints.js';
+export { specDocument } from './spec/document.js';
 export { type Cooling, FacilitySchema } from './spec/facility.js';
 export type { Result, SpecIssue } from './spec/issues.js';
 export { formatFromName, loadSpec, parseText, type SpecFormat, validateSpec } from './spec/load.js';
@@ -71,6 +72,7 @@ export {
 // Specs
 export { type SpecInput, SpecSchema } from './spec/spec.js';
 export { type InlineAccelerator, SystemSchema } from './spec/system.js';
+export { type TwinInput, TwinSchema } from './spec/twin.js';
 export {
   type Model,
   type ModelInput,
@@ -79,6 +81,20 @@ export {
   TrainingSchema,
   WorkloadSchema,
 } from './spec/workload.js';
+export { twinDesign } from './twin/design.js';
+// Digital twin
+export { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './twin/engine/index.js';
+export {
+  BADPUT_CAUSES,
+  type BadputCause,
+  type RunResult,
+  type RunSummary,
+  simulateRun,
+  type Timeline,
+  type TwinEvent,
+} from './twin/run.js';
+export { type TwinConfig, type TwinDesign, twinConfig } from './twin/setup.js';
+export { runStudy, type StudyResult, type StudyStat } from './twin/study.js';
 export { type PublishedRun, PublishedRunSchema, type Scenario, scenarioFromRun } from './validation/runs.js';
 export {
   type ErrorSummary,
