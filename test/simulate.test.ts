@@ -79,6 +79,27 @@ describe('tokenworks simulate', () => {
     expect(JSON.parse(both.stdout).simulation.replicas).toBe(3);
   }, 60_000);
 
+  it('carries the precision a design search chose into the design document', async () => {
+    const spec = join(dir, 'search.yaml');
+    await writeFile(
+      spec,
+      `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 8192, globalBatch: { sequences: 512 }, precision: bf16 } }
+constraints: { maxGpus: 256 }
+`,
+    );
+    const planned = await run('plan', spec, '--precisions', 'bf16,fp8', '--json', '--threads', '1');
+    expect(planned.code, planned.stderr).toBe(0);
+    const out = JSON.parse(planned.stdout);
+    const chosen = out.design.recommended;
+    expect(out.spec.workload.training.precision).toBe(chosen.precision);
+    // Simulating the document runs the same design: the same nominal throughput.
+    const design = join(dir, 'search-design.json');
+    await writeFile(design, planned.stdout);
+    const simulated = await run('simulate', design, '--replicas', '1', '--days', '1', '--json', '--threads', '1');
+    expect(simulated.code, simulated.stderr).toBe(0);
+    expect(JSON.parse(simulated.stdout).design.tokensPerSecond).toBeCloseTo(chosen.estimate.tokensPerSecond, 6);
+  }, 60_000);
+
   it('rejects bad twin settings and options with the field, the value and the fix', async () => {
     const spec = join(dir, 'bad.yaml');
     const text = await readFile('examples/llama3-405b-54d.yaml', 'utf8');

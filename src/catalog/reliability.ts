@@ -180,13 +180,19 @@ export const SPARE_SWAP_SECONDS: Figure = fig(
 );
 
 /** Automatic repair of a failed host (reboot, reset, re-image). */
-export const AUTO_REPAIR_HOURS: Figure = fig(2, 'h', 'AIReSim defaults (arXiv 2603.07041, Table 1): auto-repair 2 h');
+export const AUTO_REPAIR_HOURS: Figure = fig(
+  2,
+  'h',
+  'AIReSim defaults (arXiv 2603.07041, Table 1): auto-repair 2 h',
+  'a simulator default, not a measurement',
+);
 
 /** Manual repair (part swap by a technician). */
 export const MANUAL_REPAIR_HOURS: Figure = fig(
   48,
   'h',
   'AIReSim defaults (arXiv 2603.07041, Table 1): manual repair 2 days',
+  'a simulator default, not a measurement',
 );
 
 /** Share of automatic repairs that escalate to a manual one. */
@@ -194,7 +200,7 @@ export const MANUAL_REPAIR_SHARE: Figure = fig(
   0.8,
   'of repairs',
   'AIReSim defaults (arXiv 2603.07041, Table 1): P(auto to manual) 0.8',
-  'mean repair 2 h + 0.8 × 48 h = 40.4 h',
+  'a simulator default, not a measurement; mean repair 2 h + 0.8 × 48 h = 40.4 h. Repairs only size and refill the spare pool (Llama 3\'s "3 needed significant manual intervention" is about the job, not host repair)',
 );
 
 /** Spares are sized to the 99th percentile of hosts in repair at once (ByteRobust's binomial P99 rule). */

@@ -26,6 +26,8 @@ export interface DesignPoint {
   readonly acceleratorName: string;
   readonly gpus: number;
   readonly system: ResolvedSystem;
+  /** Matmul precision of its best plan (one of the precisions searched). */
+  readonly precision: MatmulPrecision;
   readonly plan: ResolvedPlan;
   readonly estimate: Estimate;
   readonly factory: Factory;
@@ -189,6 +191,7 @@ export function evaluateDesign(
     acceleratorName: system.accelerator.name,
     gpus,
     system,
+    precision: best.precision,
     plan: best.plan,
     estimate: best.estimate,
     factory,

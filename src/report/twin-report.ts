@@ -54,10 +54,13 @@ const CAUSE_LABELS: Readonly<Record<BadputCause, string>> = {
 /** Counts as integers when they are, else with one decimal (means and interpolated percentiles). */
 const count = (v: number) => (Number.isInteger(v) ? formatInteger(v) : v.toFixed(1));
 
+/** A figure that may be infinite (a replica that trained nothing projects an infinite time to train). */
+const finite = (format: (v: number) => string) => (v: number) => (Number.isFinite(v) ? format(v) : '∞');
+
 const FIGURE_ROWS: readonly [StudyFigure, string, (v: number) => string][] = [
   ['ettr', 'ETTR (effective training time ratio)', (v) => v.toFixed(3)],
   ['goodput', 'goodput (useful work / wall time)', (v) => v.toFixed(3)],
-  ['timeToTrainDays', 'time to train, days', (v) => v.toFixed(1)],
+  ['timeToTrainDays', 'time to train, days', finite((v) => v.toFixed(1))],
   ['unexpectedInterruptions', 'unexpected interruptions', count],
   ['plannedInterruptions', 'planned interruptions', count],
   ['goodputTokensPerSecond', 'goodput, tokens/s', (v) => formatCount(v)],
@@ -72,7 +75,7 @@ function settings(outcome: SimulateOutcome): string[] {
   const window = config.windowSeconds ? `${significant(config.windowSeconds / 86400)}-day window` : 'until trained';
   return [
     `${formatInteger(design.gpus)} × ${design.accelerator}, ${design.layout}: ${formatCount(design.tokensPerSecond)} tokens/s, ${design.stepSeconds.toFixed(2)} s per step; ideal ${significant(config.idealSeconds / 86400)} days`,
-    `${study.replicas} replica${study.replicas === 1 ? '' : 's'}, seed ${study.seed}, ${window}`,
+    `${study.replicas} replica${study.replicas === 1 ? '' : 's'}, seed ${study.seed}, ${window}; ${study.finished} of ${study.replicas} finished training${study.finished < study.replicas ? ', the rest project their time to train from the rate so far' : ''}`,
     `modelled MTBF ${formatDuration(config.mtbfSeconds)}, mean recovery ${formatDuration(config.meanRecoverySeconds)} (detection, ${formatDuration(config.restartSeconds)} restart, checkpoint read, host swap)`,
     `checkpoint every ${formatDuration(c.intervalSeconds)}${c.optimal ? ' (Young/Daly)' : ''}, ${c.mode}, ${formatDuration(c.writeSeconds)} to write ${formatBytes(c.bytes)} at ${significant(c.storageGBps)} GB/s${c.mode === 'async' ? ` (${formatDuration(c.stallSeconds)} snapshot stall)` : ''}`,
     `${config.spares.nodes} spare hosts${config.spares.auto ? ' (automatic)' : ''}, policy ${config.spares.policy}`,
@@ -89,9 +92,14 @@ function tables(outcome: SimulateOutcome): {
   power: TextTable;
 } {
   const { study, config } = outcome;
+  // Replicas that stopped at the window (or the safety limit) project their time to train from the rate so far.
+  const projected = study.finished < study.replicas;
   const figures = {
     headers: ['figure', 'P10', 'P50', 'P90', 'mean'],
-    rows: FIGURE_ROWS.map(([key, label, format]) => [label, ...stat(study.figures[key], format)]),
+    rows: FIGURE_ROWS.map(([key, label, format]) => [
+      key === 'timeToTrainDays' && projected ? `${label} (projected)` : label,
+      ...stat(study.figures[key], format),
+    ]),
   };
   const totalBadput = BADPUT_CAUSES.reduce((sum, cause) => sum + study.badputHours[cause].mean, 0);
   const wallHours = study.figures.wallDays.mean * 24;

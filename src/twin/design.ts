@@ -38,7 +38,7 @@ export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
       ok: true,
       value: {
         name,
-        workload: spec.workload,
+        workload: withPrecision(spec.workload, chosen.precision),
         system: chosen.system,
         plan: chosen.plan,
         facility,

@@ -284,7 +284,9 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
    */
   const scheduleFinish = () => {
     if (state !== 'running') return;
-    const at = sim.now + Math.max(0, (config.idealSeconds - work) / speed());
+    const s = speed();
+    if (!(s > 0)) throw new Error(`internal: the job runs at speed ${s}; twin settings should have been rejected`);
+    const at = sim.now + Math.max(0, (config.idealSeconds - work) / s);
     if (finishTimer && !finishTimer.cancelled && finishTimer.time <= at) return;
     sim.cancel(finishTimer);
     finishTimer = sim.at(at, checkFinish, PRIORITY.job);
@@ -388,7 +390,8 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   /** Stops the job: work since the last durable checkpoint is lost unless `clean`. */
   const stopJob = (clean: boolean) => {
     advance();
-    if (state === 'running' || state === 'checkpointing') dips++;
+    // A blocking checkpoint already dropped to the waiting level.
+    if (state === 'running') dips++;
     if (asyncCheckpoints && state === 'running') settleSnapshots(sim.now);
     if (clean) kept = work;
     badput.lostWork += work - kept;
@@ -458,7 +461,8 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
       const scale = year / perComponent ** (1 / k);
       const age = failureClass.ageSeconds;
       const hazard = ((age + from) / scale) ** k + stream.exponential(1) / failureClass.count;
-      return scale * hazard ** (1 / k) - age;
+      // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
+      return Math.max(from, scale * hazard ** (1 / k) - age);
     };
     const arrive = () => {
       onFailure(index);

@@ -30,6 +30,7 @@ import {
 } from '../catalog/reliability.js';
 import type { Estimate } from '../perf/estimate.js';
 import type { Factory } from '../plan/factory.js';
+import { significant } from '../report/format.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { type TwinInput, TwinSchema } from '../spec/twin.js';
@@ -141,18 +142,31 @@ export function harmonic(n: number): number {
   return Math.log(n) + 0.5772156649015329 + 1 / (2 * n) - 1 / (12 * n * n);
 }
 
+/** ln(n!): exact sum below 256, Stirling's series above (error < 1e-10 there). */
+function logFactorial(n: number): number {
+  if (n < 256) {
+    let sum = 0;
+    for (let i = 2; i <= n; i++) sum += Math.log(i);
+    return sum;
+  }
+  // Stirling: ln n! = n ln n − n + ½ ln(2πn) + 1/(12n) − 1/(360n³).
+  return n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) + 1 / (12 * n) - 1 / (360 * n ** 3);
+}
+
+/** P(N = k) for N ~ Poisson(mean), computed in log space so large means do not underflow. */
+export function poissonPmf(k: number, mean: number): number {
+  if (mean <= 0) return k === 0 ? 1 : 0;
+  return Math.exp(-mean + k * Math.log(mean) - logFactorial(k));
+}
+
 /** Smallest k with P(Poisson(mean) ≤ k) ≥ q. */
 export function poissonQuantile(mean: number, q: number): number {
   if (mean <= 0) return 0;
-  let term = Math.exp(-mean);
-  let cdf = term;
-  let k = 0;
-  while (cdf < q && k < 1e6) {
-    k++;
-    term *= mean / k;
-    cdf += term;
+  let cdf = 0;
+  for (let k = 0; ; k++) {
+    cdf += poissonPmf(k, mean);
+    if (cdf >= q) return k;
   }
-  return k;
 }
 
 const DAY = 86400;
@@ -160,25 +174,46 @@ const DAY = 86400;
 /**
  * Hot spares for a run of `runSeconds`: hosts fail at `rate` per second and stay `repairMean` seconds in repair,
  * so the number in repair is Poisson with mean rate·repairMean whatever the repair-time distribution (Palm's
- * theorem for the M/G/∞ queue). A failure finds the pool empty when exactly k hosts are in repair, which happens
- * rate·T·P(N = k) times in expectation. Take at least ByteRobust's P99 of hosts in repair, and enough that the
- * run expects at most {@link SPARE_STOCKOUTS_PER_RUN} empty-pool failures.
+ * theorem for the M/G/∞ queue). With k spares a failure finds the pool empty when at least k hosts are already
+ * in repair, which happens rate·T·P(N ≥ k) times in expectation. Take at least ByteRobust's P99 of hosts in
+ * repair, and enough that the run expects at most {@link SPARE_STOCKOUTS_PER_RUN} empty-pool failures.
  */
 export function autoSpares(rate: number, repairMean: number, runSeconds: number): number {
   const mean = rate * repairMean;
   if (mean <= 0) return 0;
-  let k = poissonQuantile(mean, SPARE_QUANTILE.value);
-  const pmf = (n: number) => {
-    let log = -mean + n * Math.log(mean);
-    for (let i = 2; i <= n; i++) log -= Math.log(i);
-    return Math.exp(log);
+  // P(N ≥ k), summed upwards from k (not 1 − CDF, which loses everything to rounding once it nears 1).
+  const tail = (k: number) => {
+    let sum = 0;
+    for (let n = k; ; n++) {
+      const term = poissonPmf(n, mean);
+      sum += term;
+      if (n > mean && term <= sum * 1e-16) return sum;
+    }
   };
-  while (rate * runSeconds * pmf(k) > SPARE_STOCKOUTS_PER_RUN && k < 1e6) k++;
+  let k = poissonQuantile(mean, SPARE_QUANTILE.value);
+  while (rate * runSeconds * tail(k) > SPARE_STOCKOUTS_PER_RUN) k++;
   return k;
 }
 
 /** Expected failures per run that find no spare, in the automatic sizing (a planner choice). */
 export const SPARE_STOCKOUTS_PER_RUN = 0.1;
+
+/** Most component failures a run may expect: beyond this the settings are surely wrong (and would not finish). */
+export const MAX_EXPECTED_FAILURES = 1e6;
+
+/**
+ * Expected failures of a class over [0, T]: rate·T for a Poisson process; N[((a+T)/λ)^k − (a/λ)^k] for Weibull
+ * shape k, components of age a and scale λ = year / rate^(1/k) per component (see run.ts).
+ */
+export function expectedFailures(failureClass: TwinFailureClass, seconds: number): number {
+  const k = failureClass.weibullShape;
+  if (k === 1 || failureClass.ratePerSecond === 0) return failureClass.ratePerSecond * seconds;
+  const year = HOURS_PER_YEAR * 3600;
+  const perComponent = (failureClass.ratePerSecond / failureClass.count) * year;
+  const scale = year / perComponent ** (1 / k);
+  const a = failureClass.ageSeconds;
+  return failureClass.count * (((a + seconds) / scale) ** k - (a / scale) ** k);
+}
 
 /** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
 export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
@@ -226,32 +261,46 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const snapshotGBps = twin.checkpoint?.snapshotGBps ?? SNAPSHOT_GBPS.value;
   const stallSeconds = mode === 'blocking' ? writeSeconds : bytes / gpus / (snapshotGBps * 1e9);
 
+  const idealSeconds = workload.training.totalTokens / estimate.tokensPerSecond;
+  const windowSeconds = twin.days !== undefined ? twin.days * DAY : undefined;
+  const runSeconds = windowSeconds ?? idealSeconds;
+
+  // Rates over the run: the Poisson rate, or a Weibull class's mean rate over the run (its expected count / T).
+  const meanRate = (c: TwinFailureClass) => expectedFailures(c, runSeconds) / runSeconds;
   const unplanned = classes.filter((c) => c.detection !== 'planned');
-  const failureRate = unplanned.reduce((sum, c) => sum + c.ratePerSecond, 0);
-  const hardwareRate = unplanned.filter((c) => c.replacesNode).reduce((sum, c) => sum + c.ratePerSecond, 0);
+  const failureRate = unplanned.reduce((sum, c) => sum + meanRate(c), 0);
+  const hardwareRate = unplanned.filter((c) => c.replacesNode).reduce((sum, c) => sum + meanRate(c), 0);
   const mtbfSeconds = failureRate > 0 ? 1 / failureRate : Number.POSITIVE_INFINITY;
   const detectionMean =
     failureRate > 0
-      ? unplanned.reduce((sum, c) => sum + c.ratePerSecond * (c.detection === 'hang' ? hangSeconds : crashSeconds), 0) /
+      ? unplanned.reduce((sum, c) => sum + meanRate(c) * (c.detection === 'hang' ? hangSeconds : crashSeconds), 0) /
         failureRate
       : 0;
   const swapShare = failureRate > 0 ? hardwareRate / failureRate : 0;
   const meanRecoverySeconds = detectionMean + restartSeconds + writeSeconds + swapShare * swapSeconds;
 
-  const idealSeconds = workload.training.totalTokens / estimate.tokensPerSecond;
-  const windowSeconds = twin.days !== undefined ? twin.days * DAY : undefined;
-  const runSeconds = windowSeconds ?? idealSeconds;
+  // Guard against settings that would flood the simulation (and are surely not meant).
+  const horizon = Math.min(runSeconds * 10 + 30 * DAY, windowSeconds ?? Number.POSITIVE_INFINITY);
+  const expected = classes.map((c) => ({ id: c.id, failures: expectedFailures(c, horizon) }));
+  const total = expected.reduce((sum, c) => sum + c.failures, 0);
+  const flooded = !(total <= MAX_EXPECTED_FAILURES);
+  if (flooded) {
+    const worst = expected.reduce((a, b) => (b.failures > a.failures ? b : a));
+    issues.push({
+      code: 'invalid_value',
+      path: `twin.failures.${worst.id}`,
+      value: twin.failures?.[worst.id as keyof NonNullable<TwinInput['failures']>],
+      message: `these rates give about ${total.toExponential(1)} failures in the run (${worst.id}: ${worst.failures.toExponential(1)}), more than ${MAX_EXPECTED_FAILURES.toExponential(0)}: lower ratePerYear, failureScale or ageHours (a Weibull shape above 1 makes old parts fail fast)`,
+    });
+  }
 
   let intervalSeconds: number;
   const optimal = twin.checkpoint?.intervalMinutes === undefined || twin.checkpoint.intervalMinutes === 'optimal';
   if (optimal) {
     if (!Number.isFinite(mtbfSeconds)) intervalSeconds = Math.max(runSeconds, stallSeconds);
     else if (mode === 'blocking') {
-      // Daly 2006, first order: tau = sqrt(2 delta (M + R)); tau = M once delta >= 2M.
-      intervalSeconds =
-        writeSeconds >= 2 * mtbfSeconds
-          ? mtbfSeconds
-          : Math.sqrt(2 * writeSeconds * (mtbfSeconds + meanRecoverySeconds));
+      // Daly 2006, first order: tau = sqrt(2 delta (M + R)).
+      intervalSeconds = Math.sqrt(2 * writeSeconds * (mtbfSeconds + meanRecoverySeconds));
     } else {
       // The same rule with the snapshot as the cost, but no sooner than the previous write has finished.
       intervalSeconds = Math.max(
@@ -259,8 +308,11 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         writeSeconds + stallSeconds,
       );
     }
-    // A checkpoint is taken between steps: never more often than one step.
-    intervalSeconds = Math.max(intervalSeconds, estimate.step.seconds);
+    // A checkpoint is taken between steps (never more often than one step), and none is due after the run ends.
+    intervalSeconds = Math.min(
+      Math.max(intervalSeconds, estimate.step.seconds),
+      Math.max(runSeconds, estimate.step.seconds),
+    );
   } else {
     intervalSeconds = (twin.checkpoint?.intervalMinutes as number) * 60;
     if (intervalSeconds > runSeconds) {
@@ -271,12 +323,12 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         message: `a checkpoint every ${(intervalSeconds / 60).toFixed(0)} min is longer than the run (${(runSeconds / 60).toFixed(0)} min${windowSeconds ? ' simulated' : ' of training'}): choose fewer minutes or "optimal"`,
       });
     }
-    if (mode === 'async' && intervalSeconds < writeSeconds) {
+    if (mode === 'async' && intervalSeconds < writeSeconds + stallSeconds) {
       issues.push({
         code: 'invalid_value',
         path: 'twin.checkpoint.intervalMinutes',
         value: twin.checkpoint?.intervalMinutes,
-        message: `an asynchronous checkpoint every ${(intervalSeconds / 60).toFixed(1)} min starts before the previous one is written (${(writeSeconds / 60).toFixed(1)} min at ${storageGBps.toFixed(0)} GB/s): choose at least ${Math.ceil(writeSeconds / 60)} min`,
+        message: `an asynchronous checkpoint every ${(intervalSeconds / 60).toFixed(2)} min starts before the previous one is snapshotted and written (${((writeSeconds + stallSeconds) / 60).toFixed(2)} min: ${stallSeconds.toFixed(1)} s snapshot at ${snapshotGBps} GB/s, ${writeSeconds.toFixed(1)} s write at ${significant(storageGBps)} GB/s): choose at least ${Math.ceil((writeSeconds + stallSeconds) / 60)} min, or raise snapshotGBps or storageGBps`,
       });
     }
   }
@@ -287,9 +339,13 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const manualShare = twin.spares?.manualShare ?? MANUAL_REPAIR_SHARE.value;
   const repairMean = autoRepairSeconds + manualShare * manualRepairSeconds;
   const auto = twin.spares?.nodes === undefined || twin.spares.nodes === 'auto';
-  const spareNodes = auto ? autoSpares(hardwareRate, repairMean, runSeconds) : (twin.spares?.nodes as number);
+  const spareNodes = auto
+    ? flooded
+      ? 0
+      : autoSpares(hardwareRate, repairMean, runSeconds)
+    : (twin.spares?.nodes as number);
   const policy = twin.spares?.policy ?? 'wait';
-  if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0) {
+  if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0 && !flooded) {
     issues.push({
       code: 'invalid_value',
       path: 'twin.spares.nodes',

@@ -64,7 +64,10 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const below = Math.floor(position);
   const above = Math.min(n - 1, below + 1);
   const low = sorted[below] as number;
-  return low + ((sorted[above] as number) - low) * (position - below);
+  const high = sorted[above] as number;
+  // Equal neighbours (infinite ones included) need no interpolation; Inf − Inf would give NaN.
+  if (position === below || low === high) return low;
+  return low + (high - low) * (position - below);
 }
 
 /** P10, P50, P90, mean, min and max of `values`. */

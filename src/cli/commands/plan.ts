@@ -23,7 +23,7 @@ import { renderSimulateText, simulateJson } from '../../report/twin-report.js';
 import { specDocument } from '../../spec/document.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
 import type { TwinDesign } from '../../twin/setup.js';
-import { positiveIntegerOption, simulateDesign } from './simulate.js';
+import { positiveIntegerOption, seedOption, simulateDesign } from './simulate.js';
 
 /** Adds the `plan` command to `program`. */
 export function registerPlan(program: Command, streams: OutputStreams): void {
@@ -59,7 +59,7 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       const simulate =
         options.simulate === undefined ? undefined : options.simulate === true ? '100' : options.simulate;
       const replicas = simulate === undefined ? 0 : positiveIntegerOption('--simulate', simulate);
-      const seed = positiveIntegerOption('--seed', options.seed, true);
+      const seed = seedOption(options.seed);
       let found: { outcome: PlanOutcome; design?: TwinDesign };
       try {
         found = spec.system
@@ -235,7 +235,7 @@ async function planDesigns(
     ...(chosen && {
       design: {
         name: spec.name ?? spec.workload.model.name,
-        workload: spec.workload,
+        workload: withPrecision(spec.workload, chosen.precision),
         system: chosen.system,
         plan: chosen.plan,
         facility,

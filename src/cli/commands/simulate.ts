@@ -41,6 +41,15 @@ export function positiveIntegerOption(name: string, text: string, allowZero = fa
   return value;
 }
 
+/** Parses a seed: an integer in [−2^31, 2^31 − 1], the range the random streams take without aliasing. */
+export function seedOption(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) {
+    throw new TokenworksError('USAGE', `--seed must be an integer from -2147483648 to 2147483647, got "${text}"`);
+  }
+  return value;
+}
+
 /** Runs a study of `design` and returns the outcome; issues of the twin settings become a spec error. */
 export async function simulateDesign(
   design: TwinDesign,
@@ -119,10 +128,7 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       const replicas = positiveIntegerOption('--replicas', options.replicas);
-      const seed = Number(options.seed);
-      if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31) {
-        throw new TokenworksError('USAGE', `--seed must be an integer between -2^31 and 2^31, got "${options.seed}"`);
-      }
+      const seed = seedOption(options.seed);
       const threads =
         options.threads === undefined ? availableParallelism() : positiveIntegerOption('--threads', options.threads);
       checkReportPath(options.report);
