@@ -28,7 +28,7 @@ function configOf(text) {
 
 // 1. 100,000 GPUs for 90 days: Llama 3 70B, TP8 PP10 DP1250 on 800G NICs.
 const bigText = `
-workload: { model: llama3-70b, training: { totalTokens: 100T, sequenceLength: 8192, globalBatch: { sequences: 5000 } } }
+workload: { model: llama3-70b, training: { totalTokens: 200T, sequenceLength: 8192, globalBatch: { sequences: 5000 } } }
 system: { accelerator: h100-sxm, gpuCount: 100000, scaleOut: { nicBandwidthGbps: 800 } }
 plan: { tp: 8, pp: 10, dp: 1250, microBatch: 1, recomputation: selective }
 facility: { cooling: direct-liquid }
