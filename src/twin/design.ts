@@ -6,12 +6,30 @@
  */
 import { systemPreset } from '../catalog/systems.js';
 import { estimate } from '../perf/estimate.js';
-import { searchDesigns } from '../plan/design.js';
+import { type DesignPoint, searchDesigns } from '../plan/design.js';
 import { designFactory } from '../plan/factory.js';
 import { searchPlans, withPrecision } from '../plan/search.js';
 import type { Result } from '../spec/issues.js';
-import { type ResolvedSpec, resolveFacility } from '../spec/resolve.js';
+import { type ResolvedFacility, type ResolvedSpec, type ResolvedWorkload, resolveFacility } from '../spec/resolve.js';
 import type { TwinDesign } from './setup.js';
+
+/** The twin design of a design-search point: the workload at the precision its plan search chose. */
+export function designOfPoint(
+  name: string,
+  workload: ResolvedWorkload,
+  facility: ResolvedFacility,
+  point: DesignPoint,
+): TwinDesign {
+  return {
+    name,
+    workload: withPrecision(workload, point.precision),
+    system: point.system,
+    plan: point.plan,
+    facility,
+    estimate: point.estimate,
+    factory: point.factory,
+  };
+}
 
 /** Finds the design `spec` describes (searching plans or designs where it leaves them out). */
 export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
@@ -34,18 +52,7 @@ export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
         ],
       };
     }
-    return {
-      ok: true,
-      value: {
-        name,
-        workload: withPrecision(spec.workload, chosen.precision),
-        system: chosen.system,
-        plan: chosen.plan,
-        facility,
-        estimate: chosen.estimate,
-        factory: chosen.factory,
-      },
-    };
+    return { ok: true, value: designOfPoint(name, spec.workload, facility, chosen) };
   }
   const system = spec.system;
   const preset = systemPreset(system.accelerator.id);

@@ -22,6 +22,7 @@ import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } 
 import { renderSimulateText, simulateJson } from '../../report/twin-report.js';
 import { specDocument } from '../../spec/document.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
+import { designOfPoint } from '../../twin/design.js';
 import type { TwinDesign } from '../../twin/setup.js';
 import { positiveIntegerOption, seedOption, simulateDesign } from './simulate.js';
 
@@ -232,16 +233,6 @@ async function planDesigns(
   };
   return {
     outcome,
-    ...(chosen && {
-      design: {
-        name: spec.name ?? spec.workload.model.name,
-        workload: withPrecision(spec.workload, chosen.precision),
-        system: chosen.system,
-        plan: chosen.plan,
-        facility,
-        estimate: chosen.estimate,
-        factory: chosen.factory,
-      },
-    }),
+    ...(chosen && { design: designOfPoint(spec.name ?? spec.workload.model.name, spec.workload, facility, chosen) }),
   };
 }
