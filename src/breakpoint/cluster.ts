@@ -122,6 +122,11 @@ class ClusterState {
   /** Free thousandths of each GPU, node by node. */
   readonly freeGpu: Int32Array[];
   readonly leaf: Int32Array;
+  /** Whole free GPUs per node, and the nodes by that count (for unconstrained whole-GPU jobs and gangs). */
+  private readonly whole: Int32Array;
+  private readonly byWhole: Set<number>[];
+  /** Nodes whose GPUs are all free. */
+  private gpuIdle = 0;
 
   constructor(
     readonly nodes: readonly TraceNode[],
@@ -131,6 +136,27 @@ class ClusterState {
     this.freeMemory = Float64Array.from(nodes, (n) => n.memoryMiB);
     this.freeGpu = nodes.map((n) => new Int32Array(n.gpus).fill(FULL));
     this.leaf = Int32Array.from(nodes, (_, i) => Math.floor(i / nodesPerLeaf));
+    this.whole = Int32Array.from(nodes, (n) => n.gpus);
+    const most = Math.max(0, ...nodes.map((n) => n.gpus));
+    this.byWhole = Array.from({ length: most + 1 }, () => new Set<number>());
+    nodes.forEach((n, i) => {
+      this.byWhole[n.gpus]?.add(i);
+      if (n.gpus > 0) this.gpuIdle++;
+    });
+  }
+
+  /** Recounts a node's whole free GPUs after a change. */
+  private recount(node: number): void {
+    const before = this.whole[node] as number;
+    let after = 0;
+    for (const milli of this.freeGpu[node] as Int32Array) if (milli === FULL) after++;
+    if (after === before) return;
+    const gpus = this.nodes[node]?.gpus ?? 0;
+    this.byWhole[before]?.delete(node);
+    this.byWhole[after]?.add(node);
+    this.whole[node] = after;
+    if (before === gpus) this.gpuIdle--;
+    if (after === gpus) this.gpuIdle++;
   }
 
   private modelOk(job: ClusterJob, node: number): boolean {
@@ -138,9 +164,7 @@ class ClusterState {
   }
 
   private wholeFree(node: number): number {
-    let count = 0;
-    for (const milli of this.freeGpu[node] as Int32Array) if (milli === FULL) count++;
-    return count;
+    return this.whole[node] as number;
   }
 
   private idle(node: number): boolean {
@@ -170,6 +194,19 @@ class ClusterState {
   /** Best-fit placement now, or undefined. */
   find(job: ClusterJob): Placement | undefined {
     if (job.nodes !== undefined) return this.findGang(job, job.nodes);
+    if (
+      job.cpuMilli === 0 &&
+      job.memoryMiB === 0 &&
+      job.gpuModels.length === 0 &&
+      job.gpus > 0 &&
+      job.gpuMilli >= FULL
+    ) {
+      // Unconstrained whole GPUs: best fit is the first node of the smallest bucket that holds them.
+      for (let free = job.gpus; free < this.byWhole.length; free++) {
+        for (const node of this.byWhole[free] as Set<number>) return { nodes: [node], leaves: 1 };
+      }
+      return undefined;
+    }
     let best = -1;
     let bestScore = Number.POSITIVE_INFINITY;
     const sharing = job.gpus === 1 && job.gpuMilli < FULL;
@@ -203,8 +240,14 @@ class ClusterState {
 
   /** A gang of `count` idle nodes, taken from the leaf domains with the most idle nodes first. */
   private findGang(job: ClusterJob, count: number): Placement | undefined {
+    if (this.gpuIdle < count) return undefined;
     const byLeaf = new Map<number, number[]>();
-    for (let i = 0; i < this.nodes.length; i++) {
+    const candidates = [...(this.byWhole[this.byWhole.length - 1] as Set<number>)];
+    for (let gpus = 1; gpus < this.byWhole.length - 1; gpus++) {
+      for (const node of this.byWhole[gpus] as Set<number>) if (this.nodes[node]?.gpus === gpus) candidates.push(node);
+    }
+    candidates.sort((a, b) => a - b);
+    for (const i of candidates) {
       if (!this.modelOk(job, i) || !this.idle(i)) continue;
       const leaf = this.leaf[i] as number;
       const list = byLeaf.get(leaf);
@@ -233,6 +276,7 @@ class ClusterState {
         (this.freeGpu[node] as Int32Array).fill(sign === 1 ? 0 : FULL);
         this.freeCpu[node] = sign === 1 ? 0 : n.cpuMilli;
         this.freeMemory[node] = sign === 1 ? 0 : n.memoryMiB;
+        this.recount(node);
       }
       return;
     }
@@ -245,6 +289,7 @@ class ClusterState {
     if (sign === -1) {
       for (const gpu of slots.get(job) ?? []) gpus[gpu] = (gpus[gpu] as number) + share;
       slots.delete(job);
+      this.recount(node);
       return;
     }
     const taken: number[] = [];
@@ -265,6 +310,7 @@ class ClusterState {
       }
     }
     slots.set(job, taken);
+    this.recount(node);
   }
 }
 
@@ -329,8 +375,8 @@ export function runCluster(
     );
   }
   sim.run(options.until ?? Number.POSITIVE_INFINITY);
-  const from = Math.min(...jobs.map((j) => j.arrival));
-  const to = options.until ?? Math.max(from, ...intervals.map(([, end]) => end));
+  const from = jobs.reduce((min, j) => Math.min(min, j.arrival), Number.POSITIVE_INFINITY);
+  const to = options.until ?? intervals.reduce((max, [, end]) => Math.max(max, end), from);
   return {
     starts,
     placements,

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ReplicaStreams } from '../twin/engine/index.js';
+import { type ClusterJob, runCluster } from './cluster.js';
+import { flagshipStart, tenantJobs } from './tenants.js';
+import type { TraceNode } from './trace.js';
+
+const nodes = (count: number): TraceNode[] =>
+  Array.from({ length: count }, (_, i) => ({ name: `n${i}`, gpus: 8, gpuModel: 'h100', cpuMilli: 0, memoryMiB: 0 }));
+const tenant = (name: string, arrival: number, duration: number, gpus: number): ClusterJob => ({
+  name,
+  arrival,
+  duration,
+  cpuMilli: 0,
+  memoryMiB: 0,
+  gpus,
+  gpuMilli: 1000,
+  gpuModels: [],
+});
+
+describe('tenant jobs', () => {
+  it('offer the target utilisation from the first second (Little: busy GPUs = λ·E[GPUs]·E[run time])', () => {
+    // A mix with known moments: 1 or 3 GPUs (mean 2), 100 s or 1,900 s (mean 1,000 s, heavily length-biased).
+    const mix = { gpuRequests: [1, 3], durations: [100, 1900] };
+    const stream = new ReplicaStreams(3, 0).stream(0);
+    const jobs = tenantJobs(mix, { clusterGpus: 8192, utilisation: 0.5, from: 0, to: 7200, stream });
+    // The cluster is large enough never to queue (mean 4,096 busy GPUs of 8,192 ± about 2%).
+    const run = runCluster(nodes(1024), jobs, { policy: 'fifo', until: 7200 });
+    expect(run.starts.every((start, i) => start === jobs[i]?.arrival)).toBe(true);
+    expect(Math.abs(run.allocation.meanGpus / 4096 - 1)).toBeLessThan(0.08);
+    // Arrivals: λ = 0.5 · 8192 / (2 · 1000) = 2.048 per second; about 2,048 running at the start.
+    const arriving = jobs.filter((j) => j.arrival > 0).length;
+    expect(Math.abs(arriving / (2.048 * 7200) - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('the flagship gang in a shared cluster (the queueing effect)', () => {
+  // Four 8-GPU nodes. Tenants: 8 GPUs on each node, ending at 100, 200, 300 and 400 s; one more 8-GPU tenant
+  // arrives at 60 s. The flagship, a 2-node gang, arrives at 50 s and holds its nodes for 1,000 s.
+  const cluster = nodes(4);
+  const tenants = [
+    tenant('a', 0, 100, 8),
+    tenant('b', 0, 200, 8),
+    tenant('c', 0, 300, 8),
+    tenant('d', 0, 400, 8),
+    tenant('e', 60, 50, 8),
+  ];
+  const flagship = { arrival: 50, gangNodes: 2, holdSeconds: 1000 };
+
+  it('FIFO: the gang waits for two nodes to drain, and the tenant behind it waits for the gang', () => {
+    const result = flagshipStart(cluster, tenants, flagship, { policy: 'fifo', horizon: 5000 });
+    // Nodes free at 100 and 200: the gang starts at 200, 150 s after it arrived, on 2 nodes of one leaf.
+    expect(result.waitSeconds).toBe(150);
+    expect(result.placement?.leaves).toBe(1);
+    // Tenant e (60 s) waits behind the gang until the next node frees, at 300 s: 240 s; without the flagship
+    // it takes the node freed at 100 s: 40 s.
+    expect(result.tenantWait.withFlagship).toBe(240);
+    expect(result.tenantWait.withoutFlagship).toBe(40);
+  });
+
+  it('backfill: the tenant slips in ahead and, here, the gang starts no later', () => {
+    const result = flagshipStart(cluster, tenants, flagship, { policy: 'backfill', horizon: 5000 });
+    // e takes the node freed at 100 s (until 150); nodes are next both idle at 200 s (the 150 s one and b's).
+    expect(result.waitSeconds).toBe(150);
+    expect(result.tenantWait.withFlagship).toBe(40);
+    expect(result.tenantWait.withoutFlagship).toBe(40);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The other tenants of a shared cluster: jobs whose GPU requests come from the openb pod list (GPU pods; a share
+ * of one GPU counts as one whole GPU in a training cluster) and whose run times come from Microsoft Philly's
+ * (83,152 jobs; Jeon et al., ATC'19, via Alibaba clusterdata v2020), arriving as a Poisson process at the rate
+ * that offers the cluster a target utilisation: λ = ρ·G / (E[GPUs]·E[run time]). And the flagship gang's wait to
+ * start in that cluster, with the tenants' extra waiting it causes.
+ * @module
+ */
+import type { RandomStream } from '../twin/engine/index.js';
+import { type ClusterJob, type ClusterOptions, type Placement, runCluster } from './cluster.js';
+import type { TraceNode, TracePod } from './trace.js';
+
+/** Empirical distributions to draw tenant jobs from. */
+export interface TenantMix {
+  readonly gpuRequests: readonly number[];
+  readonly durations: readonly number[];
+}
+
+/** The tenant mix of GPU pods (shares rounded up to one GPU) and positive run times. */
+export function tenantMix(pods: readonly TracePod[], runtimes: readonly number[]): TenantMix {
+  return {
+    gpuRequests: pods.filter((p) => p.gpus >= 1).map((p) => p.gpus),
+    durations: runtimes.filter((r) => r > 0),
+  };
+}
+
+const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/**
+ * Tenant jobs over [from, to) offering `utilisation` of `clusterGpus`. The cluster starts in steady state: the
+ * jobs already running at `from` are those of an M/G/∞ system in equilibrium, Poisson(λ·E[d]) of them, each of a
+ * length-biased duration (drawn with probability ∝ d) with a uniform share of it left (the renewal-theory
+ * residual life). Without this, Philly's heavy tail (P99 3.3 days) would take weeks of warm-up to load the cluster.
+ */
+export function tenantJobs(
+  mix: TenantMix,
+  options: { clusterGpus: number; utilisation: number; from: number; to: number; stream: RandomStream },
+): ClusterJob[] {
+  const { clusterGpus, utilisation, from, to, stream } = options;
+  const meanDuration = mean(mix.durations);
+  // Offered load ρ = λ·E[g]·E[d] / G (Little's law for an infinite-server system).
+  const rate = (utilisation * clusterGpus) / (mean(mix.gpuRequests) * meanDuration);
+  const pick = (values: readonly number[]) => values[Math.floor(stream.uniform() * values.length)] as number;
+  // Cumulative durations, to draw a duration with probability proportional to its length.
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const d of mix.durations) cumulative.push((total += d));
+  const lengthBiased = () => {
+    const target = stream.uniform() * total;
+    let low = 0;
+    let high = cumulative.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((cumulative[middle] as number) < target) low = middle + 1;
+      else high = middle;
+    }
+    return mix.durations[low] as number;
+  };
+  const jobs: ClusterJob[] = [];
+  const job = (arrival: number, duration: number): ClusterJob => ({
+    name: `tenant-${jobs.length}`,
+    arrival,
+    duration,
+    cpuMilli: 0,
+    memoryMiB: 0,
+    gpus: pick(mix.gpuRequests),
+    gpuMilli: 1000,
+    gpuModels: [],
+  });
+  // Poisson(λE[d]) jobs in the system at the start, by counting unit-rate arrivals before λE[d].
+  const running = rate * meanDuration;
+  for (let arrivals = stream.exponential(1); arrivals < running; arrivals += stream.exponential(1)) {
+    jobs.push(job(from, stream.uniform() * lengthBiased()));
+  }
+  for (let t = from + stream.exponential(1 / rate); t < to; t += stream.exponential(1 / rate)) {
+    jobs.push(job(t, pick(mix.durations)));
+  }
+  return jobs;
+}
+
+/** A flagship gang's experience of the shared cluster. */
+export interface FlagshipStart {
+  /** Seconds from its arrival to its start (Infinity if it never started before the horizon). */
+  readonly waitSeconds: number;
+  readonly placement?: Placement;
+  /** Mean wait of the tenants that arrived while the flagship waited or ran, with and without it. */
+  readonly tenantWait: { readonly withFlagship: number; readonly withoutFlagship: number };
+  /** Mean GPU allocation of the cluster over the observation window, with the flagship. */
+  readonly utilisation: number;
+}
+
+/**
+ * Runs the cluster with and without a flagship gang of `gangNodes` whole nodes that arrives at `arrival` and
+ * holds its nodes for `holdSeconds` once started; observes until `horizon`.
+ */
+export function flagshipStart(
+  nodes: readonly TraceNode[],
+  tenants: readonly ClusterJob[],
+  flagship: { readonly arrival: number; readonly gangNodes: number; readonly holdSeconds: number },
+  options: ClusterOptions & { readonly horizon: number },
+): FlagshipStart {
+  const gang: ClusterJob = {
+    name: 'flagship',
+    arrival: flagship.arrival,
+    duration: flagship.holdSeconds,
+    cpuMilli: 0,
+    memoryMiB: 0,
+    gpus: 0,
+    gpuMilli: 1000,
+    gpuModels: [],
+    nodes: flagship.gangNodes,
+  };
+  const withFlagship = runCluster(nodes, [...tenants, gang], { ...options, until: options.horizon });
+  const without = runCluster(nodes, tenants, { ...options, until: options.horizon });
+  const start = withFlagship.starts[tenants.length];
+  const observed = (starts: readonly (number | undefined)[]) => {
+    let sum = 0;
+    let count = 0;
+    tenants.forEach((job, i) => {
+      if (job.arrival < flagship.arrival) return;
+      // A tenant still waiting at the horizon counts its wait so far.
+      sum += (starts[i] ?? options.horizon) - job.arrival;
+      count++;
+    });
+    return count > 0 ? sum / count : 0;
+  };
+  return {
+    waitSeconds: start === undefined ? Number.POSITIVE_INFINITY : start - flagship.arrival,
+    ...(withFlagship.placements[tenants.length] && { placement: withFlagship.placements[tenants.length] }),
+    tenantWait: { withFlagship: observed(withFlagship.starts), withoutFlagship: observed(without.starts) },
+    utilisation: withFlagship.allocation.meanGpus / withFlagship.gpus,
+  };
+}
