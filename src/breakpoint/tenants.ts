@@ -96,7 +96,13 @@ export interface FlagshipStart {
 export function flagshipStart(
   nodes: readonly TraceNode[],
   tenants: readonly ClusterJob[],
-  flagship: { readonly arrival: number; readonly gangNodes: number; readonly holdSeconds: number },
+  flagship: {
+    readonly arrival: number;
+    readonly gangNodes: number;
+    readonly holdSeconds: number;
+    /** GPU models the gang may use; empty: any. */
+    readonly gpuModels?: readonly string[];
+  },
   options: ClusterOptions & { readonly horizon: number },
 ): FlagshipStart {
   const gang: ClusterJob = {
@@ -107,7 +113,7 @@ export function flagshipStart(
     memoryMiB: 0,
     gpus: 0,
     gpuMilli: 1000,
-    gpuModels: [],
+    gpuModels: flagship.gpuModels ?? [],
     nodes: flagship.gangNodes,
   };
   const withFlagship = runCluster(nodes, [...tenants, gang], { ...options, until: options.horizon });

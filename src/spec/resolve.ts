@@ -21,6 +21,7 @@ import {
   findModelPreset,
 } from '../catalog/index.js';
 import { mustFind } from './catalog-refs.js';
+import type { CompareInput } from './compare.js';
 import type { Constraints } from './constraints.js';
 import type { Cooling, FacilityInput } from './facility.js';
 import type { Result, SpecIssue } from './issues.js';
@@ -113,6 +114,8 @@ export interface ResolvedSpec {
   readonly constraints?: Constraints;
   /** Digital-twin settings as written; src/twin/setup.ts fills their defaults against a design. */
   readonly twin?: TwinInput;
+  /** The dedicated-versus-shared comparison scenario, as written (src/breakpoint/compare.ts). */
+  readonly compare?: CompareInput;
 }
 
 /** Resolves catalog references and defaults of a parsed spec. */
@@ -142,6 +145,7 @@ export function resolveSpec(spec: SpecInput): Result<ResolvedSpec> {
       ...(plan && { plan }),
       ...(spec.constraints && { constraints: spec.constraints }),
       ...(spec.twin && { twin: spec.twin }),
+      ...(spec.compare && { compare: spec.compare }),
     },
   };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { CompareSchema } from './compare.js';
 import { ConstraintsSchema } from './constraints.js';
 import { FacilitySchema } from './facility.js';
 import { PlanSchema } from './plan.js';
@@ -22,6 +23,7 @@ export const SpecSchema = z
     plan: PlanSchema.optional(),
     constraints: ConstraintsSchema.optional(),
     twin: TwinSchema.optional(),
+    compare: CompareSchema.optional(),
   })
   .describe('A Tokenworks spec: workload, system, facility, plan and constraints');
 

@@ -1,0 +1,300 @@
+/**
+ * The comparison: one training workload at each job size, on (a) a dedicated factory designed by `plan` and run
+ * by the twin, and (b) a shared data center of the same hardware, where the flagship gang queues behind tenants,
+ * lands fragmented on a tapered fabric shared with them, waits for its slowest worker, may land on older GPUs,
+ * is preempted and has no hot spares. Each effect can be switched off. For each side: time to start, time to
+ * train, effective tokens/s, goodput and cost per million tokens; the breakpoint is the smallest size from which
+ * the factory wins on both time and cost (docs/breakpoint.md).
+ * @module
+ */
+import { findAccelerator } from '../catalog/index.js';
+import { estimate } from '../perf/estimate.js';
+import { catalogSystem } from '../plan/design.js';
+import { designFactory } from '../plan/factory.js';
+import { searchPlans } from '../plan/search.js';
+import type { CompareInput } from '../spec/compare.js';
+import {
+  acceleratorFromEntry,
+  type ResolvedFacility,
+  type ResolvedSystem,
+  type ResolvedWorkload,
+} from '../spec/resolve.js';
+import type { TwinInput } from '../spec/twin.js';
+import { ReplicaStreams } from '../twin/engine/index.js';
+import { type TwinConfig, twinConfig } from '../twin/setup.js';
+import { runStudy, type StudyResult } from '../twin/study.js';
+import { interferenceSlowdown, mixedGenerationStep, placedSystem } from './effects.js';
+import { flagshipStart, type TenantMix, tenantJobs } from './tenants.js';
+import type { TraceNode } from './trace.js';
+
+/** One side's figures at one size. */
+export interface SideFigures {
+  readonly timeToStartHours: number;
+  readonly timeToTrainDays: number;
+  readonly effectiveTokensPerSecond: number;
+  readonly goodput: number;
+  readonly ettr: number;
+  readonly usdPerMillionTokens: number;
+}
+
+/** Both sides at one size. */
+export interface ComparePoint {
+  readonly gpus: number;
+  readonly layout: string;
+  readonly dedicated: SideFigures & { readonly spareNodes: number; readonly usdPerGpuHour: number };
+  readonly shared: SideFigures & {
+    readonly slowdown: {
+      readonly fabric: number;
+      readonly interference: number;
+      readonly mixedGenerations: number;
+      readonly total: number;
+    };
+    readonly leaves: number | null;
+    readonly olderNodes: number | null;
+    /** Mean GPU allocation of the shared cluster while the flagship was there. */
+    readonly clusterUtilisation: number;
+    /** Mean extra wait the flagship caused the tenants arriving after it, seconds. */
+    readonly tenantExtraWaitSeconds: number;
+    readonly usdPerGpuHour: number;
+  };
+  readonly factoryWins: { readonly time: boolean; readonly cost: boolean };
+  /** The factory utilisation below which it stops winning on cost (its cost at full use / the shared cost). */
+  readonly breakEvenUtilisation: number;
+}
+
+/** The whole comparison. */
+export interface CompareResult {
+  readonly points: ComparePoint[];
+  readonly skipped: { readonly gpus: number; readonly reason: string }[];
+  /** Smallest size from which the factory wins on time and cost at every larger size, or null and why. */
+  readonly breakpoint: { readonly gpus: number | null; readonly reason: string };
+}
+
+/** Inputs the comparison reads from traces (the Node layer loads them). */
+export interface CompareData {
+  readonly tenants: TenantMix;
+  /** Median per-step coefficient of variation of worker times (Alibaba PAI trace). */
+  readonly interferenceCov: number;
+}
+
+/** Default sweep: 64 GPUs, doubling to 16,384. */
+export const DEFAULT_SIZES = [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+
+const HOUR = 3600;
+/** The flagship arrives after an hour of tenants; the cluster is watched for two days. */
+const ARRIVAL = HOUR;
+const HORIZON = 48 * HOUR;
+
+const median = (study: StudyResult, read: (s: StudyResult['figures']) => { p50: number }) => read(study.figures).p50;
+
+/** One size of the comparison. */
+export function comparePoint(
+  workload: ResolvedWorkload,
+  acceleratorId: string,
+  facility: ResolvedFacility,
+  twin: TwinInput | undefined,
+  scenario: CompareInput,
+  data: CompareData,
+  gpus: number,
+): ComparePoint | { readonly gpus: number; readonly reason: string } {
+  const { shared, effects } = scenario;
+  const system = catalogSystem(acceleratorId, gpus);
+  if (!system) return { gpus, reason: `no server of ${acceleratorId} in the catalog` };
+  if (gpus > shared.gpus) return { gpus, reason: `larger than the shared cluster (${shared.gpus} GPUs)` };
+  const best = searchPlans(workload, system, { top: 1 }).best[0];
+  if (!best) return { gpus, reason: 'no plan fits' };
+  const plan = best.plan;
+  const factory = designFactory(workload, system, facility, best.estimate, plan);
+  if (!factory.ok) return { gpus, reason: factory.issues.map((i) => i.message).join('; ') };
+  const design = { name: `${gpus} GPUs`, workload, system, plan, facility, estimate: best.estimate, factory };
+  const config = twinConfig(design, twin);
+  if (!config.ok) return { gpus, reason: config.issues.map((i) => i.message).join('; ') };
+  const tokens = workload.training.totalTokens;
+  const study = (c: TwinConfig) => runStudy(c, { replicas: scenario.replicas, seed: scenario.seed });
+
+  // (a) Dedicated: the twin on the plan's design, its spares bought with it.
+  const dedicatedStudy = study(config.value);
+  const dedicatedDays = median(dedicatedStudy, (f) => f.timeToTrainDays);
+  const spareNodes = config.value.spares.nodes;
+  const spareShare = (spareNodes * system.gpusPerNode) / gpus;
+  const dedicatedCostAtFullUse = factory.costUSD.perHour * (1 + spareShare) * dedicatedDays * 24;
+  const dedicatedCost = dedicatedCostAtFullUse / scenario.dedicated.utilisation;
+
+  // (b) Shared: the flagship gang arrives into a loaded cluster of the same servers, some of an older generation.
+  const stream = new ReplicaStreams(scenario.seed, gpus).stream(0);
+  const nodeCount = Math.floor(shared.gpus / system.gpusPerNode);
+  const older = new Set<number>();
+  const olderCount = Math.round(shared.olderShare * nodeCount);
+  while (older.size < olderCount) older.add(Math.floor(stream.uniform() * nodeCount));
+  const nodes: TraceNode[] = Array.from({ length: nodeCount }, (_, i) => ({
+    name: `node-${i}`,
+    gpus: system.gpusPerNode,
+    gpuModel: older.has(i) ? shared.olderAccelerator : acceleratorId,
+    cpuMilli: 0,
+    memoryMiB: 0,
+  }));
+  const gangNodes = Math.ceil(gpus / system.gpusPerNode);
+  const tenants = tenantJobs(data.tenants, {
+    clusterGpus: nodeCount * system.gpusPerNode,
+    utilisation: shared.utilisation,
+    from: 0,
+    to: HORIZON,
+    stream,
+  });
+  const start = flagshipStart(
+    nodes,
+    tenants,
+    {
+      arrival: ARRIVAL,
+      gangNodes,
+      holdSeconds: HORIZON,
+      ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
+    },
+    { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon: HORIZON },
+  );
+  const started = start.placement !== undefined;
+  const waitSeconds = effects.queue ? start.waitSeconds : 0;
+  const leaves = start.placement?.leaves ?? Math.ceil(gangNodes / shared.nodesPerLeaf);
+  const olderNodes = start.placement ? start.placement.nodes.filter((n) => older.has(n)).length : null;
+
+  // Slowdowns of the step, each from its own effect. On the fabric it got, the job runs the best plan for that
+  // fabric (plan search on the placed system), against the factory's best plan on its non-blocking one.
+  let fabric = 1;
+  if (effects.fragmentation || effects.contention) {
+    const sharedFabric = {
+      gpusPerLeaf: shared.nodesPerLeaf * system.gpusPerNode,
+      taper: effects.fragmentation ? shared.taper : 1,
+      tenantLinkLoad: effects.contention ? shared.tenantLinkLoad : 0,
+    };
+    const placedLeaves = effects.fragmentation ? leaves : Math.ceil(gangNodes / shared.nodesPerLeaf);
+    const replanned = searchPlans(workload, placedSystem(system, placedLeaves, sharedFabric), { top: 1 }).best[0];
+    fabric = replanned ? replanned.estimate.step.seconds / best.estimate.step.seconds : 1;
+  }
+  const interference = effects.interference
+    ? interferenceSlowdown(shared.interferenceCov ?? data.interferenceCov, gangNodes)
+    : 1;
+  let mixed = 1;
+  if (effects.mixedGenerations && shared.olderShare > 0 && !shared.sameGeneration) {
+    const olderSystem = withAccelerator(system, shared.olderAccelerator);
+    const olderEstimate = olderSystem ? estimate(workload, olderSystem, plan) : undefined;
+    const ratio = olderEstimate?.ok ? olderEstimate.step.seconds / best.estimate.step.seconds : 1;
+    mixed =
+      olderNodes === null
+        ? mixedGenerationStep(1, ratio, shared.olderShare, gangNodes).seconds
+        : olderNodes > 0
+          ? Math.max(1, ratio)
+          : 1;
+  }
+  const slowdown = fabric * interference * mixed;
+
+  // The shared run: slower steps, a new wait in the queue after every interruption, preemptions, and (without
+  // spares) failed hosts replaced only when the pool frees one: the wait a tenant of one node sees.
+  const base = config.value;
+  const requeue = effects.queue && Number.isFinite(start.waitSeconds) ? start.waitSeconds : 0;
+  const sharedConfig: TwinConfig = {
+    ...base,
+    stepSeconds: base.stepSeconds * slowdown,
+    tokensPerSecond: base.tokensPerSecond / slowdown,
+    idealSeconds: base.idealSeconds * slowdown,
+    limitSeconds: base.limitSeconds * slowdown,
+    restartSeconds: base.restartSeconds + requeue,
+    classes: effects.preemption
+      ? [
+          ...base.classes,
+          {
+            id: 'preemption',
+            label: 'preemption',
+            per: 'job',
+            count: 1,
+            ratePerSecond: shared.preemptionsPerDay / 86400,
+            weibullShape: 1,
+            ageSeconds: 0,
+            detection: 'crash',
+            replacesNode: false,
+          },
+        ]
+      : base.classes,
+    spares: effects.noSpares
+      ? {
+          ...base.spares,
+          nodes: 0,
+          auto: false,
+          policy: 'wait',
+          autoRepairSeconds: Math.max(1, start.tenantWait.withoutFlagship),
+          manualRepairSeconds: 0,
+          manualShare: 0,
+        }
+      : base.spares,
+  };
+  const sharedStudy = study(sharedConfig);
+  const sharedRunDays = median(sharedStudy, (f) => f.timeToTrainDays);
+  const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
+  // Same hardware at cost, recovered over the GPU-hours tenants use: price = cost per GPU-hour / utilisation.
+  const sharedPrice = factory.costUSD.perGpuHour / Math.max(0.05, start.utilisation);
+  const sharedCost = sharedPrice * gpus * sharedRunDays * 24;
+  const millions = tokens / 1e6;
+  const side = (days: number, startHours: number, s: StudyResult, cost: number): SideFigures => ({
+    timeToStartHours: startHours,
+    timeToTrainDays: days,
+    effectiveTokensPerSecond: Number.isFinite(days) ? tokens / (days * 86400) : 0,
+    goodput: s.figures.goodput.p50,
+    ettr: s.figures.ettr.p50,
+    usdPerMillionTokens: cost / millions,
+  });
+  const dedicatedSide = side(dedicatedDays, 0, dedicatedStudy, dedicatedCost);
+  const sharedSide = side(
+    sharedDays,
+    waitSeconds / HOUR,
+    sharedStudy,
+    Number.isFinite(sharedDays) ? sharedCost : Number.POSITIVE_INFINITY,
+  );
+  return {
+    gpus,
+    layout: `TP${plan.tp} PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}${plan.cp > 1 ? ` CP${plan.cp}` : ''} DP${plan.dp}`,
+    dedicated: { ...dedicatedSide, spareNodes, usdPerGpuHour: factory.costUSD.perGpuHour },
+    shared: {
+      ...sharedSide,
+      slowdown: { fabric, interference, mixedGenerations: mixed, total: slowdown },
+      leaves: started ? leaves : null,
+      olderNodes,
+      clusterUtilisation: start.utilisation,
+      tenantExtraWaitSeconds: start.tenantWait.withFlagship - start.tenantWait.withoutFlagship,
+      usdPerGpuHour: sharedPrice,
+    },
+    factoryWins: {
+      time: dedicatedSide.timeToTrainDays <= sharedSide.timeToTrainDays,
+      cost: dedicatedSide.usdPerMillionTokens <= sharedSide.usdPerMillionTokens,
+    },
+    breakEvenUtilisation: dedicatedCostAtFullUse / millions / sharedSide.usdPerMillionTokens,
+  };
+}
+
+/** The same system with another catalog accelerator (same servers and fabric). */
+function withAccelerator(system: ResolvedSystem, id: string): ResolvedSystem | undefined {
+  const found = findAccelerator(id);
+  return found.found ? { ...system, accelerator: acceleratorFromEntry(found.entry) } : undefined;
+}
+
+/** The breakpoint over the points (in size order): the smallest size from which the factory always wins. */
+export function findBreakpoint(points: readonly ComparePoint[]): CompareResult['breakpoint'] {
+  if (points.length === 0) return { gpus: null, reason: 'no size could be compared' };
+  const wins = points.map((p) => p.factoryWins.time && p.factoryWins.cost);
+  if (wins.every(Boolean)) {
+    return {
+      gpus: null,
+      reason: `the factory wins on time and cost at every size from ${points[0]?.gpus} to ${points[points.length - 1]?.gpus} GPUs`,
+    };
+  }
+  if (!wins[wins.length - 1]) {
+    return {
+      gpus: null,
+      reason: `the shared data center still wins at ${points[points.length - 1]?.gpus} GPUs, the largest size compared`,
+    };
+  }
+  let first = wins.length - 1;
+  while (first > 0 && wins[first - 1]) first--;
+  return {
+    gpus: points[first]?.gpus ?? null,
+    reason: 'the smallest size from which the factory wins on both time and cost',
+  };
+}
