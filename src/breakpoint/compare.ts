@@ -21,7 +21,7 @@ import {
 } from '../spec/resolve.js';
 import type { TwinInput } from '../spec/twin.js';
 import { ReplicaStreams } from '../twin/engine/index.js';
-import { type TwinConfig, twinConfig } from '../twin/setup.js';
+import { optimalInterval, type TwinConfig, twinConfig } from '../twin/setup.js';
 import { runStudy, type StudyResult } from '../twin/study.js';
 import { interferenceSlowdown, mixedGenerationStep, placedSystem } from './effects.js';
 import { flagshipStart, type TenantMix, tenantJobs } from './tenants.js';
@@ -197,7 +197,7 @@ export function comparePoint(
     tokensPerSecond: base.tokensPerSecond / slowdown,
     idealSeconds: base.idealSeconds * slowdown,
     limitSeconds: base.limitSeconds * slowdown,
-    restartSeconds: base.restartSeconds + requeue,
+    requeueSeconds: requeue,
     classes: effects.preemption
       ? [
           ...base.classes,
@@ -226,7 +226,28 @@ export function comparePoint(
         }
       : base.spares,
   };
-  const sharedStudy = study(sharedConfig);
+  // Checkpoints at the interval that is optimal for the shared run's own interruption rate.
+  const preemptionRate = effects.preemption ? shared.preemptionsPerDay / 86400 : 0;
+  const mtbf = 1 / (1 / base.mtbfSeconds + preemptionRate);
+  const tuned: TwinConfig = base.checkpoint.optimal
+    ? {
+        ...sharedConfig,
+        mtbfSeconds: mtbf,
+        checkpoint: {
+          ...base.checkpoint,
+          intervalSeconds: optimalInterval({
+            mode: base.checkpoint.mode,
+            writeSeconds: base.checkpoint.writeSeconds,
+            stallSeconds: base.checkpoint.stallSeconds,
+            stepSeconds: sharedConfig.stepSeconds,
+            runSeconds: base.windowSeconds ?? sharedConfig.idealSeconds,
+            mtbfSeconds: mtbf,
+            recoverySeconds: base.meanRecoverySeconds + requeue,
+          }),
+        },
+      }
+    : sharedConfig;
+  const sharedStudy = study(tuned);
   const sharedRunDays = median(sharedStudy, (f) => f.timeToTrainDays);
   const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
   // Same hardware at cost, recovered over the GPU-hours tenants use: price = cost per GPU-hour / utilisation.

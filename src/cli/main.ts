@@ -9,6 +9,7 @@ import { createOutput, type OutputStreams } from '../node/output.js';
 import { VERSION } from '../version.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
+import { registerCompare } from './commands/compare.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -38,6 +39,7 @@ export function buildProgram(streams: OutputStreams): Command {
     });
   registerCatalog(program, streams);
   registerCheck(program, streams);
+  registerCompare(program, streams);
   registerEstimate(program, streams);
   registerPlan(program, streams);
   registerSimulate(program, streams);

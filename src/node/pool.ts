@@ -21,6 +21,8 @@ export interface SearchPool {
   readonly threads: number;
   searchPlans(workload: ResolvedWorkload, system: ResolvedSystem, options?: SearchOptions): Promise<SearchResult>;
   searchDesigns(workload: ResolvedWorkload, facility: ResolvedFacility, options?: DesignOptions): Promise<DesignResult>;
+  /** Runs one task on a worker (the caller builds it; see search-worker.ts). */
+  run<T>(task: SearchTask): Promise<T>;
   /** A twin study: replica 0 in full on this thread, the others in chunks on the workers. */
   runStudy(config: TwinConfig, options: StudyOptions): Promise<StudyResult>;
   close(): Promise<void>;
@@ -99,6 +101,7 @@ export function createSearchPool(threads = availableParallelism()): SearchPool {
       const rest = (await Promise.all(tasks)).flat();
       return summarizeStudy(seed, [example.summary, ...rest], example);
     },
+    run: <T>(task: SearchTask) => pool.run(task) as Promise<T>,
     close: () => pool.destroy(),
   };
 }

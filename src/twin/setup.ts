@@ -74,6 +74,8 @@ export interface TwinConfig {
   readonly classes: readonly TwinFailureClass[];
   readonly detection: { readonly crashSeconds: number; readonly hangSeconds: number };
   readonly restartSeconds: number;
+  /** Wait to be scheduled again after an interruption (a shared cluster's queue; 0 on a dedicated factory). */
+  readonly requeueSeconds?: number;
   readonly swapSeconds: number;
   readonly checkpoint: {
     readonly mode: 'blocking' | 'async';
@@ -215,6 +217,32 @@ export function expectedFailures(failureClass: TwinFailureClass, seconds: number
   return failureClass.count * (((a + seconds) / scale) ** k - (a / scale) ** k);
 }
 
+/**
+ * The optimal checkpoint interval: Daly's first order (Daly 2006), τ = √(2δ(M + R)), with δ the stall (the write
+ * when blocking, the snapshot when asynchronous). Asynchronous checkpoints come no sooner than the last one is
+ * written; none is shorter than a step or longer than the run.
+ */
+export function optimalInterval(c: {
+  readonly mode: 'blocking' | 'async';
+  readonly writeSeconds: number;
+  readonly stallSeconds: number;
+  readonly stepSeconds: number;
+  readonly runSeconds: number;
+  readonly mtbfSeconds: number;
+  readonly recoverySeconds: number;
+}): number {
+  let interval: number;
+  if (!Number.isFinite(c.mtbfSeconds)) interval = Math.max(c.runSeconds, c.stallSeconds);
+  else if (c.mode === 'blocking') interval = Math.sqrt(2 * c.writeSeconds * (c.mtbfSeconds + c.recoverySeconds));
+  else {
+    interval = Math.max(
+      Math.sqrt(2 * c.stallSeconds * (c.mtbfSeconds + c.recoverySeconds)),
+      c.writeSeconds + c.stallSeconds,
+    );
+  }
+  return Math.min(Math.max(interval, c.stepSeconds), Math.max(c.runSeconds, c.stepSeconds));
+}
+
 /** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
 export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
   const twin = input ?? TwinSchema.parse({});
@@ -297,22 +325,15 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   let intervalSeconds: number;
   const optimal = twin.checkpoint?.intervalMinutes === undefined || twin.checkpoint.intervalMinutes === 'optimal';
   if (optimal) {
-    if (!Number.isFinite(mtbfSeconds)) intervalSeconds = Math.max(runSeconds, stallSeconds);
-    else if (mode === 'blocking') {
-      // Daly 2006, first order: tau = sqrt(2 delta (M + R)).
-      intervalSeconds = Math.sqrt(2 * writeSeconds * (mtbfSeconds + meanRecoverySeconds));
-    } else {
-      // The same rule with the snapshot as the cost, but no sooner than the previous write has finished.
-      intervalSeconds = Math.max(
-        Math.sqrt(2 * stallSeconds * (mtbfSeconds + meanRecoverySeconds)),
-        writeSeconds + stallSeconds,
-      );
-    }
-    // A checkpoint is taken between steps (never more often than one step), and none is due after the run ends.
-    intervalSeconds = Math.min(
-      Math.max(intervalSeconds, estimate.step.seconds),
-      Math.max(runSeconds, estimate.step.seconds),
-    );
+    intervalSeconds = optimalInterval({
+      mode,
+      writeSeconds,
+      stallSeconds,
+      stepSeconds: estimate.step.seconds,
+      runSeconds,
+      mtbfSeconds,
+      recoverySeconds: meanRecoverySeconds,
+    });
   } else {
     intervalSeconds = (twin.checkpoint?.intervalMinutes as number) * 60;
     if (intervalSeconds > runSeconds) {
