@@ -42,6 +42,8 @@ export interface ClusterOptions {
   readonly nodesPerLeaf?: number;
   /** Stop at this time (default: when every job has run). */
   readonly until?: number;
+  /** Report the allocation over [first arrival, this time] instead of the whole run. */
+  readonly allocationUntil?: number;
 }
 
 /** What happened to each job, and the cluster's GPU allocation over time. */
@@ -381,7 +383,7 @@ export function runCluster(
     starts,
     placements,
     unplaceable,
-    allocation: allocationProfile(intervals, from, to),
+    allocation: allocationProfile(intervals, from, options.allocationUntil ?? to),
     gpus: nodes.reduce((sum, n) => sum + n.gpus, 0),
   };
 }

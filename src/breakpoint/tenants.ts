@@ -85,13 +85,15 @@ export interface FlagshipStart {
   readonly placement?: Placement;
   /** Mean wait of the tenants that arrived while the flagship waited or ran, with and without it. */
   readonly tenantWait: { readonly withFlagship: number; readonly withoutFlagship: number };
-  /** Mean GPU allocation of the cluster over the observation window, with the flagship. */
+  /** Mean GPU allocation of the cluster without the flagship while tenants arrive: its normal utilisation. */
   readonly utilisation: number;
 }
 
 /**
  * Runs the cluster with and without a flagship gang of `gangNodes` whole nodes that arrives at `arrival` and
- * holds its nodes for `holdSeconds` once started; observes until `horizon`.
+ * holds its nodes for `holdSeconds` once started. Both runs go on until `horizon` (after the last tenant arrives
+ * the cluster only drains, so a long horizon is cheap); the cluster's utilisation is read from the run without the
+ * flagship while tenants still arrive. Tenants that arrive from the flagship's arrival on are compared.
  */
 export function flagshipStart(
   nodes: readonly TraceNode[],
@@ -116,16 +118,17 @@ export function flagshipStart(
     gpuModels: flagship.gpuModels ?? [],
     nodes: flagship.gangNodes,
   };
+  const lastArrival = tenants.reduce((last, job) => Math.max(last, job.arrival), flagship.arrival);
   const withFlagship = runCluster(nodes, [...tenants, gang], { ...options, until: options.horizon });
-  const without = runCluster(nodes, tenants, { ...options, until: options.horizon });
+  const without = runCluster(nodes, tenants, { ...options, until: options.horizon, allocationUntil: lastArrival });
   const start = withFlagship.starts[tenants.length];
-  const observed = (starts: readonly (number | undefined)[]) => {
+  const observed = (starts: readonly (number | undefined)[], until: number) => {
     let sum = 0;
     let count = 0;
     tenants.forEach((job, i) => {
       if (job.arrival < flagship.arrival) return;
-      // A tenant still waiting at the horizon counts its wait so far.
-      sum += (starts[i] ?? options.horizon) - job.arrival;
+      // A tenant still waiting when the run stops counts its wait so far.
+      sum += (starts[i] ?? until) - job.arrival;
       count++;
     });
     return count > 0 ? sum / count : 0;
@@ -133,7 +136,10 @@ export function flagshipStart(
   return {
     waitSeconds: start === undefined ? Number.POSITIVE_INFINITY : start - flagship.arrival,
     ...(withFlagship.placements[tenants.length] && { placement: withFlagship.placements[tenants.length] }),
-    tenantWait: { withFlagship: observed(withFlagship.starts), withoutFlagship: observed(without.starts) },
-    utilisation: withFlagship.allocation.meanGpus / withFlagship.gpus,
+    tenantWait: {
+      withFlagship: observed(withFlagship.starts, options.horizon),
+      withoutFlagship: observed(without.starts, options.horizon),
+    },
+    utilisation: without.allocation.meanGpus / without.gpus,
   };
 }

@@ -37,7 +37,7 @@ function tables(outcome: CompareOutcome): { sides: TextTable; shared: TextTable 
       p.layout,
       days(p.dedicated.timeToTrainDays),
       days(p.shared.timeToTrainDays),
-      Number.isFinite(p.shared.timeToStartHours) ? p.shared.timeToStartHours.toFixed(2) : '> 47',
+      Number.isFinite(p.shared.timeToStartHours) ? p.shared.timeToStartHours.toFixed(2) : 'never',
       money(p.dedicated.usdPerMillionTokens),
       money(p.shared.usdPerMillionTokens),
       p.factoryWins.time && p.factoryWins.cost
