@@ -51,7 +51,9 @@ export interface ComparePoint {
     };
     readonly leaves: number | null;
     readonly olderNodes: number | null;
-    /** Mean GPU allocation of the shared cluster while the flagship was there. */
+    /** Whether the gang started within the time watched (48 h under backfill, 60 days under FIFO). */
+    readonly started: boolean;
+    /** The shared cluster's utilisation from its tenants (before the flagship). */
     readonly clusterUtilisation: number;
     /** Mean extra wait the flagship caused the tenants arriving after it, seconds. */
     readonly tenantExtraWaitSeconds: number;
@@ -62,12 +64,20 @@ export interface ComparePoint {
   readonly breakEvenUtilisation: number;
 }
 
+/** Where the factory starts to win. */
+export interface Breakpoint {
+  /** Smallest size from which the factory wins on time and cost at every larger size; null when none in range. */
+  readonly gpus: number | null;
+  /** `breakpoint`: found; `factory-everywhere`: it wins at every size; `shared-at-largest`: not even at the top. */
+  readonly status: 'breakpoint' | 'factory-everywhere' | 'shared-at-largest' | 'none';
+  readonly reason: string;
+}
+
 /** The whole comparison. */
 export interface CompareResult {
   readonly points: ComparePoint[];
   readonly skipped: { readonly gpus: number; readonly reason: string }[];
-  /** Smallest size from which the factory wins on time and cost at every larger size, or null and why. */
-  readonly breakpoint: { readonly gpus: number | null; readonly reason: string };
+  readonly breakpoint: Breakpoint;
 }
 
 /** Inputs the comparison reads from traces (the Node layer loads them). */
@@ -140,7 +150,12 @@ export function comparePoint(
     memoryMiB: 0,
   }));
   const gangNodes = Math.ceil(gpus / system.gpusPerNode);
-  const tenants = tenantJobs(data.tenants, {
+  // Tenants ask for at most one server (requests larger than this server are left out of the mix).
+  const mix = {
+    gpuRequests: data.tenants.gpuRequests.filter((g) => g <= system.gpusPerNode),
+    durations: data.tenants.durations,
+  };
+  const tenants = tenantJobs(mix, {
     clusterGpus: nodeCount * system.gpusPerNode,
     utilisation: shared.utilisation,
     from: 0,
@@ -159,6 +174,10 @@ export function comparePoint(
     },
     { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon },
   );
+  if (start.unplaceable) {
+    const own = nodeCount - (shared.sameGeneration ? olderCount : 0);
+    return { gpus, reason: `the shared cluster has only ${own} servers the gang may use, it needs ${gangNodes}` };
+  }
   const started = start.placement !== undefined;
   const waitSeconds = effects.queue ? start.waitSeconds : 0;
   const leaves = start.placement?.leaves ?? Math.ceil(gangNodes / shared.nodesPerLeaf);
@@ -194,19 +213,29 @@ export function comparePoint(
   }
   const slowdown = fabric * interference * mixed;
 
-  // The shared run: slower steps, a new wait in the queue after every interruption, preemptions, and (without
-  // spares) failed hosts replaced only when the pool frees one: the wait a tenant of one node sees.
+  // The shared run: slower steps, preemptions, and (without spares) each failed host replaced when the pool
+  // frees a server of its model: the wait of a one-server gang arriving at the same moment. After an
+  // interruption the job restarts on its own hosts (large jobs are requeued with their nodes held).
   const base = config.value;
-  // After an interruption the job keeps its allocation (it restarts on its own hosts, as large jobs are
-  // requeued with their nodes held); only a failed host must be replaced, which the no-spares effect covers.
-  const requeue = 0;
+  const replacementWait = effects.noSpares
+    ? flagshipStart(
+        nodes,
+        tenants,
+        {
+          arrival: ARRIVAL,
+          gangNodes: 1,
+          holdSeconds: horizon,
+          ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
+        },
+        { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon },
+      ).waitSeconds
+    : 0;
   const sharedConfig: TwinConfig = {
     ...base,
     stepSeconds: base.stepSeconds * slowdown,
     tokensPerSecond: base.tokensPerSecond / slowdown,
     idealSeconds: base.idealSeconds * slowdown,
     limitSeconds: base.limitSeconds * slowdown,
-    requeueSeconds: requeue,
     classes: effects.preemption
       ? [
           ...base.classes,
@@ -229,7 +258,7 @@ export function comparePoint(
           nodes: 0,
           auto: false,
           policy: 'wait',
-          autoRepairSeconds: Math.max(1, start.tenantWait.withoutFlagship),
+          autoRepairSeconds: Math.max(1, Number.isFinite(replacementWait) ? replacementWait : horizon),
           manualRepairSeconds: 0,
           manualShare: 0,
         }
@@ -251,7 +280,7 @@ export function comparePoint(
             stepSeconds: sharedConfig.stepSeconds,
             runSeconds: base.windowSeconds ?? sharedConfig.idealSeconds,
             mtbfSeconds: mtbf,
-            recoverySeconds: base.meanRecoverySeconds + requeue,
+            recoverySeconds: base.meanRecoverySeconds,
           }),
         },
       }
@@ -260,7 +289,8 @@ export function comparePoint(
   const sharedRunDays = median(sharedStudy, (f) => f.timeToTrainDays);
   const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
   // Same hardware at cost, recovered over the GPU-hours tenants use: price = cost per GPU-hour / utilisation.
-  const sharedPrice = factory.costUSD.perGpuHour / Math.max(0.05, start.utilisation);
+  // (per GPU bought: whole NVL72 racks leave unused slots the shared cluster would not have).
+  const sharedPrice = factory.costUSD.perHour / factory.purchasedGpus / Math.max(0.05, start.utilisation);
   const sharedCost = sharedPrice * gpus * sharedRunDays * 24;
   const millions = tokens / 1e6;
   const side = (days: number, startHours: number, s: StudyResult, cost: number): SideFigures => ({
@@ -285,6 +315,7 @@ export function comparePoint(
     shared: {
       ...sharedSide,
       slowdown: { fabric, interference, mixedGenerations: mixed, total: slowdown },
+      started,
       leaves: started ? leaves : null,
       olderNodes,
       clusterUtilisation: start.utilisation,
@@ -306,25 +337,31 @@ function withAccelerator(system: ResolvedSystem, id: string): ResolvedSystem | u
 }
 
 /** The breakpoint over the points (in size order): the smallest size from which the factory always wins. */
-export function findBreakpoint(points: readonly ComparePoint[]): CompareResult['breakpoint'] {
-  if (points.length === 0) return { gpus: null, reason: 'no size could be compared' };
+export function findBreakpoint(unsorted: readonly ComparePoint[]): Breakpoint {
+  const points = [...unsorted].sort((a, b) => a.gpus - b.gpus);
+  if (points.length === 0) return { gpus: null, status: 'none', reason: 'no size could be compared' };
   const wins = points.map((p) => p.factoryWins.time && p.factoryWins.cost);
+  const smallest = points[0]?.gpus;
+  const largest = points[points.length - 1]?.gpus;
   if (wins.every(Boolean)) {
     return {
       gpus: null,
-      reason: `the factory wins on time and cost at every size from ${points[0]?.gpus} to ${points[points.length - 1]?.gpus} GPUs`,
+      status: 'factory-everywhere',
+      reason: `the factory wins on time and cost at every size from ${smallest} to ${largest} GPUs`,
     };
   }
   if (!wins[wins.length - 1]) {
     return {
       gpus: null,
-      reason: `the shared data center still wins at ${points[points.length - 1]?.gpus} GPUs, the largest size compared`,
+      status: 'shared-at-largest',
+      reason: `the shared data center still wins at ${largest} GPUs, the largest size compared`,
     };
   }
   let first = wins.length - 1;
   while (first > 0 && wins[first - 1]) first--;
   return {
     gpus: points[first]?.gpus ?? null,
+    status: 'breakpoint',
     reason: 'the smallest size from which the factory wins on both time and cost',
   };
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ReplicaStreams } from '../twin/engine/index.js';
 import { type ClusterJob, runCluster } from './cluster.js';
-import { flagshipStart, tenantJobs } from './tenants.js';
+import { flagshipStart, tenantJobs, tenantMix } from './tenants.js';
 import type { TraceNode } from './trace.js';
+import { podsFromRecords } from './trace.js';
 
 const nodes = (count: number): TraceNode[] =>
   Array.from({ length: count }, (_, i) => ({ name: `n${i}`, gpus: 8, gpuModel: 'h100', cpuMilli: 0, memoryMiB: 0 }));
@@ -30,6 +31,12 @@ describe('tenant jobs', () => {
     // Arrivals: λ = 0.5 · 8192 / (2 · 1000) = 2.048 per second; about 2,048 running at the start.
     const arriving = jobs.filter((j) => j.arrival > 0).length;
     expect(Math.abs(arriving / (2.048 * 7200) - 1)).toBeLessThan(0.05);
+    // The jobs running at the start have the equilibrium residual life E[d²] / (2E[d]) =
+    // ((100² + 1900²) / 2) / 2000 = 905 s (length-biased durations, a uniform share left), not E[d]/2 = 500 s.
+    const initial = jobs.filter((j) => j.arrival === 0);
+    expect(Math.abs(initial.length / 2048 - 1)).toBeLessThan(0.1);
+    const residual = initial.reduce((sum, j) => sum + j.duration, 0) / initial.length;
+    expect(Math.abs(residual / 905 - 1)).toBeLessThan(0.05);
   });
 });
 
@@ -78,7 +85,18 @@ describe('tenant queueing against published shared clusters (AcmeTrace cluster s
     // Seren 1 s, Kalos 17, Philly 189, Helios 0, PAI 9; means 214 to 3,761 s.
     expect(Math.min(...medians)).toBe(0);
     expect(Math.max(...medians)).toBe(189);
-    const mix = { gpuRequests: [1, 1, 1, 1, 2, 4, 8], durations: [120, 600, 1200, 3600, 14400] };
+    // The comparison's own tenant mix: openb GPU requests, Philly run times.
+    const read = (file: string) =>
+      parse(readFileSync(new URL(`../../data/traces/${file}`, import.meta.url), 'utf8'), { columns: true }) as Record<
+        string,
+        string
+      >[];
+    const pods = podsFromRecords(read('alibaba-openb-v2023/openb_pod_list_default.csv'));
+    if (!pods.ok) throw new Error('pods');
+    const mix = tenantMix(
+      pods.value,
+      read('philly-runtime.csv').map((r) => Number(r.runtime)),
+    );
     const stream = new ReplicaStreams(5, 0).stream(0);
     const jobs = tenantJobs(mix, { clusterGpus: 4096, utilisation: 0.8, from: 0, to: 6 * 3600, stream });
     const run = runCluster(nodes(512), jobs, { policy: 'fifo', until: 6 * 3600 });

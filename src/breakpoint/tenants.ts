@@ -83,10 +83,12 @@ export interface FlagshipStart {
   /** Seconds from its arrival to its start (Infinity if it never started before the horizon). */
   readonly waitSeconds: number;
   readonly placement?: Placement;
-  /** Mean wait of the tenants that arrived while the flagship waited or ran, with and without it. */
+  /** Mean wait of the tenants arriving from the flagship's arrival on (any server could hold), with and without it. */
   readonly tenantWait: { readonly withFlagship: number; readonly withoutFlagship: number };
   /** Mean GPU allocation of the cluster without the flagship while tenants arrive: its normal utilisation. */
   readonly utilisation: number;
+  /** True when no set of servers of the cluster could ever hold the gang (too few of its GPU model). */
+  readonly unplaceable: boolean;
 }
 
 /**
@@ -122,11 +124,12 @@ export function flagshipStart(
   const withFlagship = runCluster(nodes, [...tenants, gang], { ...options, until: options.horizon });
   const without = runCluster(nodes, tenants, { ...options, until: options.horizon, allocationUntil: lastArrival });
   const start = withFlagship.starts[tenants.length];
+  const never = new Set(without.unplaceable);
   const observed = (starts: readonly (number | undefined)[], until: number) => {
     let sum = 0;
     let count = 0;
     tenants.forEach((job, i) => {
-      if (job.arrival < flagship.arrival) return;
+      if (job.arrival < flagship.arrival || never.has(i)) return;
       // A tenant still waiting when the run stops counts its wait so far.
       sum += (starts[i] ?? until) - job.arrival;
       count++;
@@ -141,5 +144,6 @@ export function flagshipStart(
       withoutFlagship: observed(without.starts, options.horizon),
     },
     utilisation: without.allocation.meanGpus / without.gpus,
+    unplaceable: withFlagship.unplaceable.includes(tenants.length),
   };
 }

@@ -15,7 +15,7 @@ export interface CompareOutcome {
   readonly result: CompareResult;
 }
 
-const days = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'not started');
+const days = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'never');
 const money = (v: number) => (Number.isFinite(v) ? `$${v.toFixed(3)}` : '-');
 
 function tables(outcome: CompareOutcome): { sides: TextTable; shared: TextTable } {
@@ -117,6 +117,7 @@ export function renderCompareMarkdown(outcome: CompareOutcome): string {
     markdownTable(t.sides),
     '## The shared side, effect by effect',
     markdownTable(t.shared),
+    ...outcome.result.skipped.map((s) => `- skipped ${formatInteger(s.gpus)} GPUs: ${s.reason}`),
   ].join('\n\n')}\n`;
 }
 
@@ -175,6 +176,9 @@ export function renderCompareHtml(outcome: CompareOutcome): string {
       chart(points, 'USD per million tokens', (p) => [p.dedicated.usdPerMillionTokens, p.shared.usdPerMillionTokens]),
       htmlTable('Both sides by size', t.sides),
       htmlTable('The shared side, effect by effect', t.shared),
+      outcome.result.skipped.length
+        ? `<h3>Skipped</h3><ul>${outcome.result.skipped.map((s) => `<li>${escapeHtml(`${formatInteger(s.gpus)} GPUs: ${s.reason}`)}</li>`).join('')}</ul>`
+        : '',
     ].join(''),
   );
 }

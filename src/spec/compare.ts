@@ -16,7 +16,7 @@ export const EffectsSchema = z
     contention: on().describe("Other tenants' traffic on the tapered links"),
     interference: on().describe('Per-step spread of worker times in shared clusters (the step waits for the slowest)'),
     mixedGenerations: on().describe('Older GPUs in the placement set the pace'),
-    preemption: on().describe('Preemptions by higher-priority tenants: a restart, lost work and a new wait'),
+    preemption: on().describe('Preemptions by higher-priority tenants: a restart and the work since the checkpoint'),
     noSpares: on().describe('No hot spares: a failed host is replaced when the shared pool frees one'),
   })
   .describe('Multi-tenancy effects on the flagship job');
@@ -54,7 +54,12 @@ export const SharedClusterSchema = z
 /** The comparison scenario. */
 export const CompareSchema = z
   .strictObject({
-    sizes: z.array(positiveInt()).min(1).optional().describe('Flagship GPU counts to sweep; default 64 to 16,384'),
+    sizes: z
+      .array(positiveInt())
+      .min(1)
+      .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b))
+      .optional()
+      .describe('Flagship GPU counts to sweep; default 64 to 16,384'),
     replicas: positiveInt().max(1000).default(5).describe('Twin replicas per side and size'),
     seed: z
       .number()

@@ -383,11 +383,7 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     if (state === 'waiting') log('resumed');
     dpActive = Math.min(config.dp, Math.floor((jobNodes * config.gpusPerNode) / config.replicaGpus));
     state = 'restarting';
-    const seconds =
-      config.restartSeconds +
-      (config.requeueSeconds ?? 0) +
-      config.checkpoint.readSeconds +
-      (swapped ? config.swapSeconds : 0);
+    const seconds = config.restartSeconds + config.checkpoint.readSeconds + (swapped ? config.swapSeconds : 0);
     stateTimer = sim.after(seconds, enterRunning, PRIORITY.job);
   };
 

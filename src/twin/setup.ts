@@ -74,8 +74,6 @@ export interface TwinConfig {
   readonly classes: readonly TwinFailureClass[];
   readonly detection: { readonly crashSeconds: number; readonly hangSeconds: number };
   readonly restartSeconds: number;
-  /** Wait to be scheduled again after an interruption (a shared cluster's queue; 0 on a dedicated factory). */
-  readonly requeueSeconds?: number;
   readonly swapSeconds: number;
   readonly checkpoint: {
     readonly mode: 'blocking' | 'async';

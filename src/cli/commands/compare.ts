@@ -57,7 +57,10 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
   program
     .command('compare')
     .description('dedicated factory versus shared data center: the job size from which the factory wins')
-    .argument('<scenario>', 'spec with a workload, an accelerator and a compare section, e.g. examples/breakpoint.yaml')
+    .argument(
+      '<scenario>',
+      "spec with a workload, the system's accelerator and a compare section (plans are searched per size), e.g. examples/breakpoint.yaml",
+    )
     .option('--sweep <sizes>', 'job sizes in GPUs: a doubling range 64..16384 or a list 64,256,1024')
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
@@ -134,6 +137,7 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       output.result(renderCompareText(outcome), {
         title: outcome.title,
         breakpoint: result.breakpoint.gpus,
+        breakpointStatus: result.breakpoint.status,
         breakpointReason: result.breakpoint.reason,
         settings: outcome.settings,
         scenario,
