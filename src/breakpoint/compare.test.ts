@@ -152,3 +152,60 @@ describe('the breakpoint', () => {
     expect(findBreakpoint([at(64, true, true), at(128, false, false)]).reason).toMatch(/still wins at 128/);
   });
 });
+
+describe('no spares: each failed host waits for the shared pool', () => {
+  it('costs about one replacement wait per host failure (the mechanism compare uses, with the wait it measures)', async () => {
+    const { twinDesign } = await import('../twin/design.js');
+    const { twinConfig } = await import('../twin/setup.js');
+    const { simulateRun } = await import('../twin/run.js');
+    const withSystem = validateSpec({
+      workload: {
+        model: 'llama3-8b',
+        training: { totalTokens: '1T', sequenceLength: 8192, globalBatch: { sequences: 256 } },
+      },
+      system: { accelerator: 'h100-sxm', gpuCount: 64 },
+      // Only host failures, about one every 2 days on 8 hosts; no maintenance, stragglers or throttling.
+      twin: {
+        failures: Object.fromEntries(
+          ['gpu', 'hbm', 'nic', 'psu', 'network', 'software', 'hang', 'maintenance'].map((id) => [
+            id,
+            { ratePerYear: 0 },
+          ]),
+        ),
+        stragglers: { ratePerNodeYear: 0 },
+        throttling: { diurnalSwing: 0 },
+      },
+    });
+    if (!withSystem.ok) throw new Error(JSON.stringify(withSystem.issues));
+    const spec2 = withSystem.value;
+    (spec2.twin as { failures: Record<string, { ratePerYear: number }> }).failures.host = { ratePerYear: 365.25 / 16 };
+    const design = twinDesign(spec2);
+    if (!design.ok) throw new Error('design');
+    const config = twinConfig(design.value, spec2.twin);
+    if (!config.ok) throw new Error(JSON.stringify(config.issues));
+    const wait = 3600; // one hour for the pool to free a server
+    const shared = {
+      ...config.value,
+      spares: {
+        ...config.value.spares,
+        nodes: 0,
+        auto: false,
+        policy: 'wait' as const,
+        autoRepairSeconds: wait,
+        manualRepairSeconds: 0,
+        manualShare: 0,
+      },
+    };
+    let waiting = 0;
+    let failures = 0;
+    // About 380 failures: the mean of exponential waits has a standard error near 5%.
+    for (let replica = 0; replica < 40; replica++) {
+      const run = simulateRun(shared, 2, replica, { detail: false }).summary;
+      waiting += run.badputHours.spares * 3600;
+      failures += run.failures;
+    }
+    // Exponential waits are memoryless: after the 30 s detection the expected rest is still one hour.
+    expect(failures).toBeGreaterThan(300);
+    expect(Math.abs(waiting / failures / wait - 1)).toBeLessThan(0.15);
+  });
+});
