@@ -112,3 +112,20 @@ export function mixedGenerationStep(
     probabilityOlder,
   };
 }
+
+/**
+ * The per-iteration coefficients of variation of the Alibaba PAI mini-batch trace, sorted: rows are jobs (a name,
+ * then one value per iteration, blank where the job had ended), after a header row.
+ */
+export function traceCovValues(rows: readonly (readonly string[])[]): number[] {
+  return rows
+    .slice(1)
+    .flatMap((row) =>
+      row
+        .slice(1)
+        .filter((v) => v !== '')
+        .map(Number),
+    )
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+}
