@@ -10,6 +10,7 @@ import {
   placedSystem,
   placementCost,
   type SharedFabric,
+  traceCovValues,
 } from './effects.js';
 
 describe('fragmented placement on a tapered shared fabric', () => {
@@ -59,15 +60,7 @@ describe('interference: a synchronous step waits for its slowest worker', () => 
     const rows = parse(
       readFileSync(new URL('../../data/traces/alibaba-pai-v2020-minibatch-cov.csv', import.meta.url), 'utf8'),
     ) as string[][];
-    const values = rows
-      .slice(1)
-      .flatMap((row) =>
-        row
-          .slice(1)
-          .filter((v) => v !== '')
-          .map(Number),
-      )
-      .sort((a, b) => a - b);
+    const values = traceCovValues(rows);
     const median = values[values.length >> 1] as number;
     expect(median).toBeCloseTo(0.0935, 3);
     // 1 + 0.0935 × E[max of 128 N(0,1)] (2.6 from the tables): about 1.24.

@@ -5,6 +5,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import type { CompareData } from '../breakpoint/compare.js';
+import { traceCovValues } from '../breakpoint/effects.js';
 import { tenantMix } from '../breakpoint/tenants.js';
 import { readTextFile } from './files.js';
 import { readTracePods } from './traces.js';
@@ -18,16 +19,7 @@ export async function loadCompareData(): Promise<CompareData> {
     runtime: string;
   }[];
   const cov = parse(await readTextFile(new URL('alibaba-pai-v2020-minibatch-cov.csv', DATA).pathname)) as string[][];
-  const values = cov
-    .slice(1)
-    .flatMap((row) =>
-      row
-        .slice(1)
-        .filter((v) => v !== '')
-        .map(Number),
-    )
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
+  const values = traceCovValues(cov);
   return {
     tenants: tenantMix(
       pods,
