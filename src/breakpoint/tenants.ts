@@ -44,7 +44,10 @@ export function tenantJobs(
   // Cumulative durations, to draw a duration with probability proportional to its length.
   const cumulative: number[] = [];
   let total = 0;
-  for (const d of mix.durations) cumulative.push((total += d));
+  for (const d of mix.durations) {
+    total += d;
+    cumulative.push(total);
+  }
   const lengthBiased = () => {
     const target = stream.uniform() * total;
     let low = 0;
