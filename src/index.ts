@@ -4,6 +4,19 @@
  * @module
  */
 
+export { type ClusterJob, type ClusterRun, jobsFromPods, runCluster } from './breakpoint/cluster.js';
+// Dedicated factory versus shared data center
+export {
+  type CompareData,
+  type ComparePoint,
+  type CompareResult,
+  comparePoint,
+  DEFAULT_SIZES,
+  findBreakpoint,
+} from './breakpoint/compare.js';
+export { interferenceSlowdown, placedSystem, placementCost, type SharedFabric } from './breakpoint/effects.js';
+export { flagshipStart, type TenantMix, tenantJobs, tenantMix } from './breakpoint/tenants.js';
+export { nodesFromRecords, podsFromRecords, type TraceNode, type TracePod } from './breakpoint/trace.js';
 // Catalog
 export {
   ACCELERATORS,
@@ -51,6 +64,7 @@ export {
   WEIGHT_BYTES_PER_PARAMETER,
 } from './perf/model-size.js';
 export { type PublishedParameters, type SpecSummary, summarizeSpec } from './perf/summary.js';
+export { type CompareInput, CompareSchema } from './spec/compare.js';
 export { type Constraints, ConstraintsSchema } from './spec/constraints.js';
 export { specDocument } from './spec/document.js';
 export { type Cooling, FacilitySchema } from './spec/facility.js';
