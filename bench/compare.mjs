@@ -36,6 +36,7 @@ const result = {
   seconds: Number(seconds.toFixed(1)),
   sizes: out.points.length + out.skipped.length,
   breakpoint: out.breakpoint,
+  breakpointStatus: out.breakpointStatus,
   breakpointReason: out.breakpointReason,
   at1024: gap(1024),
   at16384: gap(16384),

@@ -7,12 +7,14 @@
 export { type ClusterJob, type ClusterRun, jobsFromPods, runCluster } from './breakpoint/cluster.js';
 // Dedicated factory versus shared data center
 export {
+  type Breakpoint,
   type CompareData,
   type ComparePoint,
   type CompareResult,
   comparePoint,
   DEFAULT_SIZES,
   findBreakpoint,
+  type SideFigures,
 } from './breakpoint/compare.js';
 export { interferenceSlowdown, placedSystem, placementCost, type SharedFabric } from './breakpoint/effects.js';
 export { flagshipStart, type TenantMix, tenantJobs, tenantMix } from './breakpoint/tenants.js';

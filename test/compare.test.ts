@@ -28,8 +28,10 @@ describe('tokenworks compare', () => {
     expect('breakpoint' in out).toBe(true);
     expect(out.breakpoint === null || typeof out.breakpoint === 'number').toBe(true);
     expect(typeof out.breakpointReason).toBe('string');
+    expect(['breakpoint', 'factory-everywhere', 'shared-at-largest', 'none']).toContain(out.breakpointStatus);
     expect(out.points.map((p: { gpus: number }) => p.gpus)).toEqual([64, 1024]);
     for (const p of out.points) {
+      expect(p.shared.started).toBe(true);
       expect(p.dedicated.timeToTrainDays).toBeGreaterThan(0);
       expect(p.shared.slowdown.total).toBeGreaterThanOrEqual(1);
     }

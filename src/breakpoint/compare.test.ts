@@ -85,6 +85,7 @@ describe('each multi-tenancy effect alone, against a hand computation', () => {
     expect(oneLeaf.shared.leaves).toBe(1);
     expect(oneLeaf.shared.slowdown.fabric).toBe(1);
     const spread = point(scenario({ fragmentation: true, contention: true }, { nodesPerLeaf: 2, taper: 4 }));
+    expect(spread.shared.leaves).toBeGreaterThanOrEqual(4); // 8 servers, 2 per leaf
     // The job re-plans for the fabric it got: never faster than on the factory's, never slower than the factory's
     // plan re-costed on it (that re-cost is checked by hand in effects.test.ts).
     const system = catalogSystem('h100-sxm', 64);
@@ -116,7 +117,8 @@ describe('each multi-tenancy effect alone, against a hand computation', () => {
     const idle = point(scenario({}, { utilisation: 0.95, policy: 'fifo' }), 256);
     expect(busy.shared.timeToStartHours).toBeGreaterThan(0);
     expect(idle.shared.timeToStartHours).toBe(0);
-    expect(busy.shared.timeToTrainDays).toBeGreaterThan(idle.shared.timeToTrainDays);
+    // Without failures the run itself is the same: time to train grows by exactly the wait.
+    expect(busy.shared.timeToTrainDays - idle.shared.timeToTrainDays).toBeCloseTo(busy.shared.timeToStartHours / 24, 6);
   });
 });
 
@@ -136,6 +138,39 @@ function estimatePlan(p: ComparePoint) {
   if (!best) throw new Error('no plan');
   return best.plan;
 }
+
+describe('sizes the shared cluster cannot take', () => {
+  it('skips a gang larger than the servers of its GPU model, naming both counts', () => {
+    // 512 GPUs = 64 servers, half of them A100: a 512-GPU gang asking for H100 cannot ever start.
+    const p = comparePoint(
+      workload,
+      'h100-sxm',
+      facility,
+      twin,
+      scenario({ queue: true }, { olderShare: 0.5, sameGeneration: true }),
+      data,
+      512,
+    );
+    expect('reason' in p && p.reason).toBe('the shared cluster has only 32 servers the gang may use, it needs 64');
+  });
+
+  it('leaves tenant requests larger than one server out of the offered load', () => {
+    // With 16-GPU requests filtered out, the cluster still runs at the 50% asked for.
+    const p = point(scenario({}), 64);
+    const mixed = comparePoint(
+      workload,
+      'h100-sxm',
+      facility,
+      twin,
+      scenario({}),
+      { ...data, tenants: { gpuRequests: [1, 16], durations: [600] } },
+      64,
+    );
+    if ('reason' in mixed) throw new Error(mixed.reason);
+    expect(mixed.shared.clusterUtilisation).toBeCloseTo(p.shared.clusterUtilisation, 1);
+    expect(Math.abs(mixed.shared.clusterUtilisation - 0.5)).toBeLessThan(0.05);
+  });
+});
 
 describe('the breakpoint', () => {
   const at = (gpus: number, time: boolean, cost: boolean) =>

@@ -68,7 +68,10 @@ export interface ComparePoint {
 export interface Breakpoint {
   /** Smallest size from which the factory wins on time and cost at every larger size; null when none in range. */
   readonly gpus: number | null;
-  /** `breakpoint`: found; `factory-everywhere`: it wins at every size; `shared-at-largest`: not even at the top. */
+  /**
+   * `breakpoint`: found; `factory-everywhere`: it wins at every size; `shared-at-largest`: not even at the top;
+   * `none`: no size could be compared.
+   */
   readonly status: 'breakpoint' | 'factory-everywhere' | 'shared-at-largest' | 'none';
   readonly reason: string;
 }
@@ -129,6 +132,16 @@ export function comparePoint(
   const study = (c: TwinConfig) => runStudy(c, { replicas: scenario.replicas, seed: scenario.seed });
 
   // (a) Dedicated: the twin on the plan's design, its spares bought with it.
+  // The gang must fit in the servers it may use (its own GPU model only, when it asks for that).
+  const serverCount = Math.floor(shared.gpus / system.gpusPerNode);
+  const usable = serverCount - (shared.sameGeneration ? Math.round(shared.olderShare * serverCount) : 0);
+  const gangServers = Math.ceil(gpus / system.gpusPerNode);
+  if (gangServers > usable) {
+    return {
+      gpus,
+      reason: `the shared cluster has only ${usable.toLocaleString('en-US')} servers the gang may use, it needs ${gangServers.toLocaleString('en-US')}`,
+    };
+  }
   const dedicatedStudy = study(config.value);
   const dedicatedDays = median(dedicatedStudy, (f) => f.timeToTrainDays);
   const spareNodes = config.value.spares.nodes;
@@ -174,11 +187,9 @@ export function comparePoint(
     },
     { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon },
   );
-  if (start.unplaceable) {
-    const own = nodeCount - (shared.sameGeneration ? olderCount : 0);
-    return { gpus, reason: `the shared cluster has only ${own} servers the gang may use, it needs ${gangNodes}` };
-  }
-  const started = start.placement !== undefined;
+  if (start.unplaceable) return { gpus, reason: 'no set of servers of the shared cluster can hold the gang' };
+  // Whether the gang got servers in the time watched (with the queue effect off, it is taken to start at once).
+  const started = start.placement !== undefined || !effects.queue;
   const waitSeconds = effects.queue ? start.waitSeconds : 0;
   const leaves = start.placement?.leaves ?? Math.ceil(gangNodes / shared.nodesPerLeaf);
   const olderNodes = start.placement ? start.placement.nodes.filter((n) => older.has(n)).length : null;
