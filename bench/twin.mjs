@@ -12,16 +12,13 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../dist/node/files.js';
 import { createSearchPool } from '../dist/node/pool.js';
 import { loadSpec } from '../dist/spec/load.js';
-import { twinDesign } from '../dist/twin/design.js';
+import { twinConfigOf } from '../dist/twin/design.js';
 import { simulateRun } from '../dist/twin/run.js';
-import { twinConfig } from '../dist/twin/setup.js';
 
 function configOf(text) {
   const spec = loadSpec(text, 'yaml');
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
-  const design = twinDesign(spec.value);
-  if (!design.ok) throw new Error(JSON.stringify(design.issues));
-  const config = twinConfig(design.value, spec.value.twin);
+  const config = twinConfigOf(spec.value);
   if (!config.ok) throw new Error(JSON.stringify(config.issues));
   return config.value;
 }

@@ -12,6 +12,7 @@ import { estimate } from '../perf/estimate.js';
 import { catalogSystem } from '../plan/design.js';
 import { designFactory } from '../plan/factory.js';
 import { searchPlans } from '../plan/search.js';
+import { planLayout } from '../report/format.js';
 import type { CompareInput } from '../spec/compare.js';
 import {
   acceleratorFromEntry,
@@ -24,7 +25,7 @@ import { ReplicaStreams } from '../twin/engine/index.js';
 import { optimalInterval, type TwinConfig, twinConfig } from '../twin/setup.js';
 import { runStudy, type StudyResult } from '../twin/study.js';
 import { interferenceSlowdown, mixedGenerationStep, placedSystem } from './effects.js';
-import { flagshipStart, type TenantMix, tenantJobs } from './tenants.js';
+import { flagshipStart, type TenantMix, tenantBaseline, tenantJobs } from './tenants.js';
 import type { TraceNode } from './trace.js';
 
 /** One side's figures at one size. */
@@ -104,8 +105,6 @@ const FIFO_WINDOW = 6 * HOUR;
 const FIFO_HORIZON = 60 * 24 * HOUR;
 const BACKFILL_HORIZON = 48 * HOUR;
 
-const median = (study: StudyResult, read: (s: StudyResult['figures']) => { p50: number }) => read(study.figures).p50;
-
 /** One size of the comparison. */
 export function comparePoint(
   workload: ResolvedWorkload,
@@ -131,19 +130,21 @@ export function comparePoint(
   const tokens = workload.training.totalTokens;
   const study = (c: TwinConfig) => runStudy(c, { replicas: scenario.replicas, seed: scenario.seed });
 
-  // (a) Dedicated: the twin on the plan's design, its spares bought with it.
   // The gang must fit in the servers it may use (its own GPU model only, when it asks for that).
-  const serverCount = Math.floor(shared.gpus / system.gpusPerNode);
-  const usable = serverCount - (shared.sameGeneration ? Math.round(shared.olderShare * serverCount) : 0);
-  const gangServers = Math.ceil(gpus / system.gpusPerNode);
-  if (gangServers > usable) {
+  const nodeCount = Math.floor(shared.gpus / system.gpusPerNode);
+  const olderCount = Math.round(shared.olderShare * nodeCount);
+  const usable = nodeCount - (shared.sameGeneration ? olderCount : 0);
+  const gangNodes = Math.ceil(gpus / system.gpusPerNode);
+  if (gangNodes > usable) {
     return {
       gpus,
-      reason: `the shared cluster has only ${usable.toLocaleString('en-US')} servers the gang may use, it needs ${gangServers.toLocaleString('en-US')}`,
+      reason: `the shared cluster has only ${usable.toLocaleString('en-US')} servers the gang may use, it needs ${gangNodes.toLocaleString('en-US')}`,
     };
   }
+
+  // (a) Dedicated: the twin on the plan's design, its spares bought with it.
   const dedicatedStudy = study(config.value);
-  const dedicatedDays = median(dedicatedStudy, (f) => f.timeToTrainDays);
+  const dedicatedDays = dedicatedStudy.figures.timeToTrainDays.p50;
   const spareNodes = config.value.spares.nodes;
   const spareShare = (spareNodes * system.gpusPerNode) / gpus;
   const dedicatedCostAtFullUse = factory.costUSD.perHour * (1 + spareShare) * dedicatedDays * 24;
@@ -151,9 +152,7 @@ export function comparePoint(
 
   // (b) Shared: the flagship gang arrives into a loaded cluster of the same servers, some of an older generation.
   const stream = new ReplicaStreams(scenario.seed, gpus).stream(0);
-  const nodeCount = Math.floor(shared.gpus / system.gpusPerNode);
   const older = new Set<number>();
-  const olderCount = Math.round(shared.olderShare * nodeCount);
   while (older.size < olderCount) older.add(Math.floor(stream.uniform() * nodeCount));
   const nodes: TraceNode[] = Array.from({ length: nodeCount }, (_, i) => ({
     name: `node-${i}`,
@@ -162,7 +161,6 @@ export function comparePoint(
     cpuMilli: 0,
     memoryMiB: 0,
   }));
-  const gangNodes = Math.ceil(gpus / system.gpusPerNode);
   // Tenants ask for at most one server (requests larger than this server are left out of the mix).
   const mix = {
     gpuRequests: data.tenants.gpuRequests.filter((g) => g <= system.gpusPerNode),
@@ -176,17 +174,23 @@ export function comparePoint(
     stream,
   });
   const horizon = shared.policy === 'fifo' ? FIFO_HORIZON : BACKFILL_HORIZON;
-  const start = flagshipStart(
-    nodes,
-    tenants,
-    {
-      arrival: ARRIVAL,
-      gangNodes,
-      holdSeconds: horizon,
-      ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
-    },
-    { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon },
-  );
+  const clusterOptions = { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon };
+  // The tenants alone, run once for both gangs below.
+  const baseline = tenantBaseline(nodes, tenants, ARRIVAL, clusterOptions);
+  const gang = (servers: number) =>
+    flagshipStart(
+      nodes,
+      tenants,
+      {
+        arrival: ARRIVAL,
+        gangNodes: servers,
+        holdSeconds: horizon,
+        ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
+      },
+      clusterOptions,
+      baseline,
+    );
+  const start = gang(gangNodes);
   if (start.unplaceable) return { gpus, reason: 'no set of servers of the shared cluster can hold the gang' };
   // Whether the gang got servers in the time watched (with the queue effect off, it is taken to start at once).
   const started = start.placement !== undefined || !effects.queue;
@@ -228,19 +232,7 @@ export function comparePoint(
   // frees a server of its model: the wait of a one-server gang arriving at the same moment. After an
   // interruption the job restarts on its own hosts (large jobs are requeued with their nodes held).
   const base = config.value;
-  const replacementWait = effects.noSpares
-    ? flagshipStart(
-        nodes,
-        tenants,
-        {
-          arrival: ARRIVAL,
-          gangNodes: 1,
-          holdSeconds: horizon,
-          ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
-        },
-        { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon },
-      ).waitSeconds
-    : 0;
+  const replacementWait = effects.noSpares ? gang(1).waitSeconds : 0;
   const sharedConfig: TwinConfig = {
     ...base,
     stepSeconds: base.stepSeconds * slowdown,
@@ -297,7 +289,7 @@ export function comparePoint(
       }
     : sharedConfig;
   const sharedStudy = study(tuned);
-  const sharedRunDays = median(sharedStudy, (f) => f.timeToTrainDays);
+  const sharedRunDays = sharedStudy.figures.timeToTrainDays.p50;
   const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
   // Same hardware at cost, recovered over the GPU-hours tenants use: price = cost per GPU-hour / utilisation.
   // (per GPU bought: whole NVL72 racks leave unused slots the shared cluster would not have).
@@ -321,7 +313,7 @@ export function comparePoint(
   );
   return {
     gpus,
-    layout: `TP${plan.tp} PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}${plan.cp > 1 ? ` CP${plan.cp}` : ''} DP${plan.dp}`,
+    layout: planLayout(plan),
     dedicated: { ...dedicatedSide, spareNodes, usdPerGpuHour: factory.costUSD.perGpuHour },
     shared: {
       ...sharedSide,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RandomStream } from '../twin/engine/index.js';
-import { type ClusterJob, type ClusterOptions, type Placement, runCluster } from './cluster.js';
+import { type ClusterJob, type ClusterOptions, type ClusterRun, type Placement, runCluster } from './cluster.js';
 import type { TraceNode, TracePod } from './trace.js';
 
 /** Empirical distributions to draw tenant jobs from. */
@@ -95,6 +95,20 @@ export interface FlagshipStart {
 }
 
 /**
+ * The cluster with its tenants alone until `horizon`, its allocation read while tenants still arrive (from
+ * `from`, the flagship's arrival, to the last arrival). Shared by every gang compared against the same tenants.
+ */
+export function tenantBaseline(
+  nodes: readonly TraceNode[],
+  tenants: readonly ClusterJob[],
+  from: number,
+  options: ClusterOptions & { readonly horizon: number },
+): ClusterRun {
+  const lastArrival = tenants.reduce((last, job) => Math.max(last, job.arrival), from);
+  return runCluster(nodes, tenants, { ...options, until: options.horizon, allocationUntil: lastArrival });
+}
+
+/**
  * Runs the cluster with and without a flagship gang of `gangNodes` whole nodes that arrives at `arrival` and
  * holds its nodes for `holdSeconds` once started. Both runs go on until `horizon` (after the last tenant arrives
  * the cluster only drains, so a long horizon is cheap); the cluster's utilisation is read from the run without the
@@ -111,6 +125,7 @@ export function flagshipStart(
     readonly gpuModels?: readonly string[];
   },
   options: ClusterOptions & { readonly horizon: number },
+  baseline: ClusterRun = tenantBaseline(nodes, tenants, flagship.arrival, options),
 ): FlagshipStart {
   const gang: ClusterJob = {
     name: 'flagship',
@@ -123,9 +138,8 @@ export function flagshipStart(
     gpuModels: flagship.gpuModels ?? [],
     nodes: flagship.gangNodes,
   };
-  const lastArrival = tenants.reduce((last, job) => Math.max(last, job.arrival), flagship.arrival);
   const withFlagship = runCluster(nodes, [...tenants, gang], { ...options, until: options.horizon });
-  const without = runCluster(nodes, tenants, { ...options, until: options.horizon, allocationUntil: lastArrival });
+  const without = baseline;
   const start = withFlagship.starts[tenants.length];
   const never = new Set(without.unplaceable);
   const observed = (starts: readonly (number | undefined)[], until: number) => {

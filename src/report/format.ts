@@ -2,6 +2,7 @@
  * Number formatting in the units people who plan clusters think in: billions of parameters, GB, TFLOP/s, days.
  * @module
  */
+import type { ResolvedPlan } from '../spec/resolve.js';
 
 const SI = [
   { exponent: 15, suffix: 'P' },
@@ -62,4 +63,17 @@ export function formatDuration(seconds: number): string {
 /** An integer with thousands separators: 16,384. */
 export function formatInteger(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+/** The layout of a plan in one line: TP8 PP16×2 CP2 EP8 DP128 (CP, EP and virtual stages when used). */
+export function planLayout(plan: ResolvedPlan): string {
+  return [
+    `TP${plan.tp}`,
+    `PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}`,
+    plan.cp > 1 ? `CP${plan.cp}` : '',
+    plan.ep > 1 ? `EP${plan.ep}` : '',
+    `DP${plan.dp}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 }

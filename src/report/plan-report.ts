@@ -11,7 +11,7 @@ import type { SearchResult } from '../plan/search.js';
 import type { ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
 import type { SpecInput } from '../spec/spec.js';
 import { memoryParts, stepParts } from './breakdown.js';
-import { formatCount, formatInteger } from './format.js';
+import { formatCount, formatInteger, planLayout } from './format.js';
 import { escapeHtml, htmlPage, htmlTable, markdownTable } from './html.js';
 import { renderTable } from './table.js';
 
@@ -38,8 +38,7 @@ export interface PlanOutcome {
 
 const GiB = 2 ** 30;
 const money = (usd: number) => (usd >= 1e9 ? `$${(usd / 1e9).toFixed(2)}B` : `$${(usd / 1e6).toFixed(2)}M`);
-const layout = (plan: ResolvedPlan) =>
-  `TP${plan.tp} PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}${plan.cp > 1 ? ` CP${plan.cp}` : ''}${plan.ep > 1 ? ` EP${plan.ep}` : ''} DP${plan.dp} mb${plan.microBatch}`;
+const layout = (plan: ResolvedPlan) => `${planLayout(plan)} mb${plan.microBatch}`;
 const memoryOption = (plan: ResolvedPlan) =>
   [
     plan.sharding,

@@ -4,7 +4,6 @@
  * replicas and badput by cause.
  * @module
  */
-import type { ResolvedPlan } from '../spec/resolve.js';
 import { BADPUT_CAUSES, type BadputCause } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import type { StudyFigure, StudyResult, StudyStat } from '../twin/study.js';
@@ -24,19 +23,6 @@ export interface SimulateOutcome {
   };
   readonly config: TwinConfig;
   readonly study: StudyResult;
-}
-
-/** The layout of a plan in one line: TP8 PP16 DP128. */
-export function planLayout(plan: ResolvedPlan): string {
-  return [
-    `TP${plan.tp}`,
-    `PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}`,
-    plan.cp > 1 ? `CP${plan.cp}` : '',
-    plan.ep > 1 ? `EP${plan.ep}` : '',
-    `DP${plan.dp}`,
-  ]
-    .filter(Boolean)
-    .join(' ');
 }
 
 const CAUSE_LABELS: Readonly<Record<BadputCause, string>> = {

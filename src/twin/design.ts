@@ -11,7 +11,7 @@ import { designFactory } from '../plan/factory.js';
 import { searchPlans, withPrecision } from '../plan/search.js';
 import type { Result } from '../spec/issues.js';
 import { type ResolvedFacility, type ResolvedSpec, type ResolvedWorkload, resolveFacility } from '../spec/resolve.js';
-import type { TwinDesign } from './setup.js';
+import { type TwinConfig, type TwinDesign, twinConfig } from './setup.js';
 
 /** The twin design of a design-search point: the workload at the precision its plan search chose. */
 export function designOfPoint(
@@ -87,4 +87,10 @@ export function twinDesign(spec: ResolvedSpec): Result<TwinDesign> {
     };
   }
   return { ok: true, value: { name, workload, system, plan, facility, estimate: result, factory } };
+}
+
+/** The twin configuration of the design a spec describes, with the spec's `twin` settings. */
+export function twinConfigOf(spec: ResolvedSpec): Result<TwinConfig> {
+  const design = twinDesign(spec);
+  return design.ok ? twinConfig(design.value, spec.twin) : design;
 }

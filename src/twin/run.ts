@@ -7,7 +7,7 @@
  * @module
  */
 import { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './engine/index.js';
-import type { TwinConfig } from './setup.js';
+import { type TwinConfig, weibullScale } from './setup.js';
 
 /** Causes of lost time. */
 export const BADPUT_CAUSES = [
@@ -453,13 +453,10 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     if (failureClass.ratePerSecond <= 0) return;
     const stream: RandomStream = streams.stream(index);
     const k = failureClass.weibullShape;
+    const scale = k === 1 ? 0 : weibullScale(failureClass);
+    const age = failureClass.ageSeconds;
     const next = (from: number): number => {
       if (k === 1) return from + stream.exponential(1 / failureClass.ratePerSecond);
-      // Scale λ per component so that each fails `ratePerYear` times in its first year: (year/λ)^k = rate·year.
-      const year = 8766 * 3600;
-      const perComponent = (failureClass.ratePerSecond / failureClass.count) * year;
-      const scale = year / perComponent ** (1 / k);
-      const age = failureClass.ageSeconds;
       const hazard = ((age + from) / scale) ** k + stream.exponential(1) / failureClass.count;
       // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
       return Math.max(from, scale * hazard ** (1 / k) - age);

@@ -202,15 +202,23 @@ export const SPARE_STOCKOUTS_PER_RUN = 0.1;
 export const MAX_EXPECTED_FAILURES = 1e6;
 
 /**
+ * The Weibull scale λ of one component of a class, seconds, such that each fails `ratePerYear` times in its first
+ * year: (year/λ)^k = rate·year.
+ */
+export function weibullScale(failureClass: TwinFailureClass): number {
+  const year = HOURS_PER_YEAR * 3600;
+  const perComponent = (failureClass.ratePerSecond / failureClass.count) * year;
+  return year / perComponent ** (1 / failureClass.weibullShape);
+}
+
+/**
  * Expected failures of a class over [0, T]: rate·T for a Poisson process; N[((a+T)/λ)^k − (a/λ)^k] for Weibull
  * shape k, components of age a and scale λ = year / rate^(1/k) per component (see run.ts).
  */
 export function expectedFailures(failureClass: TwinFailureClass, seconds: number): number {
   const k = failureClass.weibullShape;
   if (k === 1 || failureClass.ratePerSecond === 0) return failureClass.ratePerSecond * seconds;
-  const year = HOURS_PER_YEAR * 3600;
-  const perComponent = (failureClass.ratePerSecond / failureClass.count) * year;
-  const scale = year / perComponent ** (1 / k);
+  const scale = weibullScale(failureClass);
   const a = failureClass.ageSeconds;
   return failureClass.count * (((a + seconds) / scale) ** k - (a / scale) ** k);
 }

@@ -4,18 +4,16 @@ import { parse } from 'yaml';
 import { FAILURE_CLASSES } from '../catalog/reliability.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { loadSpec, validateSpec } from '../spec/load.js';
-import { twinDesign } from './design.js';
+import { twinConfigOf } from './design.js';
 import { BADPUT_CAUSES, maxOfExponentials, simulateRun } from './run.js';
-import { autoSpares, harmonic, poissonPmf, poissonQuantile, type TwinConfig, twinConfig } from './setup.js';
+import { autoSpares, harmonic, poissonPmf, poissonQuantile, type TwinConfig } from './setup.js';
 import { describe as describeValues, runStudy } from './study.js';
 
 const llamaText = readFileSync(new URL('../../examples/llama3-405b-54d.yaml', import.meta.url), 'utf8');
 
 function configOf(result: ReturnType<typeof loadSpec>): TwinConfig {
   if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  const design = twinDesign(result.value);
-  if (!design.ok) throw new Error(JSON.stringify(design.issues));
-  const config = twinConfig(design.value, result.value.twin);
+  const config = twinConfigOf(result.value);
   if (!config.ok) throw new Error(JSON.stringify(config.issues));
   return config.value;
 }
@@ -23,9 +21,7 @@ function configOf(result: ReturnType<typeof loadSpec>): TwinConfig {
 function issuesOf(spec: unknown): SpecIssue[] {
   const result = validateSpec(spec);
   if (!result.ok) return result.issues;
-  const design = twinDesign(result.value);
-  if (!design.ok) return design.issues;
-  const config = twinConfig(design.value, result.value.twin);
+  const config = twinConfigOf(result.value);
   return config.ok ? [] : config.issues;
 }
 

@@ -11,8 +11,8 @@ import { TokenworksError } from '../../errors.js';
 import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
 import { createOutput, type Output, type OutputStreams } from '../../node/output.js';
 import { createSearchPool } from '../../node/pool.js';
+import { planLayout } from '../../report/format.js';
 import {
-  planLayout,
   renderSimulateHtml,
   renderSimulateMarkdown,
   renderSimulateText,
