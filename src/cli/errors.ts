@@ -8,6 +8,9 @@ import { EXIT_CODES, TokenworksError } from '../errors.js';
 import type { Output } from '../node/output.js';
 import { describe } from '../spec/issues.js';
 
+/** Most problems printed for one error; the rest are counted ("… and N more problems"). */
+export const MAX_ISSUES_SHOWN = 20;
+
 /** Reports `error` through `output` and returns the process exit code. */
 export function reportError(error: unknown, output: Output, debug: boolean): number {
   if (error instanceof CommanderError) {
@@ -18,13 +21,16 @@ export function reportError(error: unknown, output: Output, debug: boolean): num
     if (error.issues.length === 0) {
       output.error(`tokenworks: ${error.message}`);
     } else {
-      for (const issue of error.issues) {
+      const shown = error.issues.slice(0, MAX_ISSUES_SHOWN);
+      for (const issue of shown) {
         const where = [error.file, issue.path].filter((part) => part !== undefined && part !== '').join(': ');
         const value = issue.value === undefined ? undefined : describe(issue.value);
-        const shown = value !== undefined && typeof issue.value !== 'object' && !issue.message.includes(value);
-        const got = shown ? ` (got ${value})` : '';
+        const echoed = value !== undefined && typeof issue.value !== 'object' && !issue.message.includes(value);
+        const got = echoed ? ` (got ${value})` : '';
         output.error(`${where ? `${where}: ` : ''}${issue.message}${got}`);
       }
+      const more = error.issues.length - shown.length;
+      if (more > 0) output.error(`… and ${more.toLocaleString('en-US')} more problem${more === 1 ? '' : 's'}`);
     }
     if (debug && error.stack) output.error(error.stack);
     return error.exitCode;

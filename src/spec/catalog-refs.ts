@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { LookupResult } from '../catalog/lookup.js';
+import { describe } from './issues.js';
 
 /** Adds an `unknown_id` issue at `path` when `value` is a string the catalog does not know. */
 export function checkCatalogId(
@@ -19,13 +20,13 @@ export function checkCatalogId(
   const found = find(value);
   if (found.found) return;
   const hint =
-    found.suggestions.length > 0 ? `did you mean ${found.suggestions.map((s) => `"${s}"`).join(' or ')}? ` : '';
+    found.suggestions.length > 0 ? `; did you mean ${found.suggestions.map((s) => `"${s}"`).join(' or ')}?` : '';
   ctx.addIssue({
     code: 'custom',
     path,
     input: value,
     params: { unknownId: true },
-    message: `unknown ${kind} "${value}"; ${hint}(list: ${listCommand})`,
+    message: `unknown ${kind} ${describe(value)}${hint} (list: ${listCommand})`,
   });
 }
 

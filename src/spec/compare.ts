@@ -4,7 +4,10 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveInt } from './common.js';
+import { LIMITS, positiveInt } from './common.js';
+
+/** Job sizes one comparison may sweep: 64 (a doubling sweep from 1 GPU to 2^24 has 25). */
+export const MAX_SIZES = 64;
 
 const on = () => z.boolean().default(true);
 
@@ -24,8 +27,10 @@ export const EffectsSchema = z
 /** The shared data center. */
 export const SharedClusterSchema = z
   .strictObject({
-    gpus: positiveInt().default(32768).describe('GPUs in the shared cluster (servers of the same accelerator)'),
-    nodesPerLeaf: positiveInt().default(32).describe('Servers under one leaf switch (full bisection inside)'),
+    gpus: positiveInt(LIMITS.gpus)
+      .default(32768)
+      .describe('GPUs in the shared cluster (servers of the same accelerator)'),
+    nodesPerLeaf: positiveInt(4096).default(32).describe('Servers under one leaf switch (full bisection inside)'),
     taper: z.number().min(1).max(64).default(3).describe('Oversubscription above the leaf (r in r:1)'),
     tenantLinkLoad: z
       .number()
@@ -55,12 +60,13 @@ export const SharedClusterSchema = z
 export const CompareSchema = z
   .strictObject({
     sizes: z
-      .array(positiveInt())
+      .array(positiveInt(LIMITS.gpus))
       .min(1)
+      .max(MAX_SIZES)
       .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b))
       .optional()
       .describe('Flagship GPU counts to sweep; default 64 to 16,384'),
-    replicas: positiveInt().max(1000).default(5).describe('Twin replicas per side and size'),
+    replicas: positiveInt(1000).default(5).describe('Twin replicas per side and size'),
     seed: z
       .number()
       .int()

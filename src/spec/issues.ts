@@ -21,12 +21,20 @@ export interface SpecIssue {
 /** A value or the issues that prevent it. */
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: SpecIssue[] };
 
+/** Longest piece of user text echoed in a message (a key or a string value); longer ones are cut with "…". */
+const MAX_ECHO_CHARS = 60;
+
+/** Cuts `text` to {@link MAX_ECHO_CHARS} characters, marking the cut. */
+export function shorten(text: string): string {
+  return text.length <= MAX_ECHO_CHARS ? text : `${text.slice(0, MAX_ECHO_CHARS - 1)}…`;
+}
+
 /** Joins a path of keys and indices as `a.b[0].c`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
+    else out += out === '' ? shorten(String(key)) : `.${shorten(String(key))}`;
   }
   return out;
 }
@@ -49,13 +57,18 @@ export function fromZodIssues(
       case 'invalid_type': {
         const expected = issue.expected === 'int' ? 'an integer' : articled(issue.expected);
         const message =
-          input === undefined ? `is required (${expected})` : `expected ${expected}, got ${describe(input)}`;
+          input === undefined
+            ? `is required (${expected})`
+            : typeof input === 'number' && !Number.isFinite(input)
+              ? `expected a finite number, got ${describe(input)}${Number.isNaN(input) ? '' : ' (a number too large to represent, such as 1e400)'}`
+              : `expected ${expected}, got ${describe(input)}`;
         out.push({ code: 'invalid_type', path, message, value: input });
         break;
       }
       case 'too_small': {
         const bound = issue.inclusive ? 'at least' : 'greater than';
-        const what = issue.origin === 'string' ? `length ${bound} ${issue.minimum}` : `${bound} ${issue.minimum}`;
+        const what =
+          issue.origin === 'string' ? `length ${bound} ${issue.minimum}` : `${bound} ${readableBound(issue.minimum)}`;
         out.push({ code: 'too_small', path, message: `must be ${what}, got ${describe(input)}`, value: input });
         break;
       }
@@ -64,7 +77,7 @@ export function fromZodIssues(
         out.push({
           code: 'too_big',
           path,
-          message: `must be ${bound} ${issue.maximum}, got ${describe(input)}`,
+          message: `must be ${bound} ${readableBound(issue.maximum)}, got ${describe(input)}`,
           value: input,
         });
         break;
@@ -124,6 +137,13 @@ export function fromZodIssues(
   return out;
 }
 
+/** A schema bound as people read it: 16,777,216 rather than 16777216. */
+function readableBound(value: number | bigint): string {
+  return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= 10_000
+    ? value.toLocaleString('en-US')
+    : String(value);
+}
+
 function depth(branch: readonly z.core.$ZodIssue[]): number {
   return Math.max(0, ...branch.map((issue) => issue.path.length + (issue.code === 'invalid_type' ? 0 : 0.5)));
 }
@@ -136,7 +156,7 @@ function articled(word: string): string {
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(shorten(value));
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
   return 'an object';

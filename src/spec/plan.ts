@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { ALWAYS, isCount, positiveInt } from './common.js';
+import { ALWAYS, isCount, LIMITS, positiveInt } from './common.js';
 
 /** Which training state is sharded across data-parallel ranks (ZeRO, Rajbhandari et al. 2020; FSDP). */
 export const ShardingSchema = z
@@ -28,20 +28,20 @@ export const OverlapSchema = z.strictObject({
 /** A parallelism plan. `dp` is derived from the GPU count when left out. */
 export const PlanSchema = z
   .strictObject({
-    tp: positiveInt().default(1).describe('Tensor-parallel degree'),
-    pp: positiveInt().default(1).describe('Pipeline-parallel stages'),
-    virtualStages: positiveInt().default(1).describe('Model chunks per pipeline rank (interleaved 1F1B)'),
-    dp: positiveInt().optional().describe('Data-parallel degree; default gpuCount / (tp·pp·cp)'),
-    cp: positiveInt().default(1).describe('Context-parallel degree'),
-    ep: positiveInt().default(1).describe('Expert-parallel degree (MoE)'),
+    tp: positiveInt(LIMITS.gpus).default(1).describe('Tensor-parallel degree'),
+    pp: positiveInt(LIMITS.layers).default(1).describe('Pipeline-parallel stages'),
+    virtualStages: positiveInt(LIMITS.layers).default(1).describe('Model chunks per pipeline rank (interleaved 1F1B)'),
+    dp: positiveInt(LIMITS.gpus).optional().describe('Data-parallel degree; default gpuCount / (tp·pp·cp)'),
+    cp: positiveInt(LIMITS.gpus).default(1).describe('Context-parallel degree'),
+    ep: positiveInt(LIMITS.gpus).default(1).describe('Expert-parallel degree (MoE)'),
     sequenceParallel: z.boolean().optional().describe('Megatron sequence parallelism; default on when tp > 1'),
     sharding: ShardingSchema.default('zero1'),
-    microBatch: positiveInt().default(1).describe('Sequences per micro-batch'),
+    microBatch: positiveInt(LIMITS.gpus).default(1).describe('Sequences per micro-batch'),
     recomputation: z
       .enum(['none', 'selective', 'full'])
       .default('selective')
       .describe('Activation recomputation: selective = attention core (Korthikanti et al. 2022); full = every layer'),
-    recomputeLayers: positiveInt()
+    recomputeLayers: positiveInt(LIMITS.layers)
       .optional()
       .describe(
         'With full recomputation, how many layers of each model chunk recompute (Megatron recompute_num_layers); default all',

@@ -7,7 +7,26 @@
 import { z } from 'zod';
 import { findAccelerator, findFabric } from '../catalog/index.js';
 import { checkCatalogId } from './catalog-refs.js';
-import { ALWAYS, isCount, positiveInt, positiveNumber } from './common.js';
+import { ALWAYS, isCount, LIMITS, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
+
+/** HBM per accelerator, GiB: 64 TiB, 220× a B300's 288 GB. */
+const MAX_HBM_GIB = 65_536;
+/** GPUs in one scale-up domain or server: 65,536, 7× Google's 9,216-chip TPU pod and 113× NVL576. */
+const MAX_DOMAIN_GPUS = 65_536;
+/** Scale-out bandwidth per GPU, Gb/s: 100,000, 60× today's 1.6 Tb/s NICs. */
+const MAX_NIC_GBPS = 100_000;
+/** One-way latency, µs: one second, 10^5× a switch hop. */
+const MAX_LATENCY_US = 1e6;
+/** Taper above a pod (r:1): 64, 9× the 7:1 of Llama 3's fabric. */
+const MAX_OVERSUBSCRIPTION = 64;
+/** Switch ports: 4 to 2,048 (Tomahawk 6 splits to 512 × 200G; beyond that no part exists). */
+const MAX_SWITCH_RADIX = 2048;
+/** Power of one server or compute tray, kW: 2 MW, 3× a 600 kW Kyber rack. */
+const MAX_NODE_KW = 2000;
+/** Price per GPU, USD: $10M, 150× a GB200 rack's share per GPU. */
+const MAX_PRICE_PER_GPU_USD = 1e7;
+/** Power of one switch without optics, W: 100 kW, 40× a 144-port Quantum-X800 chassis. */
+const MAX_SWITCH_W = 100_000;
 
 /** An accelerator described inline, for parts the catalog does not have. */
 export const InlineAcceleratorSchema = z
@@ -15,19 +34,24 @@ export const InlineAcceleratorSchema = z
     name: z.string().min(1),
     peakTflops: z
       .strictObject({
-        bf16: positiveNumber().describe('Dense BF16 peak, TFLOP/s (not the 2:4-sparse figure)'),
-        fp8: positiveNumber().optional().describe('Dense FP8 peak, TFLOP/s'),
-        fp4: positiveNumber().optional().describe('Dense FP4 peak, TFLOP/s'),
+        bf16: positiveNumber(LIMITS.tflops).describe('Dense BF16 peak, TFLOP/s (not the 2:4-sparse figure)'),
+        fp8: positiveNumber(LIMITS.tflops).optional().describe('Dense FP8 peak, TFLOP/s'),
+        fp4: positiveNumber(LIMITS.tflops).optional().describe('Dense FP4 peak, TFLOP/s'),
       })
       .describe('Dense peak matrix throughput per precision'),
-    hbmGiB: positiveNumber().describe('HBM capacity, GiB (what vendors call GB: an H100 has 80)'),
-    hbmBandwidthGBps: positiveNumber().describe('HBM bandwidth, GB/s'),
-    scaleUpBandwidthGBps: positiveNumber().describe('Scale-up bandwidth per GPU per direction, GB/s'),
-    scaleUpDomainSize: positiveInt().describe('GPUs in one scale-up domain'),
-    scaleOutGbps: positiveNumber().optional().describe('Scale-out NIC bandwidth per GPU, Gb/s'),
-    tdpW: positiveNumber().optional().describe('Board power, W'),
+    hbmGiB: positiveNumber(MAX_HBM_GIB).describe('HBM capacity, GiB (what vendors call GB: an H100 has 80)'),
+    hbmBandwidthGBps: positiveNumber(LIMITS.bandwidthGBps).describe('HBM bandwidth, GB/s'),
+    scaleUpBandwidthGBps: positiveNumber(LIMITS.bandwidthGBps).describe(
+      'Scale-up bandwidth per GPU per direction, GB/s',
+    ),
+    scaleUpDomainSize: positiveInt(MAX_DOMAIN_GPUS).describe('GPUs in one scale-up domain'),
+    scaleOutGbps: positiveNumber(MAX_NIC_GBPS).optional().describe('Scale-out NIC bandwidth per GPU, Gb/s'),
+    tdpW: positiveNumber(LIMITS.gpuWatts).optional().describe('Board power, W'),
     measuredGemmTflops: z
-      .strictObject({ bf16: positiveNumber().optional(), fp8: positiveNumber().optional() })
+      .strictObject({
+        bf16: positiveNumber(LIMITS.tflops).optional(),
+        fp8: positiveNumber(LIMITS.tflops).optional(),
+      })
       .optional()
       .describe('Best measured GEMM throughput per precision, TFLOP/s'),
   })
@@ -35,27 +59,42 @@ export const InlineAcceleratorSchema = z
 
 /** The scale-up domain (NVLink / Infinity Fabric / ICI). */
 export const ScaleUpSchema = z.strictObject({
-  domainSize: positiveInt().optional().describe('GPUs in one scale-up domain; default from the accelerator'),
-  bandwidthGBps: positiveNumber().optional().describe('Per GPU per direction, GB/s; default from the accelerator'),
-  latencyUs: z.number().nonnegative().optional().describe('One-way small-message latency, microseconds'),
+  domainSize: positiveInt(MAX_DOMAIN_GPUS)
+    .optional()
+    .describe('GPUs in one scale-up domain; default from the accelerator'),
+  bandwidthGBps: positiveNumber(LIMITS.bandwidthGBps)
+    .optional()
+    .describe('Per GPU per direction, GB/s; default from the accelerator'),
+  latencyUs: nonNegativeNumber(MAX_LATENCY_US).optional().describe('One-way small-message latency, microseconds'),
 });
 
 /** The scale-out fabric between scale-up domains. */
 export const ScaleOutSchema = z.strictObject({
   fabric: z.string().min(1).optional().describe('Catalog fabric id (see `tokenworks catalog fabrics`)'),
-  nicBandwidthGbps: positiveNumber().optional().describe('NIC bandwidth per GPU, Gb/s; default from the accelerator'),
+  nicBandwidthGbps: positiveNumber(MAX_NIC_GBPS)
+    .optional()
+    .describe('NIC bandwidth per GPU, Gb/s; default from the accelerator'),
   topology: z.enum(['fat-tree', 'rail-optimized', 'torus', 'dragonfly']).default('rail-optimized'),
   tiers: z.number().int().min(1).max(4).optional().describe('Switch tiers; default: the fewest that reach the GPUs'),
   oversubscription: z
     .number()
     .min(1)
+    .max(MAX_OVERSUBSCRIPTION)
     .default(1)
     .describe('Bandwidth taper r (as in r:1) above each pod; 1 = non-blocking (Llama 3: 7 between pods)'),
-  podSize: positiveInt()
+  podSize: positiveInt(LIMITS.gpus)
     .optional()
     .describe('GPUs under full bisection below the tapered tier (Llama 3: 3072); default: the whole cluster'),
-  switchRadix: positiveInt().optional().describe('Switch ports at the NIC link speed; default from the fabric'),
-  latencyUs: z.number().nonnegative().optional().describe('One-way small-message latency across the fabric, µs'),
+  switchRadix: z
+    .number()
+    .int()
+    .min(4)
+    .max(MAX_SWITCH_RADIX)
+    .optional()
+    .describe('Switch ports at the NIC link speed; default from the fabric'),
+  latencyUs: nonNegativeNumber(MAX_LATENCY_US)
+    .optional()
+    .describe('One-way small-message latency across the fabric, µs'),
 });
 
 /** The cluster a job runs on. */
@@ -64,14 +103,22 @@ export const SystemSchema = z
     accelerator: z
       .union([z.string().min(1), InlineAcceleratorSchema])
       .describe('Catalog accelerator id (see `tokenworks catalog accelerators`) or an inline description'),
-    gpuCount: positiveInt().describe('Accelerators in the cluster'),
-    gpusPerNode: positiveInt().default(8).describe('Accelerators per server (per compute tray for NVL72)'),
-    gpuPowerLimitW: positiveNumber()
+    gpuCount: positiveInt(LIMITS.gpus).describe('Accelerators in the cluster'),
+    gpusPerNode: positiveInt(MAX_DOMAIN_GPUS)
+      .default(8)
+      .describe('Accelerators per server (per compute tray for NVL72)'),
+    gpuPowerLimitW: positiveNumber(LIMITS.gpuWatts)
       .optional()
       .describe('Power cap set on each GPU (Meta runs GB200 at 960 of 1,200 W); default the TDP'),
-    nodePowerKW: positiveNumber().optional().describe('Power of one server at full load; default from the catalog'),
-    pricePerGpuUSD: positiveNumber().optional().describe('Server (or rack) price per GPU; default from the catalog'),
-    switchPowerW: positiveNumber().optional().describe('Power of one switch without optics; default 750 W (assumed)'),
+    nodePowerKW: positiveNumber(MAX_NODE_KW)
+      .optional()
+      .describe('Power of one server at full load; default from the catalog'),
+    pricePerGpuUSD: positiveNumber(MAX_PRICE_PER_GPU_USD)
+      .optional()
+      .describe('Server (or rack) price per GPU; default from the catalog'),
+    switchPowerW: positiveNumber(MAX_SWITCH_W)
+      .optional()
+      .describe('Power of one switch without optics; default 750 W (assumed)'),
     scaleUp: ScaleUpSchema.default({}),
     scaleOut: ScaleOutSchema.default({ topology: 'rail-optimized', oversubscription: 1 }),
   })

@@ -4,9 +4,16 @@
  * @module
  */
 import { z } from 'zod';
-import { positiveNumber } from './common.js';
+import { LIMITS, nonNegativeNumber, positiveNumber } from './common.js';
 
-const nonNegative = () => z.number().nonnegative().finite();
+const nonNegative = (max: number) => nonNegativeNumber(max);
+
+/** Failures per component-year: 10,000 (one an hour per part), 10^4× the census's worst class. */
+const MAX_RATE_PER_YEAR = 10_000;
+/** Age of the parts at the start, hours: a century. */
+const MAX_AGE_HOURS = 876_000;
+/** Repair times, hours: a year. */
+const MAX_REPAIR_HOURS = 8760;
 
 /** The failure classes a spec may tune. */
 export const FAILURE_CLASS_IDS = [
@@ -24,14 +31,16 @@ export const FAILURE_CLASS_IDS = [
 
 /** One failure class's overrides. */
 export const FailureClassSchema = z.strictObject({
-  ratePerYear: nonNegative().optional().describe('Failures per component per year (per job-year for maintenance)'),
+  ratePerYear: nonNegative(MAX_RATE_PER_YEAR)
+    .optional()
+    .describe('Failures per component per year (per job-year for maintenance)'),
   weibullShape: z
     .number()
     .min(0.1)
     .max(10)
     .optional()
     .describe('Weibull shape k of time to failure: < 1 = early-life failures (infant mortality); default 1 (Poisson)'),
-  ageHours: nonNegative()
+  ageHours: nonNegative(MAX_AGE_HOURS)
     .optional()
     .describe('Age of the components when the run starts (Weibull only); default 0: a new cluster'),
 });
@@ -44,43 +53,47 @@ const failures = Object.fromEntries(FAILURE_CLASS_IDS.map((id) => [id, FailureCl
 /** Twin settings. */
 export const TwinSchema = z
   .strictObject({
-    days: positiveNumber()
+    days: positiveNumber(LIMITS.days)
       .optional()
       .describe('Simulate this many days of wall-clock time; default: until the workload has trained'),
-    bucketMinutes: positiveNumber().default(60).describe('Width of a timeline bucket, minutes'),
+    bucketMinutes: z.number().min(0.01).max(10_080).default(60).describe('Width of a timeline bucket, minutes'),
     failures: z
       .strictObject(failures)
       .optional()
       .describe('Per-class overrides of the failure rates (defaults: the Llama 3 405B census)'),
-    failureScale: nonNegative()
+    failureScale: nonNegative(1000)
       .default(1)
       .describe('Multiplies every unplanned failure rate (2 = a fleet twice as unreliable)'),
     detection: z
       .strictObject({
-        crashSeconds: nonNegative().optional().describe('Time to notice a crash; default 30 s'),
-        hangSeconds: nonNegative().optional().describe('Collective timeout that catches a hang; default 600 s'),
+        crashSeconds: nonNegative(LIMITS.delaySeconds).optional().describe('Time to notice a crash; default 30 s'),
+        hangSeconds: nonNegative(LIMITS.delaySeconds)
+          .optional()
+          .describe('Collective timeout that catches a hang; default 600 s'),
       })
       .optional(),
     restart: z
       .strictObject({
-        seconds: nonNegative().optional().describe('Tear down, reschedule and initialise the job; default 300 s'),
-        swapSeconds: nonNegative().optional().describe('Swap in spare hosts; default 180 s'),
+        seconds: nonNegative(LIMITS.delaySeconds)
+          .optional()
+          .describe('Tear down, reschedule and initialise the job; default 300 s'),
+        swapSeconds: nonNegative(LIMITS.delaySeconds).optional().describe('Swap in spare hosts; default 180 s'),
       })
       .optional(),
     checkpoint: z
       .strictObject({
         intervalMinutes: z
-          .union([z.literal('optimal'), positiveNumber()])
+          .union([z.literal('optimal'), z.number().min(0.01).max(525_600)])
           .default('optimal')
           .describe('Minutes of training between checkpoints, or "optimal" (Young/Daly from the failure rate)'),
         mode: z
           .enum(['blocking', 'async'])
           .default('blocking')
           .describe('blocking: training waits for the write; async: a host-memory snapshot, then a background write'),
-        storageGBps: positiveNumber()
+        storageGBps: positiveNumber(LIMITS.bandwidthGBps)
           .optional()
           .describe('Checkpoint write and read bandwidth, GB/s; default: sized by facility.checkpointWriteSeconds'),
-        snapshotGBps: positiveNumber()
+        snapshotGBps: positiveNumber(LIMITS.bandwidthGBps)
           .optional()
           .describe('Per-GPU copy bandwidth to host memory for async checkpoints, GB/s; default 25'),
       })
@@ -88,22 +101,24 @@ export const TwinSchema = z
     spares: z
       .strictObject({
         nodes: z
-          .union([z.literal('auto'), z.number().int().nonnegative()])
+          .union([z.literal('auto'), z.number().int().nonnegative().max(LIMITS.gpus)])
           .default('auto')
           .describe('Hot-spare hosts; "auto": the 99th percentile of hosts in repair at once'),
         policy: z
           .enum(['wait', 'shrink'])
           .default('wait')
           .describe('With no spare left: wait for a repair, or shrink data parallelism and go on slower'),
-        autoRepairHours: positiveNumber().optional().describe('Automatic repair time; default 2 h'),
-        manualRepairHours: positiveNumber().optional().describe('Manual repair time; default 48 h'),
+        autoRepairHours: positiveNumber(MAX_REPAIR_HOURS).optional().describe('Automatic repair time; default 2 h'),
+        manualRepairHours: positiveNumber(MAX_REPAIR_HOURS).optional().describe('Manual repair time; default 48 h'),
         manualShare: z.number().min(0).max(1).optional().describe('Share of repairs that need a technician; 0.8'),
       })
       .optional(),
     stragglers: z
       .strictObject({
-        ratePerNodeYear: nonNegative().optional().describe('Fail-slow episodes per host per year; default 0.5'),
-        meanMinutes: positiveNumber().optional().describe('Mean episode length; default 24 min'),
+        ratePerNodeYear: nonNegative(MAX_RATE_PER_YEAR)
+          .optional()
+          .describe('Fail-slow episodes per host per year; default 0.5'),
+        meanMinutes: positiveNumber(43_200).optional().describe('Mean episode length; default 24 min'),
         slowdown: z.number().min(1).max(10).optional().describe('Median slowdown of the job during one; 1.25'),
       })
       .optional(),

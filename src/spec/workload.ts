@@ -6,7 +6,16 @@
 import { z } from 'zod';
 import { findModelPreset } from '../catalog/index.js';
 import { checkCatalogId } from './catalog-refs.js';
-import { ALWAYS, isCount, positiveInt, quantity } from './common.js';
+import { ALWAYS, isCount, LIMITS, positiveInt, quantity } from './common.js';
+
+/** Routed experts per layer: 65,536, 256× DeepSeek-V3's 256. */
+const MAX_EXPERTS = 65_536;
+/** Vocabulary: 2^24 = 16.8 M entries, 65× Gemma's 256k. */
+const MAX_VOCABULARY = 2 ** 24;
+/** Sequences in one global batch: 2^24, 4,000× the 4,096-sequence batches of today's largest runs. */
+const MAX_BATCH_SEQUENCES = 2 ** 24;
+/** Tokens in one global batch: 10^11, 6,000× Llama 3 405B's 16 M-token batch. */
+const MAX_BATCH_TOKENS = 1e11;
 
 /**
  * Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 sec. 2.1): queries and keys/values pass through
@@ -14,34 +23,53 @@ import { ALWAYS, isCount, positiveInt, quantity } from './common.js';
  */
 export const MlaSchema = z
   .strictObject({
-    qLoraRank: z.number().int().nonnegative().describe('Rank of the query down-projection; 0 = no query compression'),
-    kvLoraRank: positiveInt().describe('Rank of the joint key/value down-projection'),
-    qkNopeHeadDim: positiveInt().describe('Per-head query/key dimension without rotary embedding'),
-    qkRopeHeadDim: positiveInt().describe('Per-head query/key dimension carrying rotary embedding (key part shared)'),
-    vHeadDim: positiveInt().describe('Per-head value dimension'),
+    qLoraRank: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(LIMITS.width)
+      .describe('Rank of the query down-projection; 0 = no query compression'),
+    kvLoraRank: positiveInt(LIMITS.width).describe('Rank of the joint key/value down-projection'),
+    qkNopeHeadDim: positiveInt(LIMITS.width).describe('Per-head query/key dimension without rotary embedding'),
+    qkRopeHeadDim: positiveInt(LIMITS.width).describe(
+      'Per-head query/key dimension carrying rotary embedding (key part shared)',
+    ),
+    vHeadDim: positiveInt(LIMITS.width).describe('Per-head value dimension'),
   })
   .describe('Multi-head latent attention (DeepSeek-V2/V3)');
 
 /** Mixture-of-experts feed-forward layers. */
 export const MoeSchema = z
   .strictObject({
-    experts: positiveInt().describe('Routed experts per MoE layer'),
-    topK: positiveInt().describe('Routed experts each token goes to'),
-    expertFfnHiddenSize: positiveInt().describe('Hidden size of one routed expert MLP'),
-    sharedExperts: z.number().int().nonnegative().default(0).describe('Always-active shared experts per MoE layer'),
-    sharedExpertFfnHiddenSize: positiveInt()
+    experts: positiveInt(MAX_EXPERTS).describe('Routed experts per MoE layer'),
+    topK: positiveInt(MAX_EXPERTS).describe('Routed experts each token goes to'),
+    expertFfnHiddenSize: positiveInt(LIMITS.width).describe('Hidden size of one routed expert MLP'),
+    sharedExperts: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(MAX_EXPERTS)
+      .default(0)
+      .describe('Always-active shared experts per MoE layer'),
+    sharedExpertFfnHiddenSize: positiveInt(LIMITS.width)
       .optional()
       .describe('Hidden size of one shared expert MLP; defaults to expertFfnHiddenSize'),
     firstDenseLayers: z
       .number()
       .int()
       .nonnegative()
+      .max(LIMITS.layers)
       .default(0)
       .describe('Leading layers that keep a dense MLP (DeepSeek-V3: 3)'),
-    layerInterval: positiveInt()
+    layerInterval: positiveInt(LIMITS.layers)
       .default(1)
       .describe('After the dense layers, every n-th layer is MoE (1 = all, 2 = alternate)'),
-    capacityFactor: z.number().positive().optional().describe('Expert capacity factor; absent = dropless routing'),
+    capacityFactor: z
+      .number()
+      .positive()
+      .max(MAX_EXPERTS)
+      .optional()
+      .describe('Expert capacity factor; absent = dropless routing'),
   })
   .refine((moe) => !isCount(moe.topK) || !isCount(moe.experts) || moe.topK <= moe.experts, {
     ...ALWAYS,
@@ -53,20 +81,22 @@ export const MoeSchema = z
 export const ModelSchema = z
   .strictObject({
     name: z.string().min(1).describe('Display name'),
-    layers: positiveInt().describe('Transformer layers (decoder blocks)'),
-    hiddenSize: positiveInt().describe('Model (residual stream) dimension'),
-    heads: positiveInt().describe('Attention (query) heads'),
-    kvHeads: positiveInt().optional().describe('Key/value heads (GQA); defaults to heads (MHA); 1 = MQA'),
-    headDim: positiveInt().optional().describe('Per-head dimension; defaults to hiddenSize / heads'),
-    ffnHiddenSize: positiveInt().describe('Hidden size of the dense MLP'),
+    layers: positiveInt(LIMITS.layers).describe('Transformer layers (decoder blocks)'),
+    hiddenSize: positiveInt(LIMITS.width).describe('Model (residual stream) dimension'),
+    heads: positiveInt(LIMITS.heads).describe('Attention (query) heads'),
+    kvHeads: positiveInt(LIMITS.heads).optional().describe('Key/value heads (GQA); defaults to heads (MHA); 1 = MQA'),
+    headDim: positiveInt(LIMITS.width).optional().describe('Per-head dimension; defaults to hiddenSize / heads'),
+    ffnHiddenSize: positiveInt(LIMITS.width).describe('Hidden size of the dense MLP'),
     gatedMlp: z.boolean().default(true).describe('Gated MLP (SwiGLU, three matrices) or plain (two matrices)'),
-    vocabSize: positiveInt().describe('Vocabulary size'),
+    vocabSize: positiveInt(MAX_VOCABULARY).describe('Vocabulary size'),
     tiedEmbeddings: z.boolean().default(false).describe('Output head shares the input embedding matrix'),
     positionEmbedding: z
       .enum(['rope', 'learned'])
       .default('rope')
       .describe('Rotary (no parameters) or learned absolute positions'),
-    maxPositions: positiveInt().optional().describe('Rows of the learned position table (learned positions only)'),
+    maxPositions: positiveInt(LIMITS.sequence)
+      .optional()
+      .describe('Rows of the learned position table (learned positions only)'),
     normalization: z.enum(['rmsnorm', 'layernorm']).default('rmsnorm'),
     linearBias: z.boolean().default(false).describe('Linear layers carry bias vectors (GPT-2/3 style)'),
     dropout: z.boolean().default(false).describe('Dropout after attention and MLP (GPT-3 era); stores masks'),
@@ -113,12 +143,14 @@ export const ModelSchema = z
 /** Training settings: the job's size and numerics. */
 export const TrainingSchema = z
   .strictObject({
-    totalTokens: quantity().describe('Tokens to train on (e.g. 15.6T)'),
-    sequenceLength: positiveInt().describe('Tokens per training sequence'),
+    totalTokens: quantity(LIMITS.tokens).describe('Tokens to train on (e.g. 15.6T)'),
+    sequenceLength: positiveInt(LIMITS.sequence).describe('Tokens per training sequence'),
     globalBatch: z
       .union([
-        z.strictObject({ sequences: positiveInt().describe('Sequences per optimizer step') }),
-        z.strictObject({ tokens: quantity().describe('Tokens per optimizer step (a multiple of sequenceLength)') }),
+        z.strictObject({ sequences: positiveInt(MAX_BATCH_SEQUENCES).describe('Sequences per optimizer step') }),
+        z.strictObject({
+          tokens: quantity(MAX_BATCH_TOKENS).describe('Tokens per optimizer step (a multiple of sequenceLength)'),
+        }),
       ])
       .describe('Global batch, in sequences or in tokens'),
     precision: z

@@ -102,6 +102,12 @@ export interface RunOptions {
 /** Most events a run's log keeps. */
 export const MAX_EVENTS = 20000;
 
+/**
+ * Most events one replica may fire, all processes together (failures, repairs, stragglers, throttling samples,
+ * checkpoints). `twinConfig` refuses settings expected to come near it; this is the backstop.
+ */
+export const MAX_RUN_EVENTS = 2e7;
+
 type State = 'running' | 'checkpointing' | 'detecting' | 'restarting' | 'waiting' | 'done';
 
 /** Priorities at equal times: failures first, then the job's own timers, then sampling processes. */
@@ -121,7 +127,7 @@ export function maxOfExponentials(u: number, mean: number, n: number): number {
 /** Runs one replica of `config` with `seed`. */
 export function simulateRun(config: TwinConfig, seed: number, replica: number, options: RunOptions = {}): RunResult {
   const detail = options.detail ?? true;
-  const sim = new Simulation();
+  const sim = new Simulation(MAX_RUN_EVENTS);
   const streams = new ReplicaStreams(seed, replica);
   const end = config.windowSeconds ?? config.limitSeconds;
   const { power } = config;
@@ -174,23 +180,24 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     if (mw > peakMW) peakMW = mw;
     if (mw < minimumMW) minimumMW = mw;
     if (!detail) return;
-    let t = t0;
-    while (t < t1) {
-      const index = Math.floor(t / bucket);
-      const bucketEnd = (index + 1) * bucket;
-      const until = Math.min(t1, bucketEnd);
+    if (!(t1 > t0)) return;
+    // Walk the buckets by index, not by float time: t = (i + 1)·bucket can round back into bucket i and stall.
+    const last = Math.floor(t1 / bucket);
+    for (let index = Math.floor(t0 / bucket); index <= last; index++) {
+      const from = Math.max(t0, index * bucket);
+      const until = Math.min(t1, (index + 1) * bucket);
+      if (!(until > from)) continue;
       while (tokensRate.length <= index) {
         tokensRate.push(0);
         powerMean.push(0);
         powerMin.push(Number.POSITIVE_INFINITY);
         powerMax.push(0);
       }
-      const share = (until - t) / bucket;
+      const share = (until - from) / bucket;
       tokensRate[index] = (tokensRate[index] as number) + tokensPerSecond * share;
       powerMean[index] = (powerMean[index] as number) + mw * share;
       if (mw < (powerMin[index] as number)) powerMin[index] = mw;
       if (mw > (powerMax[index] as number)) powerMax[index] = mw;
-      t = until;
     }
   };
 

@@ -30,10 +30,10 @@ import {
 } from '../catalog/reliability.js';
 import type { Estimate } from '../perf/estimate.js';
 import type { Factory } from '../plan/factory.js';
-import { significant } from '../report/format.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { type TwinInput, TwinSchema } from '../spec/twin.js';
+import { formatCount, significant } from '../util/number.js';
 
 /** One failure process of the twin. */
 export interface TwinFailureClass {
@@ -200,6 +200,16 @@ export const SPARE_STOCKOUTS_PER_RUN = 0.1;
 
 /** Most component failures a run may expect: beyond this the settings are surely wrong (and would not finish). */
 export const MAX_EXPECTED_FAILURES = 1e6;
+
+/**
+ * Most events one replica may expect from all its processes together (failures and their recovery, straggler
+ * episodes, throttling samples, blocking checkpoints): a quarter of the kernel's hard budget (run.ts
+ * MAX_RUN_EVENTS), so a run that is refused here is refused before it starts, not after minutes.
+ */
+export const MAX_EXPECTED_EVENTS = 5e6;
+
+/** Most timeline buckets a run may have (memory: four numbers per bucket per detailed replica). */
+export const MAX_BUCKETS = 100_000;
 
 /**
  * The Weibull scale λ of one component of a class, seconds, such that each fails `ratePerYear` times in its first
@@ -405,6 +415,49 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const idleMW = mw((factory.purchasedGpus * idleW) / 1000 + otherKW);
 
   const stragglerRate = twin.stragglers?.ratePerNodeYear ?? STRAGGLER_RATE_PER_NODE_YEAR.value;
+  const throttleIntervalSeconds = THROTTLE_INTERVAL_MINUTES.value * 60;
+
+  // One event budget for every process: what a replica is expected to fire over the run.
+  if (!flooded) {
+    const perSecondOfYear = 1 / (HOURS_PER_YEAR * 3600);
+    const sources = [
+      { path: 'twin.failures', events: 4 * total * (runSeconds / horizon), fix: 'lower the failure rates' },
+      {
+        path: 'twin.stragglers.ratePerNodeYear',
+        events: 2 * stragglerRate * perSecondOfYear * nodes * runSeconds,
+        value: twin.stragglers?.ratePerNodeYear,
+        fix: 'give fewer episodes per host-year (the default is 0.5)',
+      },
+      {
+        path: 'twin.checkpoint.intervalMinutes',
+        events: mode === 'blocking' ? (2 * runSeconds) / intervalSeconds : 0,
+        value: twin.checkpoint?.intervalMinutes,
+        fix: 'checkpoint less often, or "optimal"',
+      },
+      { path: 'twin.days', events: runSeconds / throttleIntervalSeconds, fix: 'simulate fewer days' },
+    ];
+    const events = sources.reduce((sum, source) => sum + source.events, 0);
+    if (!(events <= MAX_EXPECTED_EVENTS)) {
+      const worst = sources.reduce((a, b) => (b.events > a.events ? b : a));
+      issues.push({
+        code: 'too_big',
+        path: worst.path,
+        ...(worst.value !== undefined && { value: worst.value }),
+        message: `the run would fire about ${formatCount(events)} events (${formatCount(worst.events)} of them from this setting), more than the ${formatCount(MAX_EXPECTED_EVENTS)} a replica may: ${worst.fix}`,
+      });
+    }
+  }
+  const bucketSeconds = twin.bucketMinutes * 60;
+  const buckets = runSeconds / bucketSeconds;
+  if (!(buckets <= MAX_BUCKETS)) {
+    const fewest = Math.ceil(runSeconds / MAX_BUCKETS / 60);
+    issues.push({
+      code: 'too_small',
+      path: 'twin.bucketMinutes',
+      value: twin.bucketMinutes,
+      message: `buckets of ${significant(twin.bucketMinutes, 3)} min cut the ${significant(runSeconds / DAY, 3)}-day run into ${formatCount(buckets)} buckets, more than ${MAX_BUCKETS.toLocaleString('en-US')}: use at least ${fewest} min`,
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
@@ -421,7 +474,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       idealSeconds,
       ...(windowSeconds !== undefined && { windowSeconds }),
       limitSeconds: 10 * idealSeconds + 30 * DAY,
-      bucketSeconds: twin.bucketMinutes * 60,
+      bucketSeconds,
       classes,
       detection: { crashSeconds, hangSeconds },
       restartSeconds,
@@ -444,7 +497,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         slowdownSigma: STRAGGLER_SLOWDOWN_SIGMA.value,
         slowdownMax: Math.max(STRAGGLER_SLOWDOWN_MAX.value, twin.stragglers?.slowdown ?? 1),
       },
-      throttling: { peakMeanDeficit, intervalSeconds: THROTTLE_INTERVAL_MINUTES.value * 60 },
+      throttling: { peakMeanDeficit, intervalSeconds: throttleIntervalSeconds },
       power: {
         pue,
         runningMW,

@@ -4,4 +4,4 @@
  */
 export { EventHeap, type QueuedEvent } from './heap.js';
 export { type RandomStream, ReplicaStreams } from './random.js';
-export { type EventHandle, Simulation } from './simulation.js';
+export { EventBudgetError, type EventHandle, Simulation } from './simulation.js';

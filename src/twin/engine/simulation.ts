@@ -12,6 +12,17 @@ export interface EventHandle {
   cancelled: boolean;
 }
 
+/**
+ * Thrown when a run fires more events than its budget: the one bound on the work of every process together, so
+ * no setting (a straggler rate of 10^4 per host-year, a checkpoint every microsecond) can make a run unbounded.
+ */
+export class EventBudgetError extends Error {
+  constructor(readonly budget: number) {
+    super(`event budget exceeded: the run fired more than ${budget.toExponential(0)} events`);
+    this.name = 'EventBudgetError';
+  }
+}
+
 /** A discrete-event simulation clock and queue. Times are seconds from the start. */
 export class Simulation {
   private readonly heap = new EventHeap();
@@ -20,6 +31,9 @@ export class Simulation {
   private processed = 0;
   /** The current time. */
   now = 0;
+
+  /** @param maxEvents the most events {@link run} fires before it throws an {@link EventBudgetError}. */
+  constructor(private readonly maxEvents = Number.POSITIVE_INFINITY) {}
 
   /** Events fired so far. */
   get eventsProcessed(): number {
@@ -70,7 +84,7 @@ export class Simulation {
       if (next.cancelled) continue;
       this.now = next.time;
       next.cancelled = true;
-      this.processed++;
+      if (++this.processed > this.maxEvents) throw new EventBudgetError(this.maxEvents);
       next.fire();
       if (this.stopped) return true;
     }
