@@ -70,6 +70,15 @@ describe('catalog', () => {
     expect(radix('xdr-ib') ** 2 / 2).toBe(10368);
   });
 
+  it('the higher-radix Ethernet switches reach SN5600-class sizes: Tomahawk 5 at 128 x 400G, 8,192 on two tiers', () => {
+    const entry = (findFabric('th5') as { entry: (typeof FABRICS)[number] }).entry;
+    expect(entry.id).toBe('tomahawk5-ethernet');
+    expect(entry.switch.radix.value).toBe(128);
+    expect(entry.switch.radix.value * entry.linkGbps.value).toBe(entry.switch.capacityTbps.value * 1000);
+    expect(entry.switch.radix.value ** 2 / 2).toBe(8192);
+    expect(entry.switch.powerW?.source).toMatch(/^https:/);
+  });
+
   it('every model preset is a valid architecture', () => {
     for (const preset of MODEL_PRESETS) {
       expect(ModelSchema.safeParse(preset.model).success, preset.id).toBe(true);

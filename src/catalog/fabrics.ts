@@ -1,7 +1,8 @@
 /**
  * Scale-out fabrics: the switch, NIC and optics of each, with the bandwidth NCCL achieves per NIC where measured.
  * Copied from ../shared/data/catalog/hardware-catalog.json with its sources; switch system power is not published
- * for any of them (hardware-catalog.md section 5, item 11), so it is null.
+ * for the NVIDIA switches (hardware-catalog.md section 5, item 11), so it is null there. The Broadcom Tomahawk 5
+ * entry, a 128-port 400G Ethernet alternative, was added from the sources named in its figures.
  * @module
  */
 import { type Figure, fig } from './figure.js';
@@ -151,6 +152,46 @@ export const FABRICS: readonly FabricEntry[] = Object.freeze([
         'https://docs.nvidia.com/enterprise-reference-architectures/hgx-ai-factory-h100-h200-b200/latest/networking-physical-topologies.html',
       ),
     },
+    optics: OPTICS_400G,
+  },
+  {
+    id: 'tomahawk5-ethernet',
+    aliases: ['tomahawk5', 'tomahawk-5', 'th5', 'bcm78900'],
+    name: 'RoCE Ethernet on Broadcom Tomahawk 5 (BCM78900 51.2T switches, ConnectX-7 at 400GbE)',
+    protocol: 'Ethernet RoCEv2',
+    linkGbps: fig(
+      400,
+      'Gb/s',
+      'https://www.yobitel.com/knowledge-base/broadcom-tomahawk-5',
+      'the 128 x 400GbE port configuration',
+    ),
+    switch: {
+      name: 'Broadcom Tomahawk 5 BCM78900 (e.g. Arista 7060X6, Edgecore AIS800-64D, UfiSpace S9321-64E)',
+      radix: fig(
+        128,
+        'ports at 400 Gb/s',
+        'https://www.yobitel.com/knowledge-base/broadcom-tomahawk-5',
+        '64 x 800GbE split in two, or 256 x 200GbE; TechInsights (Linley) lists the same three configurations',
+      ),
+      capacityTbps: fig(
+        51.2,
+        'Tb/s',
+        'https://www.signalintegrityjournal.com/articles/2766-broadcom-ships-tomahawk-5-industrys-highest-bandwidth-switch-chip-to-accelerate-ai-ml-workloads',
+        'Broadcom press release, August 2022',
+      ),
+      powerW: fig(
+        913,
+        'W per switch without optics',
+        'https://www.ipinfusion.com/technology/tomahawk-5/',
+        'UfiSpace S9321-64E (one Tomahawk 5, 2U) typical power without transceivers',
+      ),
+      inNetworkReduction: null,
+    },
+    nic: {
+      name: 'ConnectX-7 (400GbE)',
+      gbps: fig(400, 'Gb/s', 'https://docs.nvidia.com/networking/display/MMA4Z00NS400T/Connectivity+Scenarios'),
+    },
+    // Same 400G optics as the NVIDIA Ethernet fabric: 800G twin-port OSFP at the switch, OSFP SR4 at the NIC.
     optics: OPTICS_400G,
   },
 ]);

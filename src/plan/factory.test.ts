@@ -133,3 +133,69 @@ plan: { tp: 16, pp: 1, dp: 64, recomputation: full }`,
     expect(f.costUSD.servers).toBeCloseTo(16 * 3_000_000, 0); // $3M per rack, bought whole
   });
 });
+
+describe('four-tier fabrics in the bill of materials', () => {
+  it('131,072 H100 on NDR (64 ports): four tiers, super-cores counted in switches, optics, power and cost', () => {
+    const f = ok(
+      factory(
+        '{ accelerator: h100-sxm, gpuCount: 131072, scaleOut: { fabric: ndr-ib } }',
+        '{ cooling: direct-liquid }',
+        '{ tp: 8, pp: 1, dp: 16384, recomputation: full }',
+        16384,
+      ),
+    );
+    const fabric = f.fabric;
+    expect(fabric.tiers).toBe(4);
+    expect([fabric.leaves, fabric.spines, fabric.cores, fabric.superCores]).toEqual([4096, 4096, 4096, 2048]);
+    expect(fabric.switches).toBe(14336);
+    // A transceiver at both ends of every link: host links and three tiers of switch-to-switch links.
+    expect(fabric.transceivers).toBe(2 * 131072 + 2 * 3 * 131072);
+    // Network power: 750 W per switch (assumed) plus optics, 8 + 8.5 W per host link, 2 × 8.5 W per switch link.
+    const opticsW = 131072 * (8 + 8.5) + 3 * 131072 * 2 * 8.5;
+    expect(f.powerKW.network).toBeCloseTo((14336 * 750 + opticsW) / 1000, 6);
+    for (const value of [
+      f.powerKW.it,
+      f.powerKW.facility,
+      f.costUSD.capex,
+      f.costUSD.run,
+      f.kpis.usdPerMillionTokens,
+    ]) {
+      expect(Number.isFinite(value)).toBe(true);
+      expect(value).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([['ndr-ib'], ['xdr-ib'], ['spectrum-x'], ['tomahawk5-ethernet']])(
+    '1,048,576 B200 on %s: a full factory on four tiers',
+    (fabricId) => {
+      const f = ok(
+        factory(
+          `{ accelerator: b200, gpuCount: 1048576, scaleOut: { fabric: ${fabricId} } }`,
+          '{ cooling: direct-liquid }',
+          '{ tp: 8, pp: 1, dp: 131072, recomputation: full }',
+          131072,
+        ),
+      );
+      expect(f.fabric.tiers).toBe(4);
+      const counts = [f.fabric.leaves, f.fabric.spines, f.fabric.cores, f.fabric.superCores, f.fabric.transceivers];
+      for (const value of [...counts, f.powerKW.network, f.powerKW.facility, f.costUSD.capex, f.costUSD.perHour]) {
+        expect(Number.isFinite(value)).toBe(true);
+        expect(value).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  it("uses a fabric's published switch power where the catalog has one (Tomahawk 5: 913 W)", () => {
+    const f = ok(
+      factory(
+        '{ accelerator: h100-sxm, gpuCount: 1024, scaleOut: { fabric: tomahawk5-ethernet } }',
+        '{ cooling: air }',
+        '{ tp: 8, pp: 1, dp: 128, recomputation: full }',
+        1024,
+      ),
+    );
+    const opticsW = f.fabric.hostLinks * (8 + 8.5) + f.fabric.switchLinks * 2 * 8.5;
+    expect(f.fabric.radix).toBe(128);
+    expect(f.powerKW.network).toBeCloseTo((f.fabric.switches * 913 + opticsW) / 1000, 6);
+  });
+});

@@ -187,12 +187,16 @@ export function designFactory(
     ...(system.scaleOut.tiersSpecified && system.scaleOut.tiers !== undefined && { tiers: system.scaleOut.tiers }),
   });
   if (!fabric.ok) return issue('fabric', 'system.scaleOut', fabric.message);
-  // Every link is optical: a transceiver at each NIC and at each switch port in use (hardware-catalog.md 2.2).
+  // Every link is optical: a transceiver at each NIC and at each switch port in use (hardware-catalog.md 2.2);
+  // switchLinks holds every tier's switch-to-switch links, the core-super-core ones of four tiers included.
   const transceivers = fabric.hostLinks * 2 + fabric.switchLinks * 2;
   const nicSideW = entry?.optics.nicSideW.value ?? 8;
   const switchSideW = entry?.optics.switchSideW.value ?? 8.5;
   const opticsW = fabric.hostLinks * (nicSideW + switchSideW) + fabric.switchLinks * 2 * switchSideW;
-  const networkKW = (fabric.switches * (system.switchPowerW ?? SWITCH_POWER_W.value) + opticsW) / 1000;
+  // Switch power: the spec's, else the fabric's published figure, else the planner assumption (costs.ts).
+  const switchW = system.switchPowerW ?? entry?.switch.powerW?.value ?? SWITCH_POWER_W.value;
+  // Every tier's switches draw it: leaves, spines, cores and super-cores (network.ts counts them in `switches`).
+  const networkKW = (fabric.switches * switchW + opticsW) / 1000;
   const storageKW = computeKW * facility.storagePowerShare;
   const itKW = computeKW + networkKW + storageKW;
   const facilityKW = itKW * facility.pue;
