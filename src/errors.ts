@@ -6,7 +6,14 @@
 import type { SpecIssue } from './spec/issues.js';
 
 /** Stable error codes. */
-export type ErrorCode = 'FILE_NOT_FOUND' | 'FILE_UNREADABLE' | 'SPEC_INVALID' | 'USAGE' | 'INTERNAL';
+export type ErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'FILE_UNREADABLE'
+  | 'FILE_UNWRITABLE'
+  | 'SPEC_INVALID'
+  | 'NO_RESULT'
+  | 'USAGE'
+  | 'INTERNAL';
 
 /** Exit codes of the CLI. */
 export const EXIT_CODES = { ok: 0, internal: 1, userError: 2 } as const;

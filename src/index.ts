@@ -66,6 +66,29 @@ export {
   WEIGHT_BYTES_PER_PARAMETER,
 } from './perf/model-size.js';
 export { type PublishedParameters, type SpecSummary, summarizeSpec } from './perf/summary.js';
+// Plan search and factory design (what `tokenworks plan` does)
+export {
+  type BindingConstraint,
+  catalogSystem,
+  type DesignOptions,
+  type DesignPoint,
+  type DesignResult,
+  missedConstraints,
+  paretoFront,
+  searchDesigns,
+} from './plan/design.js';
+export { explainPlan } from './plan/explain.js';
+export { designFactory, type Factory, type FactoryResult, fabricRadix } from './plan/factory.js';
+export { designFabric, type FabricDesign, type FabricInput, MAX_FABRIC_TIERS, maxFabricGpus } from './plan/network.js';
+export {
+  enumeratePlans,
+  mergeSearches,
+  type RankedPlan,
+  type SearchOptions,
+  type SearchResult,
+  searchPlans,
+  withPrecision,
+} from './plan/search.js';
 export { type CompareInput, CompareSchema } from './spec/compare.js';
 export { type Constraints, ConstraintsSchema } from './spec/constraints.js';
 export { specDocument } from './spec/document.js';

@@ -118,6 +118,6 @@ constraints: { maxGpus: 256 }
     expect(none.stderr).toContain('policy: shrink');
     const usage = await run('simulate', 'examples/llama3-405b-54d.yaml', '--replicas', '0');
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain('--replicas must be a positive integer, got "0"');
+    expect(usage.stderr).toContain('--replicas must be an integer from 1 to 100,000, got "0"');
   });
 });

@@ -4,14 +4,18 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TokenworksError } from '../errors.js';
 import { formatFromName, loadSpec } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 
+/** Largest input file read, bytes (specs are kilobytes; the calibration sets well under a megabyte). */
+export const MAX_INPUT_BYTES = 64e6;
+
 /** Reads a UTF-8 text file, turning file-system failures into {@link TokenworksError}s that name the path. */
-export async function readTextFile(path: string): Promise<string> {
+export async function readTextFile(path: string, maxBytes = MAX_INPUT_BYTES): Promise<string> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
@@ -24,6 +28,18 @@ export async function readTextFile(path: string): Promise<string> {
     throw new TokenworksError('FILE_UNREADABLE', `${path} is a directory; give a spec file (.yaml or .json)`, {
       file: path,
     });
+  }
+  if (!info.isFile()) {
+    throw new TokenworksError('FILE_UNREADABLE', `${path} is not a regular file; give a spec file (.yaml or .json)`, {
+      file: path,
+    });
+  }
+  if (info.size > maxBytes) {
+    throw new TokenworksError(
+      'FILE_UNREADABLE',
+      `${path} is ${(info.size / 1e6).toFixed(1)} MB, more than the ${(maxBytes / 1e6).toFixed(0)} MB an input file may be`,
+      { file: path },
+    );
   }
   try {
     return await readFile(path, 'utf8');
@@ -56,5 +72,51 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Checks, before any work, that `path` can be written: its folder exists and is writable, and the path is not a
+ * folder itself. A failure is a user error that names the path and what to do.
+ */
+export async function checkWritable(path: string, flag: string): Promise<void> {
+  const folder = dirname(resolve(path));
+  let info: Awaited<ReturnType<typeof stat>> | undefined;
+  try {
+    info = await stat(folder);
+  } catch {
+    throw new TokenworksError(
+      'FILE_UNWRITABLE',
+      `${flag} ${path}: the folder ${folder} does not exist; create it first`,
+      {
+        file: path,
+      },
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new TokenworksError('FILE_UNWRITABLE', `${flag} ${path}: ${folder} is not a folder`, { file: path });
+  }
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw new TokenworksError('FILE_UNWRITABLE', `${flag} ${path}: the folder ${folder} is not writable`, {
+      file: path,
+    });
+  }
+  const target = await stat(path).catch(() => undefined);
+  if (target?.isDirectory()) {
+    throw new TokenworksError('FILE_UNWRITABLE', `${flag} ${path} is a folder; give a file name such as report.html`, {
+      file: path,
+    });
+  }
+}
+
+/** {@link writeFileAtomic} for paths the user named: a file-system failure is a user error naming the path. */
+export async function writeUserFile(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(path, data);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new TokenworksError('FILE_UNWRITABLE', `cannot write ${path}: ${code}`, { file: path, cause: error });
   }
 }

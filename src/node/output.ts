@@ -32,7 +32,10 @@ export interface Output {
   warn(message: string): void;
   /** An error line, on stderr. */
   error(message: string): void;
-  /** Starts a progress report over `total` units; a no-op unless stderr is a terminal and output is not JSON. */
+  /**
+   * Starts a progress report over `total` units on stderr: a bar on a terminal, a few lines otherwise, nothing
+   * with `--quiet`.
+   */
   progress(label: string, total: number): Progress;
 }
 
@@ -63,7 +66,8 @@ export function createOutput(streams: OutputStreams, options: OutputOptions = {}
       streams.stderr.write(`${message}\n`);
     },
     progress(label, total) {
-      if (json || quiet || !streams.stderr.isTTY) return SILENT_PROGRESS;
+      if (quiet) return SILENT_PROGRESS;
+      if (!streams.stderr.isTTY) return lineProgress(streams.stderr, label, total);
       const bar = new SingleBar({
         format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
         stream: streams.stderr as NodeJS.WritableStream,
@@ -75,6 +79,35 @@ export function createOutput(streams: OutputStreams, options: OutputOptions = {}
         tick: (amount = 1) => bar.increment(amount),
         done: () => bar.stop(),
       };
+    },
+  };
+}
+
+/** Seconds between two progress lines when stderr is not a terminal. */
+const LINE_PROGRESS_SECONDS = 10;
+
+/**
+ * Progress for a log or a pipe: no bar, one line when the stage starts, one at most every
+ * {@link LINE_PROGRESS_SECONDS} while it runs, and one when it ends, so a minute-long command never looks hung.
+ */
+function lineProgress(stderr: OutputStreams['stderr'], label: string, total: number): Progress {
+  const started = Date.now();
+  let done = 0;
+  let lastLine = started;
+  stderr.write(`${label}: 0 of ${total.toLocaleString('en-US')}\n`);
+  return {
+    tick(amount = 1) {
+      done += amount;
+      const now = Date.now();
+      if (now - lastLine >= LINE_PROGRESS_SECONDS * 1000 && done < total) {
+        lastLine = now;
+        stderr.write(
+          `${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}, ${((now - started) / 1000).toFixed(0)} s\n`,
+        );
+      }
+    },
+    done() {
+      stderr.write(`${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   type ResolvedSystem,
   type ResolvedWorkload,
 } from '../spec/resolve.js';
+import { significant } from '../util/number.js';
 import { explainPlan } from './explain.js';
 import { designFactory, type Factory } from './factory.js';
 import { searchPlans, withPrecision } from './search.js';
@@ -242,6 +243,61 @@ export function summarizeDesigns(
   return { points, pareto, ...(recommended && { recommended }), reasons, binding, skipped };
 }
 
+/** How far `value` lies above `limit`, as people say it: "23% over", "45× over" (never a seven-digit percent). */
+export function over(value: number, limit: number): string {
+  const ratio = value / limit;
+  return ratio < 10 ? `${(100 * (ratio - 1)).toFixed(0)}% over` : `${significant(ratio, 2)}× over`;
+}
+
+/** A limit as the user wrote it, to three significant digits without trailing zeros: 90, 0.01, 1.5. */
+const plain = (value: number) => String(Number(significant(value)));
+
+/** Dollars in the unit that reads: $950K, $2.63M, $1.20B. */
+export function usd(value: number): string {
+  if (value >= 1e9) return `$${significant(value / 1e9)}B`;
+  if (value >= 1e6) return `$${significant(value / 1e6)}M`;
+  return `$${significant(value / 1e3)}K`;
+}
+
+/**
+ * The constraints one design misses, each with by how much: for a spec that names its system, where there is no
+ * choice of design to make, only a verdict to give.
+ */
+export function missedConstraints(
+  design: { readonly gpus: number; readonly factory: Factory },
+  constraints: Constraints,
+): BindingConstraint[] {
+  const out: BindingConstraint[] = [];
+  const { factory, gpus } = design;
+  const days = factory.kpis.timeToTrainDays;
+  if (constraints.maxGpus !== undefined && gpus > constraints.maxGpus) {
+    out.push({
+      constraint: 'maxGpus',
+      message: `the system has ${gpus.toLocaleString('en-US')} GPUs, ${over(gpus, constraints.maxGpus)} the budget of ${constraints.maxGpus.toLocaleString('en-US')}`,
+    });
+  }
+  if (constraints.deadlineDays !== undefined && days > constraints.deadlineDays) {
+    out.push({
+      constraint: 'deadlineDays',
+      message: `the deadline binds: this plan trains in ${significant(days)} days, ${over(days, constraints.deadlineDays)} the ${plain(constraints.deadlineDays)}-day deadline`,
+    });
+  }
+  const mw = factory.powerKW.provisionedFacility / 1000;
+  if (constraints.powerCapMW !== undefined && mw > constraints.powerCapMW) {
+    out.push({
+      constraint: 'powerCapMW',
+      message: `the power cap binds: the factory needs ${significant(mw)} MW at full draw, ${over(mw, constraints.powerCapMW)} the ${plain(constraints.powerCapMW)} MW cap`,
+    });
+  }
+  if (constraints.budgetUSD !== undefined && factory.costUSD.run > constraints.budgetUSD) {
+    out.push({
+      constraint: 'budgetUSD',
+      message: `the budget binds: the run costs ${usd(factory.costUSD.run)}, ${over(factory.costUSD.run, constraints.budgetUSD)} the ${usd(constraints.budgetUSD)} budget`,
+    });
+  }
+  return out;
+}
+
 /** For each constraint, the best any design does while meeting the others, when that still misses it. */
 function bindingConstraints(
   points: readonly DesignPoint[],
@@ -257,7 +313,7 @@ function bindingConstraints(
     points.filter((p) =>
       (Object.keys(p.meets) as (keyof DesignPoint['meets'])[]).every((k) => k === skip || p.meets[k]),
     );
-  const miss = (value: number, limit: number) => `${(100 * (value / limit - 1)).toFixed(0)}%`;
+
   if (constraints.deadlineDays !== undefined) {
     const candidates = others('deadline');
     const fastest = [...(candidates.length ? candidates : points)].sort(
@@ -266,7 +322,7 @@ function bindingConstraints(
     if (fastest && fastest.factory.kpis.timeToTrainDays > constraints.deadlineDays) {
       out.push({
         constraint: 'deadlineDays',
-        message: `the deadline binds: the fastest design${candidates.length ? ' within the other limits' : ''} (${fastest.gpus} × ${fastest.acceleratorName}) needs ${fastest.factory.kpis.timeToTrainDays.toFixed(1)} days, ${miss(fastest.factory.kpis.timeToTrainDays, constraints.deadlineDays)} over ${constraints.deadlineDays} days`,
+        message: `the deadline binds: the fastest design${candidates.length ? ' within the other limits' : ''} (${fastest.gpus} × ${fastest.acceleratorName}) needs ${significant(fastest.factory.kpis.timeToTrainDays)} days, ${over(fastest.factory.kpis.timeToTrainDays, constraints.deadlineDays)} ${plain(constraints.deadlineDays)} day${constraints.deadlineDays === 1 ? '' : 's'}`,
       });
     }
   }
@@ -278,7 +334,7 @@ function bindingConstraints(
     if (leanest && leanest.factory.powerKW.provisionedFacility / 1000 > constraints.powerCapMW) {
       out.push({
         constraint: 'powerCapMW',
-        message: `the power cap binds: the least power-hungry design${candidates.length ? ' within the other limits' : ''} (${leanest.gpus} × ${leanest.acceleratorName}) needs ${(leanest.factory.powerKW.provisionedFacility / 1000).toFixed(2)} MW at full draw, ${miss(leanest.factory.powerKW.provisionedFacility / 1000, constraints.powerCapMW)} over ${constraints.powerCapMW} MW`,
+        message: `the power cap binds: the least power-hungry design${candidates.length ? ' within the other limits' : ''} (${leanest.gpus} × ${leanest.acceleratorName}) needs ${significant(leanest.factory.powerKW.provisionedFacility / 1000)} MW at full draw, ${over(leanest.factory.powerKW.provisionedFacility / 1000, constraints.powerCapMW)} ${plain(constraints.powerCapMW)} MW`,
       });
     }
   }
@@ -290,7 +346,7 @@ function bindingConstraints(
     if (cheapest && cheapest.factory.costUSD.run > constraints.budgetUSD) {
       out.push({
         constraint: 'budgetUSD',
-        message: `the budget binds: the cheapest run${candidates.length ? ' within the other limits' : ''} (${cheapest.gpus} × ${cheapest.acceleratorName}) costs $${(cheapest.factory.costUSD.run / 1e6).toFixed(1)}M, ${miss(cheapest.factory.costUSD.run, constraints.budgetUSD)} over $${(constraints.budgetUSD / 1e6).toFixed(1)}M`,
+        message: `the budget binds: the cheapest run${candidates.length ? ' within the other limits' : ''} (${cheapest.gpus} × ${cheapest.acceleratorName}) costs ${usd(cheapest.factory.costUSD.run)}, ${over(cheapest.factory.costUSD.run, constraints.budgetUSD)} ${usd(constraints.budgetUSD)}`,
       });
     }
   }

@@ -77,6 +77,25 @@ export type FactoryResult = Factory | { readonly ok: false; readonly issues: Fac
 
 const HOURS_PER_YEAR = 8766;
 
+/** The catalog entry of the system's named fabric, if any. */
+function fabricEntryOf(system: ResolvedSystem) {
+  const found = system.scaleOut.fabricId ? findFabric(system.scaleOut.fabricId) : undefined;
+  return found?.found ? found.entry : undefined;
+}
+
+/**
+ * Ports of the scale-out switches at the NIC speed: the spec's, else the named fabric's, else by NIC speed: 800G
+ * NICs get XDR switches (144 ports), slower NICs NDR switches split to their speed (64 at 400G, 128 at 200G; at most 512 ports, as no part splits further).
+ */
+export function fabricRadix(system: ResolvedSystem): number {
+  const nic = system.scaleOut.nicBandwidthGbps;
+  return (
+    system.scaleOut.switchRadix ??
+    fabricEntryOf(system)?.switch.radix.value ??
+    (nic >= 800 ? 144 : Math.min(512, Math.max(4, Math.floor((64 * 400) / nic))))
+  );
+}
+
 /**
  * Designs the factory that runs `estimate` of `workload` on `system` in `facility`. The plan, when given, decides
  * how many GPUs of an NVL72-class rack its NVLink groups can use.
@@ -174,11 +193,8 @@ export function designFactory(
 
   // Scale-out fabric: rail-optimized fat tree at the NIC speed. Without a named fabric, 800G NICs get XDR switches
   // (144 ports) and slower NICs NDR switches split to their speed (64 ports at 400G, 128 at 200G).
-  const fabricEntry = system.scaleOut.fabricId ? findFabric(system.scaleOut.fabricId) : undefined;
-  const entry = fabricEntry?.found ? fabricEntry.entry : undefined;
-  const nic = system.scaleOut.nicBandwidthGbps;
-  const radix =
-    system.scaleOut.switchRadix ?? entry?.switch.radix.value ?? (nic >= 800 ? 144 : Math.floor((64 * 400) / nic));
+  const entry = fabricEntryOf(system);
+  const radix = fabricRadix(system);
   const fabric = designFabric({
     gpus,
     gpusPerNode: system.gpusPerNode,

@@ -4,9 +4,15 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
+import { systemPreset } from '../../catalog/systems.js';
+import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
+import { estimate } from '../../perf/estimate.js';
 import { type SpecSummary, summarizeSpec } from '../../perf/summary.js';
+import { missedConstraints } from '../../plan/design.js';
+import { designFactory, fabricRadix } from '../../plan/factory.js';
+import { MAX_FABRIC_TIERS, maxFabricGpus } from '../../plan/network.js';
 import {
   formatBytes,
   formatCount,
@@ -16,7 +22,8 @@ import {
   significant,
 } from '../../report/format.js';
 import { renderPairs } from '../../report/table.js';
-import type { ResolvedSpec } from '../../spec/resolve.js';
+import type { SpecIssue } from '../../spec/issues.js';
+import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
 
 /** Adds the `check` command to `program`. */
 export function registerCheck(program: Command, streams: OutputStreams): void {
@@ -30,8 +37,79 @@ export function registerCheck(program: Command, streams: OutputStreams): void {
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       const spec = await loadSpecFile(file);
       const summary = summarizeSpec(spec);
-      output.result(renderCheck(file, spec, summary), { file, valid: true, spec, summary });
+      const verdict = checkFeasibility(spec);
+      if (verdict.issues.length > 0) {
+        // The spec is well formed but what it describes cannot run: an answer, with exit code 2.
+        if (output.json)
+          output.result('', { file, valid: true, feasible: false, issues: verdict.issues, spec, summary });
+        throw new TokenworksError('SPEC_INVALID', `${file}: valid spec, plan infeasible`, {
+          file,
+          issues: verdict.issues.map((issue) => ({
+            ...issue,
+            message: `valid spec, plan infeasible: ${issue.message}`,
+          })),
+        });
+      }
+      for (const warning of verdict.warnings) output.warn(`${file}: ${warning.path}: ${warning.message}`);
+      output.result(renderCheck(file, spec, summary), {
+        file,
+        valid: true,
+        feasible: true,
+        warnings: verdict.warnings,
+        spec,
+        summary,
+      });
     });
+}
+
+/** What `check` finds beyond the schema: a fabric beyond the modelled, an infeasible plan, missed constraints. */
+export interface Feasibility {
+  /** Problems that stop the spec's plan from running (exit 2). */
+  readonly issues: SpecIssue[];
+  /** Constraints the plan misses: the spec is runnable, but not within its limits. */
+  readonly warnings: SpecIssue[];
+}
+
+/** Runs what `estimate` and `plan` would check first: the fabric's reach, the plan's layout and memory, the limits. */
+export function checkFeasibility(spec: ResolvedSpec): Feasibility {
+  const issues: SpecIssue[] = [];
+  const warnings: SpecIssue[] = [];
+  const system = spec.system;
+  if (!system) return { issues, warnings };
+  const radix = fabricRadix(system);
+  const reach = maxFabricGpus({
+    gpusPerNode: system.gpusPerNode,
+    radix,
+    oversubscription: system.scaleOut.oversubscription,
+  });
+  if (system.gpuCount > reach) {
+    issues.push({
+      code: 'too_big',
+      path: 'system.gpuCount',
+      value: system.gpuCount,
+      message: `${system.gpuCount.toLocaleString('en-US')} GPUs is beyond the largest fabric modelled: ${MAX_FABRIC_TIERS} tiers of ${radix}-port switches with ${system.gpusPerNode} rails reach ${reach.toLocaleString('en-US')} GPUs; use at most that many, or switches with more ports (system.scaleOut.switchRadix or fabric)`,
+    });
+    return { issues, warnings };
+  }
+  const plan = spec.plan;
+  if (!plan) return { issues, warnings };
+  const result = estimate(spec.workload, system, plan);
+  if (!result.ok) {
+    issues.push(...result.issues.map((issue) => ({ code: issue.code, path: issue.path, message: issue.message })));
+    return { issues, warnings };
+  }
+  if (spec.constraints && Object.keys(spec.constraints).length > 0) {
+    const facility =
+      spec.facility ??
+      resolveFacility({ cooling: systemPreset(system.accelerator.id)?.rack ? 'direct-liquid' : 'air' });
+    const factory = designFactory(spec.workload, system, facility, result, plan);
+    if (factory.ok) {
+      for (const missed of missedConstraints({ gpus: system.gpuCount, factory }, spec.constraints)) {
+        warnings.push({ code: 'constraint', path: `constraints.${missed.constraint}`, message: missed.message });
+      }
+    }
+  }
+  return { issues, warnings };
 }
 
 /** Renders the human-readable report of `check`. */

@@ -4,8 +4,6 @@
  * (`--json`, with a top-level `breakpoint`) and a self-contained report (`--report out.html` or `out.md`).
  * @module
  */
-import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import {
   type ComparePoint,
@@ -16,7 +14,7 @@ import {
 } from '../../breakpoint/compare.js';
 import { TokenworksError } from '../../errors.js';
 import { loadCompareData } from '../../node/compare-data.js';
-import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
+import { loadSpecFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
 import { createSearchPool } from '../../node/pool.js';
 import {
@@ -25,31 +23,55 @@ import {
   renderCompareMarkdown,
   renderCompareText,
 } from '../../report/compare-report.js';
-import { CompareSchema } from '../../spec/compare.js';
+import { LIMITS } from '../../spec/common.js';
+import { CompareSchema, type Effects, EffectsSchema, MAX_SIZES } from '../../spec/compare.js';
 import { resolveFacility } from '../../spec/resolve.js';
-import { checkReportPath, positiveIntegerOption } from './simulate.js';
+import { integerOption, reportFormat, seedOption, threadsOption } from '../options.js';
+import { checkReportPath } from './simulate.js';
 
-/** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`. */
+/** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`; at most {@link MAX_SIZES} sizes. */
 export function parseSweep(text: string): number[] {
   const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(text);
+  let sizes: number[];
   if (range) {
     const from = Number(range[1]);
     const to = Number(range[2]);
-    if (from < 1 || to < from) {
-      throw new TokenworksError('USAGE', `--sweep ${text}: the range must run from 1 or more upwards, e.g. 64..16384`);
+    if (from < 1 || to < from || to > LIMITS.gpus) {
+      throw new TokenworksError(
+        'USAGE',
+        `--sweep ${text}: the range must run upwards from 1 to at most ${LIMITS.gpus.toLocaleString('en-US')} GPUs, e.g. 64..16384`,
+      );
     }
-    const sizes: number[] = [];
-    for (let g = from; g <= to; g *= 2) sizes.push(g);
-    return sizes;
+    sizes = [];
+    for (let g = from; g <= to && sizes.length <= MAX_SIZES; g *= 2) sizes.push(g);
+  } else {
+    sizes = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part.trim())));
+    if (sizes.some((g) => !Number.isInteger(g) || g < 1 || g > LIMITS.gpus)) {
+      throw new TokenworksError(
+        'USAGE',
+        `--sweep must be a range like 64..16384 or a list like 64,256,1024 of GPU counts from 1 to ${LIMITS.gpus.toLocaleString('en-US')}, got "${text}"`,
+      );
+    }
+    sizes = [...new Set(sizes)].sort((a, b) => a - b);
   }
-  const sizes = text.split(',').map((part) => Number(part.trim()));
-  if (sizes.length === 0 || sizes.some((g) => !Number.isInteger(g) || g < 1)) {
+  if (sizes.length > MAX_SIZES) {
+    throw new TokenworksError('USAGE', `--sweep ${text}: at most ${MAX_SIZES} sizes, got ${sizes.length}`);
+  }
+  return sizes;
+}
+
+/** Parses `--without`: effects to switch off, from the names of the spec's `compare.effects`. */
+export function parseWithout(text: string): (keyof Effects)[] {
+  const names = text.split(',').map((part) => part.trim());
+  const valid = Object.keys(EffectsSchema.shape);
+  const unknown = names.filter((name) => !valid.includes(name));
+  if (unknown.length > 0) {
     throw new TokenworksError(
       'USAGE',
-      `--sweep must be a range like 64..16384 or a list like 64,256,1024, got "${text}"`,
+      `--without: unknown effect "${unknown.join('", "')}"; valid: ${valid.join(', ')}`,
     );
   }
-  return [...new Set(sizes)].sort((a, b) => a - b);
+  return names as (keyof Effects)[];
 }
 
 /** Adds the `compare` command to `program`. */
@@ -62,18 +84,34 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       "spec with a workload, the system's accelerator and a compare section (plans are searched per size), e.g. examples/breakpoint.yaml",
     )
     .option('--sweep <sizes>', 'job sizes in GPUs: a doubling range 64..16384 or a list 64,256,1024')
+    .option('--replicas <n>', 'twin replicas per side and size (overrides compare.replicas; default 5)')
+    .option('--seed <s>', 'seed of the twin and the tenant load (overrides compare.seed; default 1)')
+    .option(
+      '--without <effects>',
+      `switch effects off, comma-separated: ${Object.keys(EffectsSchema.shape).join(', ')} (or set compare.effects.<name>: false in the spec)`,
+    )
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
-      checkReportPath(options.report);
-      const threads =
-        options.threads === undefined ? availableParallelism() : positiveIntegerOption('--threads', options.threads);
+      await checkReportPath(options.report);
+      const threads = threadsOption(options.threads, output);
+      const sweep = options.sweep !== undefined ? parseSweep(options.sweep) : undefined;
+      const replicas =
+        options.replicas !== undefined ? integerOption('--replicas', options.replicas, 1, 1000) : undefined;
+      const seed = options.seed !== undefined ? seedOption(options.seed) : undefined;
+      const without = options.without !== undefined ? parseWithout(options.without) : [];
       const spec = await loadSpecFile(file);
-      const scenario = spec.compare ?? CompareSchema.parse({});
-      const sizes = options.sweep !== undefined ? parseSweep(options.sweep) : (scenario.sizes ?? DEFAULT_SIZES);
+      const written = spec.compare ?? CompareSchema.parse({});
+      const scenario = {
+        ...written,
+        ...(replicas !== undefined && { replicas }),
+        ...(seed !== undefined && { seed }),
+        effects: { ...written.effects, ...Object.fromEntries(without.map((name) => [name, false])) },
+      };
+      const sizes = sweep ?? scenario.sizes ?? DEFAULT_SIZES;
       const acceleratorId = spec.system?.accelerator.id ?? 'h100-sxm';
       const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
       const data = await loadCompareData();
@@ -91,7 +129,7 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
         }) as const;
       let outcomes: (ComparePoint | { gpus: number; reason: string })[];
       if (threads > 1 && sizes.length > 1) {
-        const pool = createSearchPool(threads);
+        const pool = createSearchPool(Math.min(threads, sizes.length));
         try {
           outcomes = await Promise.all(
             sizes.map((gpus) =>
@@ -114,6 +152,17 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       progress.done();
       const points = outcomes.filter((o): o is ComparePoint => !('reason' in o));
       const skipped = outcomes.filter((o): o is { gpus: number; reason: string } => 'reason' in o);
+      if (points.length === 0) {
+        // An empty table is not an answer: say why each size could not be compared.
+        throw new TokenworksError('NO_RESULT', `${file}: no job size could be compared`, {
+          file,
+          issues: skipped.map((point) => ({
+            code: 'no_result',
+            path: options.sweep !== undefined ? '--sweep' : 'compare.sizes',
+            message: `${point.gpus.toLocaleString('en-US')} GPUs: ${point.reason}`,
+          })),
+        });
+      }
       const result: CompareResult = { points, skipped, breakpoint: findBreakpoint(points) };
       const s = scenario.shared;
       const outcome: CompareOutcome = {
@@ -130,8 +179,8 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
         result,
       };
       if (options.report !== undefined) {
-        const markdown = extname(options.report).toLowerCase() === '.md';
-        await writeFileAtomic(options.report, markdown ? renderCompareMarkdown(outcome) : renderCompareHtml(outcome));
+        const markdown = reportFormat(options.report) === 'markdown';
+        await writeUserFile(options.report, markdown ? renderCompareMarkdown(outcome) : renderCompareHtml(outcome));
         output.info(`wrote ${options.report}`);
       }
       output.result(renderCompareText(outcome), {

@@ -94,5 +94,13 @@ export function renderEstimate(file: string, spec: ResolvedSpec, result: Estimat
     ],
   ]);
   const title = `${file}: ${spec.workload.model.name} on ${formatInteger(system?.gpuCount ?? 0)} × ${system?.accelerator.name ?? ''}, TP ${plan?.tp} · PP ${plan?.pp}${(plan?.virtualStages ?? 1) > 1 ? `×${plan?.virtualStages}` : ''} · DP ${plan?.dp} · CP ${plan?.cp} · EP ${plan?.ep}, ${spec.workload.training.precision}`;
-  return [title, '', headline, '', stepTable, '', memoryTable].join('\n');
+  const notes =
+    result.hfu < result.mfu
+      ? [
+          '',
+          'HFU is below MFU: MFU counts the full s×s attention product (the 6N + attention convention of docs/model.md),',
+          'HFU the FLOPs the GPUs run, where causal flash attention computes only half of it.',
+        ]
+      : [];
+  return [title, '', headline, '', stepTable, '', memoryTable, ...notes].join('\n');
 }

@@ -5,16 +5,14 @@
  * (`--report out.html` or `out.md`); `--simulate` runs the digital twin on the chosen design.
  * @module
  */
-import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { systemPreset } from '../../catalog/systems.js';
 import { TokenworksError } from '../../errors.js';
-import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
+import { loadSpecFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
 import { createSearchPool, type SearchPool } from '../../node/pool.js';
 import type { MatmulPrecision } from '../../perf/compute-rates.js';
-import { searchDesigns } from '../../plan/design.js';
+import { missedConstraints, searchDesigns } from '../../plan/design.js';
 import { explainPlan } from '../../plan/explain.js';
 import { designFactory } from '../../plan/factory.js';
 import { enumeratePlans, searchPlans, withPrecision } from '../../plan/search.js';
@@ -24,7 +22,8 @@ import { specDocument } from '../../spec/document.js';
 import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
 import { designOfPoint } from '../../twin/design.js';
 import type { TwinDesign } from '../../twin/setup.js';
-import { positiveIntegerOption, seedOption, simulateDesign } from './simulate.js';
+import { integerOption, MAX_TOP, replicasOption, reportFormat, seedOption, threadsOption } from '../options.js';
+import { checkReportPath, simulateDesign } from './simulate.js';
 
 /** Adds the `plan` command to `program`. */
 export function registerPlan(program: Command, streams: OutputStreams): void {
@@ -39,28 +38,21 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     .option('--precisions <list>', 'matmul precisions to try, e.g. bf16,fp8 (default: the workload precision)')
     .option('--simulate [replicas]', 'run the digital twin on the chosen design (default 100 replicas)')
     .option('--seed <s>', 'seed of the twin with --simulate', '1')
+    .option('--strict', 'exit 2 when the plan misses a constraint of the spec (deadline, power, budget, GPUs)')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
-      const top = Number.parseInt(options.top, 10);
-      if (!Number.isInteger(top) || top < 1) {
-        throw new TokenworksError('USAGE', `--top must be a positive integer, got "${options.top}"`);
-      }
+      const top = integerOption('--top', options.top, 1, MAX_TOP);
       const report = options.report;
-      if (report !== undefined && !['.html', '.htm', '.md'].includes(extname(report).toLowerCase())) {
-        throw new TokenworksError('USAGE', `--report must end in .html or .md, got "${report}"`);
-      }
-      const threads = options.threads === undefined ? availableParallelism() : Number.parseInt(options.threads, 10);
-      if (!Number.isInteger(threads) || threads < 1) {
-        throw new TokenworksError('USAGE', `--threads must be a positive integer, got "${options.threads}"`);
-      }
+      await checkReportPath(report);
+      const threads = threadsOption(options.threads, output);
       const precisions = parsePrecisions(options.precisions);
-      const spec = await loadSpecFile(file);
-      const pool = threads > 1 ? createSearchPool(threads) : undefined;
       const simulate =
         options.simulate === undefined ? undefined : options.simulate === true ? '100' : options.simulate;
-      const replicas = simulate === undefined ? 0 : positiveIntegerOption('--simulate', simulate);
+      const replicas = simulate === undefined ? 0 : replicasOption('--simulate', simulate);
       const seed = seedOption(options.seed);
+      const spec = await loadSpecFile(file);
+      const pool = threads > 1 ? createSearchPool(threads) : undefined;
       let found: { outcome: PlanOutcome; design?: TwinDesign };
       try {
         found = spec.system
@@ -85,8 +77,8 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
         };
       }
       if (report !== undefined) {
-        const text = extname(report).toLowerCase() === '.md' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
-        await writeFileAtomic(report, text);
+        const text = reportFormat(report) === 'markdown' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
+        await writeUserFile(report, text);
         output.info(`wrote ${report}`);
       }
       if (replicas > 0 && design) {
@@ -100,10 +92,19 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       }
       if (!outcome.chosen) {
         const path = outcome.mode === 'plans' ? 'system' : 'constraints';
-        throw new TokenworksError('SPEC_INVALID', `${file}: no plan or design found`, {
+        throw new TokenworksError('NO_RESULT', `${file}: no plan or design found`, {
           file,
           issues: outcome.binding.map((message) => ({ code: 'constraint', path, message })),
         });
+      }
+      if (outcome.mode === 'plans' && outcome.binding.length > 0) {
+        // With a system there is no design to choose: the plan is given, and the constraints it misses are a verdict.
+        const issues = outcome.binding.map((message) => ({ code: 'constraint', path: 'constraints', message }));
+        if (options.strict) {
+          throw new TokenworksError('NO_RESULT', `${file}: the plan misses the spec's constraints`, { file, issues });
+        }
+        for (const issue of issues)
+          output.warn(`${file}: constraints: ${issue.message} (--strict makes this an error)`);
       }
     });
 }
@@ -160,7 +161,10 @@ async function planOnSystem(
       ...(factory.ok ? { factory } : { factoryIssues: factory.issues.map((issue) => issue.message) }),
       reasons: explainPlan(workload, system, best.plan, best.estimate),
     },
-    binding: [],
+    binding:
+      factory.ok && spec.constraints
+        ? missedConstraints({ gpus: system.gpuCount, factory }, spec.constraints).map((b) => b.message)
+        : [],
   };
   const name = spec.name ?? workload.model.name;
   return {
@@ -185,10 +189,28 @@ function whyNoPlan(
   }
   if (search.candidates === 0) {
     const { globalBatchSequences } = spec.workload.training;
-    return `no layout of ${system.gpuCount} GPUs splits the ${globalBatchSequences}-sequence batch over data-parallel replicas and the ${spec.workload.model.layers} layers over pipeline stages: choose a GPU count whose odd factors divide both (e.g. a power of two)`;
+    return noLayoutAdvice(system.gpuCount, globalBatchSequences, spec.workload.model.layers);
   }
   const reasons = Object.entries(search.rejected).map(([code, n]) => `${n} ${code.replaceAll('_', ' ')}`);
   return `none of the ${search.candidates} layouts runs on this system (${reasons.join('; ')}): add GPUs or choose a larger-memory accelerator`;
+}
+
+/**
+ * Why no layout of `gpus` exists, naming the cause: the batch when it has fewer sequences than the GPUs need
+ * (even at TP8 × PP per layer), else the factors that neither the batch nor the layers share.
+ */
+export function noLayoutAdvice(gpus: number, batchSequences: number, layers: number): string {
+  const batch = `${batchSequences.toLocaleString('en-US')}-sequence batch`;
+  const count = gpus.toLocaleString('en-US');
+  const oddPart = (n: number) => {
+    let m = n;
+    while (m % 2 === 0) m /= 2;
+    return m;
+  };
+  if (oddPart(gpus) === 1) {
+    return `no layout of ${count} GPUs fits the ${batch} and the ${layers} layers: each data-parallel replica needs at least one sequence, so ${count} GPUs need a batch of at least ${Math.ceil(gpus / (8 * layers)).toLocaleString('en-US')} sequences even at TP8 with a pipeline stage per layer; use fewer GPUs or a larger batch`;
+  }
+  return `no layout of ${count} GPUs splits the ${batch} over data-parallel replicas and the ${layers} layers over pipeline stages: the odd factor ${oddPart(gpus)} of the GPU count divides neither; choose a GPU count whose odd factors divide the batch or the layers (e.g. a power of two)`;
 }
 
 async function planDesigns(
@@ -230,6 +252,7 @@ async function planDesigns(
       },
     }),
     binding: design.binding.map((b) => b.message),
+    deadlineDays: spec.constraints?.deadlineDays,
   };
   return {
     outcome,

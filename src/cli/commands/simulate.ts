@@ -4,11 +4,9 @@
  * JSON (`--json`) and a self-contained report (`--report out.html` or `out.md`).
  * @module
  */
-import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { TokenworksError } from '../../errors.js';
-import { loadSpecFile, writeFileAtomic } from '../../node/files.js';
+import { checkWritable, loadSpecFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type Output, type OutputStreams } from '../../node/output.js';
 import { createSearchPool } from '../../node/pool.js';
 import { planLayout } from '../../report/format.js';
@@ -25,30 +23,10 @@ import { TwinSchema } from '../../spec/twin.js';
 import { twinDesign } from '../../twin/design.js';
 import { type TwinDesign, twinConfig } from '../../twin/setup.js';
 import { runStudy } from '../../twin/study.js';
+import { daysOption, replicasOption, reportFormat, seedOption, threadsOption } from '../options.js';
 
 /** Studies smaller than this run on the calling thread: starting workers costs more. */
 const PARALLEL_REPLICAS = 8;
-
-/** Parses a positive integer option or fails with a usage error naming it. */
-export function positiveIntegerOption(name: string, text: string, allowZero = false): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new TokenworksError(
-      'USAGE',
-      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${text}"`,
-    );
-  }
-  return value;
-}
-
-/** Parses a seed: an integer in [−2^31, 2^31 − 1], the range the random streams take without aliasing. */
-export function seedOption(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) {
-    throw new TokenworksError('USAGE', `--seed must be an integer from -2147483648 to 2147483647, got "${text}"`);
-  }
-  return value;
-}
 
 /** Runs a study of `design` and returns the outcome; issues of the twin settings become a spec error. */
 export async function simulateDesign(
@@ -66,15 +44,28 @@ export async function simulateDesign(
     ticked = done;
   };
   let study: SimulateOutcome['study'];
-  if (threads > 1 && replicas >= PARALLEL_REPLICAS) {
-    const pool = createSearchPool(threads);
-    try {
-      study = await pool.runStudy(config.value, { replicas, seed, onProgress });
-    } finally {
-      await pool.close();
+  try {
+    if (threads > 1 && replicas >= PARALLEL_REPLICAS) {
+      const pool = createSearchPool(Math.min(threads, replicas));
+      try {
+        study = await pool.runStudy(config.value, { replicas, seed, onProgress });
+      } finally {
+        await pool.close();
+      }
+    } else {
+      study = runStudy(config.value, { replicas, seed, onProgress });
     }
-  } else {
-    study = runStudy(config.value, { replicas, seed, onProgress });
+  } catch (error) {
+    // The kernel's event budget is the backstop behind twinConfig's estimate; crossing it is a setting to change.
+    const message = error instanceof Error ? error.message : String(error);
+    if (!message.startsWith('event budget exceeded')) throw error;
+    throw specError(options.file, [
+      {
+        code: 'too_big',
+        path: 'twin',
+        message: `${message}: lower the failure or straggler rates, or simulate fewer days`,
+      },
+    ]);
   }
   progress.done();
   return {
@@ -101,15 +92,15 @@ function specError(file: string, issues: readonly SpecIssue[]): TokenworksError 
 
 /** Writes the report named by `--report` (.html or .md). */
 export async function writeSimulateReport(path: string, outcome: SimulateOutcome): Promise<void> {
-  const markdown = extname(path).toLowerCase() === '.md';
-  await writeFileAtomic(path, markdown ? renderSimulateMarkdown(outcome) : renderSimulateHtml(outcome));
+  const markdown = reportFormat(path) === 'markdown';
+  await writeUserFile(path, markdown ? renderSimulateMarkdown(outcome) : renderSimulateHtml(outcome));
 }
 
-/** Checks a `--report` path's extension. */
-export function checkReportPath(report: string | undefined): void {
-  if (report !== undefined && !['.html', '.htm', '.md'].includes(extname(report).toLowerCase())) {
-    throw new TokenworksError('USAGE', `--report must end in .html or .md, got "${report}"`);
-  }
+/** Checks a `--report` path before any work: its extension, and that it can be written. */
+export async function checkReportPath(report: string | undefined): Promise<void> {
+  if (report === undefined) return;
+  reportFormat(report);
+  await checkWritable(report, '--report');
 }
 
 /** Adds the `simulate` command to `program`. */
@@ -127,18 +118,11 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
-      const replicas = positiveIntegerOption('--replicas', options.replicas);
+      const replicas = replicasOption('--replicas', options.replicas);
       const seed = seedOption(options.seed);
-      const threads =
-        options.threads === undefined ? availableParallelism() : positiveIntegerOption('--threads', options.threads);
-      checkReportPath(options.report);
-      let days: number | undefined;
-      if (options.days !== undefined) {
-        days = Number(options.days);
-        if (!(days > 0 && Number.isFinite(days))) {
-          throw new TokenworksError('USAGE', `--days must be a positive number of days, got "${options.days}"`);
-        }
-      }
+      const threads = threadsOption(options.threads, output);
+      const days = options.days === undefined ? undefined : daysOption(options.days);
+      await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
       const design = twinDesign(spec);
       if (!design.ok) throw specError(file, design.issues);

@@ -28,30 +28,42 @@ export function registerValidate(program: Command, streams: OutputStreams): void
   program
     .command('validate')
     .description('compare the performance model with published training runs')
-    .option('--runs <file>', 'published runs (JSON array in the calibration row format)', DEFAULT_RUNS_FILE)
+    .option(
+      '--runs <file>',
+      'published runs, a JSON array in the calibration row format (default: the shipped set, data/calibration/published-runs.calibration.json)',
+    )
     .option('--json', 'one object per row plus the summary, as JSON')
     .action(async (options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
-      const text = await readTextFile(options.runs);
+      const runsFile = options.runs ?? DEFAULT_RUNS_FILE;
+      const text = await readTextFile(runsFile);
       let data: unknown;
       try {
         data = JSON.parse(text);
       } catch (error) {
-        throw new TokenworksError('SPEC_INVALID', `${options.runs}: not valid JSON (${(error as Error).message})`, {
-          file: options.runs,
+        throw new TokenworksError('SPEC_INVALID', `${runsFile}: not valid JSON (${(error as Error).message})`, {
+          file: runsFile,
         });
       }
       if (!Array.isArray(data)) {
-        throw new TokenworksError(
-          'SPEC_INVALID',
-          `${options.runs}: expected a JSON array of runs, got ${typeof data}`,
-          {
-            file: options.runs,
-          },
-        );
+        throw new TokenworksError('SPEC_INVALID', `${runsFile}: expected a JSON array of runs, got ${typeof data}`, {
+          file: runsFile,
+        });
       }
       const report = validateRuns(data);
+      if (report.rows.length === 0) {
+        // Nothing predicted is not a validation: say why each row was left out.
+        const reasons = report.skipped.map((row) => ({
+          code: 'no_result',
+          path: row.id,
+          message: `${row.kind}: ${row.reason}`,
+        }));
+        throw new TokenworksError('NO_RESULT', `${runsFile}: no row could be predicted`, {
+          file: runsFile,
+          issues: reasons.length > 0 ? reasons : [{ code: 'no_result', path: '', message: 'the array holds no runs' }],
+        });
+      }
       output.result(renderValidation(report), report);
     });
 }
