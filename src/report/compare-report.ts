@@ -1,10 +1,14 @@
 /**
- * Reports of a dedicated-versus-shared comparison: a table per size and side, the breakpoint, and (HTML) charts of
- * time to train and cost per million tokens against job size.
+ * Reports of a dedicated-versus-shared comparison: a table per size and side, the breakpoint, and (HTML) charts
+ * drawn by Observable Plot (`charts.ts`) of time to train and cost per million tokens against job size, both
+ * sides as labelled series, the breakpoint marked.
  * @module
  */
+
+import * as Plot from '@observablehq/plot';
 import type { ComparePoint, CompareResult } from '../breakpoint/compare.js';
-import { formatInteger, significant } from './format.js';
+import { chartFigure, finiteExtent, logTicks, PALETTE, plainNumber, rangeText, renderChart } from './charts.js';
+import { formatInteger } from './format.js';
 import { escapeHtml, htmlPage, htmlTable, markdownTable, type TextTable } from './html.js';
 import { renderTable } from './table.js';
 
@@ -121,49 +125,129 @@ export function renderCompareMarkdown(outcome: CompareOutcome): string {
   ].join('\n\n')}\n`;
 }
 
-const WIDTH = 720;
-const HEIGHT = 300;
-const PAD = 56;
+const FACTORY = 'dedicated factory';
+const SHARED = 'shared data center';
 
-/** A log-log line chart of one figure against GPUs, factory (blue) and shared (orange). */
-function chart(points: readonly ComparePoint[], label: string, read: (p: ComparePoint) => [number, number]): string {
-  const values = points.flatMap((p) => read(p)).filter((v) => Number.isFinite(v) && v > 0);
-  if (points.length === 0 || values.length === 0) return '';
-  const lx0 = Math.log10(points[0]?.gpus ?? 1);
-  const lx1 = Math.log10(points[points.length - 1]?.gpus ?? 1) + 1e-9;
-  const ly0 = Math.log10(Math.min(...values)) - 0.05;
-  const ly1 = Math.log10(Math.max(...values)) + 0.05;
-  const x = (gpus: number) => PAD + ((Math.log10(gpus) - lx0) / (lx1 - lx0 || 1)) * (WIDTH - 2 * PAD);
-  const y = (v: number) => HEIGHT - PAD - ((Math.log10(v) - ly0) / (ly1 - ly0 || 1)) * (HEIGHT - 2 * PAD);
-  const line = (side: 0 | 1, color: string) => {
-    const parts = points
-      .map((p) => [p.gpus, read(p)[side]] as const)
-      .filter(([, v]) => Number.isFinite(v) && v > 0)
-      .map(([g, v], i) => `${i === 0 ? 'M' : 'L'}${x(g).toFixed(1)},${y(v).toFixed(1)}`)
-      .join('');
-    const dots = points
-      .map((p) => [p.gpus, read(p)[side]] as const)
-      .filter(([, v]) => Number.isFinite(v) && v > 0)
-      .map(
-        ([g, v]) =>
-          `<circle cx="${x(g).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" style="fill:${color}"><title>${escapeHtml(`${g} GPUs: ${significant(v)}`)}</title></circle>`,
-      )
-      .join('');
-    return `<path d="${parts}" fill="none" stroke="${color}"/>${dots}`;
-  };
-  const ticks = points
-    .map(
-      (p) =>
-        `<text x="${x(p.gpus).toFixed(1)}" y="${HEIGHT - PAD + 16}" text-anchor="middle">${formatInteger(p.gpus)}</text>`,
-    )
-    .join('');
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeHtml(label)}"><line x1="${PAD}" y1="${HEIGHT - PAD}" x2="${WIDTH - PAD}" y2="${HEIGHT - PAD}" stroke="#444"/>${ticks}${line(0, '#1f77b4')}${line(1, '#ff7f0e')}<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle">GPUs (log scale); ${escapeHtml(label)} (log scale): factory blue, shared orange</text><text x="${PAD}" y="${PAD - 16}">${escapeHtml(label)} from ${significant(10 ** ly0)} to ${significant(10 ** ly1)}</text></svg>`;
+/** One figure of both sides at each size: `read` gives [factory, shared]. */
+interface CompareChart {
+  /** The svg's aria-label (tests and assistive technology find the chart by it). */
+  readonly ariaLabel: string;
+  readonly key: string;
+  readonly axis: string;
+  readonly log: boolean;
+  readonly read: (p: ComparePoint) => readonly [number, number];
+  readonly format: (v: number) => string;
+  readonly unit: string;
+}
+
+/**
+ * A line chart of one figure against job size (GPUs, log x), the dedicated factory and the shared data center as
+ * two series with a legend, the breakpoint as a labelled rule. Sizes where a side has no finite value (the job
+ * never started) are left out of its line and named in the caption.
+ */
+function compareFigure(result: CompareResult, chart: CompareChart): string {
+  const points = result.points;
+  const rows = points.flatMap((p) => {
+    const [factory, shared] = chart.read(p);
+    return [
+      { gpus: p.gpus, side: FACTORY, value: factory, layout: p.layout },
+      { gpus: p.gpus, side: SHARED, value: shared, layout: p.layout },
+    ].filter((r) => Number.isFinite(r.value) && (!chart.log || r.value > 0));
+  });
+  if (rows.length === 0) return '';
+  const sizes = points.map((p) => p.gpus).filter((g) => Number.isFinite(g) && g > 0);
+  const [gLo, gHi] = finiteExtent(sizes) ?? [1, 1];
+  const xDomain = [gLo / 1.3, gHi * 1.3];
+  const breakpoint = result.breakpoint.gpus;
+  const [vLo, vHi] = finiteExtent(rows.map((r) => r.value)) ?? [1, 1];
+  const span = vHi - vLo || Math.abs(vHi) || 1;
+  const yDomain = chart.log ? [vLo / 1.25, vHi * 1.25] : [Math.max(0, vLo - 0.15 * span), vHi + 0.25 * span];
+  const breakpointText = breakpoint === null ? '' : `breakpoint: ${formatInteger(breakpoint)} GPUs`;
+  const atRight = breakpoint !== null && breakpoint >= gHi;
+  const svg = renderChart(chart.key, {
+    ariaLabel: chart.ariaLabel,
+    height: 340,
+    marginTop: 24,
+    marginRight: 28,
+    marginBottom: 46,
+    marginLeft: 72,
+    grid: true,
+    x: {
+      type: 'log',
+      domain: xDomain,
+      ticks: sizes.length <= 12 ? sizes : logTicks(xDomain[0] ?? 1, xDomain[1] ?? 1),
+      tickFormat: (v: number) => formatInteger(v),
+      label: 'job size, GPUs (log scale)',
+      labelAnchor: 'center',
+      labelArrow: 'none',
+    },
+    y: {
+      type: chart.log ? 'log' : 'linear',
+      domain: yDomain,
+      ...(chart.log && { ticks: logTicks(yDomain[0] ?? 1, yDomain[1] ?? 1) }),
+      ...(chart.log && { tickFormat: chart.format }),
+      label: chart.axis,
+      labelAnchor: 'center',
+      labelArrow: 'none',
+    },
+    color: { domain: [FACTORY, SHARED], range: [PALETTE.blue, PALETTE.orange], legend: true },
+    marks: [
+      breakpoint === null
+        ? null
+        : Plot.ruleX([breakpoint], {
+            stroke: PALETTE.ink,
+            strokeWidth: 1.5,
+            strokeDasharray: '6,4',
+            ariaDescription: 'breakpoint',
+            ariaLabel: () => breakpointText,
+          }),
+      breakpoint === null
+        ? null
+        : Plot.text([breakpoint], {
+            x: (d: number) => d,
+            text: () => breakpointText,
+            frameAnchor: 'top',
+            lineAnchor: 'top',
+            textAnchor: atRight ? 'end' : 'start',
+            dx: atRight ? -5 : 5,
+            dy: 4,
+            fill: PALETTE.ink,
+            stroke: '#fff',
+            strokeWidth: 3,
+            paintOrder: 'stroke',
+            ariaDescription: 'breakpoint label',
+          }),
+      Plot.line(rows, { x: 'gpus', y: 'value', stroke: 'side', z: 'side', strokeWidth: 2, ariaDescription: 'series' }),
+      Plot.dot(rows, {
+        x: 'gpus',
+        y: 'value',
+        fill: 'side',
+        r: 4,
+        stroke: '#fff',
+        title: (r: { gpus: number; side: string; value: number; layout: string }) =>
+          `${formatInteger(r.gpus)} GPUs (${r.layout}), ${r.side}: ${chart.format(r.value)} ${chart.unit}`,
+        ariaDescription: 'points',
+      }),
+    ],
+  });
+  const side = (name: string) => rows.filter((r) => r.side === name).map((r) => r.value);
+  const never = points.filter((p) => !Number.isFinite(chart.read(p)[1])).map((p) => formatInteger(p.gpus));
+  const caption = [
+    `${points.length} job size${points.length === 1 ? '' : 's'} from ${rangeText(sizes, formatInteger, 'GPUs')}.`,
+    `Dedicated factory ${rangeText(side(FACTORY), chart.format, chart.unit)}; shared data center ${rangeText(side(SHARED), chart.format, chart.unit)}.`,
+    never.length ? `Left out where the shared side never finishes: ${never.join(', ')} GPUs.` : '',
+    breakpoint === null
+      ? `No breakpoint: ${result.breakpoint.reason}.`
+      : `Dashed line: the breakpoint at ${formatInteger(breakpoint)} GPUs (${result.breakpoint.reason}).`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return chartFigure(svg, caption);
 }
 
 /** Self-contained HTML report. */
 export function renderCompareHtml(outcome: CompareOutcome): string {
   const t = tables(outcome);
-  const points = outcome.result.points;
   return htmlPage(
     outcome.title,
     [
@@ -171,9 +255,25 @@ export function renderCompareHtml(outcome: CompareOutcome): string {
       `<ul>${outcome.settings.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`,
       `<p><strong>${escapeHtml(breakpointLine(outcome.result))}</strong></p>`,
       '<h2>Time to train</h2>',
-      chart(points, 'time to train, days', (p) => [p.dedicated.timeToTrainDays, p.shared.timeToTrainDays]),
+      compareFigure(outcome.result, {
+        ariaLabel: 'time to train, days',
+        key: 'compare-time',
+        axis: 'time to train, days (log scale)',
+        log: true,
+        read: (p) => [p.dedicated.timeToTrainDays, p.shared.timeToTrainDays],
+        format: (v) => plainNumber(v),
+        unit: 'days',
+      }),
       '<h2>Cost per million tokens</h2>',
-      chart(points, 'USD per million tokens', (p) => [p.dedicated.usdPerMillionTokens, p.shared.usdPerMillionTokens]),
+      compareFigure(outcome.result, {
+        ariaLabel: 'USD per million tokens',
+        key: 'compare-cost',
+        axis: '$ per million tokens',
+        log: false,
+        read: (p) => [p.dedicated.usdPerMillionTokens, p.shared.usdPerMillionTokens],
+        format: (v) => `$${plainNumber(v)}`,
+        unit: 'per million tokens',
+      }),
       htmlTable('Both sides by size', t.sides),
       htmlTable('The shared side, effect by effect', t.shared),
       outcome.result.skipped.length

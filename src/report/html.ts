@@ -1,6 +1,6 @@
 /**
  * HTML building blocks shared by the self-contained reports: escaping, tables and the page shell (inline CSS,
- * no scripts, no network).
+ * no scripts, no network). The charts themselves are drawn in `charts.ts`.
  * @module
  */
 
@@ -32,8 +32,10 @@ export function markdownTable(table: TextTable | undefined): string {
   ].join('\n');
 }
 
+// Charts (charts.ts) carry their own Plot styles, scoped by class; these rules only size their text and frame
+// them. Plot's :where() rules have no specificity, so the ones here win.
 const STYLE =
-  'body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;background:#fafafa}circle{fill:#1f77b4}svg text{font-size:11px;fill:#333}';
+  'body{font:14px/1.4 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}figure.chart{margin:.5em 0 1.5em;padding:.75em;border:1px solid #e4e4e4;background:#fff}figure.chart figure{margin:0}figure.chart svg{font-size:12px}figure.chart [class*="-swatches"]{font-size:13px;margin-bottom:.25em}figcaption{color:#555;font-size:13px;margin-top:.5em}';
 
 /** A whole page around `body`. */
 export function htmlPage(title: string, body: string): string {

@@ -1,12 +1,24 @@
 /**
- * Reports of a twin study: plain text for the terminal, Markdown, and a self-contained HTML page with the
- * timeline of replica 0 (tokens/s and facility power, interruptions marked), the ETTR distribution over the
- * replicas and badput by cause.
+ * Reports of a twin study: plain text for the terminal, Markdown, and a self-contained HTML page with charts
+ * drawn by Observable Plot (`charts.ts`): the timeline of replica 0 (tokens/s and facility power on their own
+ * axes, interruptions marked), the ETTR distribution over the replicas (P10/P50/P90 marked) and badput by cause.
  * @module
  */
-import { BADPUT_CAUSES, type BadputCause } from '../twin/run.js';
+import * as Plot from '@observablehq/plot';
+import { BADPUT_CAUSES, type BadputCause, type TwinEventKind } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import type { StudyFigure, StudyResult, StudyStat } from '../twin/study.js';
+import {
+  chartFigure,
+  finiteExtent,
+  integerTicks,
+  linearTicks,
+  PALETTE,
+  plainNumber,
+  rangeText,
+  renderChart,
+  unitScale,
+} from './charts.js';
 import { formatBytes, formatCount, formatDuration, formatInteger, significant } from './format.js';
 import { escapeHtml, htmlPage, htmlTable, markdownTable, type TextTable } from './html.js';
 import { renderTable } from './table.js';
@@ -183,72 +195,267 @@ export function renderSimulateMarkdown(outcome: SimulateOutcome): string {
   ].join('\n\n')}\n`;
 }
 
-const WIDTH = 720;
-const HEIGHT = 260;
-const PAD = 48;
+const MARGINS = { marginTop: 20, marginRight: 24, marginBottom: 46, marginLeft: 72 } as const;
+const AXIS = { labelAnchor: 'center', labelArrow: 'none' } as const;
 
-/** Timeline of replica 0: tokens/s (blue) and facility power (orange, mean per bucket), interruptions as ticks. */
-function timelineSvg(outcome: SimulateOutcome): string {
+/** The events the timeline marks, their legend names and colours (a fixed order, so the legend is stable). */
+const EVENT_KINDS: readonly { kind: TwinEventKind; name: string; color: string }[] = [
+  { kind: 'interruption', name: 'unexpected interruption', color: PALETTE.red },
+  { kind: 'maintenance', name: 'planned maintenance', color: PALETTE.green },
+  { kind: 'waiting', name: 'waiting for spares', color: PALETTE.purple },
+];
+
+/**
+ * The timeline of replica 0 as two panels over one time axis: training throughput (tokens/s) and facility
+ * power (MW: the bucket mean, and its minimum to maximum), each on its own labelled axis; interruptions,
+ * maintenance and waits for spares as vertical rules in both.
+ */
+function timelineFigure(outcome: SimulateOutcome): string {
   const { timeline, events } = outcome.study.example;
   const n = timeline.tokensPerSecond.length;
-  if (n === 0) return '';
-  const hours = (n * timeline.bucketSeconds) / 3600;
-  const x = (i: number) => PAD + (i / n) * (WIDTH - 2 * PAD);
-  const maxTokens = Math.max(...timeline.tokensPerSecond, 1);
-  const maxPower = Math.max(...timeline.powerMW.max, 1e-9);
-  const y = (value: number, max: number) => HEIGHT - PAD - (value / max) * (HEIGHT - 2 * PAD);
-  const line = (values: readonly number[], max: number) =>
-    values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i + 0.5).toFixed(1)},${y(v, max).toFixed(1)}`).join('');
-  const ticks = events
-    .filter((e) => e.kind === 'interruption' || e.kind === 'maintenance' || e.kind === 'waiting')
-    .map((e) => {
-      const cx = x((e.t / timeline.bucketSeconds) as number).toFixed(1);
-      const color = e.kind === 'interruption' ? '#d62728' : e.kind === 'waiting' ? '#9467bd' : '#2ca02c';
-      return `<line x1="${cx}" x2="${cx}" y1="${PAD - 12}" y2="${PAD - 4}" stroke="${color}"><title>${escapeHtml(`${(e.t / 3600).toFixed(1)} h: ${e.kind}${e.cause ? ` (${e.cause})` : ''}`)}</title></line>`;
-    })
-    .join('');
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="timeline"><path d="${line(timeline.tokensPerSecond, maxTokens)}" fill="none" stroke="#1f77b4"/><path d="${line(timeline.powerMW.mean, maxPower)}" fill="none" stroke="#ff7f0e"/>${ticks}<line x1="${PAD}" y1="${HEIGHT - PAD}" x2="${WIDTH - PAD}" y2="${HEIGHT - PAD}" stroke="#444"/><text x="${WIDTH / 2}" y="${HEIGHT - 14}" text-anchor="middle">hours 0 to ${hours.toFixed(0)} (buckets of ${formatDuration(timeline.bucketSeconds)})</text><text x="${PAD}" y="${PAD - 18}">ticks: interruption (red), planned (green), waiting for spares (purple)</text><text x="${PAD + 4}" y="${y(maxTokens, maxTokens) + 12}" fill="#1f77b4">tokens/s, max ${formatCount(maxTokens)}</text><text x="${WIDTH - PAD - 4}" y="${y(maxPower, maxPower) + 12}" text-anchor="end" fill="#ff7f0e">facility MW, max ${maxPower.toFixed(1)}</text></svg>`;
+  if (n === 0 || !(timeline.bucketSeconds > 0)) return '';
+  const totalSeconds = n * timeline.bucketSeconds;
+  const inDays = totalSeconds > 3 * 86400;
+  const perUnit = inDays ? 86400 : 3600;
+  const timeLabel = inDays ? 'time since start, days' : 'time since start, hours';
+  const clean = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : 0);
+  const tokensMax = Math.max(0, ...timeline.tokensPerSecond.map(clean));
+  const unit = unitScale(tokensMax);
+  const rows = timeline.tokensPerSecond.map((tokens, i) => ({
+    t: ((i + 0.5) * timeline.bucketSeconds) / perUnit,
+    tokens: clean(tokens) / unit.divisor,
+    mean: clean(timeline.powerMW.mean[i]),
+    min: clean(timeline.powerMW.min[i]),
+    max: clean(timeline.powerMW.max[i]),
+  }));
+  const marked = events
+    .filter((e) => EVENT_KINDS.some((k) => k.kind === e.kind) && Number.isFinite(e.t))
+    .map((e) => ({
+      t: e.t / perUnit,
+      kind: EVENT_KINDS.find((k) => k.kind === e.kind)?.name ?? e.kind,
+      title: `${plainNumber(e.t / perUnit)} ${inDays ? 'days' : 'h'}: ${e.kind}${e.cause ? ` (${e.cause})` : ''}`,
+    }));
+  const kinds = EVENT_KINDS.filter((k) => marked.some((m) => m.kind === k.name));
+  const x = { domain: [0, totalSeconds / perUnit], label: timeLabel, ...AXIS };
+  const THROUGHPUT = 'training throughput';
+  const eventRules = (scaled: boolean) =>
+    kinds.map((k) =>
+      Plot.ruleX(
+        marked.filter((m) => m.kind === k.name),
+        {
+          x: 't',
+          stroke: scaled ? 'kind' : k.color,
+          strokeOpacity: 0.55,
+          title: 'title',
+          ariaDescription: 'interruptions',
+        },
+      ),
+    );
+  const tokensLabel = `throughput, ${unit.prefix ? `${unit.prefix} ` : ''}tokens/s`;
+  const tokensChart = renderChart('timeline-tokens', {
+    ariaLabel: 'timeline: tokens per second',
+    height: 250,
+    ...MARGINS,
+    x,
+    y: {
+      label: tokensLabel,
+      domain: [0, (tokensMax / unit.divisor || 1) * 1.08],
+      grid: true,
+      ...AXIS,
+    },
+    color: {
+      domain: [THROUGHPUT, ...kinds.map((k) => k.name)],
+      range: [PALETTE.blue, ...kinds.map((k) => k.color)],
+      legend: kinds.length > 0,
+    },
+    marks: [
+      ...eventRules(true),
+      Plot.lineY(rows, {
+        x: 't',
+        y: 'tokens',
+        stroke: () => THROUGHPUT,
+        strokeWidth: 1.5,
+        ariaDescription: 'tokens per second',
+      }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const MEAN = 'facility power, bucket mean';
+  const RANGE = 'minimum to maximum within the bucket';
+  const powerMax = Math.max(0, ...rows.map((r) => r.max));
+  const powerChart = renderChart('timeline-power', {
+    ariaLabel: 'timeline: facility power',
+    height: 230,
+    ...MARGINS,
+    x,
+    y: {
+      label: 'facility power, MW',
+      domain: [0, (powerMax || 1) * 1.08],
+      grid: true,
+      ...AXIS,
+    },
+    color: { domain: [MEAN, RANGE], range: [PALETTE.orange, '#ffd0a3'], legend: true },
+    marks: [
+      Plot.areaY(rows, { x: 't', y1: 'min', y2: 'max', fill: () => RANGE, ariaDescription: 'power range' }),
+      ...eventRules(false),
+      Plot.lineY(rows, { x: 't', y: 'mean', stroke: () => MEAN, strokeWidth: 1.5, ariaDescription: 'facility power' }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const counts = EVENT_KINDS.map((k) => {
+    const count = marked.filter((m) => m.kind === k.name).length;
+    const name =
+      k.kind === 'waiting'
+        ? count === 1
+          ? 'wait for spares'
+          : 'waits for spares'
+        : `${k.name}${count === 1 ? '' : 's'}`;
+    return `${count} ${name}`;
+  });
+  const caption = [
+    `Replica 0 over ${plainNumber(totalSeconds / perUnit)} ${inDays ? 'days' : 'hours'} in buckets of ${formatDuration(timeline.bucketSeconds)}.`,
+    `Throughput ${rangeText(
+      rows.map((r) => r.tokens),
+      plainNumber,
+      `${unit.prefix ? `${unit.prefix} ` : ''}tokens/s`,
+    )};`,
+    `facility power ${rangeText(
+      rows.map((r) => r.mean),
+      (v) => v.toFixed(2),
+      'MW',
+    )} as bucket means, ${rangeText([...rows.map((r) => r.min), ...rows.map((r) => r.max)], (v) => v.toFixed(2), 'MW')} within buckets.`,
+    `Vertical lines: ${counts.join(', ')}.`,
+  ].join(' ');
+  return chartFigure([tokensChart, powerChart], caption, 'timeline');
 }
 
-/** Histogram of ETTR over the replicas. */
-function ettrSvg(values: readonly number[]): string {
-  if (values.length < 2) return '';
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const bins = Math.min(30, Math.max(5, Math.ceil(Math.sqrt(values.length))));
-  const width = (hi - lo) / bins || 1e-9;
+/** Histogram of ETTR over the replicas, with the P10, P50 and P90 as labelled rules. */
+function ettrFigure(study: StudyResult): string {
+  const values = study.ettrValues.filter(Number.isFinite);
+  const extent = finiteExtent(values);
+  if (!extent) return '';
+  let [lo, hi] = extent;
+  if (hi - lo < 1e-6) [lo, hi] = [lo - 0.005, hi + 0.005];
+  const wanted = Math.min(30, Math.max(5, Math.ceil(Math.sqrt(values.length))));
+  const ticks = linearTicks(lo, hi, wanted);
+  const step = ticks.length > 1 ? (ticks[1] ?? 0) - (ticks[0] ?? 0) : (hi - lo) / wanted;
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const bins = Math.max(1, Math.ceil((hi - first) / step - 1e-9));
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) {
-    const bin = Math.min(bins - 1, Math.floor((v - lo) / width));
+    const bin = Math.min(bins - 1, Math.max(0, Math.floor((v - first) / step + 1e-9)));
     counts[bin] = (counts[bin] ?? 0) + 1;
   }
+  const rows = counts.map((count, i) => ({ x1: first + i * step, x2: first + (i + 1) * step, count }));
   const top = Math.max(...counts);
-  const barWidth = (WIDTH - 2 * PAD) / bins;
-  const bars = counts
-    .map((count, i) => {
-      const h = (count / top) * (HEIGHT - 2 * PAD);
-      const from = lo + i * width;
-      return `<rect x="${(PAD + i * barWidth).toFixed(1)}" y="${(HEIGHT - PAD - h).toFixed(1)}" width="${(barWidth - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#1f77b4"><title>${from.toFixed(4)}-${(from + width).toFixed(4)}: ${count}</title></rect>`;
-    })
-    .join('');
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="ETTR distribution">${bars}<line x1="${PAD}" y1="${HEIGHT - PAD}" x2="${WIDTH - PAD}" y2="${HEIGHT - PAD}" stroke="#444"/><text x="${PAD}" y="${HEIGHT - 28}">${lo.toFixed(3)}</text><text x="${WIDTH - PAD}" y="${HEIGHT - 28}" text-anchor="end">${hi.toFixed(3)}</text><text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle">ETTR over ${values.length} replicas (most frequent bin: ${top})</text></svg>`;
+  const e = study.figures.ettr;
+  const percentiles = [
+    { name: 'P10', value: e.p10, dy: -34 },
+    { name: 'P50', value: e.p50, dy: -19 },
+    { name: 'P90', value: e.p90, dy: -4 },
+  ].filter((p) => Number.isFinite(p.value));
+  const digits = step < 0.001 ? 4 : 3;
+  const svg = renderChart('ettr', {
+    ariaLabel: 'ETTR distribution',
+    height: 300,
+    ...MARGINS,
+    marginTop: 50,
+    x: {
+      label: 'ETTR (effective training time ratio)',
+      domain: [
+        Math.min(first, ...percentiles.map((p) => p.value)),
+        Math.max(first + bins * step, ...percentiles.map((p) => p.value)),
+      ],
+      tickFormat: (v: number) => v.toFixed(digits),
+      ...AXIS,
+    },
+    y: {
+      label: 'replicas',
+      domain: [0, top],
+      ticks: integerTicks(top),
+      tickFormat: (v: number) => String(v),
+      grid: true,
+      ...AXIS,
+    },
+    marks: [
+      Plot.rectY(rows, {
+        x1: 'x1',
+        x2: 'x2',
+        y: 'count',
+        fill: PALETTE.blue,
+        insetLeft: 1,
+        insetRight: 1,
+        title: (r: { x1: number; x2: number; count: number }) => `${r.x1.toFixed(4)} to ${r.x2.toFixed(4)}: ${r.count}`,
+        ariaDescription: 'histogram',
+      }),
+      ...[true, false].map((median) =>
+        Plot.ruleX(
+          percentiles.filter((p) => (p.name === 'P50') === median),
+          {
+            x: 'value',
+            stroke: PALETTE.ink,
+            strokeWidth: 1.5,
+            strokeDasharray: median ? 'none' : '5,3',
+            ariaDescription: 'percentiles',
+            ariaLabel: (p: { name: string; value: number }) => `${p.name} ${p.value.toFixed(digits)}`,
+          },
+        ),
+      ),
+      ...percentiles.map((p) =>
+        Plot.text([p], {
+          x: 'value',
+          text: (d: { name: string; value: number }) => `${d.name} ${d.value.toFixed(digits)}`,
+          frameAnchor: 'top',
+          lineAnchor: 'bottom',
+          textAnchor: 'start',
+          dx: 3,
+          dy: p.dy,
+          ariaDescription: 'percentile labels',
+        }),
+      ),
+      Plot.ruleY([0]),
+    ],
+  });
+  const caption = `ETTR of ${values.length} replica${values.length === 1 ? '' : 's'}, ${rangeText(values, (v) => v.toFixed(digits))}, in bins of ${plainNumber(step)}; vertical lines: P10 ${e.p10.toFixed(digits)}, P50 ${e.p50.toFixed(digits)} (solid), P90 ${e.p90.toFixed(digits)}.`;
+  return chartFigure(svg, caption);
 }
 
-/** Horizontal bars of mean badput hours by cause. */
-function badputSvg(study: StudyResult): string {
-  const rows = BADPUT_CAUSES.map((cause) => [CAUSE_LABELS[cause], study.badputHours[cause].mean] as const);
-  const top = Math.max(...rows.map(([, v]) => v), 1e-9);
-  const rowHeight = 22;
-  const height = rows.length * rowHeight + 20;
-  const left = 240;
-  const bars = rows
-    .map(([label, value], i) => {
-      const w = (value / top) * (WIDTH - left - 80);
-      const yy = 10 + i * rowHeight;
-      return `<text x="${left - 8}" y="${yy + 14}" text-anchor="end">${escapeHtml(label)}</text><rect x="${left}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="#d62728"/><text x="${(left + w + 6).toFixed(1)}" y="${yy + 14}">${value.toFixed(1)} h</text>`;
-    })
-    .join('');
-  return `<svg viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="badput by cause">${bars}</svg>`;
+/** Horizontal bars of mean badput hours by cause, largest first, each labelled with its hours and share. */
+function badputFigure(study: StudyResult): string {
+  const wallHours = study.figures.wallDays.mean * 24;
+  const rows = BADPUT_CAUSES.map((cause) => {
+    const hours = Number.isFinite(study.badputHours[cause].mean) ? study.badputHours[cause].mean : 0;
+    const share = wallHours > 0 ? ` (${((100 * hours) / wallHours).toFixed(2)}%)` : '';
+    return { cause: CAUSE_LABELS[cause], hours, text: `${hours.toFixed(1)} h${share}` };
+  })
+    .map((r, i) => ({ ...r, i }))
+    .sort((a, b) => b.hours - a.hours || a.i - b.i);
+  const max = Math.max(0, ...rows.map((r) => r.hours));
+  const svg = renderChart('badput', {
+    ariaLabel: 'badput by cause',
+    height: 30 * rows.length + 66,
+    ...MARGINS,
+    marginLeft: Math.ceil(Math.max(...rows.map((r) => r.cause.length)) * 7.2) + 16,
+    x: {
+      label: 'hours lost, mean over the replicas',
+      domain: [0, (max || 1) * 1.3],
+      grid: true,
+      ...AXIS,
+    },
+    y: { label: null, domain: rows.map((r) => r.cause), padding: 0.25 },
+    marks: [
+      Plot.barX(rows, { x: 'hours', y: 'cause', fill: PALETTE.red, ariaDescription: 'badput' }),
+      Plot.text(rows, { x: 'hours', y: 'cause', text: 'text', textAnchor: 'start', dx: 5, ariaDescription: 'values' }),
+      Plot.ruleX([0]),
+    ],
+  });
+  const total = rows.reduce((sum, r) => sum + r.hours, 0);
+  const caption = `Mean over ${study.replicas} replica${study.replicas === 1 ? '' : 's'}: ${total.toFixed(1)} h lost in all${wallHours > 0 ? ` (${((100 * total) / wallHours).toFixed(2)}% of ${plainNumber(wallHours)} h of wall time)` : ''}; by cause ${rangeText(
+    rows.map((r) => r.hours),
+    (v) => v.toFixed(1),
+    'h',
+  )}. Labels: hours and share of wall time.`;
+  return chartFigure(svg, caption);
 }
 
 /** Self-contained HTML report. */
@@ -261,11 +468,11 @@ export function renderSimulateHtml(outcome: SimulateOutcome): string {
       .join('')}</ul>`,
     htmlTable('Figures over the replicas', t.figures),
     '<h2>Timeline of replica 0</h2>',
-    timelineSvg(outcome),
+    timelineFigure(outcome),
     '<h2>ETTR distribution</h2>',
-    ettrSvg(outcome.study.ettrValues),
+    ettrFigure(outcome.study),
     '<h2>Badput by cause (mean hours)</h2>',
-    badputSvg(outcome.study),
+    badputFigure(outcome.study),
     htmlTable('Badput by cause', t.badput),
     htmlTable('Unexpected interruptions by cause', t.causes),
     htmlTable('Power', t.power),
