@@ -10,6 +10,7 @@
 import { findAccelerator } from '../catalog/index.js';
 import { estimate } from '../perf/estimate.js';
 import { catalogSystem } from '../plan/design.js';
+import { whyNoPlan } from '../plan/explain.js';
 import { designFactory } from '../plan/factory.js';
 import { searchPlans } from '../plan/search.js';
 import { planLayout } from '../report/format.js';
@@ -119,8 +120,11 @@ export function comparePoint(
   const system = catalogSystem(acceleratorId, gpus);
   if (!system) return { gpus, reason: `no server of ${acceleratorId} in the catalog` };
   if (gpus > shared.gpus) return { gpus, reason: `larger than the shared cluster (${shared.gpus} GPUs)` };
-  const best = searchPlans(workload, system, { top: 1 }).best[0];
-  if (!best) return { gpus, reason: 'no plan fits' };
+  if (gpus % system.gpusPerNode !== 0)
+    return { gpus, reason: whyNoPlan(workload, system, { candidates: 0, rejected: {} }) };
+  const search = searchPlans(workload, system, { top: 1 });
+  const best = search.best[0];
+  if (!best) return { gpus, reason: whyNoPlan(workload, system, search) };
   const plan = best.plan;
   const factory = designFactory(workload, system, facility, best.estimate, plan);
   if (!factory.ok) return { gpus, reason: factory.issues.map((i) => i.message).join('; ') };

@@ -3,6 +3,8 @@
  * chosen plan (less pipeline or tensor parallelism, no recomputation) and reading the estimate's breakdown.
  * @module
  */
+
+import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { type Estimate, estimate } from '../perf/estimate.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
@@ -117,4 +119,46 @@ export function explainPlan(
     .sort((a, b) => b.weight - a.weight)
     .slice(0, 3)
     .map((reason) => reason.text);
+}
+
+/** Why a plan search on a given system found nothing, in terms of the spec's numbers. */
+export function whyNoPlan(
+  workload: ResolvedWorkload,
+  system: ResolvedSystem,
+  search: { candidates: number; rejected: Record<string, number> },
+  precisions?: readonly MatmulPrecision[],
+): string {
+  const wanted = precisions ?? [workload.training.precision];
+  const supported = wanted.filter((p) => p === 'bf16' || system.accelerator.peakTflops[p] !== undefined);
+  if (supported.length === 0) {
+    return `${system.accelerator.name} supports none of ${wanted.join(', ')}: try --precisions bf16`;
+  }
+  if (system.gpuCount % system.gpusPerNode !== 0) {
+    const nearest = Math.max(1, Math.round(system.gpuCount / system.gpusPerNode)) * system.gpusPerNode;
+    return `${system.gpuCount.toLocaleString('en-US')} GPUs is not a whole number of ${system.gpusPerNode}-GPU servers (nearest: ${nearest.toLocaleString('en-US')})`;
+  }
+  if (search.candidates === 0) {
+    const { globalBatchSequences } = workload.training;
+    return noLayoutAdvice(system.gpuCount, globalBatchSequences, workload.model.layers);
+  }
+  const reasons = Object.entries(search.rejected).map(([code, n]) => `${n} ${code.replaceAll('_', ' ')}`);
+  return `none of the ${search.candidates} layouts runs on this system (${reasons.join('; ')}): add GPUs or choose a larger-memory accelerator`;
+}
+
+/**
+ * Why no layout of `gpus` exists, naming the cause: the batch when it has fewer sequences than the GPUs need
+ * (even at TP8 × PP per layer), else the factors that neither the batch nor the layers share.
+ */
+export function noLayoutAdvice(gpus: number, batchSequences: number, layers: number): string {
+  const batch = `${batchSequences.toLocaleString('en-US')}-sequence batch`;
+  const count = gpus.toLocaleString('en-US');
+  const oddPart = (n: number) => {
+    let m = n;
+    while (m % 2 === 0) m /= 2;
+    return m;
+  };
+  if (oddPart(gpus) === 1) {
+    return `no layout of ${count} GPUs fits the ${batch} and the ${layers} layers: each data-parallel replica needs at least one sequence, so ${count} GPUs need a batch of at least ${Math.ceil(gpus / (8 * layers)).toLocaleString('en-US')} sequences even at TP8 with a pipeline stage per layer; use fewer GPUs or a larger batch`;
+  }
+  return `no layout of ${count} GPUs splits the ${batch} over data-parallel replicas and the ${layers} layers over pipeline stages: the odd factor ${oddPart(gpus)} of the GPU count divides neither; choose a GPU count whose odd factors divide the batch or the layers (e.g. a power of two)`;
 }

@@ -108,6 +108,24 @@ export function fromZodIssues(
       case 'invalid_union': {
         // Report the branch that got furthest: the one whose issues are deepest, else the first.
         const branches = issue.errors.filter((branch) => branch.length > 0);
+        const missingOnly =
+          branches.length > 1 &&
+          typeof input === 'object' &&
+          input !== null &&
+          branches.every((branch) =>
+            branch.every(
+              (sub) =>
+                (sub.code === 'invalid_type' || sub.code === 'invalid_union') &&
+                sub.path.length === 1 &&
+                (sub as { input?: unknown }).input === undefined,
+            ),
+          );
+        if (missingOnly) {
+          // A mapping that has none of the fields any form needs: name them all, not the last branch tried.
+          const fields = [...new Set(branches.map((branch) => branch.map((sub) => String(sub.path[0])).join(' and ')))];
+          out.push({ code: 'invalid_type', path, message: `needs ${fields.map((f) => `\`${f}\``).join(' or ')}` });
+          break;
+        }
         const best = branches.sort((a, b) => depth(b) - depth(a))[0];
         if (best && depth(best) > 0) {
           out.push(

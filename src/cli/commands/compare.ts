@@ -159,7 +159,9 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
           issues: skipped.map((point) => ({
             code: 'no_result',
             path: options.sweep !== undefined ? '--sweep' : 'compare.sizes',
-            message: `${point.gpus.toLocaleString('en-US')} GPUs: ${point.reason}`,
+            message: point.reason.startsWith(`${point.gpus.toLocaleString('en-US')} GPUs`)
+              ? point.reason
+              : `${point.gpus.toLocaleString('en-US')} GPUs: ${point.reason}`,
           })),
         });
       }

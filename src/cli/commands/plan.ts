@@ -13,7 +13,7 @@ import { createOutput, type OutputStreams } from '../../node/output.js';
 import { createSearchPool, type SearchPool } from '../../node/pool.js';
 import type { MatmulPrecision } from '../../perf/compute-rates.js';
 import { missedConstraints, searchDesigns } from '../../plan/design.js';
-import { explainPlan } from '../../plan/explain.js';
+import { explainPlan, whyNoPlan } from '../../plan/explain.js';
 import { designFactory } from '../../plan/factory.js';
 import { enumeratePlans, searchPlans, withPrecision } from '../../plan/search.js';
 import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
@@ -144,7 +144,9 @@ async function planOnSystem(
   const best = search.best[0];
   const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
   if (!best) {
-    return { outcome: { title, mode: 'plans', search, binding: [whyNoPlan(spec, system, search, precisions)] } };
+    return {
+      outcome: { title, mode: 'plans', search, binding: [whyNoPlan(spec.workload, system, search, precisions)] },
+    };
   }
   const preset = systemPreset(system.accelerator.id);
   const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
@@ -173,44 +175,6 @@ async function planOnSystem(
       design: { name, workload, system, plan: best.plan, facility, estimate: best.estimate, factory },
     }),
   };
-}
-
-/** Why a plan search on a given system found nothing, in terms of the spec's numbers. */
-function whyNoPlan(
-  spec: ResolvedSpec,
-  system: NonNullable<ResolvedSpec['system']>,
-  search: { candidates: number; rejected: Record<string, number> },
-  precisions: MatmulPrecision[] | undefined,
-): string {
-  const wanted = precisions ?? [spec.workload.training.precision];
-  const supported = wanted.filter((p) => p === 'bf16' || system.accelerator.peakTflops[p] !== undefined);
-  if (supported.length === 0) {
-    return `${system.accelerator.name} supports none of ${wanted.join(', ')}: try --precisions bf16`;
-  }
-  if (search.candidates === 0) {
-    const { globalBatchSequences } = spec.workload.training;
-    return noLayoutAdvice(system.gpuCount, globalBatchSequences, spec.workload.model.layers);
-  }
-  const reasons = Object.entries(search.rejected).map(([code, n]) => `${n} ${code.replaceAll('_', ' ')}`);
-  return `none of the ${search.candidates} layouts runs on this system (${reasons.join('; ')}): add GPUs or choose a larger-memory accelerator`;
-}
-
-/**
- * Why no layout of `gpus` exists, naming the cause: the batch when it has fewer sequences than the GPUs need
- * (even at TP8 × PP per layer), else the factors that neither the batch nor the layers share.
- */
-export function noLayoutAdvice(gpus: number, batchSequences: number, layers: number): string {
-  const batch = `${batchSequences.toLocaleString('en-US')}-sequence batch`;
-  const count = gpus.toLocaleString('en-US');
-  const oddPart = (n: number) => {
-    let m = n;
-    while (m % 2 === 0) m /= 2;
-    return m;
-  };
-  if (oddPart(gpus) === 1) {
-    return `no layout of ${count} GPUs fits the ${batch} and the ${layers} layers: each data-parallel replica needs at least one sequence, so ${count} GPUs need a batch of at least ${Math.ceil(gpus / (8 * layers)).toLocaleString('en-US')} sequences even at TP8 with a pipeline stage per layer; use fewer GPUs or a larger batch`;
-  }
-  return `no layout of ${count} GPUs splits the ${batch} over data-parallel replicas and the ${layers} layers over pipeline stages: the odd factor ${oddPart(gpus)} of the GPU count divides neither; choose a GPU count whose odd factors divide the batch or the layers (e.g. a power of two)`;
 }
 
 async function planDesigns(
