@@ -58,3 +58,18 @@ export async function runCli(argv: readonly string[], streams: OutputStreams): P
     return reportError(error, output, debug);
   }
 }
+
+/**
+ * The process entry (`bin/tokenworks.js`): runs the CLI on the process's arguments and streams and sets the exit
+ * code. A reader that stops early (`tokenworks plan --json | head -c 10`) closes the pipe: the command then ends
+ * quietly, as Unix tools do, instead of dying on an unhandled EPIPE.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(EXIT_CODES.ok);
+      throw error;
+    });
+  }
+  process.exitCode = await runCli(argv, { stdout: process.stdout, stderr: process.stderr });
+}
