@@ -334,13 +334,14 @@ function ettrFigure(study: StudyResult): string {
   const values = study.ettrValues.filter(Number.isFinite);
   const extent = finiteExtent(values);
   if (!extent) return '';
-  let [lo, hi] = extent;
-  if (hi - lo < 1e-6) [lo, hi] = [lo - 0.005, hi + 0.005];
+  const [lo, hi] = extent;
+  // All replicas alike (or just one): one narrow bar centred on the value, in a window around it.
+  const alike = hi - lo < 1e-6;
   const wanted = Math.min(30, Math.max(5, Math.ceil(Math.sqrt(values.length))));
   const ticks = linearTicks(lo, hi, wanted);
-  const step = ticks.length > 1 ? (ticks[1] ?? 0) - (ticks[0] ?? 0) : (hi - lo) / wanted;
-  const first = Math.floor(lo / step + 1e-9) * step;
-  const bins = Math.max(1, Math.ceil((hi - first) / step - 1e-9));
+  const step = alike ? 0.001 : ticks.length > 1 ? (ticks[1] ?? 0) - (ticks[0] ?? 0) : (hi - lo) / wanted;
+  const first = alike ? lo - step / 2 : Math.floor(lo / step + 1e-9) * step;
+  const bins = alike ? 1 : Math.max(1, Math.ceil((hi - first) / step - 1e-9));
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) {
     const bin = Math.min(bins - 1, Math.max(0, Math.floor((v - first) / step + 1e-9)));
@@ -362,10 +363,12 @@ function ettrFigure(study: StudyResult): string {
     marginTop: 50,
     x: {
       label: 'ETTR (effective training time ratio)',
-      domain: [
-        Math.min(first, ...percentiles.map((p) => p.value)),
-        Math.max(first + bins * step, ...percentiles.map((p) => p.value)),
-      ],
+      domain: alike
+        ? [lo - 0.005, lo + 0.005]
+        : [
+            Math.min(first, ...percentiles.map((p) => p.value)),
+            Math.max(first + bins * step, ...percentiles.map((p) => p.value)),
+          ],
       tickFormat: (v: number) => v.toFixed(digits),
       ...AXIS,
     },
@@ -416,7 +419,7 @@ function ettrFigure(study: StudyResult): string {
       Plot.ruleY([0]),
     ],
   });
-  const caption = `ETTR of ${values.length} replica${values.length === 1 ? '' : 's'}, ${rangeText(values, (v) => v.toFixed(digits))}, in bins of ${plainNumber(step)}; vertical lines: P10 ${e.p10.toFixed(digits)}, P50 ${e.p50.toFixed(digits)} (solid), P90 ${e.p90.toFixed(digits)}.`;
+  const caption = `ETTR of ${values.length} replica${values.length === 1 ? '' : 's'}, ${rangeText(values, (v) => v.toFixed(digits))}, ${alike ? 'all alike' : `in bins of ${plainNumber(step)}`}; vertical lines: P10 ${e.p10.toFixed(digits)}, P50 ${e.p50.toFixed(digits)} (solid), P90 ${e.p90.toFixed(digits)}.`;
   return chartFigure(svg, caption);
 }
 
