@@ -74,7 +74,7 @@ function settings(outcome: SimulateOutcome): string[] {
   return [
     `${formatInteger(design.gpus)} × ${design.accelerator}, ${design.layout}: ${formatCount(design.tokensPerSecond)} tokens/s, ${design.stepSeconds.toFixed(2)} s per step; ideal ${significant(config.idealSeconds / 86400)} days`,
     `${study.replicas} replica${study.replicas === 1 ? '' : 's'}, seed ${study.seed}, ${window}; ${study.finished === study.replicas ? 'all trained' : study.finished === 0 ? 'time to train projected from the work done' : `${study.finished} trained, the others' time to train projected`}`,
-    `modelled MTBF ${formatDuration(config.mtbfSeconds)}, mean recovery ${formatDuration(config.meanRecoverySeconds)} (detection, ${formatDuration(config.restartSeconds)} restart, checkpoint read, host swap)`,
+    `${Number.isFinite(config.mtbfSeconds) ? `modelled MTBF ${formatDuration(config.mtbfSeconds)}` : 'no unplanned failures modelled'}, mean recovery ${formatDuration(config.meanRecoverySeconds)} (detection, ${formatDuration(config.restartSeconds)} restart, checkpoint read, host swap)`,
     `checkpoint every ${formatDuration(c.intervalSeconds)}${c.optimal ? ' (Young/Daly)' : ''}, ${c.mode}, ${formatDuration(c.writeSeconds)} to write ${formatBytes(c.bytes)} at ${significant(c.storageGBps)} GB/s${c.mode === 'async' ? ` (${formatDuration(c.stallSeconds)} snapshot stall)` : ''}`,
     `${config.spares.nodes} spare hosts${config.spares.auto ? ' (automatic)' : ''}, policy ${config.spares.policy}`,
   ];
