@@ -89,6 +89,8 @@ export {
   searchPlans,
   withPrecision,
 } from './plan/search.js';
+// Simulation kernel (shared by the twin and the breakpoint study)
+export { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './sim/index.js';
 export { type CompareInput, CompareSchema } from './spec/compare.js';
 export { type Constraints, ConstraintsSchema } from './spec/constraints.js';
 export { specDocument } from './spec/document.js';
@@ -120,9 +122,8 @@ export {
   TrainingSchema,
   WorkloadSchema,
 } from './spec/workload.js';
-export { twinDesign } from './twin/design.js';
 // Digital twin
-export { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './twin/engine/index.js';
+export { twinDesign } from './twin/design.js';
 export {
   BADPUT_CAUSES,
   type BadputCause,

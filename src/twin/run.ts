@@ -6,7 +6,7 @@
  * docs/twin.md explains the model; src/twin/setup.ts builds its configuration.
  * @module
  */
-import { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './engine/index.js';
+import { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from '../sim/index.js';
 import { type TwinConfig, weibullScale } from './setup.js';
 
 /** Causes of lost time. */
