@@ -6,7 +6,7 @@
  * other row validates them. docs/model.md and docs/validation.md give the figures.
  * @module
  */
-import type { MatmulPrecision } from './compute-rates.js';
+import type { MatmulPrecision } from '../spec/workload.js';
 
 /** Constants fitted on published runs. */
 export interface Calibration {

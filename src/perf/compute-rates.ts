@@ -5,20 +5,33 @@
  * one, else by their dense peak; docs/model.md explains the transfer.
  * @module
  */
+import { findAccelerator } from '../catalog/index.js';
 import type { Accelerator } from '../spec/resolve.js';
-import type { Training } from '../spec/workload.js';
+import type { MatmulPrecision } from '../spec/workload.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import { H100_FIT } from './h100-fit.js';
 
-/** Precisions of matrix multiplies. */
-export type MatmulPrecision = Training['precision'];
+/** Precisions of matrix multiplies (defined in spec/workload.ts; re-exported for existing importers). */
+export type { MatmulPrecision } from '../spec/workload.js';
 
-/** The H100 the microbenchmark ran on, as the catalog describes it: the reference of every transfer. */
-const REFERENCE = {
-  peakTflops: { bf16: 989.4, fp8: 1978.9 },
-  measuredGemmTflops: { bf16: 794.5, fp8: 1402.6 }, // stas00 MAMF table (catalog h100-sxm)
-  hbmBandwidthGBps: 3350,
-} as const;
+/**
+ * The H100 the microbenchmark ran on, read from its catalog entry (`h100-sxm`, sourced there): the reference of
+ * every transfer.
+ */
+const REFERENCE = referenceH100();
+
+function referenceH100() {
+  const found = findAccelerator('h100-sxm');
+  const mamf = found.found ? found.entry.measuredGemmTflops.bf16 : undefined;
+  const fp8 = found.found ? found.entry.peakTflops.fp8 : undefined;
+  if (!found.found || !mamf || !fp8) throw new Error('internal: the catalog lacks the reference H100 (h100-sxm)');
+  const h100 = found.entry;
+  return {
+    peakTflops: { bf16: h100.peakTflops.bf16.value, fp8: fp8.value },
+    measuredGemmTflops: { bf16: mamf.value }, // stas00 MAMF table
+    hbmBandwidthGBps: h100.hbmBandwidthGBps.value,
+  } as const;
+}
 
 /** Kernel rates of one accelerator. */
 export interface DeviceRates {

@@ -193,6 +193,8 @@ export type ModelInput = z.input<typeof ModelSchema>;
 export type Moe = z.output<typeof MoeSchema>;
 export type Mla = z.output<typeof MlaSchema>;
 export type Training = z.output<typeof TrainingSchema>;
+/** Precisions of matrix multiplies: the training precision (the performance model's kernel rates are per precision). */
+export type MatmulPrecision = Training['precision'];
 /** A workload as parsed, before the model id is resolved against the catalog. */
 export type WorkloadInput = z.output<typeof WorkloadSchema>;
 /** A workload with its model resolved. */
