@@ -19,7 +19,7 @@ import { simulateRun } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import { type StudyResult, summarizeStudy } from '../twin/study.js';
 import { type Progress, SILENT, type TaskRunner, throwIfAborted, type UseCaseOptions } from './ports.js';
-import { type CompareTask, runTask, type SkippedSize } from './tasks.js';
+import { type CompareTask, runTask, type SkippedSize, type TwinTask } from './tasks.js';
 
 /** Plan searches with fewer candidates than this run as one task: splitting costs more than it saves. */
 export const SHARD_CANDIDATES = 3000;
@@ -83,6 +83,9 @@ export async function searchDesignsWith(
   return summarizeDesigns(workload, constraints, points, skipped);
 }
 
+/** Studies with fewer replicas than this run on the calling thread, whatever the runner. */
+export const STUDY_RUNNER_REPLICAS = 8;
+
 /** Options of {@link runStudyWith}. */
 export interface StudyFanOut {
   readonly replicas: number;
@@ -103,11 +106,14 @@ export async function runStudyWith(
   throwIfAborted(signal);
   progress.start('replicas', replicas);
   const chunk = Math.max(1, Math.min(50, Math.ceil((replicas - 1) / (Math.max(1, runner.concurrency) * 8))));
+  // Small studies stay on the calling thread: starting workers would cost more than the replicas.
+  const run = (task: TwinTask) =>
+    replicas < STUDY_RUNNER_REPLICAS ? runTask(task, undefined) : runner.run(task, { signal });
   const tasks = [];
   for (let from = 1; from < replicas; from += chunk) {
     const to = Math.min(replicas, from + chunk);
     tasks.push(
-      runner.run({ kind: 'twin', config, seed, from, to }, { signal }).then((summaries) => {
+      run({ kind: 'twin', config, seed, from, to }).then((summaries) => {
         progress.tick(summaries.length);
         return summaries;
       }),

@@ -1,30 +1,40 @@
 /**
- * The trace data the comparison draws from (data/traces/): tenant GPU requests (Alibaba openb pods), tenant run
- * times (Microsoft Philly) and the per-step spread of worker times in a shared cluster (Alibaba PAI).
+ * The trace data the comparison draws from. By default it is the figures derived from public traces
+ * (src/breakpoint/default-data.ts: the openb GPU-request histogram, 1,000 bins of Philly run times, the PAI
+ * median CoV); no file is read. `tokenworks compare --trace-pods FILE` (an openb-format pod list) and
+ * `--trace-runtimes FILE` (a Philly-format `runtime` column) replace the request histogram and the run times with
+ * a user's own trace, in the same form (`tenantMix`). File problems are user errors naming the path.
  * @module
  */
-import { parse } from 'csv-parse/sync';
 import type { CompareData } from '../breakpoint/compare.js';
-import { traceCovValues } from '../breakpoint/effects.js';
+import { DEFAULT_COMPARE_DATA } from '../breakpoint/default-data.js';
 import { tenantMix } from '../breakpoint/tenants.js';
-import { readTextFile } from './files.js';
-import { readTracePods } from './traces.js';
+import { TokenworksError } from '../errors.js';
+import { readTracePods, readTraceRuntimes } from './traces.js';
 
-const DATA = new URL('../../data/traces/', import.meta.url);
+/** Raw traces that replace parts of the default data. */
+export interface CompareTraceFiles {
+  /** An openb-format pod list: its GPU pods replace the tenants' GPU requests. */
+  readonly tracePods?: string;
+  /** A Philly-format run-time list: its positive run times replace the tenants' run times. */
+  readonly traceRuntimes?: string;
+}
 
-/** Reads the default trace data shipped in data/traces/. */
-export async function loadCompareData(): Promise<CompareData> {
-  const pods = await readTracePods(new URL('alibaba-openb-v2023/openb_pod_list_default.csv', DATA).pathname);
-  const philly = parse(await readTextFile(new URL('philly-runtime.csv', DATA).pathname), { columns: true }) as {
-    runtime: string;
-  }[];
-  const cov = parse(await readTextFile(new URL('alibaba-pai-v2020-minibatch-cov.csv', DATA).pathname)) as string[][];
-  const values = traceCovValues(cov);
-  return {
-    tenants: tenantMix(
-      pods,
-      philly.map((row) => Number(row.runtime)),
-    ),
-    interferenceCov: values[values.length >> 1] ?? 0,
-  };
+/** The comparison's data: the default figures, with the tenant requests or run times of the given traces. */
+export async function loadCompareData(files: CompareTraceFiles = {}): Promise<CompareData> {
+  if (files.tracePods === undefined && files.traceRuntimes === undefined) return DEFAULT_COMPARE_DATA;
+  const defaults = DEFAULT_COMPARE_DATA.tenants;
+  let gpuRequests = defaults.gpuRequests;
+  let durations = defaults.durations;
+  if (files.tracePods !== undefined) {
+    const path = files.tracePods;
+    gpuRequests = tenantMix(await readTracePods(path), []).gpuRequests;
+    if (gpuRequests.length === 0) {
+      throw new TokenworksError('SPEC_INVALID', `${path}: no pod asks for a GPU (num_gpu ≥ 1)`, { file: path });
+    }
+  }
+  if (files.traceRuntimes !== undefined) {
+    durations = tenantMix([], await readTraceRuntimes(files.traceRuntimes)).durations;
+  }
+  return { ...DEFAULT_COMPARE_DATA, tenants: { gpuRequests, durations } };
 }

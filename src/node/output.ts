@@ -5,6 +5,7 @@
  * @module
  */
 import { SingleBar } from 'cli-progress';
+import type { Progress as AppProgress } from '../app/ports.js';
 
 /** Where a command's output goes; tests pass string sinks. */
 export interface OutputStreams {
@@ -108,6 +109,24 @@ function lineProgress(stderr: OutputStreams['stderr'], label: string, total: num
     },
     done() {
       stderr.write(`${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    },
+  };
+}
+
+/** The use cases' {@link AppProgress} port over an {@link Output}: one progress report per stage. */
+export function progressPort(output: Output): AppProgress {
+  let current: Progress | undefined;
+  return {
+    start(stage, total) {
+      current?.done();
+      current = output.progress(stage, total);
+    },
+    tick(amount = 1) {
+      current?.tick(amount);
+    },
+    done() {
+      current?.done();
+      current = undefined;
     },
   };
 }

@@ -1,8 +1,3 @@
-/**
- * Number formatting in the units people who plan clusters think in: billions of parameters, GB, TFLOP/s, days.
- * @module
- */
-import type { ResolvedPlan } from '../spec/resolve.js';
 import { significant } from '../util/number.js';
 
 export { formatCount, significant } from '../util/number.js';
@@ -44,15 +39,4 @@ export function formatInteger(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-/** The layout of a plan in one line: TP8 PP16×2 CP2 EP8 DP128 (CP, EP and virtual stages when used). */
-export function planLayout(plan: ResolvedPlan): string {
-  return [
-    `TP${plan.tp}`,
-    `PP${plan.pp}${plan.virtualStages > 1 ? `×${plan.virtualStages}` : ''}`,
-    plan.cp > 1 ? `CP${plan.cp}` : '',
-    plan.ep > 1 ? `EP${plan.ep}` : '',
-    `DP${plan.dp}`,
-  ]
-    .filter(Boolean)
-    .join(' ');
-}
+export { planLayout } from '../plan/layout.js';

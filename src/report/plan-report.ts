@@ -7,12 +7,11 @@
  */
 
 import * as Plot from '@observablehq/plot';
+import type { PlanOutcome } from '../app/plan.js';
 import type { Estimate } from '../perf/estimate.js';
 import type { DesignPoint, DesignResult } from '../plan/design.js';
-import type { Factory } from '../plan/factory.js';
 import type { SearchResult } from '../plan/search.js';
-import type { ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
-import type { SpecInput } from '../spec/spec.js';
+import type { ResolvedPlan } from '../spec/resolve.js';
 import { memoryParts, stepParts } from './breakdown.js';
 import {
   CATEGORY_COLORS,
@@ -32,28 +31,7 @@ import { formatCount, formatInteger, planLayout, significant } from './format.js
 import { escapeHtml, htmlPage, htmlTable, markdownTable } from './html.js';
 import { renderTable } from './table.js';
 
-/** What `tokenworks plan` found. */
-export interface PlanOutcome {
-  readonly title: string;
-  /** Plan search on the spec's system, or design search over the catalog. */
-  readonly mode: 'plans' | 'designs';
-  readonly search?: SearchResult;
-  readonly design?: DesignResult;
-  readonly chosen?: {
-    readonly system: ResolvedSystem;
-    readonly plan: ResolvedPlan;
-    readonly estimate: Estimate;
-    readonly factory?: Factory;
-    readonly factoryIssues?: readonly string[];
-    readonly reasons: readonly string[];
-  };
-  /** When nothing could be recommended: what binds and by how much. */
-  readonly binding: readonly string[];
-  /** The chosen design as a spec document (`tokenworks simulate` and `estimate` read it back). */
-  readonly spec?: SpecInput;
-  /** The spec's deadline (design searches), drawn as a rule on the Pareto chart. */
-  readonly deadlineDays?: number;
-}
+export type { PlanOutcome };
 
 const GiB = 2 ** 30;
 const money = (usd: number) => (usd >= 1e9 ? `$${(usd / 1e9).toFixed(2)}B` : `$${(usd / 1e6).toFixed(2)}M`);

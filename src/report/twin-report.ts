@@ -4,9 +4,10 @@
  * axes, interruptions marked), the ETTR distribution over the replicas (P10/P50/P90 marked) and badput by cause.
  * @module
  */
+
 import * as Plot from '@observablehq/plot';
+import type { SimulateOutcome } from '../app/simulate.js';
 import { BADPUT_CAUSES, type BadputCause, type TwinEventKind } from '../twin/run.js';
-import type { TwinConfig } from '../twin/setup.js';
 import type { StudyFigure, StudyResult, StudyStat } from '../twin/study.js';
 import {
   chartFigure,
@@ -23,19 +24,7 @@ import { formatBytes, formatCount, formatDuration, formatInteger, significant } 
 import { escapeHtml, htmlPage, htmlTable, markdownTable, type TextTable } from './html.js';
 import { renderTable } from './table.js';
 
-/** What `tokenworks simulate` produced. */
-export interface SimulateOutcome {
-  readonly title: string;
-  readonly design: {
-    readonly gpus: number;
-    readonly accelerator: string;
-    readonly layout: string;
-    readonly tokensPerSecond: number;
-    readonly stepSeconds: number;
-  };
-  readonly config: TwinConfig;
-  readonly study: StudyResult;
-}
+export type { SimulateOutcome };
 
 const CAUSE_LABELS: Readonly<Record<BadputCause, string>> = {
   lostWork: 'work lost since the last checkpoint',

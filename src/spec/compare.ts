@@ -90,3 +90,6 @@ export const CompareSchema = z
 
 export type CompareInput = z.output<typeof CompareSchema>;
 export type Effects = z.output<typeof EffectsSchema>;
+
+/** The scenario of a spec without a `compare` section: every default of {@link CompareSchema}. */
+export const COMPARE_DEFAULTS: CompareInput = CompareSchema.parse({});

@@ -136,3 +136,6 @@ export const TwinSchema = z
   .describe('Digital-twin settings: failures, recovery, checkpoints, spares, stragglers and throttling');
 
 export type TwinInput = z.output<typeof TwinSchema>;
+
+/** The twin settings of a spec without a `twin` section: every default of {@link TwinSchema}. */
+export const TWIN_DEFAULTS: TwinInput = TwinSchema.parse({});

@@ -1,7 +1,9 @@
 /**
  * `tokenworks compare <scenario>`: the same workload at each job size on a dedicated factory and on a shared data
  * center of the same hardware; the breakpoint size from which the factory wins on time and cost. Text, JSON
- * (`--json`, with a top-level `breakpoint`) and a self-contained report (`--report out.html` or `out.md`).
+ * (`--json`, with a top-level `breakpoint`) and a self-contained report (`--report out.html` or `out.md`). The tenants
+ * come from the figures derived from the openb and Philly traces, or from the user's own traces (`--trace-pods`,
+ * `--trace-runtimes`).
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
@@ -90,6 +92,14 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       '--without <effects>',
       `switch effects off, comma-separated: ${Object.keys(EffectsSchema.shape).join(', ')} (or set compare.effects.<name>: false in the spec)`,
     )
+    .option(
+      '--trace-pods <file>',
+      'tenant GPU requests from an openb-format pod list (num_gpu, gpu_milli, ...) instead of the openb histogram',
+    )
+    .option(
+      '--trace-runtimes <file>',
+      'tenant run times from a CSV with a "runtime" column of seconds (as Philly\'s) instead of the Philly table',
+    )
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
@@ -114,7 +124,11 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       const sizes = sweep ?? scenario.sizes ?? DEFAULT_SIZES;
       const acceleratorId = spec.system?.accelerator.id ?? 'h100-sxm';
       const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
-      const data = await loadCompareData();
+      const data = await loadCompareData({
+        ...(options.tracePods !== undefined && { tracePods: options.tracePods }),
+        ...(options.traceRuntimes !== undefined && { traceRuntimes: options.traceRuntimes }),
+      });
+      const mixSource = `${options.tracePods ?? 'openb'} requests, ${options.traceRuntimes ?? 'Philly'} run times`;
       const progress = output.progress('sizes', sizes.length);
       const task = (gpus: number) =>
         ({
@@ -171,7 +185,7 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
         title: spec.name ?? `${spec.workload.model.name}: dedicated factory versus shared data center`,
         settings: [
           `${spec.workload.model.name} on ${acceleratorId}, ${(spec.workload.training.totalTokens / 1e12).toFixed(2)}T tokens; ${scenario.replicas} twin replicas per side and size, seed ${scenario.seed}`,
-          `shared: ${formatGpus(s.gpus)} GPUs, ${s.nodesPerLeaf} servers per leaf, ${s.taper}:1 above it with ${(100 * s.tenantLinkLoad).toFixed(0)}% tenant load, tenants offering ${(100 * s.utilisation).toFixed(0)}% (openb requests, Philly run times), ${s.policy}; ${(100 * s.olderShare).toFixed(0)}% ${s.olderAccelerator} servers${s.sameGeneration ? ' (the flagship asks for its own GPU)' : ''}; ${s.preemptionsPerDay} preemptions a day`,
+          `shared: ${formatGpus(s.gpus)} GPUs, ${s.nodesPerLeaf} servers per leaf, ${s.taper}:1 above it with ${(100 * s.tenantLinkLoad).toFixed(0)}% tenant load, tenants offering ${(100 * s.utilisation).toFixed(0)}% (${mixSource}), ${s.policy}; ${(100 * s.olderShare).toFixed(0)}% ${s.olderAccelerator} servers${s.sameGeneration ? ' (the flagship asks for its own GPU)' : ''}; ${s.preemptionsPerDay} preemptions a day`,
           `dedicated: the plan's factory with its hot spares, used ${(100 * scenario.dedicated.utilisation).toFixed(0)}% of its life; shared GPU-hours priced at the same cost over the cluster's utilisation`,
           `effects on: ${Object.entries(scenario.effects)
             .filter(([, v]) => v)

@@ -1,29 +1,24 @@
 /**
- * `tokenworks plan <spec>`: with a system in the spec, search every plan on it and design its factory; without
- * one, search accelerators and cluster sizes under the spec's constraints and recommend a factory. Text, JSON
- * (`--json`, which carries the chosen design as a spec document under `spec`) and a self-contained report
- * (`--report out.html` or `out.md`); `--simulate` runs the digital twin on the chosen design.
+ * `tokenworks plan <spec>`: with a system in the spec, search every plan on it and design its factory (the
+ * constraints it misses are warnings, errors with `--strict`); without one, search accelerators and cluster sizes
+ * under the spec's constraints and recommend a factory. Text, JSON (`--json`, which carries the chosen design as a
+ * spec document under `spec`) and a self-contained report (`--report out.html` or `out.md`); `--simulate` runs
+ * the digital twin on the chosen design.
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { systemPreset } from '../../catalog/systems.js';
+import { runPlan } from '../../app/plan.js';
+import { simulateDesign } from '../../app/simulate.js';
 import { TokenworksError } from '../../errors.js';
-import { loadSpecFile, writeUserFile } from '../../node/files.js';
-import { createOutput, type OutputStreams } from '../../node/output.js';
-import { createSearchPool, type SearchPool } from '../../node/pool.js';
+import { loadSpecFile } from '../../node/files.js';
+import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import type { MatmulPrecision } from '../../perf/compute-rates.js';
-import { missedConstraints, searchDesigns } from '../../plan/design.js';
-import { explainPlan, whyNoPlan } from '../../plan/explain.js';
-import { designFactory } from '../../plan/factory.js';
-import { enumeratePlans, searchPlans, withPrecision } from '../../plan/search.js';
-import { type PlanOutcome, renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
+import { renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
 import { renderSimulateText, simulateJson } from '../../report/twin-report.js';
-import { specDocument } from '../../spec/document.js';
-import { type ResolvedSpec, resolveFacility } from '../../spec/resolve.js';
-import { designOfPoint } from '../../twin/design.js';
-import type { TwinDesign } from '../../twin/setup.js';
-import { integerOption, MAX_TOP, replicasOption, reportFormat, seedOption, threadsOption } from '../options.js';
-import { checkReportPath, simulateDesign } from './simulate.js';
+import { specFailure } from '../failure.js';
+import { integerOption, MAX_TOP, replicasOption, seedOption, threadsOption } from '../options.js';
+import { checkReportPath, writeReport } from '../report-file.js';
+import { withRunner } from '../runner.js';
 
 /** Adds the `plan` command to `program`. */
 export function registerPlan(program: Command, streams: OutputStreams): void {
@@ -52,40 +47,26 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       const replicas = simulate === undefined ? 0 : replicasOption('--simulate', simulate);
       const seed = seedOption(options.seed);
       const spec = await loadSpecFile(file);
-      const pool = threads > 1 ? createSearchPool(threads) : undefined;
-      let found: { outcome: PlanOutcome; design?: TwinDesign };
-      try {
-        found = spec.system
-          ? await planOnSystem(spec, top, pool, precisions)
-          : await planDesigns(spec, output, pool, precisions);
-      } finally {
-        await pool?.close();
-      }
-      const { design } = found;
-      let outcome = found.outcome;
-      if (design) {
-        outcome = {
-          ...outcome,
-          spec: specDocument({
-            ...(spec.name !== undefined && { name: spec.name }),
-            workload: design.workload,
-            system: design.system,
-            plan: design.plan,
-            facility: design.facility,
-            ...(spec.twin && { twin: spec.twin }),
-          }),
-        };
-      }
+      const progress = progressPort(output);
+      const { planned, simulation } = await withRunner(threads, async (runner) => {
+        const ports = { runner, progress };
+        const planned = await runPlan({ spec, top, ...(precisions && { precisions }) }, ports);
+        const design = planned.ok ? planned.value.design : undefined;
+        const simulation =
+          replicas > 0 && design ? await simulateDesign(design, spec.twin, { replicas, seed }, ports) : undefined;
+        return { planned, simulation };
+      });
+      if (!planned.ok) throw specFailure(file, planned.issues);
+      if (simulation && !simulation.ok) throw specFailure(file, simulation.issues);
+      const { outcome } = planned.value;
       if (report !== undefined) {
-        const text = reportFormat(report) === 'markdown' ? renderPlanMarkdown(outcome) : renderPlanHtml(outcome);
-        await writeUserFile(report, text);
+        await writeReport(report, { markdown: () => renderPlanMarkdown(outcome), html: () => renderPlanHtml(outcome) });
         output.info(`wrote ${report}`);
       }
-      if (replicas > 0 && design) {
-        const simulation = await simulateDesign(design, spec.twin, { replicas, seed, threads, output, file });
-        output.result(`${renderPlanText(outcome)}\n\n${renderSimulateText(simulation)}`, {
+      if (simulation?.ok) {
+        output.result(`${renderPlanText(outcome)}\n\n${renderSimulateText(simulation.value)}`, {
           ...outcome,
-          simulation: simulateJson(simulation),
+          simulation: simulateJson(simulation.value),
         });
       } else {
         output.result(renderPlanText(outcome), outcome);
@@ -109,11 +90,9 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     });
 }
 
-/** Plan searches smaller than this run on the calling thread: starting workers costs more. */
-const PARALLEL_CANDIDATES = 3000;
-
 const PRECISIONS = ['bf16', 'fp8', 'fp4'] as const;
 
+/** Parses `--precisions`: a comma-separated list of bf16, fp8, fp4. */
 function parsePrecisions(list: string | undefined): MatmulPrecision[] | undefined {
   if (list === undefined) return undefined;
   const values = list.split(',').map((value) => value.trim().toLowerCase());
@@ -125,101 +104,4 @@ function parsePrecisions(list: string | undefined): MatmulPrecision[] | undefine
     );
   }
   return values as MatmulPrecision[];
-}
-
-async function planOnSystem(
-  spec: ResolvedSpec,
-  top: number,
-  pool: SearchPool | undefined,
-  precisions: MatmulPrecision[] | undefined,
-): Promise<{ outcome: PlanOutcome; design?: TwinDesign }> {
-  const system = spec.system;
-  if (!system) throw new Error('internal: planOnSystem without a system');
-  const options = { top, ...(precisions && { precisions }) };
-  const large = enumeratePlans(spec.workload, system).length * (precisions?.length ?? 1) > PARALLEL_CANDIDATES;
-  const search =
-    pool && large
-      ? await pool.searchPlans(spec.workload, system, options)
-      : searchPlans(spec.workload, system, options);
-  const best = search.best[0];
-  const title = `${spec.workload.model.name} on ${system.gpuCount} × ${system.accelerator.name}`;
-  if (!best) {
-    return {
-      outcome: { title, mode: 'plans', search, binding: [whyNoPlan(spec.workload, system, search, precisions)] },
-    };
-  }
-  const preset = systemPreset(system.accelerator.id);
-  const facility = spec.facility ?? resolveFacility({ cooling: preset?.rack ? 'direct-liquid' : 'air' });
-  const workload = withPrecision(spec.workload, best.precision);
-  const factory = designFactory(workload, system, facility, best.estimate, best.plan);
-  const outcome: PlanOutcome = {
-    title,
-    mode: 'plans',
-    search,
-    chosen: {
-      system,
-      plan: best.plan,
-      estimate: best.estimate,
-      ...(factory.ok ? { factory } : { factoryIssues: factory.issues.map((issue) => issue.message) }),
-      reasons: explainPlan(workload, system, best.plan, best.estimate),
-    },
-    binding:
-      factory.ok && spec.constraints
-        ? missedConstraints({ gpus: system.gpuCount, factory }, spec.constraints).map((b) => b.message)
-        : [],
-  };
-  const name = spec.name ?? workload.model.name;
-  return {
-    outcome,
-    ...(factory.ok && {
-      design: { name, workload, system, plan: best.plan, facility, estimate: best.estimate, factory },
-    }),
-  };
-}
-
-async function planDesigns(
-  spec: ResolvedSpec,
-  output: ReturnType<typeof createOutput>,
-  pool: SearchPool | undefined,
-  precisions: MatmulPrecision[] | undefined,
-): Promise<{ outcome: PlanOutcome; design?: TwinDesign }> {
-  const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
-  let progress: ReturnType<typeof output.progress> | undefined;
-  const started = Date.now();
-  const options = {
-    ...(spec.constraints && { constraints: spec.constraints }),
-    ...(precisions && { precisions }),
-    onProgress: (done: number, total: number) => {
-      // Draw a bar only for searches that run past a second.
-      if (!progress && Date.now() - started > 1000) {
-        progress = output.progress('designs', total);
-        progress.tick(done);
-      } else progress?.tick();
-    },
-  };
-  const design = pool
-    ? await pool.searchDesigns(spec.workload, facility, options)
-    : searchDesigns(spec.workload, facility, options);
-  progress?.done();
-  const chosen = design.recommended;
-  const outcome: PlanOutcome = {
-    title: `${spec.workload.model.name}: ${spec.name ?? 'factory design'}`,
-    mode: 'designs',
-    design,
-    ...(chosen && {
-      chosen: {
-        system: chosen.system,
-        plan: chosen.plan,
-        estimate: chosen.estimate,
-        factory: chosen.factory,
-        reasons: design.reasons,
-      },
-    }),
-    binding: design.binding.map((b) => b.message),
-    deadlineDays: spec.constraints?.deadlineDays,
-  };
-  return {
-    outcome,
-    ...(chosen && { design: designOfPoint(spec.name ?? spec.workload.model.name, spec.workload, facility, chosen) }),
-  };
 }

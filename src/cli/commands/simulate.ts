@@ -5,103 +5,19 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { TokenworksError } from '../../errors.js';
-import { checkWritable, loadSpecFile, writeUserFile } from '../../node/files.js';
-import { createOutput, type Output, type OutputStreams } from '../../node/output.js';
-import { createSearchPool } from '../../node/pool.js';
-import { planLayout } from '../../report/format.js';
+import { runSimulate } from '../../app/simulate.js';
+import { loadSpecFile } from '../../node/files.js';
+import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import {
   renderSimulateHtml,
   renderSimulateMarkdown,
   renderSimulateText,
-  type SimulateOutcome,
   simulateJson,
 } from '../../report/twin-report.js';
-import type { SpecIssue } from '../../spec/issues.js';
-import type { TwinInput } from '../../spec/twin.js';
-import { TwinSchema } from '../../spec/twin.js';
-import { twinDesign } from '../../twin/design.js';
-import { type TwinDesign, twinConfig } from '../../twin/setup.js';
-import { runStudy } from '../../twin/study.js';
-import { daysOption, replicasOption, reportFormat, seedOption, threadsOption } from '../options.js';
-
-/** Studies smaller than this run on the calling thread: starting workers costs more. */
-const PARALLEL_REPLICAS = 8;
-
-/** Runs a study of `design` and returns the outcome; issues of the twin settings become a spec error. */
-export async function simulateDesign(
-  design: TwinDesign,
-  twin: TwinInput | undefined,
-  options: { replicas: number; seed: number; threads: number; output: Output; file: string },
-): Promise<SimulateOutcome> {
-  const config = twinConfig(design, twin);
-  if (!config.ok) throw specError(options.file, config.issues);
-  const { replicas, seed, threads, output } = options;
-  const progress = output.progress('replicas', replicas);
-  let ticked = 0;
-  const onProgress = (done: number) => {
-    progress.tick(done - ticked);
-    ticked = done;
-  };
-  let study: SimulateOutcome['study'];
-  try {
-    if (threads > 1 && replicas >= PARALLEL_REPLICAS) {
-      const pool = createSearchPool(Math.min(threads, replicas));
-      try {
-        study = await pool.runStudy(config.value, { replicas, seed, onProgress });
-      } finally {
-        await pool.close();
-      }
-    } else {
-      study = runStudy(config.value, { replicas, seed, onProgress });
-    }
-  } catch (error) {
-    // The kernel's event budget is the backstop behind twinConfig's estimate; crossing it is a setting to change.
-    const message = error instanceof Error ? error.message : String(error);
-    if (!message.startsWith('event budget exceeded')) throw error;
-    throw specError(options.file, [
-      {
-        code: 'too_big',
-        path: 'twin',
-        message: `${message}: lower the failure or straggler rates, or simulate fewer days`,
-      },
-    ]);
-  }
-  progress.done();
-  return {
-    title: `${design.name}: digital twin`,
-    design: {
-      gpus: design.system.gpuCount,
-      accelerator: design.system.accelerator.name,
-      layout: planLayout(design.plan),
-      tokensPerSecond: design.estimate.tokensPerSecond,
-      stepSeconds: design.estimate.step.seconds,
-    },
-    config: config.value,
-    study,
-  };
-}
-
-function specError(file: string, issues: readonly SpecIssue[]): TokenworksError {
-  const count = issues.length;
-  return new TokenworksError('SPEC_INVALID', `${file}: ${count} problem${count === 1 ? '' : 's'}`, {
-    file,
-    issues: [...issues],
-  });
-}
-
-/** Writes the report named by `--report` (.html or .md). */
-export async function writeSimulateReport(path: string, outcome: SimulateOutcome): Promise<void> {
-  const markdown = reportFormat(path) === 'markdown';
-  await writeUserFile(path, markdown ? renderSimulateMarkdown(outcome) : renderSimulateHtml(outcome));
-}
-
-/** Checks a `--report` path before any work: its extension, and that it can be written. */
-export async function checkReportPath(report: string | undefined): Promise<void> {
-  if (report === undefined) return;
-  reportFormat(report);
-  await checkWritable(report, '--report');
-}
+import { specFailure } from '../failure.js';
+import { daysOption, replicasOption, seedOption, threadsOption } from '../options.js';
+import { checkReportPath, writeReport } from '../report-file.js';
+import { withRunner } from '../runner.js';
 
 /** Adds the `simulate` command to `program`. */
 export function registerSimulate(program: Command, streams: OutputStreams): void {
@@ -124,14 +40,24 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       const days = options.days === undefined ? undefined : daysOption(options.days);
       await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
-      const design = twinDesign(spec);
-      if (!design.ok) throw specError(file, design.issues);
-      const twin = { ...(spec.twin ?? TwinSchema.parse({})), ...(days !== undefined && { days }) };
-      const outcome = await simulateDesign(design.value, twin, { replicas, seed, threads, output, file });
+      const result = await withRunner(threads, (runner) =>
+        runSimulate(
+          { spec, replicas, seed, ...(days !== undefined && { days }) },
+          { runner, progress: progressPort(output) },
+        ),
+      );
+      if (!result.ok) throw specFailure(file, result.issues);
+      const outcome = result.value;
       if (options.report !== undefined) {
-        await writeSimulateReport(options.report, outcome);
+        await writeReport(options.report, {
+          markdown: () => renderSimulateMarkdown(outcome),
+          html: () => renderSimulateHtml(outcome),
+        });
         output.info(`wrote ${options.report}`);
       }
       output.result(renderSimulateText(outcome), simulateJson(outcome));
     });
 }
+
+/** Kept for importers that predate cli/report-file.ts. */
+export { checkReportPath } from '../report-file.js';

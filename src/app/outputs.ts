@@ -1,0 +1,323 @@
+/**
+ * The output contracts: one zod schema per use case for what `--json` prints (and, later, what the HTTP API
+ * answers). `npm run schemas` writes each as `schemas/<use-case>-output.schema.json`; the CLI tests validate
+ * every command's `--json` against its schema. Objects are open (extra fields pass) so that adding a field is
+ * not a breaking change; every field listed is checked for its type. Numbers are finite: JSON has no Infinity,
+ * and a field that may have no value is `null` or absent, as documented beside it.
+ * @module
+ */
+import { z } from 'zod';
+
+const finite = () => z.number().finite();
+const count = () => z.number().int().nonnegative();
+
+/** One problem, as everywhere in Tokenworks: a code, the field path, what is wrong and what would be valid. */
+export const IssueOutput = z.object({
+  code: z.string(),
+  path: z.string(),
+  message: z.string(),
+  value: z.unknown().optional(),
+});
+
+/** Seconds of one optimizer step, by cause. */
+export const StepOutput = z.object({
+  seconds: finite(),
+  compute: finite(),
+  bubble: finite(),
+  imbalance: finite(),
+  exposedCommunication: z.object({ tp: finite(), cp: finite(), ep: finite(), pp: finite(), dp: finite() }),
+  optimizer: finite(),
+});
+
+/** Bytes per GPU on the busiest pipeline stage, by kind, against the capacity. */
+export const MemoryOutput = z.object({
+  weights: finite(),
+  gradients: finite(),
+  optimizer: finite(),
+  activations: finite(),
+  buffers: finite(),
+  reserve: finite(),
+  total: finite(),
+  capacity: finite(),
+  stage: count(),
+});
+
+/** A feasible estimate of one plan. */
+export const EstimateOutput = z.object({
+  ok: z.literal(true),
+  step: StepOutput,
+  microBatchesPerStep: count(),
+  tokensPerSecond: finite(),
+  tokensPerSecondPerGpu: finite(),
+  modelTflopsPerGpu: finite(),
+  mfu: finite(),
+  hfu: finite(),
+  memory: MemoryOutput,
+  optimizerSteps: count(),
+  timeToTrainSeconds: finite(),
+  gpuHours: finite(),
+});
+
+/** An infeasible plan: the reasons, and the memory it would need when memory is the reason. */
+export const InfeasibleOutput = z.object({
+  ok: z.literal(false),
+  issues: z.array(z.object({ code: z.string(), path: z.string(), message: z.string() })),
+  memory: MemoryOutput.optional(),
+});
+
+/** A resolved plan: the layout and its options. */
+export const PlanLayoutOutput = z.object({
+  tp: count(),
+  pp: count(),
+  virtualStages: count(),
+  dp: count(),
+  cp: count(),
+  ep: count(),
+  sequenceParallel: z.boolean(),
+  sharding: z.enum(['none', 'zero1', 'zero2', 'zero3', 'fsdp']),
+  microBatch: count(),
+  recomputation: z.enum(['none', 'selective', 'full']),
+  recomputeLayers: count().optional(),
+  flashAttention: z.boolean(),
+  lowPrecisionWeights: z.boolean(),
+});
+
+/** A resolved system: the accelerator (catalog entry or inline) and the cluster around it. */
+export const SystemOutput = z.object({
+  accelerator: z.object({ name: z.string(), hbmGiB: finite(), peakTflops: z.object({ bf16: finite() }) }),
+  gpuCount: count(),
+  gpusPerNode: count(),
+  nodes: count(),
+  scaleUp: z.object({ domainSize: count(), bandwidthGBps: finite() }),
+  scaleOut: z.object({ nicBandwidthGbps: finite(), topology: z.string(), oversubscription: finite() }),
+});
+
+/** A whole factory: bill of materials, power, cost and KPIs. */
+export const FactoryOutput = z.object({
+  ok: z.literal(true),
+  gpus: count(),
+  purchasedGpus: count(),
+  nodes: count(),
+  racks: count(),
+  gpusPerRack: count(),
+  fabric: z.object({
+    tiers: count(),
+    leaves: count(),
+    spines: count(),
+    cores: count(),
+    superCores: count(),
+    switches: count(),
+    hostLinks: count(),
+    leafSpineLinks: count(),
+    spineCoreLinks: count(),
+    coreSuperCoreLinks: count(),
+    radix: count(),
+    transceivers: count(),
+  }),
+  storage: z.object({ checkpointBytes: finite(), writeGBps: finite() }),
+  powerKW: z.object({
+    compute: finite(),
+    network: finite(),
+    storage: finite(),
+    it: finite(),
+    facility: finite(),
+    perGpuAtFacility: finite(),
+    provisionedFacility: finite(),
+  }),
+  costUSD: z.object({
+    servers: finite(),
+    network: finite(),
+    building: finite(),
+    capex: finite(),
+    perHour: finite(),
+    perGpuHour: finite(),
+    energyPerHour: finite(),
+    run: finite(),
+  }),
+  kpis: z.object({
+    timeToTrainDays: finite(),
+    tokensPerSecond: finite(),
+    usdPerMillionTokens: finite(),
+    tokensPerMWh: finite(),
+  }),
+});
+
+const RankedPlanOutput = z.object({
+  plan: PlanLayoutOutput,
+  precision: z.enum(['bf16', 'fp8', 'fp4']),
+  estimate: EstimateOutput,
+});
+
+const DesignPointOutput = z.object({
+  accelerator: z.string(),
+  acceleratorName: z.string(),
+  gpus: count(),
+  system: SystemOutput,
+  precision: z.enum(['bf16', 'fp8', 'fp4']),
+  plan: PlanLayoutOutput,
+  estimate: EstimateOutput,
+  factory: FactoryOutput,
+  meets: z.object({ deadline: z.boolean(), power: z.boolean(), budget: z.boolean() }),
+});
+
+/** `tokenworks check --json`. */
+export const CheckOutputSchema = z.object({
+  file: z.string().optional(),
+  valid: z.literal(true),
+  feasible: z.boolean(),
+  issues: z.array(IssueOutput),
+  warnings: z.array(IssueOutput),
+  spec: z.object({ workload: z.object({ model: z.object({ name: z.string() }) }) }),
+  summary: z.object({
+    parameters: z.object({ total: finite() }),
+    flopsPerToken: z.object({ total: finite(), dense: finite(), attention: finite() }),
+    weightBytes: finite(),
+    trainingStateBytes: finite(),
+    optimizerSteps: count(),
+    trainingFlops: finite(),
+  }),
+});
+
+/** `tokenworks estimate --json`: the estimate, or why the plan is infeasible (then the exit code is 2). */
+export const EstimateOutputSchema = z.union([
+  EstimateOutput.extend({ file: z.string().optional() }),
+  InfeasibleOutput.extend({ file: z.string().optional() }),
+]);
+
+/** `tokenworks plan --json` (with `--simulate`, a `simulation` as `simulate --json` prints it). */
+export const PlanOutputSchema = z.object({
+  title: z.string(),
+  mode: z.enum(['plans', 'designs']),
+  search: z
+    .object({
+      best: z.array(RankedPlanOutput),
+      candidates: count(),
+      feasible: count(),
+      rejected: z.record(z.string(), count()),
+      estimates: count(),
+    })
+    .optional(),
+  design: z
+    .object({
+      points: z.array(DesignPointOutput),
+      pareto: z.array(DesignPointOutput),
+      recommended: DesignPointOutput.optional(),
+      reasons: z.array(z.string()),
+      binding: z.array(z.object({ constraint: z.string(), message: z.string() })),
+      skipped: z.array(z.object({ accelerator: z.string(), gpus: count().optional(), reason: z.string() })),
+    })
+    .optional(),
+  chosen: z
+    .object({
+      system: SystemOutput,
+      plan: PlanLayoutOutput,
+      estimate: EstimateOutput,
+      factory: FactoryOutput.optional(),
+      factoryIssues: z.array(z.string()).optional(),
+      reasons: z.array(z.string()),
+    })
+    .optional(),
+  binding: z.array(z.string()),
+  spec: z.object({ workload: z.unknown(), system: z.unknown(), plan: z.unknown() }).optional(),
+  deadlineDays: finite().optional(),
+});
+
+/** P10, P50, P90 and mean over a study's replicas. */
+export const StatOutput = z.object({ p10: finite(), p50: finite(), p90: finite(), mean: finite() });
+
+/** `tokenworks simulate --json`. */
+export const SimulateOutputSchema = z.object({
+  title: z.string(),
+  design: z.object({
+    gpus: count(),
+    accelerator: z.string(),
+    layout: z.string(),
+    tokensPerSecond: finite(),
+    stepSeconds: finite(),
+  }),
+  replicas: count(),
+  seed: z.number().int(),
+  finished: count(),
+  ettr: StatOutput,
+  goodput: StatOutput,
+  /** Null percentiles when a share of the replicas never finished within their window (a projection). */
+  timeToTrainDays: z.object({ p10: finite(), p50: finite(), p90: finite().nullable(), mean: finite().nullable() }),
+  unexpectedInterruptions: StatOutput,
+  figures: z.record(z.string(), z.object({ p10: finite().nullable(), p50: finite().nullable() })),
+  badputHours: z.record(z.string(), StatOutput),
+  interruptionsByCause: z.record(z.string(), StatOutput),
+  settings: z.object({ gpus: count(), nodes: count(), mtbfSeconds: finite().nullable() }),
+  example: z.object({
+    summary: z.object({ ettr: finite(), goodput: finite() }),
+    timeline: z.object({ bucketSeconds: finite(), tokensPerSecond: z.array(finite()) }),
+  }),
+});
+
+const SideOutput = z.object({ timeToTrainDays: finite().nullable(), usdPerMillionTokens: finite().nullable() });
+
+/** `tokenworks compare --json`: the breakpoint first. */
+export const CompareOutputSchema = z.object({
+  title: z.string(),
+  breakpoint: count().nullable(),
+  breakpointStatus: z.enum(['breakpoint', 'factory-everywhere', 'shared-at-largest', 'none']),
+  breakpointReason: z.string(),
+  settings: z.array(z.string()),
+  scenario: z.object({ replicas: count(), seed: z.number().int(), effects: z.record(z.string(), z.boolean()) }),
+  points: z.array(
+    z.object({
+      gpus: count(),
+      layout: z.string(),
+      dedicated: SideOutput.extend({ spareNodes: count(), usdPerGpuHour: finite() }),
+      shared: SideOutput.extend({
+        slowdown: z.object({ fabric: finite(), interference: finite(), mixedGenerations: finite(), total: finite() }),
+        started: z.boolean(),
+        usdPerGpuHour: finite(),
+      }),
+      factoryWins: z.object({ time: z.boolean(), cost: z.boolean() }),
+      breakEvenUtilisation: finite(),
+    }),
+  ),
+  skipped: z.array(z.object({ gpus: count(), reason: z.string() })),
+});
+
+const ErrorSummaryOutput = z.object({ rows: count(), medianPct: finite(), meanPct: finite(), p90Pct: finite() });
+const ValidationRowOutput = z.object({
+  id: z.string(),
+  source: z.string(),
+  model: z.string(),
+  gpu: z.string(),
+  gpus: count(),
+  arch: z.enum(['dense', 'moe']),
+  precision: z.string(),
+  metric: z.string(),
+  measured: finite(),
+  predicted: finite(),
+  error: finite(),
+  absPctError: finite(),
+});
+
+/** `tokenworks validate --json`. */
+export const ValidateOutputSchema = z.object({
+  rows: z.array(ValidationRowOutput),
+  skipped: z.array(
+    z.object({
+      id: z.string(),
+      model: z.string(),
+      reason: z.string(),
+      kind: z.enum(['unsupported', 'infeasible', 'invalid']),
+    }),
+  ),
+  summary: ErrorSummaryOutput,
+  groups: z.record(z.string(), z.record(z.string(), ErrorSummaryOutput)),
+  worst: z.array(ValidationRowOutput),
+});
+
+/** Every use case's output schema, by the name its file in schemas/ takes. */
+export const OUTPUT_SCHEMAS = {
+  check: CheckOutputSchema,
+  estimate: EstimateOutputSchema,
+  plan: PlanOutputSchema,
+  simulate: SimulateOutputSchema,
+  compare: CompareOutputSchema,
+  validate: ValidateOutputSchema,
+} as const;

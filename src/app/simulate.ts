@@ -1,0 +1,108 @@
+/**
+ * The `simulate` use case: the digital twin of the whole training run on the design a spec describes (or the
+ * design document `plan --json` wrote), over seeded replicas spread on the runner. The same seed gives the same
+ * outcome on any runner.
+ * @module
+ */
+import { planLayout } from '../plan/layout.js';
+import type { Result } from '../spec/issues.js';
+import type { ResolvedSpec } from '../spec/resolve.js';
+import { TWIN_DEFAULTS, type TwinInput } from '../spec/twin.js';
+import { type TwinConfig, type TwinDesign, twinConfig } from '../twin/setup.js';
+import type { StudyResult } from '../twin/study.js';
+import { designOf } from './design.js';
+import { runStudyWith } from './fan-out.js';
+import type { Ports, UseCaseOptions } from './ports.js';
+
+/** What `tokenworks simulate` produced. */
+export interface SimulateOutcome {
+  readonly title: string;
+  readonly design: {
+    readonly gpus: number;
+    readonly accelerator: string;
+    readonly layout: string;
+    readonly tokensPerSecond: number;
+    readonly stepSeconds: number;
+  };
+  readonly config: TwinConfig;
+  readonly study: StudyResult;
+}
+
+/** How many replicas and from which seed. */
+export interface StudySettings {
+  readonly replicas: number;
+  readonly seed: number;
+}
+
+/** The input of {@link runSimulate}. */
+export interface SimulateInput extends StudySettings {
+  readonly spec: ResolvedSpec;
+  /** Simulate this many wall-clock days (overrides `twin.days`). */
+  readonly days?: number;
+}
+
+/** Simulates the design `spec` describes with its `twin` settings. */
+export async function runSimulate(
+  input: SimulateInput,
+  ports: Ports,
+  options: UseCaseOptions = {},
+): Promise<Result<SimulateOutcome>> {
+  const { spec, days } = input;
+  const design = await designOf(spec, ports.runner, {
+    ...(options.signal && { signal: options.signal }),
+    ...(ports.progress && { progress: ports.progress }),
+  });
+  if (!design.ok) return design;
+  const twin: TwinInput | undefined = days === undefined ? spec.twin : { ...(spec.twin ?? TWIN_DEFAULTS), days };
+  return simulateDesign(design.value, twin, input, ports, options);
+}
+
+/** Simulates `design` with the `twin` settings (what `plan --simulate` runs on the design it chose). */
+export async function simulateDesign(
+  design: TwinDesign,
+  twin: TwinInput | undefined,
+  { replicas, seed }: StudySettings,
+  ports: Ports,
+  { signal }: UseCaseOptions = {},
+): Promise<Result<SimulateOutcome>> {
+  const config = twinConfig(design, twin);
+  if (!config.ok) return config;
+  let study: StudyResult;
+  try {
+    study = await runStudyWith(
+      ports.runner,
+      config.value,
+      { replicas, seed },
+      { ...(signal && { signal }), ...(ports.progress && { progress: ports.progress }) },
+    );
+  } catch (error) {
+    // The kernel's event budget is the backstop behind twinConfig's estimate; crossing it is a setting to change.
+    const message = error instanceof Error ? error.message : String(error);
+    if (!message.startsWith('event budget exceeded')) throw error;
+    return {
+      ok: false,
+      issues: [
+        {
+          code: 'too_big',
+          path: 'twin',
+          message: `${message}: lower the failure or straggler rates, or simulate fewer days`,
+        },
+      ],
+    };
+  }
+  return {
+    ok: true,
+    value: {
+      title: `${design.name}: digital twin`,
+      design: {
+        gpus: design.system.gpuCount,
+        accelerator: design.system.accelerator.name,
+        layout: planLayout(design.plan),
+        tokensPerSecond: design.estimate.tokensPerSecond,
+        stepSeconds: design.estimate.step.seconds,
+      },
+      config: config.value,
+      study,
+    },
+  };
+}
