@@ -1,0 +1,69 @@
+/**
+ * The report of `tokenworks validate`: the error of the model against published runs, overall and by group, the
+ * worst rows and the rows it could not predict, as text tables.
+ * @module
+ */
+import type { ErrorSummary, ValidationReport } from '../validation/validate.js';
+import { renderTable } from './table.js';
+
+const pct = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)}%` : '-');
+
+function summaryTable(title: string, groups: Readonly<Record<string, ErrorSummary>>): string {
+  return renderTable(
+    [
+      { header: title },
+      { header: 'rows', align: 'right' },
+      { header: 'median', align: 'right' },
+      { header: 'mean', align: 'right' },
+      { header: 'P90', align: 'right' },
+    ],
+    Object.entries(groups).map(([name, s]) => [name, String(s.rows), pct(s.medianPct), pct(s.meanPct), pct(s.p90Pct)]),
+  );
+}
+
+/** Renders a validation report as text tables (absolute percentage errors). */
+export function renderValidation(report: ValidationReport): string {
+  const parts = [
+    `${report.rows.length} runs predicted, ${report.skipped.length} not (listed at the end); absolute percentage error of the predicted metric`,
+    '',
+    summaryTable('all', { all: report.summary }),
+  ];
+  for (const [key, title] of [
+    ['arch', 'dense / MoE'],
+    ['gpu', 'GPU'],
+    ['precision', 'precision'],
+    ['source', 'source'],
+    ['specified', 'plan fields'],
+  ] as const) {
+    parts.push('', summaryTable(title, report.groups[key]));
+  }
+  parts.push(
+    '',
+    renderTable(
+      [
+        { header: 'worst rows' },
+        { header: 'metric' },
+        { header: 'measured', align: 'right' },
+        { header: 'predicted', align: 'right' },
+        { header: 'error', align: 'right' },
+      ],
+      report.worst.map((row) => [
+        row.id,
+        row.metric,
+        row.measured.toFixed(1),
+        row.predicted.toFixed(1),
+        `${row.error >= 0 ? '+' : ''}${(100 * row.error).toFixed(1)}%`,
+      ]),
+    ),
+  );
+  if (report.skipped.length > 0) {
+    parts.push(
+      '',
+      renderTable(
+        [{ header: 'not predicted' }, { header: 'why' }],
+        report.skipped.map((row) => [row.id, `${row.kind}: ${row.reason}`]),
+      ),
+    );
+  }
+  return parts.join('\n');
+}
