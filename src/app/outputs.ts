@@ -321,3 +321,13 @@ export const OUTPUT_SCHEMAS = {
   compare: CompareOutputSchema,
   validate: ValidateOutputSchema,
 } as const;
+
+/** File name and JSON Schema (draft 2020-12) of each use case's output: `schemas/<use-case>-output.schema.json`. */
+export function outputJsonSchemas(): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const [name, schema] of Object.entries(OUTPUT_SCHEMAS)) {
+    const document = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' });
+    out[`${name}-output.schema.json`] = { ...document, title: `Tokenworks ${name} output (--json)` };
+  }
+  return out;
+}
