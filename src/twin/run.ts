@@ -1,45 +1,35 @@
 /**
- * One replica of the digital twin: the training job as a state machine (running, checkpointing, detecting a
- * failure, restarting, waiting for spares) driven by independent processes on the event kernel: failures by
- * class, planned maintenance, repairs, slow hosts and diurnal throttling. Every second of wall-clock time is
+ * One replica of the digital twin: the composition of the training job (job.ts) with the processes that drive
+ * it on the event kernel (processes/: failures, detection and restart, checkpoints, spares and repairs, slow
+ * hosts, throttling) and the recorders it feeds (power.ts, timeline.ts). Every second of wall-clock time is
  * accounted to useful work or to one badput cause, so wall = useful + sum of badput exactly.
  * docs/twin.md explains the model; src/twin/setup.ts builds its configuration.
  * @module
  */
-import { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from '../sim/index.js';
-import { type TwinConfig, weibullScale } from './setup.js';
+import { ReplicaStreams, Simulation } from '../sim/index.js';
+import type { RunContext } from './context.js';
+import { BADPUT_CAUSES, type BadputCause, EventLog, Job, type TwinEvent } from './job.js';
+import { PowerMeter, type PowerSummary } from './power.js';
+import { checkpointProcess } from './processes/checkpoints.js';
+import { Recovery } from './processes/detection-restart.js';
+import { type FailureProcess, randomFailures } from './processes/failures.js';
+import { SparePool } from './processes/spares.js';
+import { startStragglers } from './processes/stragglers.js';
+import { startThrottling } from './processes/throttling.js';
+import type { TwinConfig } from './setup.js';
+import { type Timeline, TimelineRecorder } from './timeline.js';
 
-/** Causes of lost time. */
-export const BADPUT_CAUSES = [
-  'lostWork',
-  'detection',
-  'restart',
-  'checkpoint',
-  'maintenance',
-  'spares',
-  'shrink',
-  'stragglers',
-  'throttling',
-] as const;
-export type BadputCause = (typeof BADPUT_CAUSES)[number];
-
-/** Kinds of event in a run's log. */
-export type TwinEventKind = 'interruption' | 'maintenance' | 'waiting' | 'shrunk' | 'resumed' | 'finished';
-
-/** One logged event; `cause` is the failure class for interruptions. */
-export interface TwinEvent {
-  /** Seconds from the start. */
-  readonly t: number;
-  readonly kind: TwinEventKind;
-  readonly cause?: string;
-}
-
-/** The timeline: per bucket, tokens per second produced and facility power (average, minimum, maximum). */
-export interface Timeline {
-  readonly bucketSeconds: number;
-  readonly tokensPerSecond: number[];
-  readonly powerMW: { readonly mean: number[]; readonly min: number[]; readonly max: number[] };
-}
+export {
+  BADPUT_CAUSES,
+  type BadputCause,
+  MAX_EVENTS,
+  type TwinEvent,
+  type TwinEventKind,
+} from './job.js';
+export type { FailureContext, FailureProcess } from './processes/failures.js';
+export { randomFailures } from './processes/failures.js';
+export { maxOfExponentials } from './processes/throttling.js';
+export type { Timeline } from './timeline.js';
 
 /** The figures of one run. */
 export interface RunSummary {
@@ -69,17 +59,7 @@ export interface RunSummary {
     readonly waits: number;
     readonly shrinks: number;
   };
-  readonly power: {
-    readonly meanMW: number;
-    readonly peakMW: number;
-    readonly minimumMW: number;
-    readonly energyMWh: number;
-    readonly stepSwingMW: number;
-    readonly stepHz: number;
-    /** Drops from the training level to the waiting level (failures, blocking checkpoints), per day. */
-    readonly dipsPerDay: number;
-    readonly dipMW: number;
-  };
+  readonly power: PowerSummary;
 }
 
 /** A run's summary, event log and timeline. */
@@ -97,10 +77,9 @@ export interface RunResult {
 export interface RunOptions {
   /** Keep the event log and timeline (studies turn them off for every replica but one). */
   readonly detail?: boolean;
+  /** Where failures come from; default {@link randomFailures} (Poisson or Weibull per class, seeded). */
+  readonly failures?: FailureProcess;
 }
-
-/** Most events a run's log keeps. */
-export const MAX_EVENTS = 20000;
 
 /**
  * Most events one replica may fire, all processes together (failures, repairs, stragglers, throttling samples,
@@ -108,433 +87,51 @@ export const MAX_EVENTS = 20000;
  */
 export const MAX_RUN_EVENTS = 2e7;
 
-type State = 'running' | 'checkpointing' | 'detecting' | 'restarting' | 'waiting' | 'done';
-
-/** Priorities at equal times: failures first, then the job's own timers, then sampling processes. */
-const PRIORITY = { failure: 0, job: 1, sampler: 2 } as const;
-
-/** Stream indices: one per failure class, then the fixed processes. */
+/**
+ * The layout of a replica's random streams ({@link ReplicaStreams} indices): failure class i draws from stream i,
+ * for at most {@link MAX_FAILURE_CLASSES} classes, then the fixed processes. The numbers are part of every
+ * result (a renumbering changes all of them), so the fixed ones stay after the classes.
+ */
 const STREAM = { repair: 32, straggler: 33, throttle: 34, thinning: 35 } as const;
 
-/**
- * The largest of n independent exponential variables of mean `mean`, drawn from one uniform `u` by inverting
- * its CDF (1 − e^{−x/mean})^n: x = −mean·ln(1 − u^{1/n}), with expm1 keeping precision at large n.
- */
-export function maxOfExponentials(u: number, mean: number, n: number): number {
-  return -mean * Math.log(-Math.expm1(Math.log(u) / n));
-}
+/** Most failure classes a run can have: their streams 0 to 31 end where the fixed processes' begin. */
+export const MAX_FAILURE_CLASSES = STREAM.repair;
 
 /** Runs one replica of `config` with `seed`. */
 export function simulateRun(config: TwinConfig, seed: number, replica: number, options: RunOptions = {}): RunResult {
+  if (config.classes.length > MAX_FAILURE_CLASSES) {
+    throw new RangeError(
+      `internal: ${config.classes.length} failure classes; their random streams would overlap the fixed processes' (at most ${MAX_FAILURE_CLASSES})`,
+    );
+  }
   const detail = options.detail ?? true;
   const sim = new Simulation(MAX_RUN_EVENTS);
   const streams = new ReplicaStreams(seed, replica);
-  const end = config.windowSeconds ?? config.limitSeconds;
-  const { power } = config;
+  const ctx: RunContext = { sim, config, end: config.windowSeconds ?? config.limitSeconds };
 
-  // Job state.
-  let state: State = 'restarting';
-  let restartCause: 'restart' | 'maintenance' = 'restart';
-  let lastT = 0;
-  let work = 0; // ideal-seconds of training done, kept or not yet checkpointed
-  let kept = 0; // ideal-seconds saved in a durable checkpoint
-  let finishedAt: number | undefined;
-  let jobNodes = config.nodes; // hosts in the job's allocation
-  let failedNodes = 0; // hosts of the allocation that failed and wait for a replacement
-  let freeSpares = config.spares.nodes;
-  let fewestFree = freeSpares;
-  let dpActive = config.dp;
-  let stragglerFactor = 1;
-  let throttleFactor = 1;
-  const badput: Record<BadputCause, number> = Object.fromEntries(BADPUT_CAUSES.map((c) => [c, 0])) as Record<
-    BadputCause,
-    number
-  >;
-  const byCause: Record<string, number> = Object.fromEntries(config.classes.map((c) => [c.id, 0]));
-  let unexpected = 0;
-  let planned = 0;
-  let failures = 0;
-  let checkpoints = 0;
-  let waits = 0;
-  let shrinks = 0;
-  let dips = 0;
-  let energyMWs = 0;
-  let peakMW = 0;
-  let minimumMW = Number.POSITIVE_INFINITY;
-  const events: TwinEvent[] = [];
-  let eventsDropped = 0;
-  const log = (kind: TwinEventKind, cause?: string) => {
-    if (!detail) return;
-    if (events.length >= MAX_EVENTS) eventsDropped++;
-    else events.push(cause === undefined ? { t: sim.now, kind } : { t: sim.now, kind, cause });
-  };
+  const power = new PowerMeter(config.power);
+  const timeline = new TimelineRecorder(config.bucketSeconds);
+  const log = new EventLog(ctx, detail);
+  const checkpoints = checkpointProcess(ctx);
+  const job = new Job(ctx, checkpoints, { power, timeline: detail ? timeline : undefined, log });
+  const spares = new SparePool(ctx, streams.stream(STREAM.repair), () => recovery.hostReturned());
+  const recovery = new Recovery(ctx, job, spares, streams.stream(STREAM.thinning));
 
-  // Timeline buckets.
-  const bucket = config.bucketSeconds;
-  const tokensRate: number[] = [];
-  const powerMean: number[] = [];
-  const powerMin: number[] = [];
-  const powerMax: number[] = [];
-  const record = (t0: number, t1: number, tokensPerSecond: number, mw: number) => {
-    energyMWs += mw * (t1 - t0);
-    if (mw > peakMW) peakMW = mw;
-    if (mw < minimumMW) minimumMW = mw;
-    if (!detail) return;
-    if (!(t1 > t0)) return;
-    // Walk the buckets by index, not by float time: t = (i + 1)·bucket can round back into bucket i and stall.
-    const last = Math.floor(t1 / bucket);
-    for (let index = Math.floor(t0 / bucket); index <= last; index++) {
-      const from = Math.max(t0, index * bucket);
-      const until = Math.min(t1, (index + 1) * bucket);
-      if (!(until > from)) continue;
-      while (tokensRate.length <= index) {
-        tokensRate.push(0);
-        powerMean.push(0);
-        powerMin.push(Number.POSITIVE_INFINITY);
-        powerMax.push(0);
-      }
-      const share = (until - from) / bucket;
-      tokensRate[index] = (tokensRate[index] as number) + tokensPerSecond * share;
-      powerMean[index] = (powerMean[index] as number) + mw * share;
-      if (mw < (powerMin[index] as number)) powerMin[index] = mw;
-      if (mw > (powerMax[index] as number)) powerMax[index] = mw;
-    }
-  };
-
-  // Asynchronous checkpoints stop training only for the host-memory snapshot, a few milliseconds every interval:
-  // they are spread over the running time as a steady overhead instead of an event each.
-  const asyncCheckpoints = config.checkpoint.mode === 'async';
-  const checkpointFactor = asyncCheckpoints
-    ? 1 / (1 - config.checkpoint.stallSeconds / config.checkpoint.intervalSeconds)
-    : 1;
-  const speed = () => dpActive / config.dp / (stragglerFactor * throttleFactor * checkpointFactor);
-
-  // Asynchronous checkpoints: snapshots at runningSince + k·interval, durable `writeSeconds` later. The work done
-  // up to each snapshot is read off the (time, work) breakpoints of the current running period.
-  let runningSince = 0;
-  const breakTimes: number[] = [];
-  const breakWork: number[] = [];
-  const workAt = (t: number): number => {
-    // Work is linear between breakpoints (speed changes only at events, and every event records one).
-    for (let i = breakTimes.length - 1; i >= 0; i--) {
-      const t0 = breakTimes[i] as number;
-      if (t0 <= t) {
-        const t1 = breakTimes[i + 1];
-        if (t1 === undefined) return breakWork[i] as number;
-        const w0 = breakWork[i] as number;
-        return w0 + (((breakWork[i + 1] as number) - w0) * (t - t0)) / (t1 - t0);
-      }
-    }
-    return breakWork[0] ?? kept;
-  };
-  /** Saves the newest durable asynchronous snapshot as kept work, and counts the snapshots taken. */
-  const settleSnapshots = (t: number) => {
-    const { intervalSeconds, writeSeconds } = config.checkpoint;
-    const durable = Math.floor((t - runningSince - writeSeconds) / intervalSeconds);
-    if (durable >= 1) kept = Math.max(kept, workAt(runningSince + durable * intervalSeconds));
-    checkpoints += Math.max(0, Math.floor((t - runningSince) / intervalSeconds));
-  };
-
-  /** Accounts the time since the last call to the current state. */
-  const advance = () => {
-    const t = sim.now;
-    const dt = t - lastT;
-    if (dt <= 0) return;
-    if (state === 'running') {
-      const s = speed();
-      const done = dt * s;
-      work += done;
-      // The slow part of the segment, split between its causes by their share of log(total slowdown).
-      const slow = dt - done;
-      if (slow > 0) {
-        const shrinkLog = Math.log(config.dp / dpActive);
-        const stragglerLog = Math.log(stragglerFactor);
-        const throttleLog = Math.log(throttleFactor);
-        const checkpointLog = Math.log(checkpointFactor);
-        const total = shrinkLog + stragglerLog + throttleLog + checkpointLog;
-        badput.shrink += (slow * shrinkLog) / total;
-        badput.stragglers += (slow * stragglerLog) / total;
-        badput.throttling += (slow * throttleLog) / total;
-        badput.checkpoint += (slow * checkpointLog) / total;
-      }
-      record(lastT, t, s * config.tokensPerSecond, power.runningMW);
-      if (asyncCheckpoints) {
-        // Keep the breakpoints back to the oldest snapshot that may still become the durable one.
-        breakTimes.push(t);
-        breakWork.push(work);
-        const horizon = t - config.checkpoint.intervalSeconds - config.checkpoint.writeSeconds;
-        let drop = 0;
-        while (drop + 1 < breakTimes.length && (breakTimes[drop + 1] as number) <= horizon) drop++;
-        if (drop > 64) {
-          breakTimes.splice(0, drop);
-          breakWork.splice(0, drop);
-        }
-      }
-    } else {
-      if (state === 'checkpointing') badput.checkpoint += dt;
-      else if (state === 'detecting') badput.detection += dt;
-      else if (state === 'restarting') badput[restartCause] += dt;
-      else if (state === 'waiting') badput.spares += dt;
-      if (state !== 'done') record(lastT, t, 0, power.idleMW);
-    }
-    lastT = t;
-  };
-
-  // Timers of the job; each is cancelled when the state it belongs to ends.
-  let stateTimer: EventHandle | undefined;
-  let checkpointTimer: EventHandle | undefined;
-  let finishTimer: EventHandle | undefined;
-
-  /**
-   * Keeps an event at or before the time the work completes at the current speed. A pending one that is not
-   * later is kept (it re-checks when it fires), so slowdowns and stops cost no heap churn.
-   */
-  const scheduleFinish = () => {
-    if (state !== 'running') return;
-    const s = speed();
-    if (!(s > 0)) throw new Error(`internal: the job runs at speed ${s}; twin settings should have been rejected`);
-    const at = sim.now + Math.max(0, (config.idealSeconds - work) / s);
-    if (finishTimer && !finishTimer.cancelled && finishTimer.time <= at) return;
-    sim.cancel(finishTimer);
-    finishTimer = sim.at(at, checkFinish, PRIORITY.job);
-  };
-
-  const checkFinish = () => {
-    if (state !== 'running') return;
-    advance();
-    // A relative tolerance: the work is summed over many segments.
-    if (work >= config.idealSeconds * (1 - 1e-12)) finish();
-    else scheduleFinish();
-  };
-
-  const finish = () => {
-    work = config.idealSeconds;
-    if (asyncCheckpoints) settleSnapshots(sim.now);
-    kept = work;
-    state = 'done';
-    finishedAt = sim.now;
-    sim.cancel(checkpointTimer);
-    log('finished');
-    sim.stop();
-  };
-
-  const enterRunning = () => {
-    advance();
-    state = 'running';
-    runningSince = sim.now;
-    if (asyncCheckpoints) {
-      breakTimes.length = 0;
-      breakWork.length = 0;
-      breakTimes.push(sim.now);
-      breakWork.push(work);
-    } else {
-      checkpointTimer = sim.after(config.checkpoint.intervalSeconds, startCheckpoint, PRIORITY.job);
-    }
-    scheduleFinish();
-  };
-
-  /** A blocking checkpoint: training stops while the state is written. */
-  const startCheckpoint = () => {
-    advance();
-    checkpoints++;
-    dips++;
-    const snapshot = work;
-    state = 'checkpointing';
-    stateTimer = sim.after(
-      config.checkpoint.writeSeconds,
-      () => {
-        advance();
-        kept = snapshot;
-        enterRunning();
-      },
-      PRIORITY.job,
-    );
-  };
-
-  /** Takes spares for failed hosts (and to regrow a shrunk job), then restarts, waits or shrinks. */
-  const beginRestart = () => {
-    advance();
-    let swapped = false;
-    const take = Math.min(failedNodes, freeSpares);
-    if (take > 0) {
-      freeSpares -= take;
-      failedNodes -= take;
-      swapped = true;
-    }
-    const regrow = Math.min(config.nodes - jobNodes, freeSpares);
-    if (failedNodes === 0 && regrow > 0) {
-      freeSpares -= regrow;
-      jobNodes += regrow;
-      swapped = true;
-    }
-    fewestFree = Math.min(fewestFree, freeSpares);
-    if (failedNodes > 0 && config.spares.policy === 'shrink') {
-      const remaining = jobNodes - failedNodes;
-      const replicas = Math.min(config.dp, Math.floor((remaining * config.gpusPerNode) / config.replicaGpus));
-      if (replicas >= 1) {
-        jobNodes = remaining;
-        failedNodes = 0;
-        if (replicas < dpActive) shrinks++;
-        dpActive = replicas;
-        log('shrunk');
-      }
-    }
-    if (failedNodes > 0) {
-      if (state !== 'waiting') {
-        waits++;
-        log('waiting');
-      }
-      state = 'waiting';
-      return;
-    }
-    if (state === 'waiting') log('resumed');
-    dpActive = Math.min(config.dp, Math.floor((jobNodes * config.gpusPerNode) / config.replicaGpus));
-    state = 'restarting';
-    const seconds = config.restartSeconds + config.checkpoint.readSeconds + (swapped ? config.swapSeconds : 0);
-    stateTimer = sim.after(seconds, enterRunning, PRIORITY.job);
-  };
-
-  /** Stops the job: work since the last durable checkpoint is lost unless `clean`. */
-  const stopJob = (clean: boolean) => {
-    advance();
-    // A blocking checkpoint already dropped to the waiting level.
-    if (state === 'running') dips++;
-    if (asyncCheckpoints && state === 'running') settleSnapshots(sim.now);
-    if (clean) kept = work;
-    badput.lostWork += work - kept;
-    work = kept;
-    sim.cancel(stateTimer);
-    sim.cancel(checkpointTimer);
-  };
-
-  const repair = streams.stream(STREAM.repair);
-  const sendToRepair = () => {
-    const { autoRepairSeconds, manualRepairSeconds, manualShare } = config.spares;
-    const seconds =
-      repair.exponential(autoRepairSeconds) +
-      (repair.bernoulli(manualShare) ? repair.exponential(manualRepairSeconds) : 0);
-    sim.after(
-      seconds,
-      () => {
-        freeSpares++;
-        if (state === 'waiting') beginRestart();
-      },
-      PRIORITY.job,
-    );
-  };
-
-  const thinning = streams.stream(STREAM.thinning);
-  const onFailure = (index: number) => {
-    const failureClass = config.classes[index];
-    if (!failureClass || state === 'done') return;
-    // Failures arrive for the full allocation; a shrunk job has fewer hosts, so keep each with that probability.
-    if (failureClass.per !== 'job' && jobNodes < config.nodes && !thinning.bernoulli(jobNodes / config.nodes)) return;
-    if (failureClass.detection === 'planned') {
-      if (state !== 'running' && state !== 'checkpointing') return;
-      planned++;
-      log('maintenance');
-      stopJob(true);
-      restartCause = 'maintenance';
-      beginRestart();
-      return;
-    }
-    failures++;
-    if (failureClass.replacesNode) {
-      failedNodes++;
-      sendToRepair();
-    }
-    if (state === 'detecting' || state === 'waiting') return; // one interruption already under way
-    unexpected++;
-    byCause[failureClass.id] = (byCause[failureClass.id] ?? 0) + 1;
-    log('interruption', failureClass.id);
-    stopJob(false);
-    state = 'detecting';
-    restartCause = 'restart';
-    const seconds = failureClass.detection === 'hang' ? config.detection.hangSeconds : config.detection.crashSeconds;
-    stateTimer = sim.after(seconds, beginRestart, PRIORITY.job);
-  };
-
-  // Failure processes: Poisson, or a non-homogeneous Poisson process with the Weibull cumulative hazard
-  // Λ(t) = N((a + t)/λ)^k, sampled by inversion (Çinlar 1975): the next time solves Λ(t') = Λ(t) + Exp(1).
-  config.classes.forEach((failureClass, index) => {
-    if (failureClass.ratePerSecond <= 0) return;
-    const stream: RandomStream = streams.stream(index);
-    const k = failureClass.weibullShape;
-    const scale = k === 1 ? 0 : weibullScale(failureClass);
-    const age = failureClass.ageSeconds;
-    const next = (from: number): number => {
-      if (k === 1) return from + stream.exponential(1 / failureClass.ratePerSecond);
-      const hazard = ((age + from) / scale) ** k + stream.exponential(1) / failureClass.count;
-      // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
-      return Math.max(from, scale * hazard ** (1 / k) - age);
-    };
-    const arrive = () => {
-      onFailure(index);
-      const t = next(sim.now);
-      if (t <= end) sim.at(t, arrive, PRIORITY.failure);
-    };
-    const first = next(0);
-    if (first <= end) sim.at(first, arrive, PRIORITY.failure);
+  // The order of these calls is part of the result: events at equal times and priorities fire in scheduling order.
+  (options.failures ?? randomFailures).start({
+    ...ctx,
+    stream: (classIndex) => streams.stream(classIndex),
+    strike: recovery.strike,
   });
+  startStragglers(ctx, job, streams.stream(STREAM.straggler));
+  startThrottling(ctx, job, streams.stream(STREAM.throttle));
+  job.launch();
 
-  // Slow hosts: episodes arrive as one Poisson stream over all hosts; the job runs at its slowest host's pace.
-  const stragglerStream = streams.stream(STREAM.straggler);
-  const episodes: number[] = [];
-  const { stragglers } = config;
-  const updateStragglers = () => {
-    advance();
-    stragglerFactor = episodes.length === 0 ? 1 : Math.max(...episodes);
-    scheduleFinish();
-  };
-  if (stragglers.ratePerSecond > 0) {
-    const arrive = () => {
-      const slowdown = Math.min(
-        stragglers.slowdownMax,
-        Math.max(1, stragglerStream.logNormal(stragglers.slowdownMedian, stragglers.slowdownSigma)),
-      );
-      episodes.push(slowdown);
-      updateStragglers();
-      sim.after(
-        stragglerStream.exponential(stragglers.meanSeconds),
-        () => {
-          episodes.splice(episodes.indexOf(slowdown), 1);
-          updateStragglers();
-        },
-        PRIORITY.sampler,
-      );
-      sim.after(stragglerStream.exponential(1 / stragglers.ratePerSecond), arrive, PRIORITY.sampler);
-    };
-    sim.after(stragglerStream.exponential(1 / stragglers.ratePerSecond), arrive, PRIORITY.sampler);
-  }
-
-  // Diurnal throttling: each interval, the slowest of n GPUs sets the pace. The maximum of n exponential clock
-  // deficits of mean m is drawn directly by inversion of its CDF (1 − e^{−x/m})^n: x = −m·ln(1 − U^{1/n}).
-  const throttleStream = streams.stream(STREAM.throttle);
-  const { peakMeanDeficit, intervalSeconds } = config.throttling;
-  if (peakMeanDeficit > 0) {
-    const day = 86400;
-    const sample = () => {
-      // Mean deficit peaks at 14:00 and is zero at 02:00 (the run starts at midnight).
-      const mean = (peakMeanDeficit * (1 + Math.cos((2 * Math.PI * (sim.now - 14 * 3600)) / day))) / 2;
-      const n = jobNodes * config.gpusPerNode;
-      const deficit = maxOfExponentials(throttleStream.uniform(), mean, n);
-      advance();
-      throttleFactor = 1 + deficit;
-      scheduleFinish();
-      if (sim.now + intervalSeconds <= end) sim.after(intervalSeconds, sample, PRIORITY.sampler);
-    };
-    sim.at(0, sample, PRIORITY.sampler);
-  }
-
-  // Start: the job launches (restart, reading no checkpoint), then trains.
-  stateTimer = sim.after(config.restartSeconds, enterRunning, PRIORITY.job);
-  const stopped = sim.run(end);
-  if (!stopped) {
-    advance();
-    if (asyncCheckpoints && (state as State) === 'running') settleSnapshots(end);
-  }
-  const wall = finishedAt ?? end;
-  const finished = finishedAt !== undefined;
+  if (!sim.run(ctx.end)) job.close();
+  const finished = job.finishedAt !== undefined;
+  const wall = job.finishedAt ?? ctx.end;
+  const { work, badput } = job;
+  const counts = recovery.counts();
 
   const hours = (seconds: number) => seconds / 3600;
   const downtime =
@@ -552,33 +149,20 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     goodputTokensPerSecond: (work * config.tokensPerSecond) / wall,
     tokensTrained: work * config.tokensPerSecond,
     badputHours: Object.fromEntries(BADPUT_CAUSES.map((c) => [c, hours(badput[c])])) as Record<BadputCause, number>,
-    unexpectedInterruptions: unexpected,
-    plannedInterruptions: planned,
-    interruptionsByCause: byCause,
-    failures,
-    checkpoints,
-    spares: { pool: config.spares.nodes, fewestFree, waits, shrinks },
-    power: {
-      meanMW: energyMWs / wall,
-      peakMW,
-      minimumMW: Number.isFinite(minimumMW) ? minimumMW : 0,
-      energyMWh: energyMWs / 3600,
-      stepSwingMW: power.stepSwingMW,
-      stepHz: power.stepHz,
-      dipsPerDay: dips / (wall / 86400),
-      dipMW: power.runningMW - power.idleMW,
-    },
+    unexpectedInterruptions: counts.unexpected,
+    plannedInterruptions: counts.planned,
+    interruptionsByCause: counts.byCause,
+    failures: counts.failures,
+    checkpoints: checkpoints.count,
+    spares: { pool: config.spares.nodes, fewestFree: spares.fewestFree, waits: job.waits, shrinks: job.shrinks },
+    power: power.summary(wall),
   };
   return {
     seed,
     summary,
-    events,
-    eventsDropped,
-    timeline: {
-      bucketSeconds: bucket,
-      tokensPerSecond: tokensRate,
-      powerMW: { mean: powerMean, min: powerMin.map((v) => (Number.isFinite(v) ? v : 0)), max: powerMax },
-    },
+    events: log.events,
+    eventsDropped: log.dropped,
+    timeline: timeline.timeline(),
     kernelEvents: sim.eventsProcessed,
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * Checkpoints: when the job's work becomes durable, so that a failure loses only the work since.
+ *
+ * - Blocking: every interval of running, training stops for the write ({@link Job.checkpoint}); the work at
+ *   the start of the write is kept when it ends.
+ * - Asynchronous: training stops only for the host-memory snapshot, a few milliseconds every interval, spread
+ *   over the running time as a steady overhead 1 / (1 − stall/interval) instead of an event each. Snapshots
+ *   are taken at runningSince + k·interval and become durable `writeSeconds` later. When the running period
+ *   ends, the newest durable one is found exactly: the largest k ≥ 1 with k·τ + write ≤ time running, its work
+ *   read off the (time, work) breakpoints of the period.
+ *
+ * docs/twin.md (Checkpoints) explains both, and setup.ts picks the interval (Daly 2006).
+ * @module
+ */
+import type { EventHandle } from '../../sim/index.js';
+import { PRIORITY, type RunContext } from '../context.js';
+import type { Job } from '../job.js';
+
+/** The job's view of its checkpoints. */
+export interface CheckpointProcess {
+  /** The steady slowdown of running: 1 / (1 − stall/interval) for asynchronous checkpoints, 1 for blocking. */
+  readonly speedFactor: number;
+  /** Checkpoints taken so far (asynchronous ones are counted when their running period is settled). */
+  readonly count: number;
+  /** The job starts (or resumes) running now. */
+  running(job: Job): void;
+  /** A running segment of the job ended at `t` with `work` ideal seconds done. */
+  segment(t: number, work: number): void;
+  /** The running period ends at `t`: the kept work, raised to the newest checkpoint that became durable by then. */
+  settle(t: number, kept: number): number;
+  /** The job stopped or finished: pending checkpoint timers are dropped. */
+  cancel(): void;
+}
+
+/** The checkpoint process `config.checkpoint.mode` asks for. */
+export function checkpointProcess(ctx: RunContext): CheckpointProcess {
+  return ctx.config.checkpoint.mode === 'async' ? new AsyncCheckpoints(ctx) : new BlockingCheckpoints(ctx);
+}
+
+/** Blocking checkpoints: a timer every interval of running, then the write stops training. */
+export class BlockingCheckpoints implements CheckpointProcess {
+  readonly speedFactor = 1;
+  count = 0;
+  private timer: EventHandle | undefined;
+  private job: Job | undefined;
+
+  constructor(private readonly ctx: RunContext) {}
+
+  running(job: Job): void {
+    this.job = job;
+    this.timer = this.ctx.sim.after(this.ctx.config.checkpoint.intervalSeconds, this.take, PRIORITY.job);
+  }
+
+  private readonly take = (): void => {
+    this.count++;
+    this.job?.checkpoint(this.ctx.config.checkpoint.writeSeconds);
+  };
+
+  segment(): void {}
+
+  settle(_t: number, kept: number): number {
+    return kept;
+  }
+
+  cancel(): void {
+    this.ctx.sim.cancel(this.timer);
+  }
+}
+
+/** Asynchronous checkpoints: no events, only the (time, work) breakpoints of the running period. */
+export class AsyncCheckpoints implements CheckpointProcess {
+  readonly speedFactor: number;
+  count = 0;
+  private runningSince = 0;
+  private readonly breakTimes: number[] = [];
+  private readonly breakWork: number[] = [];
+
+  constructor(private readonly ctx: RunContext) {
+    const { stallSeconds, intervalSeconds } = ctx.config.checkpoint;
+    this.speedFactor = 1 / (1 - stallSeconds / intervalSeconds);
+  }
+
+  running(job: Job): void {
+    const now = this.ctx.sim.now;
+    this.runningSince = now;
+    this.breakTimes.length = 0;
+    this.breakWork.length = 0;
+    this.breakTimes.push(now);
+    this.breakWork.push(job.work);
+  }
+
+  segment(t: number, work: number): void {
+    const { breakTimes, breakWork } = this;
+    const { intervalSeconds, writeSeconds } = this.ctx.config.checkpoint;
+    // Keep the breakpoints back to the oldest snapshot that may still become the durable one.
+    breakTimes.push(t);
+    breakWork.push(work);
+    const horizon = t - intervalSeconds - writeSeconds;
+    let drop = 0;
+    while (drop + 1 < breakTimes.length && (breakTimes[drop + 1] as number) <= horizon) drop++;
+    if (drop > 64) {
+      breakTimes.splice(0, drop);
+      breakWork.splice(0, drop);
+    }
+  }
+
+  settle(t: number, kept: number): number {
+    const { intervalSeconds, writeSeconds } = this.ctx.config.checkpoint;
+    const since = this.runningSince;
+    const durable = Math.floor((t - since - writeSeconds) / intervalSeconds);
+    const settled = durable >= 1 ? Math.max(kept, this.workAt(since + durable * intervalSeconds, kept)) : kept;
+    this.count += Math.max(0, Math.floor((t - since) / intervalSeconds));
+    return settled;
+  }
+
+  cancel(): void {}
+
+  /** The work done at `t`, linear between breakpoints (speed changes only at events, and every event records one). */
+  private workAt(t: number, kept: number): number {
+    const { breakTimes, breakWork } = this;
+    for (let i = breakTimes.length - 1; i >= 0; i--) {
+      const t0 = breakTimes[i] as number;
+      if (t0 <= t) {
+        const t1 = breakTimes[i + 1];
+        if (t1 === undefined) return breakWork[i] as number;
+        const w0 = breakWork[i] as number;
+        return w0 + (((breakWork[i + 1] as number) - w0) * (t - t0)) / (t1 - t0);
+      }
+    }
+    return breakWork[0] ?? kept;
+  }
+}

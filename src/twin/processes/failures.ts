@@ -1,0 +1,59 @@
+/**
+ * Failure processes: where component failures come from. A {@link FailureProcess} schedules failures on the
+ * kernel and reports each through `strike(classIndex)`; what a failure does to the job is decided elsewhere
+ * (detection-restart.ts). The default, {@link randomFailures}, draws each class of `config.classes` from its
+ * own stream: a Poisson process, or with a Weibull shape k ≠ 1 a non-homogeneous Poisson process with
+ * cumulative hazard Λ(t) = N[((a + t)/λ)^k − (a/λ)^k]. A process that replays observed failures (XID events
+ * from DCGM, say) implements the same interface and is passed as `RunOptions.failures`.
+ * @module
+ */
+import type { RandomStream } from '../../sim/index.js';
+import { PRIORITY, type RunContext } from '../context.js';
+import { weibullScale } from '../setup.js';
+
+/** What a failure process is given. */
+export interface FailureContext extends RunContext {
+  /** The random stream of failure class `classIndex` (each class has its own). */
+  stream(classIndex: number): RandomStream;
+  /** Reports a failure of a component of `config.classes[classIndex]` at the current time. */
+  strike(classIndex: number): void;
+}
+
+/**
+ * A source of component failures. `start` runs once, before the job launches; it schedules failures at
+ * {@link PRIORITY.failure} no later than `end`, and each one, when it fires, calls `strike`.
+ */
+export interface FailureProcess {
+  start(ctx: FailureContext): void;
+}
+
+/**
+ * Independent failure classes at their configured rates. Each class is a Poisson process of rate
+ * `ratePerSecond`, or a non-homogeneous Poisson process with the Weibull cumulative hazard
+ * Λ(t) = N((a + t)/λ)^k, sampled by inversion (Çinlar 1975): the next time solves Λ(t') = Λ(t) + Exp(1).
+ */
+export const randomFailures: FailureProcess = {
+  start(ctx) {
+    const { sim, end } = ctx;
+    ctx.config.classes.forEach((failureClass, index) => {
+      if (failureClass.ratePerSecond <= 0) return;
+      const stream = ctx.stream(index);
+      const k = failureClass.weibullShape;
+      const scale = k === 1 ? 0 : weibullScale(failureClass);
+      const age = failureClass.ageSeconds;
+      const next = (from: number): number => {
+        if (k === 1) return from + stream.exponential(1 / failureClass.ratePerSecond);
+        const hazard = ((age + from) / scale) ** k + stream.exponential(1) / failureClass.count;
+        // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
+        return Math.max(from, scale * hazard ** (1 / k) - age);
+      };
+      const arrive = () => {
+        ctx.strike(index);
+        const t = next(sim.now);
+        if (t <= end) sim.at(t, arrive, PRIORITY.failure);
+      };
+      const first = next(0);
+      if (first <= end) sim.at(first, arrive, PRIORITY.failure);
+    });
+  },
+};
