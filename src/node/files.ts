@@ -8,7 +8,6 @@ import { constants } from 'node:fs';
 import { access, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TokenworksError } from '../errors.js';
-import { formatFromName, loadSpec } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 
 /** Largest input file read, bytes (specs are kilobytes; the calibration sets well under a megabyte). */
@@ -52,6 +51,8 @@ export async function readTextFile(path: string, maxBytes = MAX_INPUT_BYTES): Pr
 /** Reads, validates and resolves a spec file (YAML, or JSON for `.json`). */
 export async function loadSpecFile(path: string): Promise<ResolvedSpec> {
   const text = await readTextFile(path);
+  // Loaded on first use: the schemas, the YAML parser and the catalog are most of a small command's start-up.
+  const { formatFromName, loadSpec } = await import('../spec/load.js');
   const result = loadSpec(text, formatFromName(path));
   if (!result.ok) {
     const count = result.issues.length;

@@ -4,7 +4,8 @@
  * output stays clean. Long-running commands (plan search, Monte Carlo) report through {@link Output.progress}.
  * @module
  */
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar as SingleBarType } from 'cli-progress';
 import type { Progress as AppProgress } from '../app/ports.js';
 
 /** Where a command's output goes; tests pass string sinks. */
@@ -69,6 +70,8 @@ export function createOutput(streams: OutputStreams, options: OutputOptions = {}
     progress(label, total) {
       if (quiet) return SILENT_PROGRESS;
       if (!streams.stderr.isTTY) return lineProgress(streams.stderr, label, total);
+      // cli-progress is loaded only when a bar is drawn (a terminal and long work), not at every start-up.
+      const { SingleBar } = createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof SingleBarType };
       const bar = new SingleBar({
         format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
         stream: streams.stderr as NodeJS.WritableStream,

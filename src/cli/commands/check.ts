@@ -4,10 +4,8 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { runCheck } from '../../app/check.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
-import { renderCheck } from '../../report/check-report.js';
 import { specFailure } from '../failure.js';
 
 /** Adds the `check` command to `program`. */
@@ -21,6 +19,10 @@ export function registerCheck(program: Command, streams: OutputStreams): void {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       const spec = await loadSpecFile(file);
+      const [{ runCheck }, { renderCheck }] = await Promise.all([
+        import('../../app/check.js'),
+        import('../../report/check-report.js'),
+      ]);
       const result = await runCheck({ spec, file });
       if (!result.ok) throw specFailure(file, result.issues);
       const outcome = result.value;

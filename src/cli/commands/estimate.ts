@@ -4,10 +4,8 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { runEstimate } from '../../app/estimate.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
-import { renderEstimate } from '../../report/estimate-report.js';
 import { specFailure } from '../failure.js';
 
 /** Adds the `estimate` command to `program`. */
@@ -21,6 +19,10 @@ export function registerEstimate(program: Command, streams: OutputStreams): void
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       const spec = await loadSpecFile(file);
+      const [{ runEstimate }, { renderEstimate }] = await Promise.all([
+        import('../../app/estimate.js'),
+        import('../../report/estimate-report.js'),
+      ]);
       const result = await runEstimate({ spec, file });
       if (!result.ok) throw specFailure(file, result.issues, `${file}: an estimate needs a system and a plan`);
       const outcome = result.value;

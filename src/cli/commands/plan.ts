@@ -7,14 +7,10 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { runPlan } from '../../app/plan.js';
-import { simulateDesign } from '../../app/simulate.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import type { MatmulPrecision } from '../../perf/compute-rates.js';
-import { renderPlanHtml, renderPlanMarkdown, renderPlanText } from '../../report/plan-report.js';
-import { renderSimulateText, simulateJson } from '../../report/twin-report.js';
 import { specFailure } from '../failure.js';
 import { integerOption, MAX_TOP, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
@@ -47,6 +43,14 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
       const replicas = simulate === undefined ? 0 : replicasOption('--simulate', simulate);
       const seed = seedOption(options.seed);
       const spec = await loadSpecFile(file);
+      const [{ runPlan }, { simulateDesign }, { renderPlanHtml, renderPlanMarkdown, renderPlanText }, twinReport] =
+        await Promise.all([
+          import('../../app/plan.js'),
+          import('../../app/simulate.js'),
+          import('../../report/plan-report.js'),
+          import('../../report/twin-report.js'),
+        ]);
+      const { renderSimulateText, simulateJson } = twinReport;
       const progress = progressPort(output);
       const { planned, simulation } = await withRunner(threads, async (runner) => {
         const ports = { runner, progress };

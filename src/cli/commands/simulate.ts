@@ -5,15 +5,8 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { runSimulate } from '../../app/simulate.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
-import {
-  renderSimulateHtml,
-  renderSimulateMarkdown,
-  renderSimulateText,
-  simulateJson,
-} from '../../report/twin-report.js';
 import { specFailure } from '../failure.js';
 import { daysOption, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
@@ -40,6 +33,8 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       const days = options.days === undefined ? undefined : daysOption(options.days);
       await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
+      const [{ runSimulate }, { renderSimulateHtml, renderSimulateMarkdown, renderSimulateText, simulateJson }] =
+        await Promise.all([import('../../app/simulate.js'), import('../../report/twin-report.js')]);
       const result = await withRunner(threads, (runner) =>
         runSimulate(
           { spec, replicas, seed, ...(days !== undefined && { days }) },

@@ -6,11 +6,9 @@
  */
 import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { runValidate } from '../../app/validate.js';
 import { TokenworksError } from '../../errors.js';
 import { readTextFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
-import { renderValidation } from '../../report/validation-report.js';
 import { specFailure } from '../failure.js';
 
 /** The calibration set shipped with the package. */
@@ -52,6 +50,10 @@ export function registerValidate(program: Command, streams: OutputStreams): void
           file: runsFile,
         });
       }
+      const [{ runValidate }, { renderValidation }] = await Promise.all([
+        import('../../app/validate.js'),
+        import('../../report/validation-report.js'),
+      ]);
       const result = await runValidate({ rows: data });
       if (!result.ok) throw specFailure(runsFile, result.issues, `${runsFile}: no row could be predicted`);
       output.result(renderValidation(result.value), result.value);
