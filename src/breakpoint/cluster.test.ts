@@ -67,7 +67,8 @@ describe('shared cluster scheduler (hand-checked cases)', () => {
 });
 
 describe('the openb trace (Alibaba cluster-trace-gpu-v2023) replayed on its own nodes', () => {
-  const dir = new URL('../../data/traces/alibaba-openb-v2023/', import.meta.url);
+  // The raw trace is test data from the team's copy (../shared/data/traces/), not part of Tokenworks.
+  const dir = new URL('../../../shared/data/traces/alibaba-openb-v2023/', import.meta.url);
   const read = (file: string) =>
     parse(readFileSync(new URL(file, dir), 'utf8'), { columns: true, skip_empty_lines: true }) as Record<
       string,

@@ -85,7 +85,7 @@ export interface CompareResult {
   readonly breakpoint: Breakpoint;
 }
 
-/** Inputs the comparison reads from traces (the Node layer loads them). */
+/** Inputs the comparison takes from traces: by default {@link DEFAULT_COMPARE_DATA} (src/breakpoint/default-data.ts). */
 export interface CompareData {
   readonly tenants: TenantMix;
   /** Median per-step coefficient of variation of worker times (Alibaba PAI trace). */

@@ -3,25 +3,36 @@
  * of one GPU counts as one whole GPU in a training cluster) and whose run times come from Microsoft Philly's
  * (83,152 jobs; Jeon et al., ATC'19, via Alibaba clusterdata v2020), arriving as a Poisson process at the rate
  * that offers the cluster a target utilisation: λ = ρ·G / (E[GPUs]·E[run time]). And the flagship gang's wait to
- * start in that cluster, with the tenants' extra waiting it causes.
+ * start in that cluster, with the tenants' extra waiting it causes. By default the mix is built from the figures
+ * derived from those traces (src/catalog/trace-figures.ts: the request histogram and 1,000 equal-probability
+ * run-time bins); {@link tenantMix} builds the same form from raw traces.
  * @module
  */
 import type { RandomStream } from '../twin/engine/index.js';
 import { type ClusterJob, type ClusterOptions, type ClusterRun, type Placement, runCluster } from './cluster.js';
+import { expandGpuRequests, type GpuRequestCount, gpuRequestHistogram, RUNTIME_BINS, runtimeBins } from './figures.js';
 import type { TraceNode, TracePod } from './trace.js';
 
-/** Empirical distributions to draw tenant jobs from. */
+/** Empirical distributions to draw tenant jobs from: each draw picks an element with equal probability. */
 export interface TenantMix {
+  /** GPUs asked for, one element per pod, ascending. */
   readonly gpuRequests: readonly number[];
+  /** Run times, seconds, ascending: equal-probability bins of a trace, or the values themselves. */
   readonly durations: readonly number[];
 }
 
-/** The tenant mix of GPU pods (shares rounded up to one GPU) and positive run times. */
+/** The tenant mix of a request histogram and a run-time table (src/catalog/trace-figures.ts). */
+export function tenantMixFromFigures(gpuRequests: readonly GpuRequestCount[], durations: readonly number[]): TenantMix {
+  return { gpuRequests: expandGpuRequests(gpuRequests), durations: [...durations].sort((a, b) => a - b) };
+}
+
+/**
+ * The tenant mix of raw traces, in the form of the default one: the GPU pods (shares rounded up to one GPU) in
+ * ascending order, and the positive run times as {@link RUNTIME_BINS} equal-probability bins of conditional means
+ * (the values themselves when there are no more than that), which keep the mean run time exactly.
+ */
 export function tenantMix(pods: readonly TracePod[], runtimes: readonly number[]): TenantMix {
-  return {
-    gpuRequests: pods.filter((p) => p.gpus >= 1).map((p) => p.gpus),
-    durations: runtimes.filter((r) => r > 0),
-  };
+  return tenantMixFromFigures(gpuRequestHistogram(pods), runtimeBins(runtimes, RUNTIME_BINS));
 }
 
 const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;

@@ -1,8 +1,10 @@
 /**
  * Cluster traces as typed data: the node list and pod list of Alibaba's openb GPU cluster trace (cluster-trace-
- * gpu-v2023, Weng et al., ATC'23 "Beware of Fragmentation"; data/traces/alibaba-openb-v2023/). The core takes
- * CSV records (column name to text) so that it stays free of Node APIs; src/node/traces.ts reads the files.
- * Bad rows come back as issues naming the row, the column, the value and what is valid.
+ * gpu-v2023, Weng et al., ATC'23 "Beware of Fragmentation"), and job run times in the format of Microsoft
+ * Philly's `philly_runtime.csv` (one `runtime` column, seconds). The traces themselves are not part of Tokenworks
+ * (the team's copy is ../shared/data/traces/; src/catalog/trace-figures.ts holds the figures derived from them).
+ * The core takes CSV records (column name to text) so that it stays free of Node APIs; src/node/traces.ts reads
+ * the files. Bad rows come back as issues naming the row, the column, the value and what is valid.
  * @module
  */
 import type { Result, SpecIssue } from '../spec/issues.js';
@@ -109,4 +111,23 @@ export function podsFromRecords(records: readonly Row[], file = 'pods'): Result<
     });
   });
   return issues.length > 0 ? { ok: false, issues } : { ok: true, value: pods };
+}
+
+/** Run times (seconds, ≥ 0) from the records of a Philly-format run-time list (one `runtime` column). */
+export function runtimesFromRecords(records: readonly Row[], file = 'runtimes'): Result<number[]> {
+  const issues: SpecIssue[] = [];
+  const { number } = reader(file, issues);
+  const runtimes: number[] = [];
+  records.forEach((row, index) => {
+    const runtime = number(row, index, 'runtime');
+    if (runtime !== undefined) runtimes.push(runtime);
+  });
+  if (issues.length === 0 && !runtimes.some((r) => r > 0)) {
+    issues.push({
+      code: 'invalid_value',
+      path: file,
+      message: 'no positive run times: expected a column "runtime" of seconds, e.g. philly_runtime.csv',
+    });
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: runtimes };
 }
