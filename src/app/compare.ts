@@ -81,7 +81,7 @@ export async function runCompare(
   const percent = (share: number) => `${(100 * share).toFixed(0)}%`;
   const settings = [
     `${spec.workload.model.name} on ${acceleratorId}, ${(spec.workload.training.totalTokens / 1e12).toFixed(2)}T tokens; ${scenario.replicas} twin replicas per side and size, seed ${scenario.seed}`,
-    `shared: ${s.gpus.toLocaleString('en-US')} GPUs, ${s.nodesPerLeaf} servers per leaf, ${s.taper}:1 above it with ${percent(s.tenantLinkLoad)} tenant load, tenants offering ${percent(s.utilisation)} (${input.data?.pods ? 'your pod requests' : 'openb requests'}, ${input.data?.runtimes ? 'your run times' : 'Philly run times'}), ${s.policy}; ${percent(s.olderShare)} ${s.olderAccelerator} servers${s.sameGeneration ? ' (the flagship asks for its own GPU)' : ''}; ${s.preemptionsPerDay} preemptions a day`,
+    `shared: ${s.gpus.toLocaleString('en-US')} GPUs, ${s.nodesPerLeaf} servers per leaf, ${s.taper}:1 above it with ${percent(s.tenantLinkLoad)} tenant load, tenants offering ${percent(s.utilisation)} (${input.data?.pods ?? 'openb'} requests, ${input.data?.runtimes ?? 'Philly'} run times), ${s.policy}; ${percent(s.olderShare)} ${s.olderAccelerator} servers${s.sameGeneration ? ' (the flagship asks for its own GPU)' : ''}; ${s.preemptionsPerDay} preemptions a day`,
     `dedicated: the plan's factory with its hot spares, used ${percent(scenario.dedicated.utilisation)} of its life; shared GPU-hours priced at the same cost over the cluster's utilisation`,
     `effects on: ${Object.entries(scenario.effects)
       .filter(([, on]) => on)

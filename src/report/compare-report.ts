@@ -6,18 +6,14 @@
  */
 
 import * as Plot from '@observablehq/plot';
+import type { CompareOutcome } from '../app/compare.js';
 import type { ComparePoint, CompareResult } from '../breakpoint/compare.js';
 import { chartFigure, finiteExtent, logTicks, PALETTE, plainNumber, rangeText, renderChart } from './charts.js';
 import { formatInteger } from './format.js';
 import { escapeHtml, htmlPage, htmlTable, markdownTable, type TextTable } from './html.js';
 import { renderTable } from './table.js';
 
-/** What `tokenworks compare` produced. */
-export interface CompareOutcome {
-  readonly title: string;
-  readonly settings: readonly string[];
-  readonly result: CompareResult;
-}
+export type { CompareOutcome };
 
 const days = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'never');
 const money = (v: number) => (Number.isFinite(v) ? `$${v.toFixed(3)}` : '-');

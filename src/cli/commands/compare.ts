@@ -7,29 +7,15 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import {
-  type ComparePoint,
-  type CompareResult,
-  comparePoint,
-  DEFAULT_SIZES,
-  findBreakpoint,
-} from '../../breakpoint/compare.js';
 import { TokenworksError } from '../../errors.js';
-import { loadCompareData } from '../../node/compare-data.js';
-import { loadSpecFile, writeUserFile } from '../../node/files.js';
-import { createOutput, type OutputStreams } from '../../node/output.js';
-import { createSearchPool } from '../../node/pool.js';
-import {
-  type CompareOutcome,
-  renderCompareHtml,
-  renderCompareMarkdown,
-  renderCompareText,
-} from '../../report/compare-report.js';
+import { loadSpecFile } from '../../node/files.js';
+import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { LIMITS } from '../../spec/common.js';
-import { CompareSchema, type Effects, EffectsSchema, MAX_SIZES } from '../../spec/compare.js';
-import { resolveFacility } from '../../spec/resolve.js';
-import { integerOption, reportFormat, seedOption, threadsOption } from '../options.js';
-import { checkReportPath } from './simulate.js';
+import { type Effects, EffectsSchema, MAX_SIZES } from '../../spec/compare.js';
+import { specFailure } from '../failure.js';
+import { integerOption, seedOption, threadsOption } from '../options.js';
+import { checkReportPath, writeReport } from '../report-file.js';
+import { withRunner } from '../runner.js';
 
 /** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`; at most {@link MAX_SIZES} sizes. */
 export function parseSweep(text: string): number[] {
@@ -108,108 +94,45 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       await checkReportPath(options.report);
       const threads = threadsOption(options.threads, output);
-      const sweep = options.sweep !== undefined ? parseSweep(options.sweep) : undefined;
+      const sizes = options.sweep !== undefined ? parseSweep(options.sweep) : undefined;
       const replicas =
         options.replicas !== undefined ? integerOption('--replicas', options.replicas, 1, 1000) : undefined;
       const seed = options.seed !== undefined ? seedOption(options.seed) : undefined;
       const without = options.without !== undefined ? parseWithout(options.without) : [];
+      const data = {
+        ...(options.tracePods !== undefined && { pods: options.tracePods }),
+        ...(options.traceRuntimes !== undefined && { runtimes: options.traceRuntimes }),
+      };
       const spec = await loadSpecFile(file);
-      const written = spec.compare ?? CompareSchema.parse({});
-      const scenario = {
-        ...written,
-        ...(replicas !== undefined && { replicas }),
-        ...(seed !== undefined && { seed }),
-        effects: { ...written.effects, ...Object.fromEntries(without.map((name) => [name, false])) },
-      };
-      const sizes = sweep ?? scenario.sizes ?? DEFAULT_SIZES;
-      const acceleratorId = spec.system?.accelerator.id ?? 'h100-sxm';
-      const facility = spec.facility ?? resolveFacility({ cooling: 'direct-liquid' });
-      const data = await loadCompareData({
-        ...(options.tracePods !== undefined && { tracePods: options.tracePods }),
-        ...(options.traceRuntimes !== undefined && { traceRuntimes: options.traceRuntimes }),
-      });
-      const mixSource = `${options.tracePods ?? 'openb'} requests, ${options.traceRuntimes ?? 'Philly'} run times`;
-      const progress = output.progress('sizes', sizes.length);
-      const task = (gpus: number) =>
-        ({
-          kind: 'compare',
-          workload: spec.workload,
-          acceleratorId,
-          facility,
-          twin: spec.twin,
-          scenario,
-          data,
-          gpus,
-        }) as const;
-      let outcomes: (ComparePoint | { gpus: number; reason: string })[];
-      if (threads > 1 && sizes.length > 1) {
-        const pool = createSearchPool(Math.min(threads, sizes.length));
-        try {
-          outcomes = await Promise.all(
-            sizes.map((gpus) =>
-              pool.run<ComparePoint | { gpus: number; reason: string }>(task(gpus)).then((outcome) => {
-                progress.tick();
-                return outcome;
-              }),
-            ),
-          );
-        } finally {
-          await pool.close();
-        }
-      } else {
-        outcomes = sizes.map((gpus) => {
-          const outcome = comparePoint(spec.workload, acceleratorId, facility, spec.twin, scenario, data, gpus);
-          progress.tick();
-          return outcome;
-        });
-      }
-      progress.done();
-      const points = outcomes.filter((o): o is ComparePoint => !('reason' in o));
-      const skipped = outcomes.filter((o): o is { gpus: number; reason: string } => 'reason' in o);
-      if (points.length === 0) {
-        // An empty table is not an answer: say why each size could not be compared.
-        throw new TokenworksError('NO_RESULT', `${file}: no job size could be compared`, {
-          file,
-          issues: skipped.map((point) => ({
-            code: 'no_result',
-            path: options.sweep !== undefined ? '--sweep' : 'compare.sizes',
-            message: point.reason.startsWith(`${point.gpus.toLocaleString('en-US')} GPUs`)
-              ? point.reason
-              : `${point.gpus.toLocaleString('en-US')} GPUs: ${point.reason}`,
-          })),
-        });
-      }
-      const result: CompareResult = { points, skipped, breakpoint: findBreakpoint(points) };
-      const s = scenario.shared;
-      const outcome: CompareOutcome = {
-        title: spec.name ?? `${spec.workload.model.name}: dedicated factory versus shared data center`,
-        settings: [
-          `${spec.workload.model.name} on ${acceleratorId}, ${(spec.workload.training.totalTokens / 1e12).toFixed(2)}T tokens; ${scenario.replicas} twin replicas per side and size, seed ${scenario.seed}`,
-          `shared: ${formatGpus(s.gpus)} GPUs, ${s.nodesPerLeaf} servers per leaf, ${s.taper}:1 above it with ${(100 * s.tenantLinkLoad).toFixed(0)}% tenant load, tenants offering ${(100 * s.utilisation).toFixed(0)}% (${mixSource}), ${s.policy}; ${(100 * s.olderShare).toFixed(0)}% ${s.olderAccelerator} servers${s.sameGeneration ? ' (the flagship asks for its own GPU)' : ''}; ${s.preemptionsPerDay} preemptions a day`,
-          `dedicated: the plan's factory with its hot spares, used ${(100 * scenario.dedicated.utilisation).toFixed(0)}% of its life; shared GPU-hours priced at the same cost over the cluster's utilisation`,
-          `effects on: ${Object.entries(scenario.effects)
-            .filter(([, v]) => v)
-            .map(([k]) => k)
-            .join(', ')}`,
-        ],
-        result,
-      };
+      const [{ runCompare, compareOutput }, { createNodeDataSource }, report] = await Promise.all([
+        import('../../app/compare.js'),
+        import('../../node/data-source.js'),
+        import('../../report/compare-report.js'),
+      ]);
+      // The user's trace files are read here first, so that a bad file is a user error before any work starts.
+      await createNodeDataSource().compareData(data);
+      const result = await withRunner(Math.min(threads, sizes?.length ?? threads), (runner) =>
+        runCompare(
+          {
+            spec,
+            ...(sizes && { sizes }),
+            ...(replicas !== undefined && { replicas }),
+            ...(seed !== undefined && { seed }),
+            without,
+            data,
+          },
+          { runner, progress: progressPort(output) },
+        ),
+      );
+      if (!result.ok) throw specFailure(file, result.issues, `${file}: no job size could be compared`);
+      const outcome = result.value;
       if (options.report !== undefined) {
-        const markdown = reportFormat(options.report) === 'markdown';
-        await writeUserFile(options.report, markdown ? renderCompareMarkdown(outcome) : renderCompareHtml(outcome));
+        await writeReport(options.report, {
+          markdown: () => report.renderCompareMarkdown(outcome),
+          html: () => report.renderCompareHtml(outcome),
+        });
         output.info(`wrote ${options.report}`);
       }
-      output.result(renderCompareText(outcome), {
-        title: outcome.title,
-        breakpoint: result.breakpoint.gpus,
-        breakpointStatus: result.breakpoint.status,
-        breakpointReason: result.breakpoint.reason,
-        settings: outcome.settings,
-        scenario,
-        points: result.points,
-        skipped: result.skipped,
-      });
+      output.result(report.renderCompareText(outcome), compareOutput(outcome));
     });
 }
-
-const formatGpus = (gpus: number) => gpus.toLocaleString('en-US');

@@ -54,5 +54,3 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
     });
 }
 
-/** Kept for importers that predate cli/report-file.ts. */
-export { checkReportPath } from '../report-file.js';
