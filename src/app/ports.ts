@@ -5,8 +5,10 @@
  * carry an id, not 90k inline numbers. Pure: no Node APIs.
  * @module
  */
-import type { CompareData } from '../breakpoint/compare.js';
+import type { DataSource } from './data.js';
 import type { Task, TaskResult } from './tasks.js';
+
+export type { CompareDataRef, DataSource } from './data.js';
 
 /** Options of one {@link TaskRunner.run} call. */
 export interface RunOptions {
@@ -36,22 +38,6 @@ export interface Progress {
 
 /** A {@link Progress} that reports nothing. */
 export const SILENT: Progress = { start() {}, tick() {}, done() {} };
-
-/**
- * Where the comparison's tenant traces come from: the figures shipped with Tokenworks, or the user's own trace
- * files in the openb pod-list and Philly run-time formats (by path: the data source reads them).
- */
-export interface CompareDataRef {
-  /** An openb pod list (CSV) replacing the shipped GPU-request histogram. */
-  readonly pods?: string;
-  /** A Philly run-time CSV replacing the shipped run-time table. */
-  readonly runtimes?: string;
-}
-
-/** Resolves data by reference (a trace id or file); adapters cache what they read. */
-export interface DataSource {
-  compareData(ref: CompareDataRef): Promise<CompareData>;
-}
 
 /** What every use case may be given. */
 export interface Ports {

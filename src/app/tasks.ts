@@ -16,7 +16,7 @@ import type { TwinInput } from '../spec/twin.js';
 import type { RunSummary } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import { runReplicas } from '../twin/study.js';
-import type { CompareDataRef, DataSource } from './ports.js';
+import type { CompareDataRef, DataSource } from './data.js';
 
 /** One shard of a plan search. */
 export interface PlanShardTask {

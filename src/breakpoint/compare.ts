@@ -12,8 +12,8 @@ import { estimate } from '../perf/estimate.js';
 import { catalogSystem } from '../plan/design.js';
 import { whyNoPlan } from '../plan/explain.js';
 import { designFactory } from '../plan/factory.js';
+import { planLayout } from '../plan/layout.js';
 import { searchPlans } from '../plan/search.js';
-import { planLayout } from '../report/format.js';
 import type { CompareInput } from '../spec/compare.js';
 import {
   acceleratorFromEntry,

@@ -3,7 +3,6 @@
  * counting in `perf/model-size.ts` can be checked against them.
  * @module
  */
-import type { ModelInput } from '../spec/workload.js';
 import { type Figure, fig } from './figure.js';
 
 /**
@@ -13,11 +12,50 @@ import { type Figure, fig } from './figure.js';
  */
 export type ActiveParamsConvention = 'all-touched' | 'matmul';
 
+/**
+ * A preset's architecture as a spec would write it (the catalog sits below `spec/`, so it states the fields here;
+ * spec/workload.ts checks at compile time that every preset is a valid `ModelInput`).
+ */
+export interface PresetArchitecture {
+  readonly name: string;
+  readonly layers: number;
+  readonly hiddenSize: number;
+  readonly heads: number;
+  readonly kvHeads?: number;
+  readonly headDim?: number;
+  readonly ffnHiddenSize: number;
+  readonly gatedMlp?: boolean;
+  readonly vocabSize: number;
+  readonly tiedEmbeddings?: boolean;
+  readonly positionEmbedding?: 'rope' | 'learned';
+  readonly maxPositions?: number;
+  readonly normalization?: 'rmsnorm' | 'layernorm';
+  readonly linearBias?: boolean;
+  readonly dropout?: boolean;
+  readonly mla?: {
+    readonly qLoraRank: number;
+    readonly kvLoraRank: number;
+    readonly qkNopeHeadDim: number;
+    readonly qkRopeHeadDim: number;
+    readonly vHeadDim: number;
+  };
+  readonly moe?: {
+    readonly experts: number;
+    readonly topK: number;
+    readonly expertFfnHiddenSize: number;
+    readonly sharedExperts?: number;
+    readonly sharedExpertFfnHiddenSize?: number;
+    readonly firstDenseLayers?: number;
+    readonly layerInterval?: number;
+    readonly capacityFactor?: number;
+  };
+}
+
 /** A published model architecture. */
 export interface ModelPreset {
   readonly id: string;
   readonly aliases: readonly string[];
-  readonly model: ModelInput;
+  readonly model: PresetArchitecture;
   /** Sequence length the model was pre-trained with (the longest pre-training stage for most). */
   readonly trainingSequenceLength: number;
   /** Where the architecture figures come from. */

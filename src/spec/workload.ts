@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { findModelPreset } from '../catalog/index.js';
+import type { PresetArchitecture } from '../catalog/models.js';
 import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, LIMITS, positiveInt, quantity } from './common.js';
 
@@ -190,6 +191,11 @@ export const WorkloadSchema = z
 export type Model = z.output<typeof ModelSchema>;
 /** A model architecture as written in a spec. */
 export type ModelInput = z.input<typeof ModelSchema>;
+
+/** Compile-time check: a catalog preset's architecture is a model a spec may write (fails to compile if not). */
+export type PresetArchitectureIsModelInput = PresetArchitecture extends ModelInput ? true : never;
+/** The check applied: this line stops compiling when a preset field drifts from the schema. */
+export const PRESETS_ARE_MODEL_INPUTS: PresetArchitectureIsModelInput = true;
 export type Moe = z.output<typeof MoeSchema>;
 export type Mla = z.output<typeof MlaSchema>;
 export type Training = z.output<typeof TrainingSchema>;
