@@ -1,7 +1,8 @@
 /**
  * Checks the import graph of src/: prints (a) every import cycle (type-only imports count: a circle of types is
  * still a circle of modules) and (b) every import that runs against the floors (docs/overview.md): engine rooms
- * (spec, catalog, perf, plan, sim, twin, breakpoint, validation, app) must not import from report, node or cli.
+ * (spec, catalog, perf, plan, sim, twin, breakpoint, validation, app) must not import from report, node or cli,
+ * and (c) values that `cli/commands/*.ts` take from outside app/, report/, node/ and cli/ (spec types are fine).
  * Exits 1 when it finds either. Run with `npx tsx scripts/check-imports.ts`; tests (*.test.ts) are left out,
  * since nothing imports them and they may reach anywhere.
  * @module
@@ -67,6 +68,32 @@ export function layerViolations(graph: Map<string, string[]>): [string, string][
   return violations;
 }
 
+// A whole import statement with its specifiers, to tell type-only imports from value imports.
+const STATEMENT = /\bimport\s+(type\s+)?\{([^}]*)\}\s*from\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/** Rooms (and files) a command may take values from: the use cases, renderers, Node adapters and the CLI itself. */
+const COMMAND_VALUES = ['app', 'report', 'node', 'cli', 'errors.ts', 'version.ts'];
+
+/**
+ * Value imports of `cli/commands/*.ts` from anywhere but app/, report/, node/, cli/ and errors.ts: a command
+ * parses, calls a use case, renders and writes; from spec/ and the engines it may take types only.
+ */
+export function commandViolations(directory = src): [string, string][] {
+  const commands = join(directory, 'cli', 'commands');
+  const violations: [string, string][] = [];
+  for (const file of readdirSync(commands).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))) {
+    const text = readFileSync(join(commands, file), 'utf8');
+    for (const match of text.matchAll(STATEMENT)) {
+      const typeOnly =
+        match[1] !== undefined || (match[2] ?? '').split(',').every((name) => /^\s*(type\s|$)/.test(name));
+      const target = relative(directory, resolve(commands, (match[3] ?? '').replace(/\.js$/, '.ts')));
+      const room = target.includes('/') ? target.slice(0, target.indexOf('/')) : target;
+      if (!typeOnly && !COMMAND_VALUES.includes(room)) violations.push([`cli/commands/${file}`, target]);
+    }
+  }
+  return violations;
+}
+
 if (resolve(process.argv[1] ?? '') === import.meta.filename) {
   const graph = importGraph();
   const cycles = findCycles(graph);
@@ -77,5 +104,8 @@ if (resolve(process.argv[1] ?? '') === import.meta.filename) {
   for (const cycle of cycles) console.log(`  ${cycle.join(' -> ')}`);
   console.log(`layer violations (engine -> report/node/cli): ${violations.length}`);
   for (const [file, target] of violations) console.log(`  src/${file} imports src/${target}`);
-  process.exitCode = cycles.length > 0 || violations.length > 0 ? 1 : 0;
+  const commands = commandViolations();
+  console.log(`command imports of values outside app/report/node/cli: ${commands.length}`);
+  for (const [file, target] of commands) console.log(`  src/${file} imports src/${target}`);
+  process.exitCode = cycles.length > 0 || violations.length > 0 || commands.length > 0 ? 1 : 0;
 }

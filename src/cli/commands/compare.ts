@@ -7,43 +7,43 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
+import { EFFECT_NAMES, SWEEP_LIMITS } from '../../app/limits.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
-import { LIMITS } from '../../spec/common.js';
-import { type Effects, EffectsSchema, MAX_SIZES } from '../../spec/compare.js';
+import type { Effects } from '../../spec/compare.js';
 import { specFailure } from '../failure.js';
 import { integerOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
 
-/** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`; at most {@link MAX_SIZES} sizes. */
+/** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`; at most {@link SWEEP_LIMITS.sizes} sizes. */
 export function parseSweep(text: string): number[] {
   const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(text);
   let sizes: number[];
   if (range) {
     const from = Number(range[1]);
     const to = Number(range[2]);
-    if (from < 1 || to < from || to > LIMITS.gpus) {
+    if (from < 1 || to < from || to > SWEEP_LIMITS.gpus) {
       throw new TokenworksError(
         'USAGE',
-        `--sweep ${text}: the range must run upwards from 1 to at most ${LIMITS.gpus.toLocaleString('en-US')} GPUs, e.g. 64..16384`,
+        `--sweep ${text}: the range must run upwards from 1 to at most ${SWEEP_LIMITS.gpus.toLocaleString('en-US')} GPUs, e.g. 64..16384`,
       );
     }
     sizes = [];
-    for (let g = from; g <= to && sizes.length <= MAX_SIZES; g *= 2) sizes.push(g);
+    for (let g = from; g <= to && sizes.length <= SWEEP_LIMITS.sizes; g *= 2) sizes.push(g);
   } else {
     sizes = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part.trim())));
-    if (sizes.some((g) => !Number.isInteger(g) || g < 1 || g > LIMITS.gpus)) {
+    if (sizes.some((g) => !Number.isInteger(g) || g < 1 || g > SWEEP_LIMITS.gpus)) {
       throw new TokenworksError(
         'USAGE',
-        `--sweep must be a range like 64..16384 or a list like 64,256,1024 of GPU counts from 1 to ${LIMITS.gpus.toLocaleString('en-US')}, got "${text}"`,
+        `--sweep must be a range like 64..16384 or a list like 64,256,1024 of GPU counts from 1 to ${SWEEP_LIMITS.gpus.toLocaleString('en-US')}, got "${text}"`,
       );
     }
     sizes = [...new Set(sizes)].sort((a, b) => a - b);
   }
-  if (sizes.length > MAX_SIZES) {
-    throw new TokenworksError('USAGE', `--sweep ${text}: at most ${MAX_SIZES} sizes, got ${sizes.length}`);
+  if (sizes.length > SWEEP_LIMITS.sizes) {
+    throw new TokenworksError('USAGE', `--sweep ${text}: at most ${SWEEP_LIMITS.sizes} sizes, got ${sizes.length}`);
   }
   return sizes;
 }
@@ -51,7 +51,7 @@ export function parseSweep(text: string): number[] {
 /** Parses `--without`: effects to switch off, from the names of the spec's `compare.effects`. */
 export function parseWithout(text: string): (keyof Effects)[] {
   const names = text.split(',').map((part) => part.trim());
-  const valid = Object.keys(EffectsSchema.shape);
+  const valid: readonly string[] = EFFECT_NAMES;
   const unknown = names.filter((name) => !valid.includes(name));
   if (unknown.length > 0) {
     throw new TokenworksError(
@@ -76,7 +76,7 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
     .option('--seed <s>', 'seed of the twin and the tenant load (overrides compare.seed; default 1)')
     .option(
       '--without <effects>',
-      `switch effects off, comma-separated: ${Object.keys(EffectsSchema.shape).join(', ')} (or set compare.effects.<name>: false in the spec)`,
+      `switch effects off, comma-separated: ${EFFECT_NAMES.join(', ')} (or set compare.effects.<name>: false in the spec)`,
     )
     .option(
       '--trace-pods <file>',
