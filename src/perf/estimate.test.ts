@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadSpec } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import { DEFAULT_CALIBRATION } from './calibration.js';
-import { type Estimate, estimate, splitLayers } from './estimate.js';
+import { type Estimate, estimate } from './estimate.js';
 import { H100_FIT } from './h100-fit.js';
+import { splitLayers } from './pipeline.js';
 
 function spec(text: string): ResolvedSpec {
   const result = loadSpec(text, 'yaml');

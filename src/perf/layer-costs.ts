@@ -59,8 +59,21 @@ export interface LayerContext {
   readonly epLink: GroupLink;
 }
 
+/** The communication groups of a plan, each placed on the system. */
+export interface PlacedGroups {
+  readonly tp: GroupLink;
+  readonly cp: GroupLink;
+  readonly ep: GroupLink;
+  /** Dense data parallelism: DP×CP ranks. */
+  readonly dp: GroupLink;
+  /** Expert data parallelism: tp·cp·dp/ep ranks. */
+  readonly expertDp: GroupLink;
+  /** A pipeline boundary: two ranks tp·cp·dp apart. */
+  readonly pp: GroupLink;
+}
+
 /** Communication groups of a plan, placed on the system (Megatron rank order tp, cp, dp, pp). */
-export function placeGroups(system: ResolvedSystem, plan: ResolvedPlan) {
+export function placeGroups(system: ResolvedSystem, plan: ResolvedPlan): PlacedGroups {
   const tp = placeGroup(system, plan.tp, 1);
   const cp = placeGroup(system, plan.cp, plan.tp);
   // Experts are not tensor-parallel (expert TP = 1): Megatron-Core lays expert ranks out as ep then expert-DP over
@@ -240,8 +253,17 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   };
 }
 
+/** Seconds and FLOPs of the output layer (and loss) for one micro-batch on one GPU of the last stage. */
+export interface HeadCost {
+  readonly forward: number;
+  readonly backward: number;
+  readonly exposedTp: number;
+  /** Hardware FLOPs executed. */
+  readonly flops: number;
+}
+
 /** Cost of the output layer and loss (last stage) and embedding (first stage) for one micro-batch. */
-export function headCost(ctx: LayerContext): { forward: number; backward: number; exposedTp: number; flops: number } {
+export function headCost(ctx: LayerContext): HeadCost {
   const { model, plan, rates } = ctx;
   const tokens = (plan.microBatch * ctx.sequenceLength) / plan.cp;
   const vocab = model.vocabSize / plan.tp; // vocabulary-parallel output layer

@@ -1,8 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../spec/resolve.js';
 import { ModelSchema } from '../spec/workload.js';
-import { inFlightMicroBatches } from './estimate.js';
-import { type ActivationShape, activationBytesPerLayer, stateBytes } from './memory.js';
+import {
+  type ActivationShape,
+  activationBytesPerLayer,
+  busiestStage,
+  type StageMemoryInputs,
+  stageMemory,
+  stateBytes,
+} from './memory.js';
+import { inFlightMicroBatches, splitLayers } from './pipeline.js';
 
 // Korthikanti et al. 2022 setting: GPT with MHA, 4h GeLU MLP, LayerNorm, dropout, no flash attention, 2-byte
 // activations. GPT-3 175B dimensions.
@@ -89,5 +97,72 @@ describe('training state', () => {
     expect(inFlightMicroBatches(0, 8, 1, 4)).toBe(4);
     // Narayanan et al. 2021 sec. 2.2 / Korthikanti et al. 2022 sec. 4.2.3
     expect(inFlightMicroBatches(0, 8, 4, 64)).toBeCloseTo(8 * (1 + 7 / 32), 12);
+  });
+});
+
+describe('memory per stage', () => {
+  const inputs = (over: Partial<StageMemoryInputs> & { layers?: number[]; moe?: number[] }): StageMemoryInputs => {
+    const dense = over.layers ?? [10, 11, 11, 10];
+    return {
+      split: { chunkLayers: dense, chunkMax: 11, stageDense: dense, stageMoe: over.moe ?? dense.map(() => 0) },
+      pp: dense.length,
+      virtualStages: 1,
+      microBatches: 16,
+      parameters: { attention: 1e8, denseMlp: 3e8, moeShared: 5e7, experts: 1e9, embedding: 5e8, separateHead: true },
+      sharding: 'zero1',
+      denseShards: 8,
+      expertShards: 2,
+      weightBytes: 2,
+      activations: { dense: 2e8, moe: 3e8, fullWorkingSet: 0 },
+      logitsBytes: 4e9,
+      capacityBytes: 80 * 2 ** 30,
+      ...over,
+    };
+  };
+
+  it('breakdown: state of the stage parameters, activations in flight, logits on the last stage', () => {
+    const base = inputs({});
+    const first = stageMemory(base, 0);
+    const state = stateBytes(10 * (1e8 + 3e8) + 5e8, 'zero1', 8);
+    expect(first.weights).toBe(state.weights);
+    expect(first.optimizer).toBe(state.optimizer);
+    expect(first.activations).toBe(4 * 10 * 2e8); // 1F1B: stage 0 of 4 holds 4 micro-batches
+    const last = stageMemory(base, 3);
+    expect(last.activations).toBe(1 * 10 * 2e8 + 4e9);
+    expect(last.total).toBe(
+      last.weights + last.gradients + last.optimizer + last.activations + last.buffers + last.reserve,
+    );
+  });
+
+  it('the busiest stage is the one whose breakdown needs the most (same formula)', () => {
+    const stage = fc.record({
+      pp: fc.integer({ min: 1, max: 24 }),
+      layers: fc.integer({ min: 24, max: 130 }),
+      moeEvery: fc.integer({ min: 0, max: 3 }),
+      microBatches: fc.integer({ min: 1, max: 64 }),
+      virtualStages: fc.constantFrom(1, 2),
+      sharding: fc.constantFrom('none', 'zero1', 'zero2', 'zero3' as const),
+      logits: fc.double({ min: 0, max: 1e10, noNaN: true }),
+      embedding: fc.double({ min: 0, max: 1e9, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(stage, (c) => {
+        const chunks = splitLayers(c.layers, c.pp);
+        const moe = chunks.map((n) => (c.moeEvery === 0 ? 0 : Math.floor(n / (c.moeEvery + 1))));
+        const m = inputs({
+          layers: chunks.map((n, i) => n - (moe[i] ?? 0)),
+          moe,
+          virtualStages: c.virtualStages,
+          microBatches: c.microBatches,
+          sharding: c.sharding,
+          logitsBytes: c.logits,
+          parameters: { ...inputs({}).parameters, embedding: c.embedding, separateHead: c.pp > 1 },
+        });
+        const totals = Array.from({ length: c.pp }, (_, s) => stageMemory(m, s).total);
+        const most = Math.max(...totals);
+        // Ties aside (rounding between two summation orders), the scan and the breakdown agree.
+        expect(totals[busiestStage(m)]).toBeCloseTo(most, -3);
+      }),
+    );
   });
 });

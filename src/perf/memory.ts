@@ -1,10 +1,13 @@
 /**
  * Memory per GPU: weights, gradients and optimizer state under ZeRO/FSDP and the distributed optimizer,
  * activations under tensor/sequence/context parallelism and recomputation (Korthikanti et al. 2022), the
- * micro-batches a pipeline schedule keeps in flight, communication buffers and allocator reserve.
+ * micro-batches a pipeline schedule keeps in flight, communication buffers and allocator reserve; and the memory
+ * of every pipeline stage of a plan, its busiest stage and that stage's breakdown (one formula, {@link stageMemory}).
  * @module
  */
 import type { ResolvedModel, ResolvedPlan } from '../spec/resolve.js';
+import type { MatmulPrecision } from '../spec/workload.js';
+import { inFlightMicroBatches, type StageSplit } from './pipeline.js';
 
 /** The shape of one micro-batch on one GPU. */
 export interface ActivationShape {
@@ -118,3 +121,200 @@ export function stateBytes(
 export const COMMUNICATION_BUFFER_BYTES = 1.5 * 2 ** 30;
 /** Share of HBM lost to the CUDA context and allocator fragmentation (our assumption). */
 export const ALLOCATOR_RESERVE_FRACTION = 0.03;
+
+const GiB = 2 ** 30;
+
+/** Bytes per weight: 1 with FP8 primary weights (`lowPrecisionWeights` on a low-precision run), else BF16's 2. */
+export function weightBytesPerParameter(plan: ResolvedPlan, precision: MatmulPrecision): number {
+  return plan.lowPrecisionWeights && precision !== 'bf16' ? 1 : 2;
+}
+
+/**
+ * Bytes of the output layer's logits on the last stage for one micro-batch: BF16 logits and the FP32 softmax the
+ * fused cross-entropy keeps for backward (6 B per logit), vocabulary-parallel over t and split over c.
+ */
+export function logitsBytes(microBatch: number, sequence: number, vocab: number, cp: number, tp: number): number {
+  return (6 * microBatch * sequence * vocab) / cp / tp;
+}
+
+/** Activation bytes per layer for one micro-batch, by layer kind, with full recomputation's working set. */
+export interface LayerActivationBytes {
+  readonly dense: number;
+  readonly moe: number;
+  /** With full recomputation, one layer's working set while it is recomputed (0 otherwise). */
+  readonly fullWorkingSet: number;
+}
+
+/**
+ * Activation bytes per layer of `shape`. Full recomputation of only a share of each chunk's layers (Megatron
+ * block method, `recomputedShare` < 1) mixes the bytes of recomputed and stored layers by that share.
+ */
+export function layerActivationBytes(
+  model: ResolvedModel,
+  shape: ActivationShape,
+  recomputedShare: number,
+): LayerActivationBytes {
+  const perLayer = (moeLayer: boolean) => {
+    const kept = activationBytesPerLayer(model, shape, moeLayer);
+    if (shape.recomputation !== 'full' || recomputedShare >= 1) return kept;
+    const stored = activationBytesPerLayer(model, { ...shape, recomputation: 'none' }, moeLayer);
+    return recomputedShare * kept + (1 - recomputedShare) * stored;
+  };
+  const dense = perLayer(false);
+  return {
+    dense,
+    moe: model.moe ? perLayer(true) : dense,
+    fullWorkingSet:
+      shape.recomputation === 'full'
+        ? activationBytesPerLayer(model, { ...shape, recomputation: 'selective' }, Boolean(model.moe))
+        : 0,
+  };
+}
+
+/** Parameters one GPU holds per layer (and for the embedding), after tensor and expert parallelism. */
+export interface LayerParameters {
+  /** Attention of one layer, / t. */
+  readonly attention: number;
+  /** Dense MLP of one dense layer, / t. */
+  readonly denseMlp: number;
+  /** Router and shared experts of one MoE layer, / t. */
+  readonly moeShared: number;
+  /** Routed experts of one MoE layer on this GPU: E/ep experts (experts are not tensor-parallel). */
+  readonly experts: number;
+  /** Input embedding (first stage) or output layer (last stage), / t. */
+  readonly embedding: number;
+  /** The last stage holds its own output matrix (not tied to the embedding on the same GPU, pp = 1). */
+  readonly separateHead: boolean;
+}
+
+/** What the memory of each pipeline stage of one plan depends on. */
+export interface StageMemoryInputs {
+  readonly split: StageSplit;
+  readonly pp: number;
+  readonly virtualStages: number;
+  /** Micro-batches per optimizer step and replica. */
+  readonly microBatches: number;
+  readonly parameters: LayerParameters;
+  readonly sharding: ResolvedPlan['sharding'];
+  /** Ranks sharing the dense state (DP×CP) and the expert state (expert-DP). */
+  readonly denseShards: number;
+  readonly expertShards: number;
+  readonly weightBytes: number;
+  readonly activations: LayerActivationBytes;
+  /** Logits bytes held by the last stage ({@link logitsBytes}). */
+  readonly logitsBytes: number;
+  readonly capacityBytes: number;
+}
+
+/** Memory of one GPU of the busiest pipeline stage, bytes. */
+export interface MemoryBreakdown {
+  readonly weights: number;
+  readonly gradients: number;
+  readonly optimizer: number;
+  readonly activations: number;
+  readonly buffers: number;
+  readonly reserve: number;
+  readonly total: number;
+  readonly capacity: number;
+  /** The pipeline stage (0 = first) that needs the most memory. */
+  readonly stage: number;
+}
+
+/** Dense parameters (attention, dense MLP, MoE router and shared experts, embedding, output layer) on `stage`. */
+export function stageDenseParameters(inputs: StageMemoryInputs, stage: number): number {
+  const { attention, denseMlp, moeShared, embedding, separateHead } = inputs.parameters;
+  const d = inputs.split.stageDense[stage] ?? 0;
+  const m = inputs.split.stageMoe[stage] ?? 0;
+  // The first stage holds the embedding, the last the output layer unless tied to the embedding on the same GPU.
+  const ends = (stage === 0 ? embedding : 0) + (stage === inputs.pp - 1 && separateHead ? embedding : 0);
+  return (d + m) * attention + d * denseMlp + m * moeShared + ends;
+}
+
+/** Routed-expert parameters on `stage`. */
+export function stageExpertParameters(inputs: StageMemoryInputs, stage: number): number {
+  return (inputs.split.stageMoe[stage] ?? 0) * inputs.parameters.experts;
+}
+
+/** Activations of the micro-batches `stage` keeps in flight ({@link inFlightMicroBatches}), bytes. */
+function inFlightBytes(inputs: StageMemoryInputs, stage: number): number {
+  const inFlight = inFlightMicroBatches(stage, inputs.pp, inputs.virtualStages, inputs.microBatches);
+  const { dense, moe } = inputs.activations;
+  return inFlight * ((inputs.split.stageDense[stage] ?? 0) * dense + (inputs.split.stageMoe[stage] ?? 0) * moe);
+}
+
+/** Logits held by `stage`: only the last holds the output layer. */
+function stageLogitsBytes(inputs: StageMemoryInputs, stage: number): number {
+  return stage === inputs.pp - 1 ? inputs.logitsBytes : 0;
+}
+
+/**
+ * Memory of one GPU of `stage`: weights, gradients and optimizer state of its parameters ({@link stateBytes}; with
+ * ZeRO-3/FSDP also two gathered BF16 layers), the activations in flight plus full recomputation's working set and
+ * the logits, fixed buffers and the allocator reserve.
+ */
+export function stageMemory(inputs: StageMemoryInputs, stage: number): MemoryBreakdown {
+  const { attention, denseMlp, experts } = inputs.parameters;
+  const denseState = stateBytes(
+    stageDenseParameters(inputs, stage),
+    inputs.sharding,
+    inputs.denseShards,
+    inputs.weightBytes,
+  );
+  const expertState = stateBytes(
+    stageExpertParameters(inputs, stage),
+    inputs.sharding,
+    inputs.expertShards,
+    inputs.weightBytes,
+  );
+  // ZeRO-3/FSDP gather layer by layer, the next one prefetched: two layers of BF16 weights (2 × 2 B).
+  const gathered =
+    inputs.sharding === 'zero3' || inputs.sharding === 'fsdp' ? 2 * 2 * (attention + Math.max(denseMlp, experts)) : 0;
+  const weights = denseState.weights + expertState.weights + gathered;
+  const gradients = denseState.gradients + expertState.gradients;
+  const optimizer = denseState.optimizer + expertState.optimizer;
+  const activations =
+    inFlightBytes(inputs, stage) + inputs.activations.fullWorkingSet + stageLogitsBytes(inputs, stage);
+  const capacity = inputs.capacityBytes;
+  const reserve = ALLOCATOR_RESERVE_FRACTION * capacity;
+  const total = weights + gradients + optimizer + activations + COMMUNICATION_BUFFER_BYTES + reserve;
+  return {
+    weights,
+    gradients,
+    optimizer,
+    activations,
+    buffers: COMMUNICATION_BUFFER_BYTES,
+    reserve,
+    total,
+    capacity,
+    stage,
+  };
+}
+
+/**
+ * The stage that needs the most memory (the first on ties). Every stage is checked: the first holds the most
+ * micro-batches, middle stages may hold extra layers, the last holds the output layer. The scan ranks stages by
+ * the parts of {@link stageMemory} that differ between them (state at its bytes per parameter, activations in
+ * flight, logits), so it allocates nothing (hot path of plan search).
+ */
+export function busiestStage(inputs: StageMemoryInputs): number {
+  const perDense = stateBytes(1, inputs.sharding, inputs.denseShards, inputs.weightBytes);
+  const perExpert = stateBytes(1, inputs.sharding, inputs.expertShards, inputs.weightBytes);
+  const denseBytes = perDense.weights + perDense.gradients + perDense.optimizer;
+  const expertBytes = perExpert.weights + perExpert.gradients + perExpert.optimizer;
+  let busiest = 0;
+  let busiestBytes = -1;
+  for (let stage = 0; stage < inputs.pp; stage++) {
+    const state = stageDenseParameters(inputs, stage) * denseBytes + stageExpertParameters(inputs, stage) * expertBytes;
+    const bytes = state + inFlightBytes(inputs, stage) + stageLogitsBytes(inputs, stage);
+    if (bytes > busiestBytes) {
+      busiestBytes = bytes;
+      busiest = stage;
+    }
+  }
+  return busiest;
+}
+
+/** HBM of one accelerator in bytes: catalog capacities are binary ("80 GB" H100 = 80 GiB). */
+export function hbmBytes(hbmGiB: number): number {
+  return hbmGiB * GiB;
+}
