@@ -233,10 +233,10 @@ export function summarizeDesigns(
     const limits = [
       constraints.deadlineDays !== undefined ? `the ${constraints.deadlineDays}-day deadline` : undefined,
       constraints.powerCapMW !== undefined ? `the ${constraints.powerCapMW} MW cap` : undefined,
-      constraints.budgetUSD !== undefined ? `the $${(constraints.budgetUSD / 1e6).toPrecision(3)}M budget` : undefined,
+      constraints.budgetUSD !== undefined ? `the ${usd(constraints.budgetUSD)} budget` : undefined,
     ].filter(Boolean);
     reasons.push(
-      `${recommended.gpus} × ${recommended.acceleratorName} is the cheapest run (or within 2% of it and faster)${limits.length ? ` that meets ${limits.join(' and ')}` : ''}: $${(recommended.factory.costUSD.run / 1e6).toFixed(1)}M in ${recommended.factory.kpis.timeToTrainDays.toFixed(1)} days${runner ? ` (next: ${runner.gpus} × ${runner.acceleratorName}, $${(runner.factory.costUSD.run / 1e6).toFixed(1)}M in ${runner.factory.kpis.timeToTrainDays.toFixed(1)} days)` : ''}`,
+      `${recommended.gpus} × ${recommended.acceleratorName} is the cheapest run (or within 2% of it and faster)${limits.length ? ` that meets ${limits.join(' and ')}` : ''}: ${usd(recommended.factory.costUSD.run)} in ${recommended.factory.kpis.timeToTrainDays.toFixed(1)} days${runner ? ` (next: ${runner.gpus} × ${runner.acceleratorName}, ${usd(runner.factory.costUSD.run)} in ${runner.factory.kpis.timeToTrainDays.toFixed(1)} days)` : ''}`,
     );
     reasons.push(...explainPlan(workload, recommended.system, recommended.plan, recommended.estimate));
   }
@@ -252,11 +252,11 @@ export function over(value: number, limit: number): string {
 /** A limit as the user wrote it, to three significant digits without trailing zeros: 90, 0.01, 1.5. */
 const plain = (value: number) => String(Number(significant(value)));
 
-/** Dollars in the unit that reads: $950K, $2.63M, $1.20B. */
+/** Dollars in the unit that reads, to the cent of that unit: $950.00K, $2.63M, $1.20B. */
 export function usd(value: number): string {
-  if (value >= 1e9) return `$${significant(value / 1e9)}B`;
-  if (value >= 1e6) return `$${significant(value / 1e6)}M`;
-  return `$${significant(value / 1e3)}K`;
+  if (Math.abs(value) >= 1e9) return `$${(value / 1e9).toFixed(2)}B`;
+  if (Math.abs(value) >= 1e6) return `$${(value / 1e6).toFixed(2)}M`;
+  return `$${(value / 1e3).toFixed(2)}K`;
 }
 
 /**

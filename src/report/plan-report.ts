@@ -9,7 +9,7 @@
 import * as Plot from '@observablehq/plot';
 import type { PlanOutcome } from '../app/plan.js';
 import type { Estimate } from '../perf/estimate.js';
-import type { DesignPoint, DesignResult } from '../plan/design.js';
+import { type DesignPoint, type DesignResult, usd } from '../plan/design.js';
 import type { SearchResult } from '../plan/search.js';
 import type { ResolvedPlan } from '../spec/resolve.js';
 import { memoryParts, stepParts } from './breakdown.js';
@@ -34,7 +34,7 @@ import { renderTable } from './table.js';
 export type { PlanOutcome };
 
 const GiB = 2 ** 30;
-const money = (usd: number) => (usd >= 1e9 ? `$${(usd / 1e9).toFixed(2)}B` : `$${(usd / 1e6).toFixed(2)}M`);
+const money = usd;
 const layout = (plan: ResolvedPlan) => `${planLayout(plan)} mb${plan.microBatch}`;
 const memoryOption = (plan: ResolvedPlan) =>
   [
