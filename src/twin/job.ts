@@ -11,7 +11,6 @@
 import type { EventHandle } from '../sim/index.js';
 import { PRIORITY, type RunContext } from './context.js';
 import type { PowerMeter } from './power.js';
-import type { CheckpointProcess } from './processes/checkpoints.js';
 import type { TimelineRecorder } from './timeline.js';
 
 /** Causes of lost time. */
@@ -64,6 +63,25 @@ export class EventLog {
     if (this.events.length >= MAX_EVENTS) this.dropped++;
     else this.events.push(cause === undefined ? { t, kind } : { t, kind, cause });
   }
+}
+
+/**
+ * What the job needs of its checkpoints (processes/checkpoints.ts implements it for blocking and asynchronous
+ * checkpoints): a steady speed factor, and hooks at the start, each segment and the end of a running period.
+ */
+export interface CheckpointProcess {
+  /** The steady slowdown of running: 1 / (1 − stall/interval) for asynchronous checkpoints, 1 for blocking. */
+  readonly speedFactor: number;
+  /** Checkpoints taken so far (asynchronous ones are counted when their running period is settled). */
+  readonly count: number;
+  /** The job starts (or resumes) running now. */
+  running(job: Job): void;
+  /** A running segment of the job ended at `t` with `work` ideal seconds done. */
+  segment(t: number, work: number): void;
+  /** The running period ends at `t`: the kept work, raised to the newest checkpoint that became durable by then. */
+  settle(t: number, kept: number): number;
+  /** The job stopped or finished: pending checkpoint timers are dropped. */
+  cancel(): void;
 }
 
 /** Where the job sends what it records. */

@@ -14,23 +14,7 @@
  */
 import type { EventHandle } from '../../sim/index.js';
 import { PRIORITY, type RunContext } from '../context.js';
-import type { Job } from '../job.js';
-
-/** The job's view of its checkpoints. */
-export interface CheckpointProcess {
-  /** The steady slowdown of running: 1 / (1 − stall/interval) for asynchronous checkpoints, 1 for blocking. */
-  readonly speedFactor: number;
-  /** Checkpoints taken so far (asynchronous ones are counted when their running period is settled). */
-  readonly count: number;
-  /** The job starts (or resumes) running now. */
-  running(job: Job): void;
-  /** A running segment of the job ended at `t` with `work` ideal seconds done. */
-  segment(t: number, work: number): void;
-  /** The running period ends at `t`: the kept work, raised to the newest checkpoint that became durable by then. */
-  settle(t: number, kept: number): number;
-  /** The job stopped or finished: pending checkpoint timers are dropped. */
-  cancel(): void;
-}
+import type { CheckpointProcess, Job } from '../job.js';
 
 /** The checkpoint process `config.checkpoint.mode` asks for. */
 export function checkpointProcess(ctx: RunContext): CheckpointProcess {
