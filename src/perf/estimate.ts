@@ -22,7 +22,14 @@ import {
   shapeKey,
 } from './estimate-cache.js';
 import { checkPlan, type Infeasibility, outOfMemory } from './feasibility.js';
-import { headCost, type LayerContext, type LayerCost, layerCost, placeGroups } from './layer-costs.js';
+import {
+  headCost,
+  type LayerContext,
+  type LayerCost,
+  layerCost,
+  type PlacedGroups,
+  placeGroups,
+} from './layer-costs.js';
 import {
   busiestStage,
   hbmBytes,
@@ -190,7 +197,7 @@ export function estimate(
   const times = stageTimes(split, dense, moe, head);
   const slowest = times.slowest;
 
-  // m micro-batches at the slowest stage's pace plus the fill and drain.
+  // 1F1B: m micro-batches at the slowest stage's pace plus the fill and drain (Narayanan et al. 2021 sec. 2.2).
   const bubble = bubbleSeconds(p, v, times.meanSeconds);
   const pipeline = microBatches * times.maxSeconds + bubble;
 
@@ -203,55 +210,25 @@ export function estimate(
   const p2p = p > 1 ? sendSeconds(links.pp, boundaryBytes) : 0;
   const exposedPp = 2 * (p - 1) * p2p + (plan.overlap.ppComm ? 0 : 2 * microBatches * v * p2p);
 
-  // Data-parallel gradient reduction and parameter all-gather (distributed optimizer), bucketed and overlapped
-  // with the backward (gradients) and forward (parameters) of a micro-batch (Megatron-Core DDP).
+  // Data-parallel communication and the optimizer step of the slowest stage's GPUs.
   const busiest = {
     dense: stageDenseParameters(memoryInputs, slowest),
     expert: stageExpertParameters(memoryInputs, slowest),
   };
-  const shardedOptimizer = plan.sharding !== 'none';
-  const gradientBytes = 2; // BF16 gradient reduction
-  const dpGroups = [
-    { link: links.dp, parameters: busiest.dense },
-    { link: links.expertDp, parameters: busiest.expert },
-  ];
-  let dpReduce = 0;
-  let dpGather = 0;
-  let fsdpGather = 0;
-  let fsdpReduce = 0;
-  for (const { link, parameters } of dpGroups) {
-    if (parameters === 0 || link.size <= 1) continue;
-    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
-      // Weights gathered layer by layer for forward and again for backward, gradients reduce-scattered layer by
-      // layer, every micro-batch (PyTorch FSDP / ZeRO-3 units are layers): each collective pays its latency.
-      const units = Math.max(1, (stageDense[slowest] ?? 0) + (stageMoe[slowest] ?? 0));
-      fsdpGather += 2 * units * allGatherSeconds(link, (2 * parameters) / units);
-      fsdpReduce += units * reduceScatterSeconds(link, (gradientBytes * parameters) / units);
-    } else if (shardedOptimizer) {
-      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
-      dpGather += allGatherSeconds(link, 2 * parameters);
-    } else {
-      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
-    }
-  }
-  const stageBackward =
-    (stageDense[slowest] ?? 0) * (dense.backward + dense.recompute) +
-    (stageMoe[slowest] ?? 0) * (moe.backward + moe.recompute);
-  const stageForward = (stageDense[slowest] ?? 0) * dense.forward + (stageMoe[slowest] ?? 0) * moe.forward;
-  // Megatron-Core DDP buckets (bucket_size default max(40M, 1M·dp) parameters; we take 40M): the last is exposed.
-  const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert));
-  const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
-  const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
-  // ZeRO-3/FSDP: prefetched gathers hide behind the micro-batch's compute, reduce-scatters behind its backward,
-  // each only when its overlap is on.
-  const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
-  const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
-  const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
-  const exposedDp = exposedReduce + exposedGather + exposedFsdp;
+  const exposedDp = exposedDataParallelSeconds({
+    plan,
+    links,
+    parameters: busiest,
+    denseLayers: stageDense[slowest] ?? 0,
+    moeLayers: stageMoe[slowest] ?? 0,
+    dense,
+    moe,
+    microBatches,
+  });
 
   // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
   // weights (4 + 8 + 8 + 8 + 2 = 30 bytes per parameter of the local shard), plus a gradient-norm pass (4 bytes).
-  const shard = (parameters: number, group: number) => (shardedOptimizer ? parameters / group : parameters);
+  const shard = (parameters: number, group: number) => (plan.sharding !== 'none' ? parameters / group : parameters);
   const optimizerParameters = shard(busiest.dense, links.dp.size) + shard(busiest.expert, links.expertDp.size);
   const optimizer = memorySeconds(rates, 34 * optimizerParameters);
 
@@ -299,6 +276,65 @@ export function estimate(
     timeToTrainSeconds,
     gpuHours: (timeToTrainSeconds * system.gpuCount) / 3600,
   };
+}
+
+/** What the data-parallel communication of a step depends on: the slowest stage's parameters and layers. */
+interface DataParallelInputs {
+  readonly plan: ResolvedPlan;
+  readonly links: PlacedGroups;
+  /** Dense and routed-expert parameters on one GPU of the stage. */
+  readonly parameters: { readonly dense: number; readonly expert: number };
+  readonly denseLayers: number;
+  readonly moeLayers: number;
+  readonly dense: LayerCost;
+  readonly moe: LayerCost;
+  readonly microBatches: number;
+}
+
+/**
+ * Exposed data-parallel communication of one step, seconds: gradient reduction and parameter all-gather
+ * (distributed optimizer), bucketed and overlapped with the backward (gradients) and forward (parameters) of a
+ * micro-batch (Megatron-Core DDP), or ZeRO-3/FSDP's per-layer gathers and reduce-scatters every micro-batch.
+ */
+function exposedDataParallelSeconds(inputs: DataParallelInputs): number {
+  const { plan, links, parameters: busiest, denseLayers, moeLayers, dense, moe, microBatches } = inputs;
+  const shardedOptimizer = plan.sharding !== 'none';
+  const gradientBytes = 2; // BF16 gradient reduction
+  const dpGroups = [
+    { link: links.dp, parameters: busiest.dense },
+    { link: links.expertDp, parameters: busiest.expert },
+  ];
+  let dpReduce = 0;
+  let dpGather = 0;
+  let fsdpGather = 0;
+  let fsdpReduce = 0;
+  for (const { link, parameters } of dpGroups) {
+    if (parameters === 0 || link.size <= 1) continue;
+    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
+      // Weights gathered layer by layer for forward and again for backward, gradients reduce-scattered layer by
+      // layer, every micro-batch (PyTorch FSDP / ZeRO-3 units are layers): each collective pays its latency.
+      const units = Math.max(1, denseLayers + moeLayers);
+      fsdpGather += 2 * units * allGatherSeconds(link, (2 * parameters) / units);
+      fsdpReduce += units * reduceScatterSeconds(link, (gradientBytes * parameters) / units);
+    } else if (shardedOptimizer) {
+      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
+      dpGather += allGatherSeconds(link, 2 * parameters);
+    } else {
+      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
+    }
+  }
+  const stageBackward = denseLayers * (dense.backward + dense.recompute) + moeLayers * (moe.backward + moe.recompute);
+  const stageForward = denseLayers * dense.forward + moeLayers * moe.forward;
+  // Megatron-Core DDP buckets (bucket_size default max(40M, 1M·dp) parameters; we take 40M): the last is exposed.
+  const bucketShare = Math.min(1, 40e6 / Math.max(1, busiest.dense + busiest.expert));
+  const exposedReduce = plan.overlap.gradReduce ? Math.max(bucketShare * dpReduce, dpReduce - stageBackward) : dpReduce;
+  const exposedGather = plan.overlap.paramGather ? Math.max(bucketShare * dpGather, dpGather - stageForward) : dpGather;
+  // ZeRO-3/FSDP: prefetched gathers hide behind the micro-batch's compute, reduce-scatters behind its backward,
+  // each only when its overlap is on.
+  const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
+  const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
+  const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
+  return exposedReduce + exposedGather + exposedFsdp;
 }
 
 /**
