@@ -9,16 +9,21 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { designOf } from '../dist/app/design.js';
+import { runStudyWith } from '../dist/app/fan-out.js';
+import { createInlineRunner } from '../dist/app/inline-runner.js';
 import { writeFileAtomic } from '../dist/node/files.js';
-import { createSearchPool } from '../dist/node/pool.js';
+import { createPiscinaRunner } from '../dist/node/piscina-runner.js';
 import { loadSpec } from '../dist/spec/load.js';
-import { twinConfigOf } from '../dist/twin/design.js';
 import { simulateRun } from '../dist/twin/run.js';
+import { twinConfig } from '../dist/twin/setup.js';
 
-function configOf(text) {
+async function configOf(text) {
   const spec = loadSpec(text, 'yaml');
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
-  const config = twinConfigOf(spec.value);
+  const design = await designOf(spec.value, createInlineRunner());
+  if (!design.ok) throw new Error(JSON.stringify(design.issues));
+  const config = twinConfig(design.value, spec.value.twin);
   if (!config.ok) throw new Error(JSON.stringify(config.issues));
   return config.value;
 }
@@ -35,9 +40,9 @@ twin:
   checkpoint: { mode: async, storageGBps: 2000 }
   spares: { policy: shrink }
 `;
-const big = configOf(bigText);
+const big = await configOf(bigText);
 // The same with blocking checkpoints (Young/Daly interval for a blocking write): an event pair per checkpoint.
-const bigBlocking = configOf(bigText.replace('mode: async', 'mode: blocking'));
+const bigBlocking = await configOf(bigText.replace('mode: async', 'mode: blocking'));
 function time(config) {
   for (let i = 0; i < 2; i++) simulateRun(config, 1, i); // warm up
   const runs = [];
@@ -63,20 +68,20 @@ const asyncRun = time(big);
 const blockingRun = time(bigBlocking);
 
 // 2. The Llama 3 study on two threads.
-const llama = configOf(readFileSync(join(import.meta.dirname, '..', 'examples', 'llama3-405b-54d.yaml'), 'utf8'));
-const pool = createSearchPool(2);
-await pool.runStudy(llama, { replicas: 50, seed: 99 }); // start the workers
+const llama = await configOf(readFileSync(join(import.meta.dirname, '..', 'examples', 'llama3-405b-54d.yaml'), 'utf8'));
+const runner = createPiscinaRunner(2);
+await runStudyWith(runner, llama, { replicas: 50, seed: 99 }); // start the workers
 const heap = {};
 const studies = {};
 for (const replicas of [250, 1000]) {
   globalThis.gc?.();
   const start = performance.now();
-  const study = await pool.runStudy(llama, { replicas, seed: 1 });
+  const study = await runStudyWith(runner, llama, { replicas, seed: 1 });
   studies[replicas] = { seconds: (performance.now() - start) / 1000, ettrP50: study.figures.ettr.p50 };
   globalThis.gc?.();
   heap[replicas] = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
 }
-await pool.close();
+await runner.close();
 
 const result = {
   benchmark: 'digital twin',
