@@ -6,25 +6,13 @@
  */
 import { TRAINING_POWER_SHARE } from '../catalog/costs.js';
 import {
-  AUTO_REPAIR_HOURS,
-  CRASH_DETECTION_SECONDS,
   type Detection,
-  DIURNAL_SWING,
   FAILURE_CLASSES,
   type FailureUnit,
   GPU_IDLE_POWER_SHARE,
-  HANG_DETECTION_SECONDS,
   HOURS_PER_YEAR,
-  MANUAL_REPAIR_HOURS,
-  MANUAL_REPAIR_SHARE,
-  RESTART_SECONDS,
-  SNAPSHOT_GBPS,
   SPARE_QUANTILE,
-  SPARE_SWAP_SECONDS,
-  STRAGGLER_MEAN_MINUTES,
-  STRAGGLER_RATE_PER_NODE_YEAR,
   STRAGGLER_SLOWDOWN_MAX,
-  STRAGGLER_SLOWDOWN_MEDIAN,
   STRAGGLER_SLOWDOWN_SIGMA,
   THROTTLE_INTERVAL_MINUTES,
 } from '../catalog/reliability.js';
@@ -32,7 +20,8 @@ import type { Estimate } from '../perf/estimate.js';
 import type { Factory } from '../plan/factory.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
-import { type TwinInput, TwinSchema } from '../spec/twin.js';
+import type { TwinInput } from '../spec/twin.js';
+import { resolveTwin } from '../spec/twin-settings.js';
 import { formatCount, significant } from '../util/number.js';
 
 /** One failure process of the twin. */
@@ -261,7 +250,9 @@ export function optimalInterval(c: {
 
 /** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
 export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
-  const twin = input ?? TwinSchema.parse({});
+  // Every default is filled in spec/ (twin-settings.ts); below, settings are read, never the catalog.
+  const twin = resolveTwin(input);
+  const written = twin.written;
   const issues: SpecIssue[] = [];
   const { system, plan, estimate, factory, facility, workload } = design;
   const gpus = system.gpuCount;
@@ -275,7 +266,11 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   };
   const perSecond = 1 / (HOURS_PER_YEAR * 3600);
   const classes: TwinFailureClass[] = FAILURE_CLASSES.map((defaults) => {
-    const override = twin.failures?.[defaults.id as keyof NonNullable<TwinInput['failures']>];
+    const settings = twin.failures[defaults.id] ?? {
+      ratePerYear: defaults.ratePerYear.value,
+      weibullShape: 1,
+      ageHours: 0,
+    };
     const planned = defaults.detection === 'planned';
     const scale = planned ? 1 : twin.failureScale;
     const count = counts[defaults.per];
@@ -284,25 +279,22 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       label: defaults.label,
       per: defaults.per,
       count,
-      ratePerSecond: (override?.ratePerYear ?? defaults.ratePerYear.value) * perSecond * count * scale,
-      weibullShape: override?.weibullShape ?? 1,
-      ageSeconds: (override?.ageHours ?? 0) * 3600,
+      ratePerSecond: settings.ratePerYear * perSecond * count * scale,
+      weibullShape: settings.weibullShape,
+      ageSeconds: settings.ageHours * 3600,
       detection: defaults.detection,
       replacesNode: defaults.replacesNode,
     };
   });
 
-  const crashSeconds = twin.detection?.crashSeconds ?? CRASH_DETECTION_SECONDS.value;
-  const hangSeconds = twin.detection?.hangSeconds ?? HANG_DETECTION_SECONDS.value;
-  const restartSeconds = twin.restart?.seconds ?? RESTART_SECONDS.value;
-  const swapSeconds = twin.restart?.swapSeconds ?? SPARE_SWAP_SECONDS.value;
+  const { crashSeconds, hangSeconds } = twin.detection;
+  const { seconds: restartSeconds, swapSeconds } = twin.restart;
 
   // Checkpoint: model and optimizer state (factory) written at the storage bandwidth, read back on restart.
   const bytes = factory.storage.checkpointBytes;
-  const storageGBps = twin.checkpoint?.storageGBps ?? factory.storage.writeGBps;
+  const storageGBps = twin.checkpoint.storageGBps ?? factory.storage.writeGBps;
   const writeSeconds = bytes / (storageGBps * 1e9);
-  const mode = twin.checkpoint?.mode ?? 'blocking';
-  const snapshotGBps = twin.checkpoint?.snapshotGBps ?? SNAPSHOT_GBPS.value;
+  const { mode, snapshotGBps } = twin.checkpoint;
   const stallSeconds = mode === 'blocking' ? writeSeconds : bytes / gpus / (snapshotGBps * 1e9);
 
   const idealSeconds = workload.training.totalTokens / estimate.tokensPerSecond;
@@ -333,13 +325,14 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
     issues.push({
       code: 'invalid_value',
       path: `twin.failures.${worst.id}`,
-      value: twin.failures?.[worst.id as keyof NonNullable<TwinInput['failures']>],
+      value: written.failures?.[worst.id as keyof NonNullable<TwinInput['failures']>],
       message: `these rates give about ${total.toExponential(1)} failures in the run (${worst.id}: ${worst.failures.toExponential(1)}), more than ${MAX_EXPECTED_FAILURES.toExponential(0)}: lower ratePerYear, failureScale or ageHours (a Weibull shape above 1 makes old parts fail fast)`,
     });
   }
 
   let intervalSeconds: number;
-  const optimal = twin.checkpoint?.intervalMinutes === undefined || twin.checkpoint.intervalMinutes === 'optimal';
+  const interval = twin.checkpoint.intervalMinutes;
+  const optimal = interval === 'optimal';
   if (optimal) {
     intervalSeconds = optimalInterval({
       mode,
@@ -351,12 +344,12 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       recoverySeconds: meanRecoverySeconds,
     });
   } else {
-    intervalSeconds = (twin.checkpoint?.intervalMinutes as number) * 60;
+    intervalSeconds = (interval as number) * 60;
     if (intervalSeconds > runSeconds) {
       issues.push({
         code: 'invalid_value',
         path: 'twin.checkpoint.intervalMinutes',
-        value: twin.checkpoint?.intervalMinutes,
+        value: interval,
         message: `a checkpoint every ${(intervalSeconds / 60).toFixed(0)} min is longer than the run (${(runSeconds / 60).toFixed(0)} min${windowSeconds ? ' simulated' : ' of training'}): choose fewer minutes or "optimal"`,
       });
     }
@@ -364,24 +357,23 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       issues.push({
         code: 'invalid_value',
         path: 'twin.checkpoint.intervalMinutes',
-        value: twin.checkpoint?.intervalMinutes,
+        value: interval,
         message: `an asynchronous checkpoint every ${(intervalSeconds / 60).toFixed(2)} min starts before the previous one is snapshotted and written (${((writeSeconds + stallSeconds) / 60).toFixed(2)} min: ${stallSeconds.toFixed(1)} s snapshot at ${snapshotGBps} GB/s, ${writeSeconds.toFixed(1)} s write at ${significant(storageGBps)} GB/s): choose at least ${Math.ceil((writeSeconds + stallSeconds) / 60)} min, or raise snapshotGBps or storageGBps`,
       });
     }
   }
 
   // Spares: enough that the run rarely finds the pool empty (autoSpares).
-  const autoRepairSeconds = (twin.spares?.autoRepairHours ?? AUTO_REPAIR_HOURS.value) * 3600;
-  const manualRepairSeconds = (twin.spares?.manualRepairHours ?? MANUAL_REPAIR_HOURS.value) * 3600;
-  const manualShare = twin.spares?.manualShare ?? MANUAL_REPAIR_SHARE.value;
+  const autoRepairSeconds = twin.spares.autoRepairHours * 3600;
+  const manualRepairSeconds = twin.spares.manualRepairHours * 3600;
+  const { manualShare, policy } = twin.spares;
   const repairMean = autoRepairSeconds + manualShare * manualRepairSeconds;
-  const auto = twin.spares?.nodes === undefined || twin.spares.nodes === 'auto';
+  const auto = twin.spares.nodes === 'auto';
   const spareNodes = auto
     ? flooded
       ? 0
       : autoSpares(hardwareRate, repairMean, runSeconds)
-    : (twin.spares?.nodes as number);
-  const policy = twin.spares?.policy ?? 'wait';
+    : (twin.spares.nodes as number);
   if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0 && !flooded) {
     issues.push({
       code: 'invalid_value',
@@ -397,7 +389,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   // Throttling: the job runs at its slowest GPU. Each GPU's clock deficit over an interval is exponential with a
   // mean that follows the day; the maximum of n has mean m·H_n, so a peak-to-trough swing S at the reference
   // 16,384 GPUs needs a peak mean m = S / H_16384 per GPU (Llama 3: 1-2% over the day).
-  const swing = twin.throttling?.diurnalSwing ?? DIURNAL_SWING.value;
+  const swing = twin.throttling.diurnalSwing;
   const peakMeanDeficit = swing / harmonic(16384);
 
   // Power: GPUs draw the training level while computing and the idle level while waiting; the rest of the IT load
@@ -414,7 +406,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const runningMW = mw((gpus * runningGpuW + (factory.purchasedGpus - gpus) * idleW) / 1000 + otherKW);
   const idleMW = mw((factory.purchasedGpus * idleW) / 1000 + otherKW);
 
-  const stragglerRate = twin.stragglers?.ratePerNodeYear ?? STRAGGLER_RATE_PER_NODE_YEAR.value;
+  const stragglerRate = twin.stragglers.ratePerNodeYear;
   const throttleIntervalSeconds = THROTTLE_INTERVAL_MINUTES.value * 60;
 
   // One event budget for every process: what a replica is expected to fire over the run.
@@ -425,13 +417,13 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       {
         path: 'twin.stragglers.ratePerNodeYear',
         events: 2 * stragglerRate * perSecondOfYear * nodes * runSeconds,
-        value: twin.stragglers?.ratePerNodeYear,
+        value: written.stragglers?.ratePerNodeYear,
         fix: 'give fewer episodes per host-year (the default is 0.5)',
       },
       {
         path: 'twin.checkpoint.intervalMinutes',
         events: mode === 'blocking' ? (2 * runSeconds) / intervalSeconds : 0,
-        value: twin.checkpoint?.intervalMinutes,
+        value: written.checkpoint?.intervalMinutes,
         fix: 'checkpoint less often, or "optimal"',
       },
       { path: 'twin.days', events: runSeconds / throttleIntervalSeconds, fix: 'simulate fewer days' },
@@ -492,10 +484,13 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       spares: { nodes: spareNodes, auto, policy, autoRepairSeconds, manualRepairSeconds, manualShare },
       stragglers: {
         ratePerSecond: stragglerRate * perSecond * nodes,
-        meanSeconds: (twin.stragglers?.meanMinutes ?? STRAGGLER_MEAN_MINUTES.value) * 60,
-        slowdownMedian: twin.stragglers?.slowdown ?? STRAGGLER_SLOWDOWN_MEDIAN.value,
+        meanSeconds: twin.stragglers.meanMinutes * 60,
+        slowdownMedian: twin.stragglers.slowdown,
         slowdownSigma: STRAGGLER_SLOWDOWN_SIGMA.value,
-        slowdownMax: Math.max(STRAGGLER_SLOWDOWN_MAX.value, twin.stragglers?.slowdown ?? 1),
+        slowdownMax: Math.max(
+          STRAGGLER_SLOWDOWN_MAX.value,
+          twin.stragglers.slowdownGiven ? twin.stragglers.slowdown : 1,
+        ),
       },
       throttling: { peakMeanDeficit, intervalSeconds: throttleIntervalSeconds },
       power: {
