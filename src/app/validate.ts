@@ -4,6 +4,7 @@
  * @module
  */
 import type { Result } from '../spec/issues.js';
+import { controlCharacterPath } from '../spec/load.js';
 import { type ValidationReport, validateRuns } from '../validation/validate.js';
 import { throwIfAborted, type UseCaseOptions } from './ports.js';
 
@@ -17,6 +18,13 @@ export async function runValidate(
   { signal }: UseCaseOptions = {},
 ): Promise<Result<ValidateOutcome>> {
   throwIfAborted(signal);
+  const control = controlCharacterPath(input.rows);
+  if (control !== undefined) {
+    return {
+      ok: false,
+      issues: [{ code: 'control_character', path: control, message: 'holds a control character; write plain text' }],
+    };
+  }
   const report = validateRuns([...input.rows]);
   if (report.rows.length > 0) return { ok: true, value: report };
   const reasons = report.skipped.map((row) => ({

@@ -187,6 +187,12 @@ export function renderSimulateMarkdown(outcome: SimulateOutcome): string {
 const MARGINS = { marginTop: 20, marginRight: 24, marginBottom: 46, marginLeft: 72 } as const;
 const AXIS = { labelAnchor: 'center', labelArrow: 'none' } as const;
 
+/** Most events of replica 0 that `--json` lists (its summary counts them all). */
+export const MAX_JSON_EVENTS = 2000;
+
+/** Most points (and rules per kind) one timeline draws: about one per pixel of its width. */
+const CHART_POINTS = 1000;
+
 /** The events the timeline marks, their legend names and colours (a fixed order, so the legend is stable). */
 const EVENT_KINDS: readonly { kind: TwinEventKind; name: string; color: string }[] = [
   { kind: 'interruption', name: 'unexpected interruption', color: PALETTE.red },
@@ -210,20 +216,47 @@ function timelineFigure(outcome: SimulateOutcome): string {
   const clean = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : 0);
   const tokensMax = Math.max(0, ...timeline.tokensPerSecond.map(clean));
   const unit = unitScale(tokensMax);
-  const rows = timeline.tokensPerSecond.map((tokens, i) => ({
-    t: ((i + 0.5) * timeline.bucketSeconds) / perUnit,
-    tokens: clean(tokens) / unit.divisor,
-    mean: clean(timeline.powerMW.mean[i]),
-    min: clean(timeline.powerMW.min[i]),
-    max: clean(timeline.powerMW.max[i]),
+  // The chart is about a thousand pixels wide: buckets are merged (mean throughput and power, the min and max of
+  // power) down to at most CHART_POINTS points, and events to one rule per kind per point, so a run of 20,000
+  // buckets and thousands of interruptions draws the same picture in a bounded page.
+  const group = Math.max(1, Math.ceil(n / CHART_POINTS));
+  const rows: { t: number; tokens: number; mean: number; min: number; max: number }[] = [];
+  for (let start = 0; start < n; start += group) {
+    const end = Math.min(n, start + group);
+    let tokens = 0;
+    let mean = 0;
+    let min = Number.POSITIVE_INFINITY;
+    let max = 0;
+    for (let i = start; i < end; i++) {
+      tokens += clean(timeline.tokensPerSecond[i]);
+      mean += clean(timeline.powerMW.mean[i]);
+      min = Math.min(min, clean(timeline.powerMW.min[i]));
+      max = Math.max(max, clean(timeline.powerMW.max[i]));
+    }
+    rows.push({
+      t: (((start + end) / 2) * timeline.bucketSeconds) / perUnit,
+      tokens: tokens / (end - start) / unit.divisor,
+      mean: mean / (end - start),
+      min: Number.isFinite(min) ? min : 0,
+      max,
+    });
+  }
+  const pixel = totalSeconds / CHART_POINTS;
+  const seen = new Map<string, { t: number; kind: string; cause: string | undefined; count: number }>();
+  for (const e of events) {
+    const kind = EVENT_KINDS.find((k) => k.kind === e.kind)?.name;
+    if (kind === undefined || !Number.isFinite(e.t)) continue;
+    const key = `${kind}:${Math.floor(e.t / pixel)}`;
+    const mark = seen.get(key);
+    if (mark) mark.count++;
+    else seen.set(key, { t: e.t / perUnit, kind, cause: e.cause, count: 1 });
+  }
+  const unitName = inDays ? 'days' : 'h';
+  const marked = [...seen.values()].map((m) => ({
+    t: m.t,
+    kind: m.kind,
+    title: `${plainNumber(m.t)} ${unitName}: ${m.count > 1 ? `${m.count} × ${m.kind}` : `${m.kind}${m.cause ? ` (${m.cause})` : ''}`}`,
   }));
-  const marked = events
-    .filter((e) => EVENT_KINDS.some((k) => k.kind === e.kind) && Number.isFinite(e.t))
-    .map((e) => ({
-      t: e.t / perUnit,
-      kind: EVENT_KINDS.find((k) => k.kind === e.kind)?.name ?? e.kind,
-      title: `${plainNumber(e.t / perUnit)} ${inDays ? 'days' : 'h'}: ${e.kind}${e.cause ? ` (${e.cause})` : ''}`,
-    }));
   const kinds = EVENT_KINDS.filter((k) => marked.some((m) => m.kind === k.name));
   const x = { domain: [0, totalSeconds / perUnit], label: timeLabel, ...AXIS };
   const THROUGHPUT = 'training throughput';
@@ -490,6 +523,11 @@ export function simulateJson(outcome: SimulateOutcome): unknown {
     badputHours: study.badputHours,
     interruptionsByCause: study.interruptionsByCause,
     settings: outcome.config,
-    example: study.example,
+    // Replica 0 in full, its event log cut to the first MAX_JSON_EVENTS (the count of the rest is kept).
+    example: {
+      ...study.example,
+      events: study.example.events.slice(0, MAX_JSON_EVENTS),
+      eventsDropped: study.example.eventsDropped + Math.max(0, study.example.events.length - MAX_JSON_EVENTS),
+    },
   };
 }

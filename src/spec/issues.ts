@@ -26,7 +26,17 @@ const MAX_ECHO_CHARS = 60;
 
 /** Cuts `text` to {@link MAX_ECHO_CHARS} characters, marking the cut. */
 export function shorten(text: string): string {
-  return text.length <= MAX_ECHO_CHARS ? text : `${text.slice(0, MAX_ECHO_CHARS - 1)}…`;
+  const plain = escapeControls(text);
+  return plain.length <= MAX_ECHO_CHARS ? plain : `${plain.slice(0, MAX_ECHO_CHARS - 1)}…`;
+}
+
+// C0 and C1 control characters and DEL: never echoed raw to a terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** `text` with its control characters written as \uXXXX escapes (tabs and newlines kept). */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Joins a path of keys and indices as `a.b[0].c`. */
@@ -60,7 +70,7 @@ export function fromZodIssues(
           input === undefined
             ? `is required (${expected})`
             : typeof input === 'number' && !Number.isFinite(input)
-              ? `expected a finite number, got ${describe(input)}${Number.isNaN(input) ? '' : ' (a number too large to represent, such as 1e400)'}`
+              ? `expected a finite number, got ${describe(input)}`
               : `expected ${expected}, got ${describe(input)}`;
         out.push({ code: 'invalid_type', path, message, value: input });
         break;
@@ -175,7 +185,12 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(shorten(value));
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return '.nan (not a number)';
+    if (!Number.isFinite(value)) return `${value} (a number too large to represent, such as 1e400)`;
+    return String(value);
+  }
+  if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
   return 'an object';
 }

@@ -5,7 +5,7 @@
  */
 import { type Document, isScalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
-import { describe, fromZodIssues, type Result, type SpecIssue } from './issues.js';
+import { describe, escapeControls, fromZodIssues, type Result, type SpecIssue, shorten } from './issues.js';
 import { type ResolvedSpec, resolveSpec } from './resolve.js';
 import { SpecSchema } from './spec.js';
 
@@ -47,10 +47,14 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
   }
   if (format === 'json') {
     try {
-      return { ok: true, value: JSON.parse(text) };
+      return withPlainText(JSON.parse(text));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, issues: [{ code: 'json_syntax', path: '', message: `JSON syntax error: ${message}` }] };
+      const line = escapeControls(firstLine(message));
+      return {
+        ok: false,
+        issues: [{ code: 'json_syntax', path: '', message: `JSON syntax error: ${shortenMiddle(line)}` }],
+      };
     }
   }
   // Duplicate keys are found by one pass over the parsed maps below: the parser's own check compares every pair
@@ -69,7 +73,7 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
   const duplicate = firstDuplicateKey(document, text);
   if (duplicate) return { ok: false, issues: [duplicate] };
   try {
-    return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+    return withPlainText(document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return {
@@ -83,6 +87,46 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
       ],
     };
   }
+}
+
+/** Longest syntax-error message kept (the parser quotes the text around the error). */
+const MAX_SYNTAX_MESSAGE = 200;
+
+function shortenMiddle(text: string): string {
+  return text.length <= MAX_SYNTAX_MESSAGE ? text : `${text.slice(0, MAX_SYNTAX_MESSAGE - 1)}…`;
+}
+
+/** A parsed value, or an issue at the first string (or key) holding a control character, found by one walk. */
+function withPlainText(value: unknown): Result<unknown> {
+  const path = controlCharacterPath(value);
+  if (path === undefined) return { ok: true, value };
+  return {
+    ok: false,
+    issues: [{ code: 'control_character', path, message: 'holds a control character; write plain text' }],
+  };
+}
+
+/** The path of the first string or key in `value` holding a control character (tabs and newlines allowed). */
+export function controlCharacterPath(value: unknown, path = ''): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+  const stack: [unknown, string][] = [[value, path]];
+  // An explicit stack: a deeply nested document must not overflow the call stack.
+  while (stack.length > 0) {
+    const [node, at] = stack.pop() as [unknown, string];
+    if (typeof node === 'string') {
+      if (control.test(node)) return at;
+    } else if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${at}[${i}]`]);
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        const childAt = at === '' ? shorten(key) : `${at}.${shorten(key)}`;
+        if (control.test(key)) return childAt;
+        stack.push([child, childAt]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The first key that appears twice in one YAML mapping, as a syntax issue with its line and column. */

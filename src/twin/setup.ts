@@ -197,8 +197,8 @@ export const MAX_EXPECTED_FAILURES = 1e6;
  */
 export const MAX_EXPECTED_EVENTS = 5e6;
 
-/** Most timeline buckets a run may have (memory: four numbers per bucket per detailed replica). */
-export const MAX_BUCKETS = 100_000;
+/** Most timeline buckets a run may have (four numbers per bucket go into `--json`: about 1.6 MB at most). */
+export const MAX_BUCKETS = 20_000;
 
 /**
  * The Weibull scale λ of one component of a class, seconds, such that each fails `ratePerYear` times in its first

@@ -3,8 +3,10 @@
  * time, else model TFLOP/s/GPU converted from the row's basis), and summarises the errors by group.
  * @module
  */
+
 import { type EstimateOptions, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
+import { fromZodIssues, shorten } from '../spec/issues.js';
 import { type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
 
 /** What a row measured and is compared on. */
@@ -89,15 +91,17 @@ export function validateRuns(data: unknown, options: EstimateOptions = {}): Vali
   const skipped: SkippedRow[] = [];
   const list = Array.isArray(data) ? data : [];
   list.forEach((raw, index) => {
-    const parsed = PublishedRunSchema.safeParse(raw);
+    const parsed = PublishedRunSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
-      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : `row ${index}`;
-      const issue = parsed.error.issues[0];
+      const rawId = (raw as { id?: unknown })?.id;
+      const id = typeof rawId === 'string' ? shorten(rawId) : `row ${index}`;
+      // The same messages as a spec's: the field, what was found and what would be valid.
+      const issue = fromZodIssues(parsed.error.issues)[0];
       skipped.push({
         id,
         model: '',
         kind: 'invalid',
-        reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid row'}`,
+        reason: issue ? `${issue.path}: ${issue.message}` : 'invalid row',
       });
       return;
     }

@@ -28,8 +28,12 @@ import { MODEL_PRESETS } from '../../src/catalog/index.js';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
 
-/** stdout and stderr together must stay under this. */
-export const OUTPUT_LIMIT_BYTES = 1_000_000;
+/**
+ * stdout and stderr together must stay under this. The largest legitimate output is `simulate --json` at the
+ * bounds: a timeline of at most 20,000 buckets (four numbers each, about 1.5 MB) and at most 2,000 events of
+ * replica 0, so 4 MB leaves room and still catches anything unbounded.
+ */
+export const OUTPUT_LIMIT_BYTES = 4_000_000;
 /** Default wall-clock budget of one case. */
 export const DEFAULT_CASE_TIMEOUT_MS = 20_000;
 /** Printed by cli-entry.ts when an exception escapes `runCli`. */
