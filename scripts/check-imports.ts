@@ -71,8 +71,8 @@ export function layerViolations(graph: Map<string, string[]>): [string, string][
 // A whole import statement with its specifiers, to tell type-only imports from value imports.
 const STATEMENT = /\bimport\s+(type\s+)?\{([^}]*)\}\s*from\s*['"](\.{1,2}\/[^'"]+)['"]/g;
 
-/** Rooms (and files) a command may take values from: the use cases, renderers, Node adapters and the CLI itself. */
-const COMMAND_VALUES = ['app', 'report', 'node', 'cli', 'errors.ts', 'version.ts'];
+/** Rooms (and files) a command may take values from: the use cases, renderers, Node adapters, the CLI and util/. */
+const COMMAND_VALUES = ['app', 'report', 'node', 'cli', 'util', 'errors.ts', 'version.ts'];
 
 /**
  * Value imports of `cli/commands/*.ts` from anywhere but app/, report/, node/, cli/ and errors.ts: a command

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { closest } from '../util/edit-distance.js';
+import { shorten } from '../util/text.js';
 
 /** One problem in a spec. */
 export interface SpecIssue {
@@ -21,23 +22,7 @@ export interface SpecIssue {
 /** A value or the issues that prevent it. */
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: SpecIssue[] };
 
-/** Longest piece of user text echoed in a message (a key or a string value); longer ones are cut with "…". */
-const MAX_ECHO_CHARS = 60;
-
-/** Cuts `text` to {@link MAX_ECHO_CHARS} characters, marking the cut. */
-export function shorten(text: string): string {
-  const plain = escapeControls(text);
-  return plain.length <= MAX_ECHO_CHARS ? plain : `${plain.slice(0, MAX_ECHO_CHARS - 1)}…`;
-}
-
-// C0 and C1 control characters and DEL: never echoed raw to a terminal.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-/** `text` with its control characters written as \uXXXX escapes (tabs and newlines kept). */
-export function escapeControls(text: string): string {
-  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { escapeControls, shorten } from '../util/text.js';
 
 /** Joins a path of keys and indices as `a.b[0].c`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -9,6 +9,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { TokenworksError } from '../../errors.js';
 import { readTextFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
+import { shorten } from '../../util/text.js';
 import { specFailure } from '../failure.js';
 
 /** The calibration set shipped with the package. */
@@ -38,12 +39,17 @@ export function registerValidate(program: Command, streams: OutputStreams): void
       const runsFile = options.runs ?? DEFAULT_RUNS_FILE;
       const text = await readTextFile(runsFile);
       let data: unknown;
+      if (text.includes('\u0000')) {
+        throw new TokenworksError('SPEC_INVALID', `${runsFile}: the file holds NUL bytes: it is binary, not JSON`, {
+          file: runsFile,
+        });
+      }
       try {
         data = JSON.parse(text);
       } catch (error) {
-        throw new TokenworksError('SPEC_INVALID', `${runsFile}: not valid JSON (${(error as Error).message})`, {
-          file: runsFile,
-        });
+        // The parser quotes the text around the error over several lines: keep its first, escaped and cut.
+        const reason = shorten(((error as Error).message.split('\n')[0] ?? '').trim());
+        throw new TokenworksError('SPEC_INVALID', `${runsFile}: not valid JSON (${reason})`, { file: runsFile });
       }
       if (!Array.isArray(data)) {
         throw new TokenworksError('SPEC_INVALID', `${runsFile}: expected a JSON array of runs, got ${typeof data}`, {
