@@ -33,6 +33,19 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
       ],
     };
   }
+  if (text.includes('\ufffd')) {
+    // What a UTF-8 decoder makes of bytes that are not UTF-8.
+    return {
+      ok: false,
+      issues: [
+        {
+          code: 'binary',
+          path: '',
+          message: 'the file is not UTF-8 text (it holds bytes no text encodes): save it as UTF-8',
+        },
+      ],
+    };
+  }
   if (text.length > MAX_SPEC_CHARS) {
     return {
       ok: false,
@@ -66,7 +79,7 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
       issues: document.errors.map((error) => ({
         code: 'yaml_syntax',
         path: '',
-        message: `YAML syntax error: ${firstLine(error.message).replace(/:$/, '')}`,
+        message: `YAML syntax error: ${shortenMiddle(escapeControls(firstLine(error.message).replace(/:$/, '')))}`,
       })),
     };
   }
