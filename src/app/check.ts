@@ -12,7 +12,7 @@ import { designFactory, fabricRadix } from '../plan/factory.js';
 import { MAX_FABRIC_TIERS, maxFabricGpus } from '../plan/network.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
-import { defaultFacility } from './design.js';
+import { defaultFacility } from './facility.js';
 import { throwIfAborted, type UseCaseOptions } from './ports.js';
 
 /** What `check` finds beyond the schema. */

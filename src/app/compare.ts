@@ -9,7 +9,7 @@ import type { CompareInput, Effects } from '../spec/compare.js';
 import { COMPARE_DEFAULTS } from '../spec/compare.js';
 import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
-import { DEFAULT_ACCELERATOR, defaultFacility } from './design.js';
+import { DEFAULT_ACCELERATOR, defaultFacility } from './facility.js';
 import { compareSizesWith } from './fan-out.js';
 import type { CompareDataRef, Ports, UseCaseOptions } from './ports.js';
 import type { SkippedSize } from './tasks.js';

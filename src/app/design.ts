@@ -7,7 +7,6 @@
  * - With neither: the recommended design of a search over the catalog's accelerators and sizes.
  * @module
  */
-import { systemPreset } from '../catalog/systems.js';
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { estimate } from '../perf/estimate.js';
 import { type DesignPoint, type DesignResult, missedConstraints } from '../plan/design.js';
@@ -15,34 +14,19 @@ import { explainPlan, whyNoPlan } from '../plan/explain.js';
 import { designFactory, type Factory } from '../plan/factory.js';
 import { type SearchResult, withPrecision } from '../plan/search.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
-import {
-  type ResolvedFacility,
-  type ResolvedPlan,
-  type ResolvedSpec,
-  type ResolvedSystem,
-  type ResolvedWorkload,
-  resolveFacility,
+import type {
+  ResolvedFacility,
+  ResolvedPlan,
+  ResolvedSpec,
+  ResolvedSystem,
+  ResolvedWorkload,
 } from '../spec/resolve.js';
 import type { TwinDesign } from '../twin/setup.js';
+import { defaultFacility } from './facility.js';
 import { searchDesignsWith, searchPlansWith } from './fan-out.js';
 import { type Progress, SILENT, type TaskRunner, type UseCaseOptions } from './ports.js';
 
-/**
- * The accelerator a comparison prices when the spec names no system: the H100 SXM, the part of the published
- * shared-cluster traces' era and of most published training runs (docs/breakpoint.md).
- */
-export const DEFAULT_ACCELERATOR = 'h100-sxm';
-
-/**
- * The facility of a spec that names none. Rack-scale parts (NVL72-class, bought as whole liquid-cooled racks)
- * need direct liquid cooling; servers of a named accelerator stand in an air-cooled hall; a search across the
- * catalog, which may pick either, is priced in a direct-liquid hall (the cooling every part can use).
- */
-export function defaultFacility(spec: ResolvedSpec, acceleratorId = spec.system?.accelerator.id): ResolvedFacility {
-  if (spec.facility) return spec.facility;
-  if (acceleratorId === undefined) return resolveFacility({ cooling: 'direct-liquid' });
-  return resolveFacility({ cooling: systemPreset(acceleratorId)?.rack ? 'direct-liquid' : 'air' });
-}
+export { DEFAULT_ACCELERATOR, defaultFacility } from './facility.js';
 
 /** The twin design of a design-search point: the workload at the precision its plan search chose. */
 export function designOfPoint(

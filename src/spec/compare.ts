@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { LIMITS, positiveInt } from './common.js';
+import { MAX_SIZES } from './limits.js';
 
-/** Job sizes one comparison may sweep: 64 (a doubling sweep from 1 GPU to 2^24 has 25). */
-export const MAX_SIZES = 64;
+export { MAX_SIZES } from './limits.js';
 
 const on = () => z.boolean().default(true);
 

@@ -32,3 +32,11 @@ describe('twin settings resolution', () => {
     expect(twin.written).toBe(written);
   });
 });
+
+describe('the plain-number limits', () => {
+  it('name every effect of the compare schema, in its order', async () => {
+    const { EffectsSchema } = await import('./compare.js');
+    const { EFFECT_NAMES } = await import('./limits.js');
+    expect([...EFFECT_NAMES]).toEqual(Object.keys(EffectsSchema.shape));
+  });
+});
