@@ -2,10 +2,11 @@
  * Every map/reduce of Tokenworks over a {@link TaskRunner}, and nowhere else: plan searches split into
  * interleaved shards and merged in the single search's order; design searches one task per accelerator and size,
  * summarised in job order; twin studies with replica 0 in full on the calling thread and the others in chunks;
- * comparisons one task per job size. Each gives the same answer whatever the runner and its concurrency.
+ * comparisons one task per job size that prepares it, then its twin replicas in chunks, then the point finished
+ * here. Each gives the same answer whatever the runner and its concurrency.
  * @module
  */
-import type { ComparePoint } from '../breakpoint/compare.js';
+import { type ComparePoint, finishComparePoint, studyOf } from '../breakpoint/compare.js';
 import {
   type DesignOptions,
   type DesignPoint,
@@ -15,7 +16,7 @@ import {
 } from '../plan/design.js';
 import { enumeratePlans, mergeSearches, type SearchOptions, type SearchResult } from '../plan/search.js';
 import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
-import { simulateRun } from '../twin/run.js';
+import { type RunResult, type RunSummary, simulateRun } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import { type StudyResult, summarizeStudy } from '../twin/study.js';
 import { type Progress, SILENT, type TaskRunner, throwIfAborted, type UseCaseOptions } from './ports.js';
@@ -127,7 +128,12 @@ export async function runStudyWith(
   return summarizeStudy(seed, [example.summary, ...rest], example);
 }
 
-/** Both sides of a comparison at each of `sizes`, in size order: a point, or why the size was skipped. */
+/**
+ * Both sides of a comparison at each of `sizes`, in size order: a point, or why the size was skipped. Each size is
+ * one task that prepares it (plans, the shared cluster, replica 0 of both twins); its other replicas then spread
+ * over the runner in chunks, and the point is finished here from the two studies: the answer of `comparePoint`.
+ * The largest sizes, whose gangs wait longest in the shared cluster, are handed out first.
+ */
 export async function compareSizesWith(
   runner: TaskRunner,
   base: Omit<CompareTask, 'kind' | 'gpus'>,
@@ -136,13 +142,36 @@ export async function compareSizesWith(
 ): Promise<(ComparePoint | SkippedSize)[]> {
   throwIfAborted(signal);
   progress.start('sizes', sizes.length);
-  const outcomes = await Promise.all(
-    sizes.map((gpus) =>
-      runner.run({ ...base, kind: 'compare', gpus }, { signal }).then((outcome) => {
-        progress.tick();
-        return outcome;
-      }),
-    ),
+  // Two chunks per unit of concurrency and side: enough to balance the runner at the end of the sweep.
+  const { replicas } = base.scenario;
+  const chunk = Math.max(1, Math.min(50, Math.ceil((replicas - 1) / (2 * Math.max(1, runner.concurrency)))));
+  const study = async (config: TwinConfig, seed: number, first: RunResult) => {
+    const tasks: Promise<RunSummary[]>[] = [];
+    for (let from = 1; from < replicas; from += chunk) {
+      const to = Math.min(replicas, from + chunk);
+      tasks.push(runner.run({ kind: 'twin', config, seed, from, to }, { signal }));
+    }
+    return studyOf(seed, first, (await Promise.all(tasks)).flat());
+  };
+  const compare = async (gpus: number): Promise<ComparePoint | SkippedSize> => {
+    const outcome = await runner.run({ ...base, kind: 'compare-prepare', gpus }, { signal });
+    if ('reason' in outcome) return outcome;
+    const { prepared, first } = outcome;
+    const [dedicated, shared] = await Promise.all([
+      study(prepared.dedicatedTwin, prepared.seed, first.dedicated),
+      study(prepared.sharedTwin, prepared.seed, first.shared),
+    ]);
+    return finishComparePoint(prepared, dedicated, shared);
+  };
+  const outcomes: (ComparePoint | SkippedSize)[] = new Array(sizes.length);
+  const largestFirst = sizes
+    .map((gpus, index) => ({ gpus, index }))
+    .sort((a, b) => b.gpus - a.gpus || a.index - b.index);
+  await Promise.all(
+    largestFirst.map(async ({ gpus, index }) => {
+      outcomes[index] = await compare(gpus);
+      progress.tick();
+    }),
   );
   progress.done();
   return outcomes;

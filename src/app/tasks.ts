@@ -5,7 +5,13 @@
  * ({@link CompareDataRef}) and is resolved through the runner's {@link DataSource}.
  * @module
  */
-import { type ComparePoint, comparePoint } from '../breakpoint/compare.js';
+import {
+  type ComparePoint,
+  comparePoint,
+  firstReplica,
+  type PreparedPoint,
+  prepareComparePoint,
+} from '../breakpoint/compare.js';
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { type DesignPoint, type DesignResult, evaluateDesign } from '../plan/design.js';
 import { type SearchOptions, type SearchResult, searchPlans } from '../plan/search.js';
@@ -13,7 +19,7 @@ import type { CompareInput } from '../spec/compare.js';
 import type { Constraints } from '../spec/constraints.js';
 import type { ResolvedFacility, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import type { TwinInput } from '../spec/twin.js';
-import type { RunSummary } from '../twin/run.js';
+import type { RunResult, RunSummary } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
 import { runReplicas } from '../twin/study.js';
 import type { CompareDataRef, DataSource } from './data.js';
@@ -58,8 +64,22 @@ export interface CompareTask {
   readonly gpus: number;
 }
 
+/**
+ * One job size of a comparison made ready for its twin studies, with replica 0 of each side run: the fan-out
+ * spreads the other replicas as {@link TwinTask}s and finishes the point (src/app/fan-out.ts).
+ */
+export interface ComparePrepareTask extends Omit<CompareTask, 'kind'> {
+  readonly kind: 'compare-prepare';
+}
+
+/** A prepared compare size and replica 0 of each side's study (without event logs). */
+export interface PreparedSize {
+  readonly prepared: PreparedPoint;
+  readonly first: { readonly dedicated: RunResult; readonly shared: RunResult };
+}
+
 /** Every task a runner may be given. */
-export type Task = PlanShardTask | DesignTask | TwinTask | CompareTask;
+export type Task = PlanShardTask | DesignTask | TwinTask | CompareTask | ComparePrepareTask;
 
 /** A compare size that could not be compared, and why. */
 export interface SkippedSize {
@@ -76,7 +96,9 @@ export type TaskResult<T extends Task> = T extends PlanShardTask
       ? RunSummary[]
       : T extends CompareTask
         ? ComparePoint | SkippedSize
-        : never;
+        : T extends ComparePrepareTask
+          ? PreparedSize | SkippedSize
+          : never;
 
 /** Runs one task with `data` resolving its trace references. */
 export async function runTask<T extends Task>(task: T, data: DataSource | undefined): Promise<TaskResult<T>> {
@@ -110,6 +132,23 @@ async function execute(task: Task, data: DataSource | undefined): Promise<unknow
         traces,
         task.gpus,
       );
+    }
+    case 'compare-prepare': {
+      if (!data) throw new Error('internal: a compare task needs a data source');
+      const traces = await data.compareData(task.data);
+      const prepared = prepareComparePoint(
+        task.workload,
+        task.acceleratorId,
+        task.facility,
+        task.twin,
+        task.scenario,
+        traces,
+        task.gpus,
+      );
+      if ('reason' in prepared) return prepared;
+      const { dedicatedTwin, sharedTwin, seed } = prepared;
+      const first = { dedicated: firstReplica(dedicatedTwin, seed), shared: firstReplica(sharedTwin, seed) };
+      return { prepared, first } satisfies PreparedSize;
     }
   }
 }

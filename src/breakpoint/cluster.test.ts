@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { allocationProfile, type ClusterJob, jobsFromPods, runCluster } from './cluster.js';
+import { allocationProfile, type ClusterJob, ClusterSimulation, jobsFromPods, runCluster } from './cluster.js';
 import { nodesFromRecords, podsFromRecords, type TraceNode } from './trace.js';
 
 const node = (name: string, gpus: number, gpuModel = 'H100'): TraceNode => ({
@@ -115,5 +115,82 @@ describe('the openb trace (Alibaba cluster-trace-gpu-v2023) replayed on its own 
     const bad = nodesFromRecords([{ sn: 'x', cpu_milli: '1000', memory_mib: '10', gpu: '-8', model: 'H100' }], 'n.csv');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues[0]).toMatchObject({ path: 'n.csv:2.gpu', value: '-8' });
+  });
+});
+
+describe('forks and early stops give the whole run', () => {
+  // A small loaded cluster: 12 nodes of 1-8 GPUs in leaves of 4, two GPU models, jobs of whole GPUs, shares and
+  // CPU, arriving at whole seconds (ties included).
+  const nodes = Array.from({ length: 12 }, (_, i) =>
+    node(`n${i}`, [8, 4, 2, 1][i % 4] as number, i % 3 ? 'H100' : 'A100'),
+  );
+  let state = 7;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const jobs: ClusterJob[] = Array.from({ length: 300 }, (_, i) =>
+    job(`j${i}`, Math.floor(next() * 400), Math.floor(next() * 120), 1 + Math.floor(next() * 4), {
+      ...(i % 7 === 0 && { gpuMilli: 250 + Math.floor(next() * 7) * 100 }),
+      ...(i % 5 === 0 && { cpuMilli: 0, memoryMiB: 0 }),
+    }),
+  );
+  const gang = job('gang', 150, 500, 0, { nodes: 3, gpuModels: ['H100'] });
+
+  it.each(['fifo', 'backfill'] as const)(
+    '%s: a fork with the gang added at its arrival is the run with it',
+    (policy) => {
+      const whole = runCluster(nodes, [...jobs, gang], { policy, nodesPerLeaf: 4 });
+      const base = new ClusterSimulation(nodes, jobs, { policy, nodesPerLeaf: 4 });
+      base.run(150);
+      const fork = base.fork();
+      const index = fork.add(gang);
+      expect(index).toBe(jobs.length);
+      fork.run(Number.POSITIVE_INFINITY);
+      expect(fork.starts()).toEqual(whole.starts);
+      expect(fork.placementOf(index)).toEqual(whole.placements[index]);
+      // The run it was forked from goes on as the run without the gang.
+      base.run(Number.POSITIVE_INFINITY);
+      expect(base.starts()).toEqual(runCluster(nodes, jobs, { policy, nodesPerLeaf: 4 }).starts);
+    },
+  );
+
+  it('a run stopped when its watched jobs start has their starts', () => {
+    const whole = runCluster(nodes, [...jobs, gang], { policy: 'fifo', nodesPerLeaf: 4 });
+    const run = new ClusterSimulation(nodes, [...jobs, gang], { policy: 'fifo', nodesPerLeaf: 4 });
+    const watched = [jobs.length, 10, 200, 250];
+    run.watch(watched);
+    expect(run.run(Number.POSITIVE_INFINITY, { stopWhenWatchedStart: true })).toBe(true);
+    for (const i of watched) expect(run.startOf(i)).toBe(whole.starts[i]);
+  });
+
+  it('the allocation of whole GPUs, without a comparison sort, is the sorted definition exactly', () => {
+    const sorted = (intervals: [number, number, number][], from: number, to: number) => {
+      const events: [number, number][] = [];
+      for (const [s, e, g] of intervals) {
+        const a = Math.max(s, from);
+        const b = Math.min(e, to);
+        if (b > a && g > 0) events.push([a, g], [b, -g]);
+      }
+      events.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let current = 0;
+      let last = from;
+      let area = 0;
+      let peak = 0;
+      for (const [t, d] of events) {
+        area += current * (t - last);
+        current += d;
+        last = t;
+        if (current > peak) peak = current;
+      }
+      return { from, to, meanGpus: to > from ? area / (to - from) : 0, peakGpus: peak };
+    };
+    for (const share of [false, true]) {
+      const intervals = Array.from({ length: 500 }, (): [number, number, number] => {
+        const a = Math.floor(next() * 100) / 3;
+        return [a, a + Math.floor(next() * 40) / 7, share ? Math.floor(next() * 10) / 10 : Math.floor(next() * 9)];
+      });
+      expect(allocationProfile(intervals, 2, 90)).toEqual(sorted(intervals, 2, 90));
+    }
   });
 });

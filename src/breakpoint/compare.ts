@@ -4,7 +4,9 @@
  * lands fragmented on a tapered fabric shared with them, waits for its slowest worker, may land on older GPUs,
  * is preempted and has no hot spares. Each effect can be switched off. For each side: time to start, time to
  * train, effective tokens/s, goodput and cost per million tokens; the breakpoint is the smallest size from which
- * the factory wins on both time and cost (docs/breakpoint.md).
+ * the factory wins on both time and cost (docs/breakpoint.md). A size is prepared ({@link prepareComparePoint}:
+ * plans, the shared cluster, the two twins' settings), its twin replicas run (anywhere: they are independent) and
+ * it is finished from their figures ({@link finishComparePoint}); {@link comparePoint} does all three here.
  * @module
  */
 import { findAccelerator } from '../catalog/index.js';
@@ -14,6 +16,7 @@ import { whyNoPlan } from '../plan/explain.js';
 import { designFactory } from '../plan/factory.js';
 import { planLayout } from '../plan/layout.js';
 import { searchPlans } from '../plan/search.js';
+import { ReplicaStreams } from '../sim/index.js';
 import type { CompareInput } from '../spec/compare.js';
 import {
   acceleratorFromEntry,
@@ -22,11 +25,11 @@ import {
   type ResolvedWorkload,
 } from '../spec/resolve.js';
 import type { TwinInput } from '../spec/twin.js';
-import { ReplicaStreams } from '../twin/engine/index.js';
+import { type RunResult, type RunSummary, simulateRun } from '../twin/run.js';
 import { optimalInterval, type TwinConfig, twinConfig } from '../twin/setup.js';
-import { runStudy, type StudyResult } from '../twin/study.js';
+import { runReplicas, type StudyResult, summarizeStudy } from '../twin/study.js';
 import { interferenceSlowdown, mixedGenerationStep, placedSystem } from './effects.js';
-import { flagshipStart, type TenantMix, tenantBaseline, tenantJobs } from './tenants.js';
+import { TenantCluster, type TenantMix, tenantTable } from './tenants.js';
 import type { TraceNode } from './trace.js';
 
 /** One side's figures at one size. */
@@ -106,7 +109,44 @@ const FIFO_WINDOW = 6 * HOUR;
 const FIFO_HORIZON = 60 * 24 * HOUR;
 const BACKFILL_HORIZON = 48 * HOUR;
 
-/** One size of the comparison. */
+/** A size that could not be compared, and why. */
+export interface SkippedPoint {
+  readonly gpus: number;
+  readonly reason: string;
+}
+
+/**
+ * A size ready for its twin studies: the twin settings of both sides and every figure of the point that does not
+ * come from them. Plain data, so it travels between threads.
+ */
+export interface PreparedPoint {
+  readonly gpus: number;
+  readonly layout: string;
+  readonly replicas: number;
+  readonly seed: number;
+  /** The factory's twin, and the shared run's (slower steps, preemptions, no spares, its own checkpoints). */
+  readonly dedicatedTwin: TwinConfig;
+  readonly sharedTwin: TwinConfig;
+  readonly tokens: number;
+  readonly spareNodes: number;
+  readonly spareShare: number;
+  readonly factoryPerHour: number;
+  readonly factoryPerGpuHour: number;
+  readonly dedicatedUtilisation: number;
+  readonly waitSeconds: number;
+  readonly sharedPrice: number;
+  readonly started: boolean;
+  readonly leaves: number;
+  readonly olderNodes: number | null;
+  readonly clusterUtilisation: number;
+  readonly tenantExtraWaitSeconds: number;
+  readonly slowdown: ComparePoint['shared']['slowdown'];
+}
+
+/** The figures of a twin study a point is finished from (a {@link StudyResult} has them). */
+export type StudyFigures = Pick<StudyResult, 'figures'>;
+
+/** One size of the comparison, on the calling thread: prepared, both twin studies run, finished. */
 export function comparePoint(
   workload: ResolvedWorkload,
   acceleratorId: string,
@@ -115,7 +155,38 @@ export function comparePoint(
   scenario: CompareInput,
   data: CompareData,
   gpus: number,
-): ComparePoint | { readonly gpus: number; readonly reason: string } {
+): ComparePoint | SkippedPoint {
+  const prepared = prepareComparePoint(workload, acceleratorId, facility, twin, scenario, data, gpus);
+  if ('reason' in prepared) return prepared;
+  const { seed, replicas } = prepared;
+  const study = (config: TwinConfig) =>
+    studyOf(seed, firstReplica(config, seed), runReplicas(config, seed, 1, replicas));
+  return finishComparePoint(prepared, study(prepared.dedicatedTwin), study(prepared.sharedTwin));
+}
+
+/** Replica 0 of a side's study, without its event log or timeline (the comparison reads only figures). */
+export function firstReplica(config: TwinConfig, seed: number): RunResult {
+  return simulateRun(config, seed, 0, { detail: false });
+}
+
+/** A side's study from its replica 0 and the summaries of replicas 1 to n − 1, in replica order. */
+export function studyOf(seed: number, first: RunResult, rest: readonly RunSummary[]): StudyResult {
+  return summarizeStudy(seed, [first.summary, ...rest], first);
+}
+
+/**
+ * One size made ready for its twin studies: the plan and factory, the checks that may skip the size, the shared
+ * cluster (the flagship's wait and placement, the tenants' extra wait, the spare-server wait) and the slowdowns.
+ */
+export function prepareComparePoint(
+  workload: ResolvedWorkload,
+  acceleratorId: string,
+  facility: ResolvedFacility,
+  twin: TwinInput | undefined,
+  scenario: CompareInput,
+  data: CompareData,
+  gpus: number,
+): PreparedPoint | SkippedPoint {
   const { shared, effects } = scenario;
   const system = catalogSystem(acceleratorId, gpus);
   if (!system) return { gpus, reason: `no server of ${acceleratorId} in the catalog` };
@@ -132,7 +203,6 @@ export function comparePoint(
   const config = twinConfig(design, twin);
   if (!config.ok) return { gpus, reason: config.issues.map((i) => i.message).join('; ') };
   const tokens = workload.training.totalTokens;
-  const study = (c: TwinConfig) => runStudy(c, { replicas: scenario.replicas, seed: scenario.seed });
 
   // The gang must fit in the servers it may use (its own GPU model only, when it asks for that).
   const nodeCount = Math.floor(shared.gpus / system.gpusPerNode);
@@ -147,12 +217,8 @@ export function comparePoint(
   }
 
   // (a) Dedicated: the twin on the plan's design, its spares bought with it.
-  const dedicatedStudy = study(config.value);
-  const dedicatedDays = dedicatedStudy.figures.timeToTrainDays.p50;
   const spareNodes = config.value.spares.nodes;
   const spareShare = (spareNodes * system.gpusPerNode) / gpus;
-  const dedicatedCostAtFullUse = factory.costUSD.perHour * (1 + spareShare) * dedicatedDays * 24;
-  const dedicatedCost = dedicatedCostAtFullUse / scenario.dedicated.utilisation;
 
   // (b) Shared: the flagship gang arrives into a loaded cluster of the same servers, some of an older generation.
   const stream = new ReplicaStreams(scenario.seed, gpus).stream(0);
@@ -170,7 +236,7 @@ export function comparePoint(
     gpuRequests: data.tenants.gpuRequests.filter((g) => g <= system.gpusPerNode),
     durations: data.tenants.durations,
   };
-  const tenants = tenantJobs(mix, {
+  const tenants = tenantTable(mix, {
     clusterGpus: nodeCount * system.gpusPerNode,
     utilisation: shared.utilisation,
     from: 0,
@@ -179,22 +245,15 @@ export function comparePoint(
   });
   const horizon = shared.policy === 'fifo' ? FIFO_HORIZON : BACKFILL_HORIZON;
   const clusterOptions = { policy: shared.policy, nodesPerLeaf: shared.nodesPerLeaf, horizon };
-  // The tenants alone, run once for both gangs below.
-  const baseline = tenantBaseline(nodes, tenants, ARRIVAL, clusterOptions);
-  const gang = (servers: number) =>
-    flagshipStart(
-      nodes,
-      tenants,
-      {
-        arrival: ARRIVAL,
-        gangNodes: servers,
-        holdSeconds: horizon,
-        ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
-      },
-      clusterOptions,
-      baseline,
-    );
-  const start = gang(gangNodes);
+  // The tenants alone, run once up to the flagship's arrival and forked for both gangs below.
+  const cluster = new TenantCluster(nodes, tenants, ARRIVAL, clusterOptions);
+  const gang = (servers: number) => ({
+    arrival: ARRIVAL,
+    gangNodes: servers,
+    holdSeconds: horizon,
+    ...(shared.sameGeneration && { gpuModels: [acceleratorId] }),
+  });
+  const start = cluster.flagship(gang(gangNodes));
   if (start.unplaceable) return { gpus, reason: 'no set of servers of the shared cluster can hold the gang' };
   // Whether the gang got servers in the time watched (with the queue effect off, it is taken to start at once).
   const started = start.placement !== undefined || !effects.queue;
@@ -236,7 +295,7 @@ export function comparePoint(
   // frees a server of its model: the wait of a one-server gang arriving at the same moment. After an
   // interruption the job restarts on its own hosts (large jobs are requeued with their nodes held).
   const base = config.value;
-  const replacementWait = effects.noSpares ? gang(1).waitSeconds : 0;
+  const replacementWait = effects.noSpares ? cluster.waitSeconds(gang(1)) : 0;
   const sharedConfig: TwinConfig = {
     ...base,
     stepSeconds: base.stepSeconds * slowdown,
@@ -292,15 +351,48 @@ export function comparePoint(
         },
       }
     : sharedConfig;
-  const sharedStudy = study(tuned);
-  const sharedRunDays = sharedStudy.figures.timeToTrainDays.p50;
-  const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
   // Same hardware at cost, recovered over the GPU-hours tenants use: price = cost per GPU-hour / utilisation.
   // (per GPU bought: whole NVL72 racks leave unused slots the shared cluster would not have).
   const sharedPrice = factory.costUSD.perHour / factory.purchasedGpus / Math.max(0.05, start.utilisation);
+  return {
+    gpus,
+    layout: planLayout(plan),
+    replicas: scenario.replicas,
+    seed: scenario.seed,
+    dedicatedTwin: config.value,
+    sharedTwin: tuned,
+    tokens,
+    spareNodes,
+    spareShare,
+    factoryPerHour: factory.costUSD.perHour,
+    factoryPerGpuHour: factory.costUSD.perGpuHour,
+    dedicatedUtilisation: scenario.dedicated.utilisation,
+    waitSeconds,
+    sharedPrice,
+    started,
+    leaves,
+    olderNodes,
+    clusterUtilisation: start.utilisation,
+    tenantExtraWaitSeconds: start.tenantWait.withFlagship - start.tenantWait.withoutFlagship,
+    slowdown: { fabric, interference, mixedGenerations: mixed, total: slowdown },
+  };
+}
+
+/** The point of a prepared size from its two twin studies (the factory's, the shared run's). */
+export function finishComparePoint(
+  prepared: PreparedPoint,
+  dedicatedStudy: StudyFigures,
+  sharedStudy: StudyFigures,
+): ComparePoint {
+  const { tokens, waitSeconds, sharedPrice, gpus, started, leaves } = prepared;
+  const dedicatedDays = dedicatedStudy.figures.timeToTrainDays.p50;
+  const dedicatedCostAtFullUse = prepared.factoryPerHour * (1 + prepared.spareShare) * dedicatedDays * 24;
+  const dedicatedCost = dedicatedCostAtFullUse / prepared.dedicatedUtilisation;
+  const sharedRunDays = sharedStudy.figures.timeToTrainDays.p50;
+  const sharedDays = Number.isFinite(waitSeconds) ? waitSeconds / 86400 + sharedRunDays : Number.POSITIVE_INFINITY;
   const sharedCost = sharedPrice * gpus * sharedRunDays * 24;
   const millions = tokens / 1e6;
-  const side = (days: number, startHours: number, s: StudyResult, cost: number): SideFigures => ({
+  const side = (days: number, startHours: number, s: StudyFigures, cost: number): SideFigures => ({
     timeToStartHours: startHours,
     timeToTrainDays: days,
     effectiveTokensPerSecond: Number.isFinite(days) ? tokens / (days * 86400) : 0,
@@ -317,16 +409,16 @@ export function comparePoint(
   );
   return {
     gpus,
-    layout: planLayout(plan),
-    dedicated: { ...dedicatedSide, spareNodes, usdPerGpuHour: factory.costUSD.perGpuHour },
+    layout: prepared.layout,
+    dedicated: { ...dedicatedSide, spareNodes: prepared.spareNodes, usdPerGpuHour: prepared.factoryPerGpuHour },
     shared: {
       ...sharedSide,
-      slowdown: { fabric, interference, mixedGenerations: mixed, total: slowdown },
+      slowdown: prepared.slowdown,
       started,
       leaves: started ? leaves : null,
-      olderNodes,
-      clusterUtilisation: start.utilisation,
-      tenantExtraWaitSeconds: start.tenantWait.withFlagship - start.tenantWait.withoutFlagship,
+      olderNodes: prepared.olderNodes,
+      clusterUtilisation: prepared.clusterUtilisation,
+      tenantExtraWaitSeconds: prepared.tenantExtraWaitSeconds,
       usdPerGpuHour: sharedPrice,
     },
     factoryWins: {

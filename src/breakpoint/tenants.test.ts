@@ -3,7 +3,7 @@ import { TRACE_FIGURES } from '../catalog/trace-figures.js';
 import { ReplicaStreams } from '../twin/engine/index.js';
 import { type ClusterJob, runCluster } from './cluster.js';
 import { DEFAULT_COMPARE_DATA } from './default-data.js';
-import { flagshipStart, tenantJobs, tenantMix } from './tenants.js';
+import { flagshipStart, TenantCluster, tenantJobs, tenantMix, tenantTable } from './tenants.js';
 import type { TraceNode } from './trace.js';
 import { podsFromRecords } from './trace.js';
 
@@ -115,5 +115,30 @@ describe('tenant queueing against published shared clusters (AcmeTrace cluster s
       read('philly/philly_runtime.csv').map((r) => Number(r.runtime)),
     );
     expect(mix).toEqual(DEFAULT_COMPARE_DATA.tenants);
+  });
+});
+
+describe('the tenant load as columns', () => {
+  it('draws the jobs of tenantJobs, and a cluster of it answers as one of the job objects', () => {
+    const mix = { gpuRequests: [1, 1, 2, 4, 8], durations: [60, 600, 3000, 20000] };
+    const load = (seed: number) => ({
+      clusterGpus: 512,
+      utilisation: 0.9,
+      from: 0,
+      to: 4 * 3600,
+      stream: new ReplicaStreams(seed, 0).stream(0),
+    });
+    const table = tenantTable(mix, load(11));
+    const jobs = tenantJobs(mix, load(11));
+    expect(jobs.map((j) => [j.arrival, j.duration, j.gpus])).toEqual(
+      Array.from({ length: table.count }, (_, i) => [table.arrival[i], table.duration[i], table.gpus[i]]),
+    );
+    const flagship = { arrival: 3600, gangNodes: 20, holdSeconds: 86400 };
+    const options = { policy: 'fifo' as const, horizon: 10 * 86400, nodesPerLeaf: 8 };
+    const cluster = new TenantCluster(nodes(64), table, 3600, options);
+    expect(cluster.flagship(flagship)).toEqual(flagshipStart(nodes(64), jobs, flagship, options));
+    expect(cluster.waitSeconds({ ...flagship, gangNodes: 1 })).toBe(
+      flagshipStart(nodes(64), jobs, { ...flagship, gangNodes: 1 }, options).waitSeconds,
+    );
   });
 });
