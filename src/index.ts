@@ -117,7 +117,6 @@ export {
 export { type EventHandle, type RandomStream, ReplicaStreams, Simulation } from './sim/index.js';
 
 // Digital twin
-export { twinDesign } from './twin/design.js';
 export {
   BADPUT_CAUSES,
   type BadputCause,

@@ -12,9 +12,9 @@ import { mergeSearches, planKey, searchPlans } from '../plan/search.js';
 import { CompareSchema } from '../spec/compare.js';
 import { loadSpec } from '../spec/load.js';
 import { resolveFacility } from '../spec/resolve.js';
-import { twinDesign } from '../twin/design.js';
 import { twinConfig } from '../twin/setup.js';
 import { runStudy } from '../twin/study.js';
+import { defaultFacility, designOfPlan } from './design.js';
 import { compareSizesWith, runStudyWith, searchDesignsWith, searchPlansWith } from './fan-out.js';
 import type { DataSource, TaskRunner } from './ports.js';
 
@@ -38,8 +38,18 @@ system: { accelerator: h100-sxm, gpuCount: 512 }
 plan: { tp: 2, pp: 1 }
 twin: { days: 20 }`);
 
+function system(spec: typeof TWIN) {
+  if (!spec.system) throw new Error('no system');
+  return spec.system;
+}
+
+function plan(spec: typeof TWIN) {
+  if (!spec.plan) throw new Error('no plan');
+  return spec.plan;
+}
+
 function twinSettings() {
-  const design = twinDesign(TWIN);
+  const design = designOfPlan(TWIN.workload.model.name, TWIN.workload, system(TWIN), plan(TWIN), defaultFacility(TWIN));
   if (!design.ok) throw new Error(JSON.stringify(design.issues));
   const config = twinConfig(design.value, TWIN.twin);
   if (!config.ok) throw new Error(JSON.stringify(config.issues));

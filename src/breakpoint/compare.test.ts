@@ -190,7 +190,7 @@ describe('the breakpoint', () => {
 
 describe('no spares: each failed host waits for the shared pool', () => {
   it('costs about one replacement wait per host failure (the mechanism compare uses, with the wait it measures)', async () => {
-    const { twinDesign } = await import('../twin/design.js');
+    const { twinDesignOf: twinDesign } = await import('../../test/support/twin-config.js');
     const { twinConfig } = await import('../twin/setup.js');
     const { simulateRun } = await import('../twin/run.js');
     const withSystem = validateSpec({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TRACE_FIGURES } from '../catalog/trace-figures.js';
-import { ReplicaStreams } from '../twin/engine/index.js';
+import { ReplicaStreams } from '../sim/index.js';
 import { type ClusterJob, runCluster } from './cluster.js';
 import { DEFAULT_COMPARE_DATA } from './default-data.js';
 import { flagshipStart, TenantCluster, tenantJobs, tenantMix, tenantTable } from './tenants.js';

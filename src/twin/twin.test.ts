@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { twinConfigOf } from '../../test/support/twin-config.js';
 import { FAILURE_CLASSES } from '../catalog/reliability.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { loadSpec, validateSpec } from '../spec/load.js';
-import { twinConfigOf } from './design.js';
 import { BADPUT_CAUSES, maxOfExponentials, simulateRun } from './run.js';
 import { autoSpares, harmonic, poissonPmf, poissonQuantile, type TwinConfig } from './setup.js';
 import { describe as describeValues, runStudy } from './study.js';

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { twinConfigOf } from '../../../test/support/twin-config.js';
 import { FAILURE_CLASSES } from '../../catalog/reliability.js';
 import { validateSpec } from '../../spec/load.js';
 import { PRIORITY } from '../context.js';
-import { twinConfigOf } from '../design.js';
 import { MAX_FAILURE_CLASSES, simulateRun } from '../run.js';
 import type { TwinConfig } from '../setup.js';
 import { type FailureProcess, randomFailures } from './failures.js';
