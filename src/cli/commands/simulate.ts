@@ -53,4 +53,3 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       output.result(renderSimulateText(outcome), simulateJson(outcome));
     });
 }
-
