@@ -120,35 +120,21 @@ async function execute(task: Task, data: DataSource | undefined): Promise<unknow
       );
     case 'twin':
       return runReplicas(task.config, task.seed, task.from, task.to);
-    case 'compare': {
-      if (!data) throw new Error('internal: a compare task needs a data source');
-      const traces = await data.compareData(task.data);
-      return comparePoint(
-        task.workload,
-        task.acceleratorId,
-        task.facility,
-        task.twin,
-        task.scenario,
-        traces,
-        task.gpus,
-      );
-    }
+    case 'compare':
+      return comparePoint(...(await pointArguments(task, data)));
     case 'compare-prepare': {
-      if (!data) throw new Error('internal: a compare task needs a data source');
-      const traces = await data.compareData(task.data);
-      const prepared = prepareComparePoint(
-        task.workload,
-        task.acceleratorId,
-        task.facility,
-        task.twin,
-        task.scenario,
-        traces,
-        task.gpus,
-      );
+      const prepared = prepareComparePoint(...(await pointArguments(task, data)));
       if ('reason' in prepared) return prepared;
       const { dedicatedTwin, sharedTwin, seed } = prepared;
       const first = { dedicated: firstReplica(dedicatedTwin, seed), shared: firstReplica(sharedTwin, seed) };
       return { prepared, first } satisfies PreparedSize;
     }
   }
+}
+
+/** The arguments of one compare size, its traces resolved through `data`. */
+async function pointArguments(task: CompareTask | ComparePrepareTask, data: DataSource | undefined) {
+  if (!data) throw new Error('internal: a compare task needs a data source');
+  const traces = await data.compareData(task.data);
+  return [task.workload, task.acceleratorId, task.facility, task.twin, task.scenario, traces, task.gpus] as const;
 }
