@@ -1,0 +1,400 @@
+/**
+ * A streaming parser of training-log step lines: text goes in by chunks, typed step samples come out, and a line
+ * that looks like a step line but cannot be read is counted as malformed with its line number. Never throws.
+ *
+ * Formats (docs/research operate.md §1.5):
+ * - **Megatron-LM**, `megatron/training/training.py` `training_log`, printed by the last rank every `--log-interval`:
+ *   ` [YYYY-mm-dd HH:MM:SS[.ffffff]] iteration {it:8d}/{train_iters:8d} | consumed samples: {n} |
+ *   elapsed time per iteration (ms): {x:.1f} | [throughput per GPU (TFLOP/s/GPU): {t:.1f} |] learning rate: {lr:.6E} |
+ *   global batch size: {gbs:5d} | {loss name}: {v:.6E} | … | loss scale: {s:.1f} | [grad norm: {g:.3f} |] …
+ *   number of skipped iterations: {k:3d} | number of nan iterations: {k:3d} |` (one physical line). The elapsed time
+ *   is the mean over the log interval.
+ * - **NeMo 2 / Megatron-Bridge** (Lightning progress logger): `Training epoch 0, iteration 74/99 | lr: 1.124e-05 |
+ *   global_batch_size: 128 | global_step: 74 | reduced_train_loss: 11.87 | train_step_timing in s: 8.768 |
+ *   [TFLOPS_per_GPU: 865.7 |] [tokens_per_sec_per_gpu: 1.073e+04 |] consumed_samples: 9600`; NeMo 1 printed the same
+ *   keys as `key=value` in a tqdm bar (`…, train_step_timing in s=0.615]`).
+ * - **torchtitan**, `torchtitan/components/metrics.py` (colour codes stripped): `step: 20  loss: 11.83506
+ *   grad_norm:  9.6669  memory: 48.87GiB(51.44%)  tps: 4,376  tflops: 253.41  mfu: 25.62%` (`mfu: N/A` under FP8);
+ *   it prints no step time.
+ * - **Plain step records** `step,time,tokens|samples,loss`: a CSV with that header line (the third column named
+ *   `tokens` or `samples`; columns in any order, only `step` required), or JSON lines with those keys. `time` is the
+ *   step's duration in seconds.
+ * Any other line (warnings, banners) is ignored and counted.
+ *
+ * Pure: no Node APIs.
+ * @module
+ */
+import type { StepPoint } from './megatron-ci.js';
+
+/** Which log dialect a step line was read as. */
+export type StepLogFormat = 'megatron' | 'nemo' | 'torchtitan' | 'csv' | 'jsonl';
+
+/** One training step (or log interval) read from a log line. Fields the line did not carry are absent. */
+export interface StepSample {
+  readonly format: StepLogFormat;
+  /** 1-based line number in the stream. */
+  readonly line: number;
+  readonly step: number;
+  /** Seconds per iteration (Megatron: the log interval's mean). */
+  readonly iterationSeconds?: number;
+  readonly loss?: number;
+  /** The run's total iterations (Megatron's `/ train_iters`, NeMo's `/ max`). */
+  readonly trainIterations?: number;
+  /** Time stamp as printed (Megatron). */
+  readonly timestamp?: string;
+  readonly consumedSamples?: number;
+  readonly tokens?: number;
+  readonly learningRate?: number;
+  readonly globalBatchSize?: number;
+  readonly tflopsPerGpu?: number;
+  /** Tokens per second per device (torchtitan `tps`, NeMo `tokens_per_sec_per_gpu`). */
+  readonly tokensPerSecondPerGpu?: number;
+  readonly gradNorm?: number;
+  readonly mfuPercent?: number;
+  readonly memoryGiB?: number;
+  readonly skippedIterations?: number;
+  readonly nanIterations?: number;
+  /** Every numeric field of the line, by its name as printed. */
+  readonly fields: Readonly<Record<string, number>>;
+}
+
+/** A line that looked like a step line of some format but could not be read. */
+export interface MalformedStepLine {
+  readonly line: number;
+  readonly text: string;
+  readonly format: StepLogFormat;
+  readonly reason: string;
+}
+
+/** What one line was. */
+export type StepLineResult =
+  | { readonly kind: 'step'; readonly sample: StepSample }
+  | { readonly kind: 'malformed'; readonly malformed: MalformedStepLine }
+  | { readonly kind: 'header' }
+  | { readonly kind: 'ignored' };
+
+/** A whole log read: samples in order, malformed lines, and the count of lines that were no step line. */
+export interface StepLog {
+  readonly samples: StepSample[];
+  readonly malformed: MalformedStepLine[];
+  readonly ignored: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Draft = Mutable<Omit<StepSample, 'fields'>> & { fields: Record<string, number> };
+
+/** A number as these logs print it: decimal, exponent, thousands commas (torchtitan), `nan`/`inf`. */
+export function parseLogNumber(text: string): number | undefined {
+  const bare = text.trim().replace(/,/g, '');
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(bare)) return Number(bare);
+  if (/^[+-]?nan$/i.test(bare)) return Number.NaN;
+  if (/^[+-]?inf(?:inity)?$/i.test(bare)) return bare.startsWith('-') ? -Infinity : Infinity;
+  return undefined;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const MEGATRON = /(?:\[(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?)\]\s*)?\biteration\s+(\d+)\s*\/\s*(\d+)\s*\|(.*)$/;
+const MEGATRON_HINT = /\biteration\s+\d+\s*\//;
+const NEMO2 = /Training epoch\s+\d+,\s*iteration\s+(\d+)\s*\/\s*(\d+)\s*\|(.*)$/;
+const NEMO_HINT = /Training epoch\s+\d+,\s*iteration/;
+const NEMO1_HINT = /train_step_timing in s=/;
+const TITAN = /\bstep:\s*(\d+)\s+loss:/;
+const CSV_COLUMNS = new Set(['step', 'time', 'tokens', 'samples', 'loss']);
+
+/** Fills typed fields from `key: value` pairs by the key names each format prints. */
+const MEGATRON_KEYS: Readonly<Record<string, (draft: Draft, value: number) => void>> = {
+  'consumed samples': (d, v) => {
+    d.consumedSamples = v;
+  },
+  'elapsed time per iteration (ms)': (d, v) => {
+    d.iterationSeconds = v / 1000;
+  },
+  'throughput per GPU (TFLOP/s/GPU)': (d, v) => {
+    d.tflopsPerGpu = v;
+  },
+  'learning rate': (d, v) => {
+    d.learningRate = v;
+  },
+  'global batch size': (d, v) => {
+    d.globalBatchSize = v;
+  },
+  'lm loss': (d, v) => {
+    d.loss = v;
+  },
+  'grad norm': (d, v) => {
+    d.gradNorm = v;
+  },
+  'number of skipped iterations': (d, v) => {
+    d.skippedIterations = v;
+  },
+  'number of nan iterations': (d, v) => {
+    d.nanIterations = v;
+  },
+};
+
+const NEMO_KEYS: Readonly<Record<string, (draft: Draft, value: number) => void>> = {
+  lr: (d, v) => {
+    d.learningRate = v;
+  },
+  global_batch_size: (d, v) => {
+    d.globalBatchSize = v;
+  },
+  reduced_train_loss: (d, v) => {
+    d.loss = v;
+  },
+  'train_step_timing in s': (d, v) => {
+    d.iterationSeconds = v;
+  },
+  TFLOPS_per_GPU: (d, v) => {
+    d.tflopsPerGpu = v;
+  },
+  tokens_per_sec_per_gpu: (d, v) => {
+    d.tokensPerSecondPerGpu = v;
+  },
+  consumed_samples: (d, v) => {
+    d.consumedSamples = v;
+  },
+};
+
+type Parsed = StepSample | string;
+
+function finish(draft: Draft): StepSample {
+  return draft;
+}
+
+function parseMegatron(text: string, line: number): Parsed {
+  const match = MEGATRON.exec(text);
+  if (match === null) return 'iteration header without "| field: value" fields';
+  const [, timestamp, iteration, total, rest = ''] = match;
+  const draft: Draft = {
+    format: 'megatron',
+    line,
+    step: Number(iteration),
+    trainIterations: Number(total),
+    fields: {},
+  };
+  if (timestamp !== undefined) draft.timestamp = timestamp;
+  for (const part of rest.split('|')) {
+    if (part.trim() === '') continue;
+    const colon = part.lastIndexOf(':');
+    if (colon < 0) return `field without ':' ('${part.trim()}')`;
+    const key = part.slice(0, colon).trim();
+    const value = parseLogNumber(part.slice(colon + 1));
+    if (value === undefined) return `bad number for '${key}': '${part.slice(colon + 1).trim()}'`;
+    draft.fields[key] = value;
+    MEGATRON_KEYS[key]?.(draft, value);
+  }
+  if (draft.iterationSeconds === undefined) return "no 'elapsed time per iteration (ms)' field";
+  // A loss under another name (`lm loss` is the usual one): the first `… loss` field that is not the loss scale.
+  if (draft.loss === undefined) {
+    const other = Object.keys(draft.fields).find((key) => / loss$/.test(key));
+    if (other !== undefined) draft.loss = draft.fields[other];
+  }
+  return finish(draft);
+}
+
+function parseNemo2(text: string, line: number): Parsed {
+  const match = NEMO2.exec(text);
+  if (match === null) return 'NeMo iteration header without "| key: value" fields';
+  const [, iteration, total, rest = ''] = match;
+  const draft: Draft = { format: 'nemo', line, step: Number(iteration), trainIterations: Number(total), fields: {} };
+  for (const part of rest.split('|')) {
+    if (part.trim() === '') continue;
+    const colon = part.lastIndexOf(':');
+    if (colon < 0) return `field without ':' ('${part.trim()}')`;
+    const key = part.slice(0, colon).trim();
+    const value = parseLogNumber(part.slice(colon + 1));
+    if (value === undefined) return `bad number for '${key}': '${part.slice(colon + 1).trim()}'`;
+    draft.fields[key] = value;
+    NEMO_KEYS[key]?.(draft, value);
+  }
+  return finish(draft);
+}
+
+function parseNemo1(text: string, line: number): Parsed {
+  // tqdm redraws with '\r': read the last bar on the line, the one inside its last [...].
+  const open = text.lastIndexOf('[', text.indexOf('train_step_timing in s=', text.lastIndexOf('\r') + 1));
+  const close = text.indexOf(']', open);
+  if (open < 0) return 'tqdm bar without [...]';
+  const body = text.slice(open + 1, close < 0 ? undefined : close);
+  const draft: Draft = { format: 'nemo', line, step: Number.NaN, fields: {} };
+  for (const part of body.split(',')) {
+    const equals = part.lastIndexOf('=');
+    if (equals < 0) continue; // the elapsed<remaining, it/s part
+    const key = part.slice(0, equals).trim();
+    const value = parseLogNumber(part.slice(equals + 1).replace(/[a-zA-Z/]+$/, ''));
+    if (value === undefined) return `bad number for '${key}': '${part.slice(equals + 1).trim()}'`;
+    draft.fields[key] = value;
+    NEMO_KEYS[key]?.(draft, value);
+  }
+  const step = draft.fields.global_step;
+  if (step === undefined || !Number.isInteger(step)) return 'no integer global_step';
+  draft.step = step;
+  return finish(draft);
+}
+
+function parseTorchtitan(text: string, line: number): Parsed {
+  const start = TITAN.exec(text)?.index ?? 0;
+  const draft: Draft = { format: 'torchtitan', line, step: Number.NaN, fields: {} };
+  const pairs = [...text.slice(start).matchAll(/([a-z_]+):\s+(\S+)/g)];
+  for (const [, key = '', raw = ''] of pairs) {
+    if (key === 'memory') {
+      const memory = /^([\d.]+)GiB(?:\(([\d.]+)%\))?$/.exec(raw);
+      if (memory === null) return `bad memory '${raw}'`;
+      draft.memoryGiB = Number(memory[1]);
+      draft.fields.memory_gib = draft.memoryGiB;
+      if (memory[2] !== undefined) draft.fields.memory_percent = Number(memory[2]);
+      continue;
+    }
+    if (key === 'mfu' && raw === 'N/A') continue;
+    const value = parseLogNumber(raw.replace(/%$/, ''));
+    if (value === undefined) return `bad number for '${key}': '${raw}'`;
+    draft.fields[key] = value;
+    if (key === 'step') draft.step = value;
+    else if (key === 'loss') draft.loss = value;
+    else if (key === 'grad_norm') draft.gradNorm = value;
+    else if (key === 'tps') draft.tokensPerSecondPerGpu = value;
+    else if (key === 'tflops') draft.tflopsPerGpu = value;
+    else if (key === 'mfu') draft.mfuPercent = value;
+  }
+  return finish(draft);
+}
+
+/** Fills a plain record (CSV row or JSON line) into a sample. */
+function plainRecord(record: Record<string, unknown>, format: 'csv' | 'jsonl', line: number): Parsed {
+  const fields: Record<string, number> = {};
+  for (const [key, raw] of Object.entries(record)) {
+    if (!CSV_COLUMNS.has(key)) continue;
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseLogNumber(raw) : undefined;
+    if (value === undefined) return `bad number for '${key}': '${String(raw)}'`;
+    fields[key] = value;
+  }
+  const step = fields.step;
+  if (step === undefined) return "no 'step'";
+  if (!Number.isInteger(step)) return `step is not an integer: ${step}`;
+  const draft: Draft = { format, line, step, fields };
+  if (fields.time !== undefined) draft.iterationSeconds = fields.time;
+  if (fields.loss !== undefined) draft.loss = fields.loss;
+  if (fields.tokens !== undefined) draft.tokens = fields.tokens;
+  if (fields.samples !== undefined) draft.consumedSamples = fields.samples;
+  return finish(draft);
+}
+
+/** A streaming step-log parser: feed chunks with `push`, then call `end` once for a last line without a newline. */
+export interface StepLogParser {
+  /** Parses the complete lines in `chunk` (plus what was left over), returning the samples they held. */
+  push(chunk: string): StepSample[];
+  /** Parses what is left in the buffer; returns its samples. */
+  end(): StepSample[];
+  /** Malformed lines so far. */
+  readonly malformed: readonly MalformedStepLine[];
+  /** Lines so far that were no step line of any format. */
+  readonly ignored: number;
+}
+
+/** Creates a {@link StepLogParser}. */
+export function createStepLogParser(): StepLogParser {
+  let buffer = '';
+  let lineNumber = 0;
+  let ignored = 0;
+  let csvColumns: string[] | undefined;
+  const malformed: MalformedStepLine[] = [];
+
+  const classify = (raw: string, line: number): StepLineResult => {
+    const text = raw.replace(ANSI, '').replace(/\r$/, '');
+    const trimmed = text.trim();
+    const result = (format: StepLogFormat, parsed: Parsed): StepLineResult =>
+      typeof parsed === 'string'
+        ? { kind: 'malformed', malformed: { line, text: raw, format, reason: parsed } }
+        : { kind: 'step', sample: parsed };
+    if (trimmed === '') return { kind: 'ignored' };
+    if (trimmed.startsWith('{')) {
+      let record: unknown;
+      try {
+        record = JSON.parse(trimmed);
+      } catch {
+        return result('jsonl', 'not a JSON object');
+      }
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+        return result('jsonl', 'not a JSON object');
+      }
+      return result('jsonl', plainRecord(record as Record<string, unknown>, 'jsonl', line));
+    }
+    const header = trimmed
+      .toLowerCase()
+      .split(',')
+      .map((cell) => cell.trim());
+    if (header[0] === 'step' && header.length > 1 && header.every((cell) => CSV_COLUMNS.has(cell))) {
+      csvColumns = header;
+      return { kind: 'header' };
+    }
+    if (NEMO_HINT.test(text)) return result('nemo', parseNemo2(text, line));
+    if (NEMO1_HINT.test(text)) return result('nemo', parseNemo1(text, line));
+    if (MEGATRON_HINT.test(text)) return result('megatron', parseMegatron(text, line));
+    if (TITAN.test(text)) return result('torchtitan', parseTorchtitan(text, line));
+    if (/^[+-]?\d[^,]*(,[^,]*)+$/.test(trimmed)) {
+      if (csvColumns === undefined) return result('csv', 'CSV row before a step,time,… header line');
+      const cells = trimmed.split(',');
+      if (cells.length !== csvColumns.length) {
+        return result('csv', `${cells.length} cells, the header has ${csvColumns.length}`);
+      }
+      const record: Record<string, string> = {};
+      csvColumns.forEach((column, index) => {
+        record[column] = cells[index] ?? '';
+      });
+      return result('csv', plainRecord(record, 'csv', line));
+    }
+    return { kind: 'ignored' };
+  };
+
+  const take = (raw: string, out: StepSample[]) => {
+    lineNumber += 1;
+    const parsed = classify(raw, lineNumber);
+    if (parsed.kind === 'step') out.push(parsed.sample);
+    else if (parsed.kind === 'malformed') malformed.push(parsed.malformed);
+    else if (parsed.kind === 'ignored') ignored += 1;
+  };
+
+  return {
+    push(chunk) {
+      const out: StepSample[] = [];
+      buffer += chunk;
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        take(buffer.slice(0, newline), out);
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf('\n');
+      }
+      return out;
+    },
+    end() {
+      const out: StepSample[] = [];
+      if (buffer !== '') take(buffer, out);
+      buffer = '';
+      return out;
+    },
+    get malformed() {
+      return malformed;
+    },
+    get ignored() {
+      return ignored;
+    },
+  };
+}
+
+/** Parses a whole log text at once (the streaming parser fed one chunk). */
+export function parseStepLog(text: string): StepLog {
+  const parser = createStepLogParser();
+  const samples = [...parser.push(text), ...parser.end()];
+  return { samples, malformed: [...parser.malformed], ignored: parser.ignored };
+}
+
+/** The samples as a step series for `detectRestarts` and `stalls` (src/telemetry/megatron-ci.ts), in log order. */
+export function toStepPoints(samples: readonly StepSample[]): StepPoint[] {
+  return samples.map((sample) => {
+    const point: Mutable<StepPoint> = { step: sample.step };
+    if (sample.iterationSeconds !== undefined) point.iterationSeconds = sample.iterationSeconds;
+    if (sample.loss !== undefined) point.loss = sample.loss;
+    return point;
+  });
+}
