@@ -158,10 +158,6 @@ const NEMO_KEYS: Readonly<Record<string, (draft: Draft, value: number) => void>>
 
 type Parsed = StepSample | string;
 
-function finish(draft: Draft): StepSample {
-  return draft;
-}
-
 function parseMegatron(text: string, line: number): Parsed {
   const match = MEGATRON.exec(text);
   if (match === null) return 'iteration header without "| field: value" fields';
@@ -190,7 +186,7 @@ function parseMegatron(text: string, line: number): Parsed {
     const other = Object.keys(draft.fields).find((key) => / loss$/.test(key));
     if (other !== undefined) draft.loss = draft.fields[other];
   }
-  return finish(draft);
+  return draft;
 }
 
 function parseNemo2(text: string, line: number): Parsed {
@@ -208,7 +204,7 @@ function parseNemo2(text: string, line: number): Parsed {
     draft.fields[key] = value;
     NEMO_KEYS[key]?.(draft, value);
   }
-  return finish(draft);
+  return draft;
 }
 
 function parseNemo1(text: string, line: number): Parsed {
@@ -230,7 +226,7 @@ function parseNemo1(text: string, line: number): Parsed {
   const step = draft.fields.global_step;
   if (step === undefined || !Number.isInteger(step)) return 'no integer global_step';
   draft.step = step;
-  return finish(draft);
+  return draft;
 }
 
 function parseTorchtitan(text: string, line: number): Parsed {
@@ -257,7 +253,7 @@ function parseTorchtitan(text: string, line: number): Parsed {
     else if (key === 'tflops') draft.tflopsPerGpu = value;
     else if (key === 'mfu') draft.mfuPercent = value;
   }
-  return finish(draft);
+  return draft;
 }
 
 /** Fills a plain record (CSV row or JSON line) into a sample. */
@@ -277,7 +273,7 @@ function plainRecord(record: Record<string, unknown>, format: 'csv' | 'jsonl', l
   if (fields.loss !== undefined) draft.loss = fields.loss;
   if (fields.tokens !== undefined) draft.tokens = fields.tokens;
   if (fields.samples !== undefined) draft.consumedSamples = fields.samples;
-  return finish(draft);
+  return draft;
 }
 
 /** A streaming step-log parser: feed chunks with `push`, then call `end` once for a last line without a newline. */
