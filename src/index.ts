@@ -158,6 +158,34 @@ export {
   validateRuns,
 } from './validation/validate.js';
 
+// Observed runs (the operate side, in progress): pure parsers of training logs and Prometheus text
+export {
+  DCGM_1X_NAMES,
+  type DcgmSample,
+  type DcgmScrape,
+  dcgmFieldName,
+  type GpuIdentity,
+  normaliseDcgm,
+} from './telemetry/dcgm.js';
+export {
+  detectRestarts,
+  type MegatronCiSeries,
+  medianIterationSeconds,
+  type Restart,
+  readMegatronCiGolden,
+  type Stall,
+  type StepPoint,
+  stalls,
+} from './telemetry/megatron-ci.js';
+export { type Exposition, type PromSample, parsePrometheusText } from './telemetry/prometheus-text.js';
+export {
+  createStepLogParser,
+  parseStepLog,
+  type StepLog,
+  type StepSample,
+  toStepPoints,
+} from './telemetry/step-log.js';
+
 // Use cases: what the CLI (and later the HTTP API) call, with their ports, runners and output contracts
 export { type CheckOutcome, checkFeasibility, type Feasibility, runCheck } from './app/check.js';
 export { type CompareOutcome, type CompareRunInput, compareOutput, runCompare } from './app/compare.js';
