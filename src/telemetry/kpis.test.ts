@@ -1,0 +1,149 @@
+/**
+ * The observed-run KPIs on a hand-made series (every figure worked out by hand below) and on the team's copy of
+ * Megatron-LM's CI golden values (../shared/data/telemetry/megatron-ci/, BSD-3-Clause NVIDIA; not part of
+ * Tokenworks): the reference median must be index.json's, tokens/s the config's tokens over it, ETTR the stall list's.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OBSERVED_BADPUT_CAUSES, observedKpis, runKpis } from './kpis.js';
+import { readMegatronCiGolden, type StepPoint } from './megatron-ci.js';
+
+const CI = fileURLToPath(new URL('../../../shared/data/telemetry/megatron-ci/', import.meta.url));
+interface IndexCase {
+  id: string;
+  file: string;
+  median_iteration_s: number;
+  log_interval: number;
+  stalls: { step: number; seconds: number; peak_mem_reset: boolean | null }[];
+}
+const index = JSON.parse(readFileSync(`${CI}index.json`, 'utf8')) as { cases: IndexCase[] };
+const read = (file: string) => {
+  const result = readMegatronCiGolden(readFileSync(`${CI}${file}`, 'utf8'));
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.value.points;
+};
+const byId = (id: string) => index.cases.find((c) => c.id === id) as IndexCase;
+
+// Steps 1..12 at 1 s except a 10 s stall at step 6; then a rewind to step 9 (resumed from a checkpoint) and steps
+// 9..16 at 1 s except a 2 s slow step at 14: 12 + 8 = 20 points.
+const HAND: StepPoint[] = [
+  ...Array.from({ length: 12 }, (_, i) => ({ step: i + 1, iterationSeconds: i + 1 === 6 ? 10 : 1 })),
+  ...Array.from({ length: 8 }, (_, i) => ({ step: i + 9, iterationSeconds: i + 9 === 14 ? 2 : 1 })),
+];
+
+describe('observedKpis on a hand-made series', () => {
+  const k = observedKpis(HAND, { tokensPerStep: 1000, gpus: 4, flopsPerToken: 6e9, peakTflopsPerGpu: 100 });
+  it('has the hand-computed distribution', () => {
+    // 18 ones, one 10, one 2: median of 20 = mean of the 10th and 11th sorted = 1.
+    expect(k.medianSeconds).toBe(1);
+    expect(k.warmupPoints).toBe(0); // the first point, 1 s, is not above 1.5 × 1
+    // Steady = all but the stall (10 > 5 × 1): 18 ones and a 2. Type 7: P90 at (19 − 1)·0.9 = 16.2 → 1;
+    // P99 at 18·0.99 = 17.82 → 1 + 0.82·(2 − 1) = 1.82.
+    expect(k.steady).toEqual({ count: 19, p10: 1, p50: 1, p90: 1, p99: expect.closeTo(1.82, 12) });
+    expect([k.stallPoints, k.slowPoints, k.restarts]).toEqual([1, 1, 1]);
+  });
+  it('has the hand-computed wall, badput, ETTR and goodput', () => {
+    // Every w = 1 (steps 1 apart; the rewind point counts 1): wall = Σ t = 18·1 + 10 + 2 = 30.
+    expect(k.wallSeconds).toBe(30);
+    // Stall: 10 − 1 = 9; slow step: 2 − 1 = 1; lost work: steps 9..12 of the first pass, 4 × 1 s = 4; the rewind
+    // point runs at the median, so no restart time.
+    expect(k.badputSeconds).toEqual({ lostWork: 4, restart: 0, warmup: 0, stall: 9, stragglers: 1 });
+    expect(k.badputShare.stall).toBeCloseTo(9 / 30, 12);
+    // Productive = 30 − 9 − 1 − 4 = 16 over 16 steps advanced (1..16).
+    expect(k.productiveSeconds).toBe(16);
+    expect(k.productiveSteps).toBe(16);
+    expect(k.observedSteps).toBe(20);
+    // ETTR = 1 − (lostWork + stall)/wall = 1 − 13/30 = 17/30; goodput = 16/30.
+    expect(k.ettr).toBeCloseTo(17 / 30, 12);
+    expect(k.goodput).toBeCloseTo(16 / 30, 12);
+  });
+  it('has the hand-computed rates', () => {
+    // 1000 tokens / 1 s; / 4 GPUs = 250; × 6e9 FLOPs / 1e12 = 1.5 TFLOP/s; / 100 = 1.5 % MFU;
+    // goodput 1000 × 16 steps / 30 s.
+    expect(k.throughput?.tokensPerSecond).toBe(1000);
+    expect(k.throughput?.tokensPerSecondPerGpu).toBe(250);
+    expect(k.throughput?.modelTflopsPerGpu).toBeCloseTo(1.5, 12);
+    expect(k.throughput?.mfu).toBeCloseTo(0.015, 12);
+    expect(k.throughput?.goodputTokensPerSecond).toBeCloseTo(16000 / 30, 9);
+  });
+  it('takes a window and says when it is empty', () => {
+    const { run, window } = runKpis(HAND, {}, { window: { fromStep: 100 } });
+    expect(run.wallSeconds).toBe(30);
+    expect(window?.empty).toBe(true);
+    expect(window?.ettr).toBe(0);
+    expect(observedKpis([]).empty).toBe(true);
+    expect(observedKpis([]).throughput).toBeUndefined();
+  });
+});
+
+describe('observedKpis on Megatron CI golden values', () => {
+  it('the reference median is index.json median_iteration_s for all 8 series', () => {
+    expect(index.cases).toHaveLength(8);
+    for (const c of index.cases) {
+      const k = observedKpis(read(c.file), { logInterval: c.log_interval });
+      expect(Math.abs(k.medianSeconds - c.median_iteration_s), c.id).toBeLessThan(1e-9);
+      expect(Number.isFinite(k.ettr) && Number.isFinite(k.goodput), c.id).toBe(true);
+    }
+  });
+  it('tokens/s of the 8-GPU H100 weekly run = 128 × 1024 / median', () => {
+    const c = byId('gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap@dgx_h100');
+    const k = observedKpis(read(c.file), { tokensPerStep: 128 * 1024, gpus: 8 });
+    // 131072 / 1.14005 = 114970.40 tokens/s; / 8 = 14371.30 per GPU.
+    expect(k.throughput?.tokensPerSecond).toBeCloseTo(131072 / 1.14005, 6);
+    expect(k.throughput?.tokensPerSecond).toBeCloseTo(114970.4, 0);
+    expect(k.throughput?.tokensPerSecondPerGpu).toBeCloseTo(14371.3, 0);
+  });
+  it('ETTR of the Mixtral H100 run from its stall list', () => {
+    const c = byId('mixtral_8x7b_alltoall_tp2pp4ep4_release@dgx_h100');
+    const points = read(c.file).filter((p) => p.iterationSeconds !== undefined);
+    const m = c.median_iteration_s;
+    // Log interval 1, sampled every 5 steps: each point stands for w = step − previous (≤ 5) steps; a stall is one
+    // slow iteration, so wall = Σ t·w − Σ_stalls (s − m)(w − 1) and downtime = Σ_stalls (s − m) (step 1 is the
+    // warm-up, the four others restarts).
+    let wall = 0;
+    const w = new Map<number, number>();
+    points.forEach((p, i) => {
+      const weight = i === 0 ? 1 : Math.min(5, p.step - (points[i - 1] as StepPoint).step);
+      w.set(p.step, weight);
+      wall += (p.iterationSeconds as number) * weight;
+    });
+    // The slow steps (1.5–5 × m: 13020, 20020, 20025, 20455) are single iterations too (wall only, not downtime).
+    for (const p of points) {
+      const t = p.iterationSeconds as number;
+      if (t > 1.5 * m) wall -= (t - m) * ((w.get(p.step) as number) - 1);
+    }
+    let downtime = 0;
+    for (const s of c.stalls) downtime += s.seconds - m;
+    const k = observedKpis(read(c.file), { logInterval: 1 });
+    expect(k.wallSeconds).toBeCloseTo(wall, 3);
+    expect(Math.abs(k.ettr - (1 - downtime / wall))).toBeLessThan(1e-6);
+    // 17 memory resets, of which the four stalls marked R show their cost.
+    expect(k.restarts).toBe(17);
+    expect(k.badputSeconds.restart).toBeCloseTo(88.10275 + 87.2285 + 88.02297 + 86.52409 - 4 * m, 6);
+    expect(k.badputSeconds.warmup).toBeCloseTo(92.35132 - m, 6);
+  });
+});
+
+describe('observedKpis properties', () => {
+  it('ETTR in [0, 1] and productive + Σ badput = wall', () => {
+    const point = fc.record({
+      step: fc.integer({ min: 0, max: 200 }),
+      iterationSeconds: fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: undefined }),
+      memMaxAllocatedBytes: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(point, { maxLength: 60 }), fc.integer({ min: 1, max: 10 }), (raw, logInterval) => {
+        const series = raw.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
+        const k = observedKpis(series as unknown as StepPoint[], { logInterval, tokensPerStep: 10 });
+        const badput = OBSERVED_BADPUT_CAUSES.reduce((sum, c) => sum + k.badputSeconds[c], 0);
+        expect(k.ettr).toBeGreaterThanOrEqual(0);
+        expect(k.ettr).toBeLessThanOrEqual(1);
+        expect(Math.abs(k.productiveSeconds + badput - k.wallSeconds)).toBeLessThanOrEqual(1e-9 * (1 + k.wallSeconds));
+        for (const v of [k.wallSeconds, k.goodput, k.medianSeconds, k.steady.p99, k.throughput?.tokensPerSecond ?? 0])
+          expect(Number.isFinite(v)).toBe(true);
+      }),
+    );
+  });
+});
