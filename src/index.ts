@@ -177,6 +177,15 @@ export {
   type StepPoint,
   stalls,
 } from './telemetry/megatron-ci.js';
+export {
+  type KpiOptions,
+  OBSERVED_BADPUT_CAUSES,
+  type ObservedBadputCause,
+  type ObservedKpis,
+  observedKpis,
+  type RunFacts,
+  runKpis,
+} from './telemetry/kpis.js';
 export { type Exposition, type PromSample, parsePrometheusText } from './telemetry/prometheus-text.js';
 export {
   createStepLogParser,
