@@ -211,7 +211,9 @@ export {
   type Progress,
   type RunOptions,
   SILENT,
+  type StepBatch,
   type TaskRunner,
+  type TelemetrySource,
   type UseCaseOptions,
 } from './app/ports.js';
 export { runSimulate, type SimulateInput, type SimulateOutcome, simulateDesign } from './app/simulate.js';

@@ -6,5 +6,6 @@
  */
 export { createNodeDataSource } from './node/data-source.js';
 export { checkWritable, loadSpecFile, readTextFile, writeFileAtomic, writeUserFile } from './node/files.js';
+export { createLogFileSource, type LogFileSourceOptions } from './node/log-file-source.js';
 export { createOutput, type Output, type OutputStreams, progressPort } from './node/output.js';
 export { createPiscinaRunner } from './node/piscina-runner.js';

@@ -5,6 +5,7 @@
  * carry an id, not 90k inline numbers. Pure: no Node APIs.
  * @module
  */
+import type { MalformedStepLine, StepSample } from '../telemetry/step-log.js';
 import type { DataSource } from './data.js';
 import type { Task, TaskResult } from './tasks.js';
 
@@ -38,6 +39,27 @@ export interface Progress {
 
 /** A {@link Progress} that reports nothing. */
 export const SILENT: Progress = { start() {}, tick() {}, done() {} };
+
+/**
+ * A batch of an observed run's training steps, as a telemetry source delivers them: in log order, with the
+ * malformed lines met on the way and where a reopened source resumes.
+ */
+export interface StepBatch {
+  readonly samples: readonly StepSample[];
+  readonly malformed: readonly MalformedStepLine[];
+  /** Lines of the batch that were no step line of any format. */
+  readonly ignored: number;
+  /** Bytes of complete lines read so far: pass it back as `fromOffset` to resume without duplicates. */
+  readonly offset: number;
+  /** The number of the next line to read (1-based), for `fromLine`. */
+  readonly nextLine: number;
+}
+
+/** Where an observed run's telemetry comes from (a log file read or followed, later scrapes and PromQL). */
+export interface TelemetrySource {
+  /** The run's training steps, batch by batch; a followed source ends when `signal` aborts. */
+  steps(options?: { readonly signal?: AbortSignal }): AsyncIterable<StepBatch>;
+}
 
 /** What every use case may be given. */
 export interface Ports {

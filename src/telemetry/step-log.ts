@@ -288,10 +288,10 @@ export interface StepLogParser {
   readonly ignored: number;
 }
 
-/** Creates a {@link StepLogParser}. */
-export function createStepLogParser(): StepLogParser {
+/** Creates a {@link StepLogParser}; `firstLine` numbers the first line fed (a source resuming mid-file). */
+export function createStepLogParser(options: { readonly firstLine?: number } = {}): StepLogParser {
   let buffer = '';
-  let lineNumber = 0;
+  let lineNumber = Math.max(1, Math.floor(options.firstLine ?? 1)) - 1;
   let ignored = 0;
   let csvColumns: string[] | undefined;
   const malformed: MalformedStepLine[] = [];

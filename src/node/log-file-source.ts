@@ -1,0 +1,135 @@
+/**
+ * A {@link TelemetrySource} over a training log file: read once, or followed as it grows (`tail -f` by polling),
+ * parsed line by line with the pure step-log parser. Only complete lines are parsed, so a line half-written when
+ * the file is read is taken whole on the next read; every batch says where a reopened source resumes (the byte
+ * offset after its last complete line, and the next line number), so a restart reads nothing twice.
+ * @module
+ */
+import { open, stat } from 'node:fs/promises';
+import type { StepBatch, TelemetrySource } from '../app/ports.js';
+import { TokenworksError } from '../errors.js';
+import { createStepLogParser } from '../telemetry/step-log.js';
+
+/** Options of {@link createLogFileSource}. */
+export interface LogFileSourceOptions {
+  /** Keep reading as the file grows, until the `steps` signal aborts (default: read to the end once). */
+  readonly follow?: boolean;
+  /** How often a followed file is checked for growth, milliseconds (default 250). */
+  readonly pollMs?: number;
+  /** Resume after this many bytes (a batch's `offset`). */
+  readonly fromOffset?: number;
+  /** The line number at `fromOffset` (a batch's `nextLine`). */
+  readonly fromLine?: number;
+  /** Bytes read at a time (default 1 MiB). */
+  readonly chunkBytes?: number;
+}
+
+const NEWLINE = 0x0a;
+
+/** Creates a source reading the step lines of the log at `path`. */
+export function createLogFileSource(path: string, options: LogFileSourceOptions = {}): TelemetrySource {
+  const pollMs = Math.max(10, options.pollMs ?? 250);
+  const chunkBytes = Math.max(4096, options.chunkBytes ?? 2 ** 20);
+  return {
+    async *steps({ signal } = {}) {
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(path, 'r');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new TokenworksError(
+          code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+          `cannot read ${path}: ${code}`,
+          {
+            file: path,
+          },
+        );
+      }
+      try {
+        let offset = Math.max(0, options.fromOffset ?? 0);
+        let nextLine = Math.max(1, options.fromLine ?? 1);
+        const parser = createStepLogParser({ firstLine: nextLine });
+        const decoder = new TextDecoder('utf-8');
+        let pending: Buffer = Buffer.alloc(0);
+        let malformedSeen = parser.malformed.length;
+        let ignoredSeen = parser.ignored;
+        for (;;) {
+          if (signal?.aborted) return;
+          const buffer = Buffer.alloc(chunkBytes);
+          const { bytesRead } = await handle.read(buffer, 0, chunkBytes, offset + pending.length);
+          if (bytesRead === 0) {
+            if (!options.follow) {
+              // A last line without a newline is whole once the file is read to its end.
+              if (pending.length > 0) {
+                const samples = [...parser.push(decoder.decode(pending)), ...parser.end()];
+                offset += pending.length;
+                nextLine += 1;
+                yield {
+                  samples,
+                  malformed: parser.malformed.slice(malformedSeen),
+                  ignored: parser.ignored - ignoredSeen,
+                  offset,
+                  nextLine,
+                };
+              }
+              return;
+            }
+            const size = (await stat(path)).size;
+            if (size < offset) {
+              throw new TokenworksError(
+                'FILE_UNREADABLE',
+                `${path} shrank while it was followed (rotated or truncated?)`,
+                {
+                  file: path,
+                },
+              );
+            }
+            await wait(pollMs, signal);
+            continue;
+          }
+          const data = Buffer.concat([pending, buffer.subarray(0, bytesRead)]);
+          const end = data.lastIndexOf(NEWLINE);
+          if (end < 0) {
+            pending = data;
+            continue;
+          }
+          // Only complete lines are parsed: the rest waits for its newline.
+          const complete = data.subarray(0, end + 1);
+          pending = data.subarray(end + 1);
+          const text = decoder.decode(complete);
+          const samples = parser.push(text);
+          offset += complete.length;
+          nextLine += countNewlines(complete);
+          const malformed = parser.malformed.slice(malformedSeen);
+          malformedSeen = parser.malformed.length;
+          const ignored = parser.ignored - ignoredSeen;
+          ignoredSeen = parser.ignored;
+          const batch: StepBatch = { samples, malformed, ignored, offset, nextLine };
+          yield batch;
+        }
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  let count = 0;
+  for (const byte of bytes) if (byte === NEWLINE) count++;
+  return count;
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
