@@ -5,6 +5,7 @@
  * @module
  */
 export { createNodeDataSource } from './node/data-source.js';
+export { type ScrapeOptions, type ScrapeResult, scrapeDcgm } from './node/dcgm-scrape-source.js';
 export { checkWritable, loadSpecFile, readTextFile, writeFileAtomic, writeUserFile } from './node/files.js';
 export { createLogFileSource, type LogFileSourceOptions } from './node/log-file-source.js';
 export { createOutput, type Output, type OutputStreams, progressPort } from './node/output.js';
