@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { designOfPlan } from '../app/design.js';
+import { defaultFacility } from '../app/facility.js';
+import { loadSpec } from '../spec/load.js';
+import { simulateRun } from '../twin/run.js';
+import { twinConfig } from '../twin/setup.js';
+import { type EmulatedRun, emulateRun, noiseRatios, pythonExponent } from './emulator.js';
+import { DOWNTIME_CAUSES, observedKpis } from './kpis.js';
+import { readMegatronCiGolden } from './megatron-ci.js';
+import { parseStepLog } from './step-log.js';
+
+const GOLDEN = fileURLToPath(
+  new URL(
+    '../../../shared/data/telemetry/megatron-ci/gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap/golden_values_dev_dgx_h100.json',
+    import.meta.url,
+  ),
+);
+
+const SPEC = `
+name: Llama 3 8B on 64 H100, unreliable fleet
+workload:
+  model: llama3-8b
+  training:
+    totalTokens: 15T
+    sequenceLength: 8192
+    globalBatch: { tokens: 4194304 }
+    precision: fp8
+system:
+  accelerator: h100-sxm
+  gpuCount: 64
+  scaleOut: { fabric: ndr-ib }
+plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
+twin: { days: 5, failureScale: 40 }
+`;
+
+/** The noise of the shared Megatron CI series, or none where the shared data is absent. */
+function noise(): number[] {
+  if (!existsSync(GOLDEN)) return [];
+  const read = readMegatronCiGolden(readFileSync(GOLDEN, 'utf8'));
+  if (!read.ok) throw new Error('golden file unreadable');
+  return read.value.points.flatMap((p) => (p.iterationSeconds === undefined ? [] : [p.iterationSeconds]));
+}
+
+function emulate(seed: number): { emulated: EmulatedRun; ettr: number } {
+  const spec = loadSpec(SPEC, 'yaml');
+  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
+  const { workload, system, plan } = spec.value;
+  if (!system || !plan) throw new Error('spec without system or plan');
+  const design = designOfPlan('test', workload, system, plan, defaultFacility(spec.value));
+  if (!design.ok) throw new Error(JSON.stringify(design.issues));
+  const config = twinConfig(design.value, spec.value.twin);
+  if (!config.ok) throw new Error(JSON.stringify(config.issues));
+  const run = simulateRun(config.value, seed, 0, { detail: true });
+  const emulated = emulateRun({
+    run,
+    config: config.value,
+    globalBatchSequences: workload.training.globalBatchSequences,
+    sequenceLength: workload.training.sequenceLength,
+    noise: noise(),
+  });
+  return { emulated, ettr: run.summary.ettr };
+}
+
+describe('emulateRun', () => {
+  let a: EmulatedRun;
+  beforeAll(() => {
+    a = emulate(7).emulated;
+  });
+
+  it('prints numbers as Python %E does', () => {
+    expect(pythonExponent(3e-4)).toBe('3.000000E-04');
+    expect(pythonExponent(10.25)).toBe('1.025000E+01');
+  });
+
+  it('resamples ratios to the median, leaving the leading warm-up out', () => {
+    expect(noiseRatios([8, 1, 1.1, 0.9, 1])).toEqual([1, 1.1, 0.9, 1]);
+    expect(noiseRatios([])).toEqual([]);
+  });
+
+  it('writes Megatron lines the step-log parser reads, every interruption a rewind', () => {
+    const log = parseStepLog(a.log);
+    expect(log.malformed).toEqual([]);
+    expect(log.samples.length).toBe(a.truth.lines);
+    expect(log.samples.every((s) => s.format === 'megatron')).toBe(true);
+    expect(a.truth.unexpectedInterruptions).toBeGreaterThanOrEqual(3);
+    const kpis = observedKpis(log.samples, { logInterval: a.truth.logInterval });
+    // A failure that strikes while the job restarts shows in no log line: the log can see the others only.
+    const duringRestart = a.eventList.filter((e) => e.kind === 'interruption' && e.duringRestart).length;
+    expect(a.truth.interruptionsWhileTraining + duringRestart).toBe(a.truth.unexpectedInterruptions);
+    expect(kpis.restarts).toBe(a.truth.interruptionsWhileTraining);
+    expect(a.truth.rewinds).toBe(a.truth.interruptionsWhileTraining);
+  });
+
+  it('gives an ETTR within 0.01 of the truth, once the silent gaps between time stamps are counted', () => {
+    const log = parseStepLog(a.log);
+    const kpis = observedKpis(log.samples, { logInterval: a.truth.logInterval });
+    // The log's elapsed times leave out the time no line covers (detection, restart, reload, checkpoint writes,
+    // Megatron stops its interval timer while saving); the time stamps carry it.
+    const ms = (stamp: string | undefined) => Date.parse(`${(stamp ?? '').replace(' ', 'T')}Z`);
+    let gaps = 0;
+    let previous = Date.UTC(2026, 0, 1);
+    for (const sample of log.samples) {
+      const t = ms(sample.timestamp);
+      gaps += Math.max(0, (t - previous) / 1000 - (sample.iterationSeconds ?? 0) * a.truth.logInterval);
+      previous = t;
+    }
+    const downtime = DOWNTIME_CAUSES.reduce((sum, c) => sum + kpis.badputSeconds[c], 0);
+    const tail = a.truth.wallSeconds - (previous - Date.UTC(2026, 0, 1)) / 1000;
+    const wall = kpis.wallSeconds + gaps + tail;
+    const observed = 1 - (downtime + gaps + tail) / wall;
+    expect(Math.abs(observed - a.truth.ettr)).toBeLessThan(0.01);
+    // The log alone (no time stamps) sees only lost work and the restart warm-ups: a higher ETTR.
+    expect(kpis.ettr).toBeGreaterThan(observed);
+  });
+
+  it('gives the same bytes for the same seed and others for another', () => {
+    const again = emulate(7).emulated;
+    expect(again.log).toBe(a.log);
+    expect(again.events).toBe(a.events);
+    expect(emulate(8).emulated.log).not.toBe(a.log);
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * A factory emulator: what a real training run would emit, generated from one seeded twin replica (run with
+ * detail). It walks the replica's wall clock with its event log and its settings and writes
+ * - the training log as Megatron-LM lines (`megatron/training/training.py` `training_log`, the format
+ *   step-log.ts parses), one per logged iteration, with step-time noise bootstrapped from a real iteration-time
+ *   series (ratios to its median) rather than white noise;
+ * - the ground truth: an events file (JSON lines: interruptions with their cause, the iteration reached and the
+ *   one resumed from, restarts, checkpoints) and `truth.json` with the twin summary's ETTR, goodput, interruptions
+ *   and badput by cause in seconds.
+ *
+ * How the walk reads the twin (src/twin/processes/detection-restart.ts):
+ * - the job launches after `restartSeconds`; after an interruption it is down for the detection time of the
+ *   failure's class (crash or hang) plus restart, checkpoint read and, for a class that replaces a host, the swap;
+ *   a `waiting` event holds it down until `resumed`, then restart, read and swap; planned maintenance stops cleanly
+ *   (a checkpoint at the current iteration, so no rewind) and costs restart and read;
+ * - an interruption loses the iterations since the last durable checkpoint: the log rewinds to the checkpoint's
+ *   iteration and repeats them, as Megatron does on resume (`--load` restores the iteration counter);
+ * - a blocking checkpoint is taken at the first iteration boundary `intervalSeconds` of running after the last
+ *   one (or the resume) and takes `writeSeconds`; an asynchronous one stalls for `stallSeconds`. Megatron stops its
+ *   interval timer while saving, so the write shows as a gap between time stamps, not in the elapsed time;
+ * - the first iteration after a (re)start is `firstIterationFactor` × slower (warm-up); that extra time is taken
+ *   out of the silent gap, so total downtime stays the twin's.
+ * Stragglers, throttling and shrinking are not replayed (their cost is not downtime in ETTR); the noise series
+ * carries the step-time spread. A failure inside an iteration loses that partial iteration.
+ *
+ * Pure: no Node APIs. The same replica and noise give the same bytes.
+ * @module
+ */
+import { ReplicaStreams } from '../sim/index.js';
+import type { RunResult } from '../twin/run.js';
+import { BADPUT_CAUSES } from '../twin/run.js';
+import type { TwinConfig } from '../twin/setup.js';
+import { median } from './megatron-ci.js';
+
+/** Most log lines the emulator writes by default; a longer run raises the log interval. */
+export const MAX_EMULATED_LINES = 200_000;
+
+/**
+ * The random stream of the step-time noise ({@link ReplicaStreams} index), past the twin's own (src/twin/run.ts
+ * uses 0 to 35), so emulating never shifts the twin's numbers.
+ */
+const NOISE_STREAM = 48;
+const LOSS_STREAM = 49;
+
+/** What the emulator needs: the twin replica and the run's shape. */
+export interface EmulatorInput {
+  /** One replica run with `detail: true` (its event log is the ground truth). */
+  readonly run: RunResult;
+  readonly config: TwinConfig;
+  /** Sequences per global batch (Megatron's `global batch size`). */
+  readonly globalBatchSequences: number;
+  readonly sequenceLength: number;
+  /** Iteration times (seconds) whose ratios to their median are resampled; absent or empty: no noise. */
+  readonly noise?: readonly number[];
+}
+
+/** Options of {@link emulateRun}. */
+export interface EmulatorOptions {
+  /** Iterations per log line (Megatron `--log-interval`); default 1. */
+  readonly logInterval?: number;
+  /** Most lines; the log interval is raised to stay under it (default {@link MAX_EMULATED_LINES}). */
+  readonly maxLines?: number;
+  /** How much slower the first iteration after a (re)start is; default 3. */
+  readonly firstIterationFactor?: number;
+  /** Wall-clock start of the run, milliseconds since the epoch; default 2026-01-01T00:00:00Z. */
+  readonly startMs?: number;
+}
+
+/** One ground-truth event of the emulated run. */
+export interface EmulatedEvent {
+  /** Seconds from the start. */
+  readonly t: number;
+  readonly kind: 'start' | 'interruption' | 'maintenance' | 'waiting' | 'resumed' | 'checkpoint' | 'finished' | 'end';
+  readonly cause?: string;
+  /** Iterations completed when it happened. */
+  readonly iteration: number;
+  /** Interruptions: the checkpoint iteration training resumes from; checkpoints: the one saved. */
+  readonly resumeIteration?: number;
+  /** Interruptions: it struck while the job was restarting, before any iteration ran, so no log line shows it. */
+  readonly duringRestart?: boolean;
+}
+
+/** `truth.json`: the twin's own figures for the run. */
+export interface EmulatorTruth {
+  readonly seed: number;
+  readonly replica: number;
+  readonly wallSeconds: number;
+  readonly finished: boolean;
+  readonly ettr: number;
+  readonly goodput: number;
+  readonly unexpectedInterruptions: number;
+  readonly plannedInterruptions: number;
+  readonly interruptionsByCause: Readonly<Record<string, number>>;
+  readonly badputSeconds: Readonly<Record<string, number>>;
+  readonly stepSeconds: number;
+  readonly tokensPerStep: number;
+  readonly logInterval: number;
+  /** Unexpected interruptions that struck while training ran (the others struck during a restart). */
+  readonly interruptionsWhileTraining: number;
+  /** Iteration rewinds in the log: lines whose iteration is not above the line before (Megatron resumes). */
+  readonly rewinds: number;
+  readonly iterations: number;
+  readonly lines: number;
+  readonly noisePoints: number;
+}
+
+/** The emulated run: the log text, the events as JSON lines, the truth, and notes on what was decided. */
+export interface EmulatedRun {
+  readonly log: string;
+  readonly events: string;
+  readonly eventList: readonly EmulatedEvent[];
+  readonly truth: EmulatorTruth;
+  readonly notes: readonly string[];
+}
+
+/** Python's `%E` with six digits (`3.000000E-04`), as Megatron prints rates and losses. */
+export function pythonExponent(x: number, digits = 6): string {
+  const [mantissa, exponent = '0'] = x.toExponential(digits).toUpperCase().split('E');
+  const e = Number(exponent);
+  return `${mantissa}E${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, ' ');
+
+/** The noise ratios: the series over its median, with its leading warm-up points (> 1.5 × median) left out. */
+export function noiseRatios(series: readonly number[]): number[] {
+  const finite = series.filter((x) => Number.isFinite(x) && x > 0);
+  const m = median(finite);
+  if (m === undefined || !(m > 0)) return [];
+  let start = 0;
+  while (start < finite.length && (finite[start] as number) > 1.5 * m) start++;
+  return finite.slice(start).map((x) => x / m);
+}
+
+/** Emulates the telemetry of `input.run`; see the module comment for what is written and how. */
+export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}): EmulatedRun {
+  const { run, config, globalBatchSequences, sequenceLength } = input;
+  const { summary } = run;
+  const notes: string[] = [];
+  const step = config.stepSeconds;
+  const tokensPerStep = globalBatchSequences * sequenceLength;
+  const totalIterations = Math.max(1, Math.ceil(config.totalTokens / tokensPerStep));
+  const wall = summary.wallDays * 86400;
+  const maxLines = Math.max(1, Math.floor(options.maxLines ?? MAX_EMULATED_LINES));
+  let logInterval = Math.max(1, Math.floor(options.logInterval ?? 1));
+  // Repeats after rewinds add to the iterations run: a quarter of margin.
+  const expected = Math.ceil((1.25 * wall) / step);
+  if (expected / logInterval > maxLines) {
+    const raised = Math.ceil(expected / maxLines);
+    notes.push(`log interval raised from ${logInterval} to ${raised} to keep the log under ${maxLines} lines`);
+    logInterval = raised;
+  }
+  const ratios = noiseRatios(input.noise ?? []);
+  if (ratios.length === 0) notes.push('no noise series: every iteration takes the nominal step time');
+  const streams = new ReplicaStreams(run.seed, summary.replica);
+  const noise = streams.stream(NOISE_STREAM);
+  const lossNoise = streams.stream(LOSS_STREAM);
+  const firstFactor = Math.max(1, options.firstIterationFactor ?? 3);
+  const startMs = options.startMs ?? Date.UTC(2026, 0, 1);
+
+  const lines: string[] = [];
+  const events: EmulatedEvent[] = [];
+  let now = 0;
+  let iteration = 0;
+  let checkpointed = 0;
+  let nextCheckpoint = Number.POSITIVE_INFINITY;
+  let intervalSum = 0;
+  let intervalCount = 0;
+  let lastLogged = 0;
+  let rewinds = 0;
+  let whileTraining = 0;
+  let first = false;
+  let truncated = false;
+
+  const stamp = (t: number) => new Date(startMs + Math.round(t * 1000)).toISOString().replace('T', ' ').slice(0, 23);
+  const emit = () => {
+    const ms = (intervalSum / intervalCount) * 1000;
+    const progress = iteration / totalIterations;
+    const lr = 3e-4 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+    const loss = 1.7 + 9.3 / Math.sqrt(1 + iteration / 50) + 0.01 * lossNoise.normal();
+    const gradNorm = 0.2 + 2 / Math.sqrt(1 + iteration / 20) + 0.02 * lossNoise.uniform();
+    if (lines.length >= maxLines) {
+      truncated = true;
+      return;
+    }
+    lines.push(
+      ` [${stamp(now)}] iteration ${pad(iteration, 8)}/${pad(totalIterations, 8)} | consumed samples: ${pad(iteration * globalBatchSequences, 12)} | elapsed time per iteration (ms): ${ms.toFixed(1)} | learning rate: ${pythonExponent(lr)} | global batch size: ${pad(globalBatchSequences, 5)} | lm loss: ${pythonExponent(loss)} | loss scale: 1.0 | grad norm: ${gradNorm.toFixed(3)} | number of skipped iterations: ${pad(0, 3)} | number of nan iterations: ${pad(0, 3)} |`,
+    );
+    if (iteration <= lastLogged) rewinds += 1;
+    lastLogged = iteration;
+    intervalSum = 0;
+    intervalCount = 0;
+  };
+  const durationOfNext = () => {
+    const ratio = ratios.length === 0 ? 1 : (ratios[Math.floor(noise.uniform() * ratios.length)] as number);
+    const extra = first ? (firstFactor - 1) * step : 0;
+    return step * ratio + extra;
+  };
+  const { checkpoint } = config;
+  const checkpointGap = checkpoint.mode === 'blocking' ? checkpoint.writeSeconds : checkpoint.stallSeconds;
+
+  /** Runs iterations from `now` until `end` (or the run has trained); true when the workload finished. */
+  const runUntil = (end: number): boolean => {
+    for (;;) {
+      if (iteration >= totalIterations) return true;
+      if (now >= nextCheckpoint) {
+        if (now + checkpointGap > end) return false; // interrupted while writing: not durable
+        now += checkpointGap;
+        checkpointed = iteration;
+        events.push({ t: now, kind: 'checkpoint', iteration, resumeIteration: iteration });
+        nextCheckpoint = now + checkpoint.intervalSeconds;
+      }
+      const d = durationOfNext();
+      if (now + d > end) return false;
+      now += d;
+      first = false;
+      iteration += 1;
+      intervalSum += d;
+      intervalCount += 1;
+      if (iteration % logInterval === 0 || iteration === totalIterations) emit();
+    }
+  };
+  const resumeAt = (t: number) => {
+    // The warm-up of the first iteration comes out of the silent gap.
+    now = Math.max(now, t - (firstFactor - 1) * step);
+    first = true;
+    intervalSum = 0;
+    intervalCount = 0;
+    nextCheckpoint = now + checkpoint.intervalSeconds;
+  };
+  const classOf = new Map(config.classes.map((c) => [c.id, c]));
+  const reload = config.restartSeconds + checkpoint.readSeconds;
+
+  events.push({ t: 0, kind: 'start', iteration: 0 });
+  let running = false;
+  let pending: number = config.restartSeconds;
+  let done = false;
+  for (const event of run.events) {
+    if (done) break;
+    if (!running && pending <= event.t) {
+      resumeAt(pending);
+      running = true;
+    }
+    if (running && (event.kind === 'interruption' || event.kind === 'maintenance' || event.kind === 'finished')) {
+      if (runUntil(event.t)) {
+        done = true;
+        break;
+      }
+    }
+    if (event.kind === 'interruption') {
+      const failure = event.cause === undefined ? undefined : classOf.get(event.cause);
+      const detection = failure?.detection === 'hang' ? config.detection.hangSeconds : config.detection.crashSeconds;
+      const reached = iteration;
+      const duringRestart = !running;
+      if (running) whileTraining += 1;
+      iteration = checkpointed;
+      running = false;
+      now = Math.max(now, event.t);
+      pending = event.t + detection + reload + (failure?.replacesNode ? config.swapSeconds : 0);
+      events.push({
+        t: event.t,
+        kind: 'interruption',
+        ...(event.cause !== undefined && { cause: event.cause }),
+        iteration: reached,
+        resumeIteration: checkpointed,
+        ...(duringRestart && { duringRestart }),
+      });
+    } else if (event.kind === 'maintenance') {
+      checkpointed = iteration;
+      running = false;
+      now = Math.max(now, event.t);
+      pending = event.t + reload;
+      events.push({ t: event.t, kind: 'maintenance', iteration, resumeIteration: iteration });
+    } else if (event.kind === 'waiting') {
+      pending = Number.POSITIVE_INFINITY;
+      events.push({ t: event.t, kind: 'waiting', iteration });
+    } else if (event.kind === 'resumed') {
+      pending = event.t + reload + config.swapSeconds;
+      events.push({ t: event.t, kind: 'resumed', iteration });
+    } else if (event.kind === 'finished') {
+      done = true;
+    }
+  }
+  if (!done) {
+    if (!running && pending <= wall) {
+      resumeAt(pending);
+      running = true;
+    }
+    if (running) done = runUntil(wall);
+  }
+  events.push({ t: done ? now : wall, kind: done ? 'finished' : 'end', iteration });
+  if (run.eventsDropped > 0) notes.push(`the twin dropped ${run.eventsDropped} events; the emulated log stops short`);
+  if (truncated) notes.push(`the log was cut at ${maxLines} lines`);
+
+  const truth: EmulatorTruth = {
+    seed: run.seed,
+    replica: summary.replica,
+    wallSeconds: wall,
+    finished: summary.finished,
+    ettr: summary.ettr,
+    goodput: summary.goodput,
+    unexpectedInterruptions: summary.unexpectedInterruptions,
+    plannedInterruptions: summary.plannedInterruptions,
+    interruptionsWhileTraining: whileTraining,
+    interruptionsByCause: summary.interruptionsByCause,
+    badputSeconds: Object.fromEntries(BADPUT_CAUSES.map((c) => [c, summary.badputHours[c] * 3600])),
+    stepSeconds: step,
+    tokensPerStep,
+    logInterval,
+    rewinds,
+    iterations: iteration,
+    lines: lines.length,
+    noisePoints: ratios.length,
+  };
+  return {
+    log: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
+    events: events.map((e) => JSON.stringify(e)).join('\n') + (events.length > 0 ? '\n' : ''),
+    eventList: events,
+    truth,
+    notes,
+  };
+}
