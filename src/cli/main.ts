@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompare } from './commands/compare.js';
+import { registerEmulate } from './commands/emulate.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -40,6 +41,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerCatalog(program, streams);
   registerCheck(program, streams);
   registerCompare(program, streams);
+  registerEmulate(program, streams);
   registerEstimate(program, streams);
   registerPlan(program, streams);
   registerSimulate(program, streams);

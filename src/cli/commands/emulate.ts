@@ -1,0 +1,85 @@
+/**
+ * `tokenworks emulate <spec> --days D --out DIR`: writes what a real run of the spec's design would emit, from one
+ * seeded twin replica: `training.log` (Megatron-LM `training_log` lines), `events.jsonl` (the ground truth) and
+ * `truth.json` (the twin's ETTR, goodput, interruptions and badput by cause). Step-time noise is resampled from a
+ * Megatron CI iteration-time series: `--noise FILE`, or by default the shared series beside the checkout when it
+ * is there (the package ships no third-party data; without a series there is no noise, and the command says so).
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from '@commander-js/extra-typings';
+import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
+import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
+import { specFailure } from '../failure.js';
+import { daysOption, integerOption, seedOption, threadsOption } from '../options.js';
+import { withRunner } from '../runner.js';
+
+/** Most iterations per log line `--log-interval` takes. */
+export const MAX_LOG_INTERVAL = 1_000_000;
+
+/** The shared Megatron CI series read for noise when `--noise` is not given (outside the package). */
+export const DEFAULT_NOISE = fileURLToPath(
+  new URL(
+    '../../../../shared/data/telemetry/megatron-ci/gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap/golden_values_dev_dgx_h100.json',
+    import.meta.url,
+  ),
+);
+
+/** Adds the `emulate` command to `program`. */
+export function registerEmulate(program: Command, streams: OutputStreams): void {
+  program
+    .command('emulate')
+    .description('write the telemetry a real run would emit (Megatron log, ground-truth events, truth.json)')
+    .argument('<spec>', 'spec file; e.g. examples/llama3-8b.yaml')
+    .requiredOption('--out <dir>', 'folder to write into (created when missing)')
+    .option('--days <d>', 'emulate this many wall-clock days (overrides twin.days)')
+    .option('--seed <s>', 'seed of the twin replica and the noise: the same seed gives the same bytes', '1')
+    .option('--noise <file>', 'iteration times to resample: Megatron CI golden values or a training log')
+    .option('--log-interval <n>', 'iterations per log line (Megatron --log-interval)', '1')
+    .option('--json', 'print truth.json and the files written as JSON')
+    .action(async (file, options, command) => {
+      const globals = command.optsWithGlobals() as { quiet?: boolean };
+      const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
+      const seed = seedOption(options.seed);
+      const days = options.days === undefined ? undefined : daysOption(options.days);
+      const logInterval = integerOption('--log-interval', options.logInterval, 1, MAX_LOG_INTERVAL);
+      await mkdir(options.out, { recursive: true }).catch(() => undefined);
+      await checkWritable(join(options.out, 'truth.json'), '--out');
+      const spec = await loadSpecFile(file);
+      let noise: { name: string; text: string } | undefined;
+      if (options.noise !== undefined) noise = { name: options.noise, text: await readTextFile(options.noise) };
+      else {
+        try {
+          noise = { name: DEFAULT_NOISE, text: await readTextFile(DEFAULT_NOISE) };
+        } catch {
+          output.warn(`no noise series at ${DEFAULT_NOISE}: iterations take the nominal step time (--noise FILE)`);
+        }
+      }
+      const { runEmulate } = await import('../../app/emulate.js');
+      const result = await withRunner(threadsOption(undefined, output), (runner) =>
+        runEmulate(
+          { spec, seed, logInterval, ...(days !== undefined && { days }), ...(noise && { noise }) },
+          { runner, progress: progressPort(output) },
+        ),
+      );
+      if (!result.ok) throw specFailure(file, result.issues);
+      const outcome = result.value;
+      for (const note of outcome.notes) output.info(note);
+      const written: string[] = [];
+      for (const emitted of outcome.files) {
+        const path = join(options.out, emitted.name);
+        await writeUserFile(path, emitted.text);
+        written.push(path);
+      }
+      const { truth } = outcome;
+      const text = [
+        outcome.title,
+        ...written.map((path) => `wrote ${path}`),
+        `ETTR ${truth.ettr.toFixed(4)}, goodput ${truth.goodput.toFixed(4)}, ${truth.unexpectedInterruptions} unexpected interruptions (${truth.rewinds} rewinds in the log), ${truth.plannedInterruptions} planned`,
+        `${truth.lines} log lines, ${truth.iterations} iterations at log interval ${truth.logInterval}`,
+      ].join('\n');
+      output.result(text, { files: written, truth, notes: outcome.notes });
+    });
+}
