@@ -1,13 +1,15 @@
 /**
  * The `emulate` use case: what a real run of the spec's design would emit, from one seeded twin replica run with
- * detail (src/telemetry/emulator.ts): the Megatron training log, the ground-truth events and `truth.json`. The
+ * detail (src/telemetry/emulator.ts): the Megatron training log, the ground-truth events, `truth.json` and one
+ * dcgm-exporter scrape file per host (`dcgm/host-NNNN.prom`). The
  * same seed and noise give the same bytes.
  * @module
  */
+import { GPU_IDLE_POWER_SHARE } from '../catalog/reliability.js';
 import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import { TWIN_DEFAULTS, type TwinInput } from '../spec/twin.js';
-import { type EmulatedRun, type EmulatorTruth, emulateRun } from '../telemetry/emulator.js';
+import { type EmulatedRun, type EmulatorTruth, emulateDcgm, emulateRun } from '../telemetry/emulator.js';
 import { readMegatronCiGolden } from '../telemetry/megatron-ci.js';
 import { parseStepLog } from '../telemetry/step-log.js';
 import { type RunResult, simulateRun } from '../twin/run.js';
@@ -105,6 +107,11 @@ export async function runEmulate(
     },
     input.logInterval === undefined ? {} : { logInterval: input.logInterval },
   );
+  // The twin's idle GPU level (src/twin/setup.ts): the idle share of TDP, under the power limit.
+  const { system } = design.value;
+  const tdp = system.accelerator.tdpW ?? 0;
+  const idleW = Math.min(GPU_IDLE_POWER_SHARE.value * tdp, system.gpuPowerLimitW ?? Number.POSITIVE_INFINITY);
+  const dcgm = emulateDcgm({ run, config: config.value }, { modelName: system.accelerator.name, idleW });
   return {
     ok: true,
     value: {
@@ -113,9 +120,10 @@ export async function runEmulate(
         { name: 'training.log', text: emulated.log },
         { name: 'events.jsonl', text: emulated.events },
         { name: 'truth.json', text: `${JSON.stringify(emulated.truth, null, 2)}\n` },
+        ...dcgm.files,
       ],
       truth: emulated.truth,
-      notes: [...notes, ...emulated.notes],
+      notes: [...notes, ...emulated.notes, ...dcgm.notes],
     },
   };
 }

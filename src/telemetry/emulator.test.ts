@@ -4,9 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { designOfPlan } from '../app/design.js';
 import { defaultFacility } from '../app/facility.js';
 import { loadSpec } from '../spec/load.js';
-import { simulateRun } from '../twin/run.js';
-import { twinConfig } from '../twin/setup.js';
-import { type EmulatedRun, emulateRun, noiseRatios, pythonExponent } from './emulator.js';
+import { type RunResult, simulateRun } from '../twin/run.js';
+import { type TwinConfig, twinConfig } from '../twin/setup.js';
+import { normaliseDcgm } from './dcgm.js';
+import { type EmulatedRun, emulateDcgm, emulateRun, noiseRatios, pythonExponent } from './emulator.js';
 import { DOWNTIME_CAUSES, observedKpis } from './kpis.js';
 import { readMegatronCiGolden } from './megatron-ci.js';
 import { parseStepLog } from './step-log.js';
@@ -43,7 +44,7 @@ function noise(): number[] {
   return read.value.points.flatMap((p) => (p.iterationSeconds === undefined ? [] : [p.iterationSeconds]));
 }
 
-function emulate(seed: number): { emulated: EmulatedRun; ettr: number } {
+function emulate(seed: number): { emulated: EmulatedRun; run: RunResult; config: TwinConfig } {
   const spec = loadSpec(SPEC, 'yaml');
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
   const { workload, system, plan } = spec.value;
@@ -60,13 +61,16 @@ function emulate(seed: number): { emulated: EmulatedRun; ettr: number } {
     sequenceLength: workload.training.sequenceLength,
     noise: noise(),
   });
-  return { emulated, ettr: run.summary.ettr };
+  return { emulated, run, config: config.value };
 }
 
 describe('emulateRun', () => {
   let a: EmulatedRun;
+  let twin: { run: RunResult; config: TwinConfig };
   beforeAll(() => {
-    a = emulate(7).emulated;
+    const made = emulate(7);
+    a = made.emulated;
+    twin = made;
   });
 
   it('prints numbers as Python %E does', () => {
@@ -120,5 +124,26 @@ describe('emulateRun', () => {
     expect(again.log).toBe(a.log);
     expect(again.events).toBe(a.events);
     expect(emulate(8).emulated.log).not.toBe(a.log);
+  });
+
+  it('writes one dcgm-exporter scrape file per host that the DCGM reader reads back', () => {
+    const { files } = emulateDcgm(twin, { modelName: 'NVIDIA H100 80GB HBM3', idleW: 120 });
+    expect(files).toHaveLength(twin.config.nodes);
+    const scrapes = twin.run.timeline.powerMW.mean.length;
+    const scrape = normaliseDcgm(files[0]?.text ?? '');
+    expect(scrape.malformed).toEqual([]);
+    expect(scrape.gpus.size).toBe(twin.config.gpusPerNode);
+    expect(scrape.samples).toHaveLength(twin.config.gpusPerNode * 4 * scrapes);
+    const power = scrape.samples.filter((s) => s.field === 'DCGM_FI_DEV_POWER_USAGE').map((s) => s.value);
+    expect(Math.min(...power)).toBeGreaterThan(100);
+    expect(Math.max(...power)).toBeLessThan(760);
+    const fields = new Set(scrape.samples.map((s) => s.field));
+    expect([...fields].sort()).toEqual([
+      'DCGM_FI_DEV_GPU_TEMP',
+      'DCGM_FI_DEV_GPU_UTIL',
+      'DCGM_FI_DEV_POWER_USAGE',
+      'DCGM_FI_DEV_SM_CLOCK',
+    ]);
+    expect(emulateDcgm(twin, { modelName: 'x', idleW: 120 }, { maxSamples: 64 * 4 * 10 }).notes[0]).toMatch(/thinned/);
   });
 });

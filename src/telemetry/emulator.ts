@@ -320,3 +320,95 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     notes,
   };
 }
+
+/** The GPUs a DCGM scrape describes. */
+export interface DcgmGpus {
+  /** dcgm-exporter `modelName`, e.g. `NVIDIA H100 80GB HBM3`. */
+  readonly modelName: string;
+  /** Board power while waiting (W): the twin's idle level (src/twin/setup.ts, `GPU_IDLE_POWER_SHARE` × TDP). */
+  readonly idleW: number;
+  /** Highest SM clock (MHz) and the idle one. */
+  readonly maxSmClockMHz?: number;
+  readonly idleSmClockMHz?: number;
+}
+
+/** Most sample lines all DCGM scrape files hold together; the scrapes are thinned to stay under it. */
+export const MAX_DCGM_SAMPLES = 2_000_000;
+
+const DCGM_FIELDS = [
+  ['DCGM_FI_DEV_SM_CLOCK', 'SM clock frequency (in MHz).'],
+  ['DCGM_FI_DEV_GPU_TEMP', 'GPU temperature (in C).'],
+  ['DCGM_FI_DEV_POWER_USAGE', 'Power draw (in W).'],
+  ['DCGM_FI_DEV_GPU_UTIL', 'GPU utilization (in %).'],
+] as const;
+
+/**
+ * One dcgm-exporter scrape file per host (`dcgm/host-NNNN.prom`): the Prometheus text exposition 0.0.4 of
+ * SM clock, temperature, power and utilisation per GPU, one scrape per timeline bucket of the replica, each sample
+ * time-stamped (ms) and each family's samples of every scrape in one group (the format declares a family once), labels as dcgm-exporter renders them (`internal/pkg/rendermetrics/render_metrics.go`: `gpu`,
+ * `UUID`, `pci_bus_id`, `device`, `modelName`, `Hostname`). A GPU's power is the twin's idle level plus the bucket's
+ * busy share of the running-minus-idle facility power spread over the GPUs (src/twin/setup.ts levels), with a
+ * seeded ±2% spread per GPU and sample; clock, temperature and utilisation follow the busy share. Scrapes are
+ * thinned to keep all files under {@link MAX_DCGM_SAMPLES} sample lines.
+ */
+export function emulateDcgm(
+  input: Pick<EmulatorInput, 'run' | 'config'>,
+  gpus: DcgmGpus,
+  options: { readonly startMs?: number; readonly maxSamples?: number } = {},
+): { readonly files: { readonly name: string; readonly text: string }[]; readonly notes: string[] } {
+  const { run, config } = input;
+  const { timeline } = run;
+  const { power } = config;
+  const notes: string[] = [];
+  const buckets = timeline.powerMW.mean.length;
+  const gpuCount = config.nodes * config.gpusPerNode;
+  const perScrape = gpuCount * DCGM_FIELDS.length;
+  const maxScrapes = Math.max(1, Math.floor((options.maxSamples ?? MAX_DCGM_SAMPLES) / perScrape));
+  const stride = Math.max(1, Math.ceil(buckets / maxScrapes));
+  if (stride > 1) notes.push(`DCGM scrapes thinned to one every ${stride} timeline buckets`);
+  const startMs = options.startMs ?? Date.UTC(2026, 0, 1);
+  const spread = new ReplicaStreams(run.seed, run.summary.replica).stream(NOISE_STREAM + 2);
+  const swingMW = power.runningMW - power.idleMW;
+  const activeGpuW = swingMW > 0 ? (swingMW * 1e6) / (power.pue * config.gpus) : 0;
+  const maxClock = gpus.maxSmClockMHz ?? 1980;
+  const idleClock = gpus.idleSmClockMHz ?? 345;
+  // One group per metric family and host, every scrape's samples in it (0.0.4: a family's lines form one group).
+  const hosts: string[][][] = Array.from({ length: config.nodes }, () => DCGM_FIELDS.map(() => []));
+  const modelName = gpus.modelName.replace(/["\\]/g, '\\$&');
+  for (let b = 0; b < buckets; b += stride) {
+    const mean = timeline.powerMW.mean[b] ?? power.idleMW;
+    const busy = swingMW > 0 ? Math.min(1, Math.max(0, (mean - power.idleMW) / swingMW)) : 0;
+    const ms = startMs + Math.round((b + 1) * timeline.bucketSeconds * 1000);
+    hosts.forEach((groups, host) => {
+      const hostname = `host-${String(host).padStart(4, '0')}`;
+      const values: number[][] = DCGM_FIELDS.map(() => []);
+      for (let g = 0; g < config.gpusPerNode; g++) {
+        const jitter = () => 1 + 0.02 * Math.max(-3, Math.min(3, spread.normal()));
+        const gpuBusy = host * config.gpusPerNode + g < config.gpus ? busy : 0;
+        values[0]?.push(Math.round(gpuBusy > 0 ? Math.min(maxClock, maxClock * jitter()) : idleClock));
+        values[1]?.push(Math.round((32 + 36 * gpuBusy) * jitter()));
+        values[2]?.push(Number(((gpus.idleW + gpuBusy * activeGpuW) * jitter()).toFixed(3)));
+        values[3]?.push(Math.min(100, Math.round(100 * gpuBusy * jitter())));
+      }
+      DCGM_FIELDS.forEach(([field], f) => {
+        const lines = groups[f] as string[];
+        (values[f] ?? []).forEach((value, g) => {
+          const uuid = `GPU-${String(run.seed >>> 0).padStart(8, '0')}-${String(host).padStart(4, '0')}-${String(g).padStart(4, '0')}`;
+          const bus = `00000000:${(0x18 + g * 0x10).toString(16).toUpperCase().padStart(2, '0')}:00.0`;
+          lines.push(
+            `${field}{gpu="${g}",UUID="${uuid}",pci_bus_id="${bus}",device="nvidia${g}",modelName="${modelName}",Hostname="${hostname}"} ${value} ${ms}`,
+          );
+        });
+      });
+    });
+  }
+  return {
+    files: hosts.map((groups, host) => ({
+      name: `dcgm/host-${String(host).padStart(4, '0')}.prom`,
+      text: DCGM_FIELDS.map(
+        ([field, help], f) => `# HELP ${field} ${help}\n# TYPE ${field} gauge\n${(groups[f] ?? []).join('\n')}\n`,
+      ).join(''),
+    })),
+    notes,
+  };
+}

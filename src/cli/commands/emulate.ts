@@ -1,13 +1,14 @@
 /**
  * `tokenworks emulate <spec> --days D --out DIR`: writes what a real run of the spec's design would emit, from one
  * seeded twin replica: `training.log` (Megatron-LM `training_log` lines), `events.jsonl` (the ground truth) and
- * `truth.json` (the twin's ETTR, goodput, interruptions and badput by cause). Step-time noise is resampled from a
+ * `truth.json` (the twin's ETTR, goodput, interruptions and badput by cause) and `dcgm/host-NNNN.prom` (one
+ * dcgm-exporter scrape file per host: power, SM clock, temperature, utilisation per GPU). Step-time noise is resampled from a
  * Megatron CI iteration-time series: `--noise FILE`, or by default the shared series beside the checkout when it
  * is there (the package ships no third-party data; without a series there is no noise, and the command says so).
  * @module
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
 import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
@@ -70,13 +71,15 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
       const written: string[] = [];
       for (const emitted of outcome.files) {
         const path = join(options.out, emitted.name);
+        await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
         await writeUserFile(path, emitted.text);
         written.push(path);
       }
       const { truth } = outcome;
       const text = [
         outcome.title,
-        ...written.map((path) => `wrote ${path}`),
+        ...written.filter((path) => !path.endsWith('.prom')).map((path) => `wrote ${path}`),
+        `wrote ${written.filter((path) => path.endsWith('.prom')).length} dcgm-exporter scrape files in ${join(options.out, 'dcgm')}`,
         `ETTR ${truth.ettr.toFixed(4)}, goodput ${truth.goodput.toFixed(4)}, ${truth.unexpectedInterruptions} unexpected interruptions (${truth.rewinds} rewinds in the log), ${truth.plannedInterruptions} planned`,
         `${truth.lines} log lines, ${truth.iterations} iterations at log interval ${truth.logInterval}`,
       ].join('\n');
