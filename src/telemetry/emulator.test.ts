@@ -146,4 +146,16 @@ describe('emulateRun', () => {
     ]);
     expect(emulateDcgm(twin, { modelName: 'x', idleW: 120 }, { maxSamples: 64 * 4 * 10 }).notes[0]).toMatch(/thinned/);
   });
+
+  it('raises the log interval to stay under the line bound, and says so', () => {
+    const { run, config } = twin;
+    const bounded = emulateRun(
+      { run, config, globalBatchSequences: 512, sequenceLength: 8192, noise: [] },
+      { maxLines: 1000 },
+    );
+    expect(bounded.truth.logInterval).toBeGreaterThan(1);
+    expect(bounded.truth.lines).toBeLessThanOrEqual(1000);
+    expect(bounded.notes.join('\n')).toMatch(/log interval raised .*no noise series/s);
+    expect(parseStepLog(bounded.log).malformed).toEqual([]);
+  });
 });
