@@ -87,4 +87,23 @@ constraints: { maxGpus: 128, deadlineDays: 60 }
     expect(code, stderr).toBe(0);
     expectValid(OUTPUT_SCHEMAS.compare, stdout);
   }, 120_000);
+
+  it('emulate --json validates against its schema', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const out = await mkdtemp(join(tmpdir(), 'tokenworks-emulate-'));
+    const { code, stdout, stderr } = await run(
+      'emulate',
+      'examples/llama3-8b.yaml',
+      '--days',
+      '0.5',
+      '--out',
+      out,
+      '--json',
+      '--quiet',
+    );
+    expect(code, stderr).toBe(0);
+    expectValid(OUTPUT_SCHEMAS.emulate, stdout);
+  }, 120_000);
 });

@@ -312,6 +312,30 @@ export const ValidateOutputSchema = z.object({
   worst: z.array(ValidationRowOutput),
 });
 
+/** `tokenworks emulate --json`: the files written and the run's ground truth (truth.json). */
+export const EmulateOutputSchema = z.object({
+  files: z.array(z.string()),
+  truth: z.object({
+    seed: z.number().int(),
+    wallSeconds: finite(),
+    finished: z.boolean(),
+    ettr: finite(),
+    goodput: finite(),
+    unexpectedInterruptions: count(),
+    plannedInterruptions: count(),
+    interruptionsWhileTraining: count(),
+    interruptionsByCause: z.record(z.string(), count()),
+    badputSeconds: z.record(z.string(), finite()),
+    stepSeconds: finite(),
+    tokensPerStep: finite(),
+    logInterval: count(),
+    rewinds: count(),
+    iterations: count(),
+    lines: count(),
+  }),
+  notes: z.array(z.string()),
+});
+
 /** Every use case's output schema, by the name its file in schemas/ takes. */
 export const OUTPUT_SCHEMAS = {
   check: CheckOutputSchema,
@@ -320,6 +344,7 @@ export const OUTPUT_SCHEMAS = {
   simulate: SimulateOutputSchema,
   compare: CompareOutputSchema,
   validate: ValidateOutputSchema,
+  emulate: EmulateOutputSchema,
 } as const;
 
 /** File name and JSON Schema (draft 2020-12) of each use case's output: `schemas/<use-case>-output.schema.json`. */

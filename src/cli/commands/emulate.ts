@@ -9,7 +9,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
 import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
@@ -20,14 +19,6 @@ import { withRunner } from '../runner.js';
 /** Most iterations per log line `--log-interval` takes. */
 export const MAX_LOG_INTERVAL = 1_000_000;
 
-/** The shared Megatron CI series read for noise when `--noise` is not given (outside the package). */
-export const DEFAULT_NOISE = fileURLToPath(
-  new URL(
-    '../../../../shared/data/telemetry/megatron-ci/gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap/golden_values_dev_dgx_h100.json',
-    import.meta.url,
-  ),
-);
-
 /** Adds the `emulate` command to `program`. */
 export function registerEmulate(program: Command, streams: OutputStreams): void {
   program
@@ -37,7 +28,10 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
     .requiredOption('--out <dir>', 'folder to write into (created when missing)')
     .option('--days <d>', 'emulate this many wall-clock days (overrides twin.days)')
     .option('--seed <s>', 'seed of the twin replica and the noise: the same seed gives the same bytes', '1')
-    .option('--noise <file>', 'iteration times to resample: Megatron CI golden values or a training log')
+    .option(
+      '--noise <file>',
+      'iteration times to resample (a Megatron CI golden-values file or a training log); without it, no noise',
+    )
     .option('--log-interval <n>', 'iterations per log line (Megatron --log-interval)', '1')
     .option('--json', 'print truth.json and the files written as JSON')
     .action(async (file, options, command) => {
@@ -52,11 +46,9 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
       let noise: { name: string; text: string } | undefined;
       if (options.noise !== undefined) noise = { name: options.noise, text: await readTextFile(options.noise) };
       else {
-        try {
-          noise = { name: DEFAULT_NOISE, text: await readTextFile(DEFAULT_NOISE) };
-        } catch {
-          output.warn(`no noise series at ${DEFAULT_NOISE}: iterations take the nominal step time (--noise FILE)`);
-        }
+        output.info(
+          'no --noise file: every iteration takes the nominal step time (give a Megatron CI golden-values file or a training log to resample real step-time noise)',
+        );
       }
       const { runEmulate } = await import('../../app/emulate.js');
       const result = await withRunner(threadsOption(undefined, output), (runner) =>
