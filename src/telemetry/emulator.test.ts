@@ -10,7 +10,7 @@ import { normaliseDcgm } from './dcgm.js';
 import { type EmulatedRun, emulateDcgm, emulateRun, noiseRatios, pythonExponent } from './emulator.js';
 import { DOWNTIME_CAUSES, observedKpis } from './kpis.js';
 import { readMegatronCiGolden } from './megatron-ci.js';
-import { parseStepLog } from './step-log.js';
+import { parseStepLog, toStepPoints } from './step-log.js';
 
 const GOLDEN = fileURLToPath(
   new URL(
@@ -117,6 +117,11 @@ describe('emulateRun', () => {
     expect(Math.abs(observed - a.truth.ettr)).toBeLessThan(0.01);
     // The log alone (no time stamps) sees only lost work and the restart warm-ups: a higher ETTR.
     expect(kpis.ettr).toBeGreaterThan(observed);
+    // With the stamps read (toStepPoints), the KPIs count the silent gaps themselves: the same ETTR within 0.01,
+    // short only of the first restart before the first line and the time after the last one.
+    const stamped = observedKpis(toStepPoints(log.samples), { logInterval: a.truth.logInterval });
+    expect(stamped.badputSeconds.silent).toBeGreaterThan(0);
+    expect(Math.abs(stamped.ettr - a.truth.ettr)).toBeLessThan(0.01);
   });
 
   it('gives the same bytes for the same seed and others for another', () => {

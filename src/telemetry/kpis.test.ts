@@ -49,7 +49,7 @@ describe('observedKpis on a hand-made series', () => {
     expect(k.wallSeconds).toBe(30);
     // Stall: 10 − 1 = 9; slow step: 2 − 1 = 1; lost work: steps 9..12 of the first pass, 4 × 1 s = 4; the rewind
     // point runs at the median, so no restart time.
-    expect(k.badputSeconds).toEqual({ lostWork: 4, restart: 0, warmup: 0, stall: 9, stragglers: 1 });
+    expect(k.badputSeconds).toEqual({ lostWork: 4, restart: 0, warmup: 0, stall: 9, silent: 0, stragglers: 1 });
     expect(k.badputShare.stall).toBeCloseTo(9 / 30, 12);
     // Productive = 30 − 9 − 1 − 4 = 16 over 16 steps advanced (1..16).
     expect(k.productiveSeconds).toBe(16);
@@ -145,5 +145,22 @@ describe('observedKpis properties', () => {
           expect(Number.isFinite(v)).toBe(true);
       }),
     );
+  });
+});
+
+describe('time stamps: silent time between log lines', () => {
+  it('counts a gap between stamps beyond the logged iterations as silent downtime, and ignores stamp noise', () => {
+    // 10 steps of 1 s each; the clock jumps 101 s between steps 5 and 6 (100 s no iteration covers), and the
+    // other stamps wobble by 0.4 s around one second apart (below the 1 s resolution: noise).
+    const times = [0, 1.4, 2, 3.4, 4, 105, 106.4, 107, 108.4, 109];
+    const series = times.map((time, i) => ({ step: i + 1, iterationSeconds: 1, time }));
+    const k = observedKpis(series);
+    // Silent = (105 − 4) − 1 × 1 = 100 s; wall = 10 × 1 + 100 = 110 s; ETTR = 1 − 100 / 110.
+    expect(k.badputSeconds.silent).toBeCloseTo(100, 12);
+    expect(k.wallSeconds).toBeCloseTo(110, 12);
+    expect(k.ettr).toBeCloseTo(1 - 100 / 110, 12);
+    expect(k.productiveSeconds).toBeCloseTo(10, 12);
+    // The same series without stamps has no silent time.
+    expect(observedKpis(series.map(({ time: _time, ...point }) => point)).badputSeconds.silent).toBe(0);
   });
 });

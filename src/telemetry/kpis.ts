@@ -26,8 +26,11 @@
  *
  * Badput, each the time above m unless said otherwise: `lostWork` (productive time of steps repeated after a rewind),
  * `restart` (restart points slower than `slowFactor` × m: a restart whose first iterations fell between samples
- * shows no cost), `warmup`, `stall`, `stragglers` (slow steps). Downtime (ETTR) = lostWork + restart +
- * warmup + stall; slow steps lower goodput but not ETTR, as stragglers do in the twin. productive + Σ badput = wall.
+ * shows no cost), `warmup`, `stall`, `silent` (when points carry time stamps: clock time between two lines beyond
+ * the iterations the later one logged, above a step and the stamps' 1 s resolution: detection, restart, reload and
+ * checkpoint writes, which no iteration time shows; it is added to the wall), `stragglers` (slow steps). Downtime
+ * (ETTR) = lostWork + restart + warmup + stall + silent; slow steps lower goodput but not ETTR, as stragglers do in
+ * the twin. productive + Σ badput = wall.
  *
  * Pure, no Node APIs; every number is finite (an empty window gives zeros and `empty: true` with the reason).
  * @module
@@ -36,11 +39,17 @@ import { percentile } from '../twin/study.js';
 import { detectRestarts, type StepPoint } from './megatron-ci.js';
 
 /** Causes of lost time in an observed run; `lostWork`, `restart` and `stragglers` are the twin's names. */
-export const OBSERVED_BADPUT_CAUSES = ['lostWork', 'restart', 'warmup', 'stall', 'stragglers'] as const;
+export const OBSERVED_BADPUT_CAUSES = ['lostWork', 'restart', 'warmup', 'stall', 'silent', 'stragglers'] as const;
 /** One cause of lost time in an observed run. */
 export type ObservedBadputCause = (typeof OBSERVED_BADPUT_CAUSES)[number];
 /** The causes counted as downtime in ETTR (the twin's ETTR leaves stragglers out). */
-export const DOWNTIME_CAUSES: readonly ObservedBadputCause[] = ['lostWork', 'restart', 'warmup', 'stall'];
+export const DOWNTIME_CAUSES: readonly ObservedBadputCause[] = ['lostWork', 'restart', 'warmup', 'stall', 'silent'];
+
+/**
+ * Shortest gap between two time stamps counted as silent time (no iteration logged: detection, restart, reload,
+ * checkpoint writes), seconds: above the one-second resolution of Megatron's older stamps.
+ */
+export const SILENT_GAP_SECONDS = 1;
 
 /** Facts about the run that the series does not carry; each KPI that needs one is absent without it. */
 export interface RunFacts {
@@ -178,7 +187,7 @@ export function observedKpis(
   const points = series.filter((p) => p.step >= from && p.step <= to);
   const restartAt = new Set(detectRestarts(points).map((r) => r.index));
   // Timed points, each with whether a restart shows at it or at an untimed point since the previous timed one.
-  const timed: { step: number; t: number; restart: boolean; rewind: boolean }[] = [];
+  const timed: { step: number; t: number; restart: boolean; rewind: boolean; time: number | undefined }[] = [];
   let pendingRestart = false;
   let lastStep: number | undefined;
   let pendingRewind = false;
@@ -188,7 +197,8 @@ export function observedKpis(
     pendingRestart ||= restartAt.has(index);
     const t = p.iterationSeconds;
     if (t === undefined || !Number.isFinite(t) || t < 0) return;
-    timed.push({ step: p.step, t, restart: pendingRestart, rewind: pendingRewind });
+    const time = p.time !== undefined && Number.isFinite(p.time) ? p.time : undefined;
+    timed.push({ step: p.step, t, restart: pendingRestart, rewind: pendingRewind, time });
     pendingRestart = false;
     pendingRewind = false;
   });
@@ -226,6 +236,15 @@ export function observedKpis(
       }
     }
     if (p.restart) restarts += 1;
+    // Time stamps show time no logged iteration covers: the clock advanced more than this line's iterations took.
+    // Gaps shorter than a step or than the stamps' resolution are noise, not silence.
+    if (previous?.time !== undefined && p.time !== undefined) {
+      const gap = p.time - previous.time - p.t * w;
+      if (gap > Math.max(SILENT_GAP_SECONDS, m * w)) {
+        badput.silent += gap;
+        wall += gap;
+      }
+    }
     const cause: ObservedBadputCause | undefined =
       i < warmupEnd
         ? 'warmup'

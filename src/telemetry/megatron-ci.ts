@@ -22,6 +22,8 @@ export interface StepPoint {
   readonly memAllocatedBytes?: number;
   /** Peak allocated bytes since the process started: a drop means a new process. */
   readonly memMaxAllocatedBytes?: number;
+  /** When the line was logged, seconds on the log's clock (from its time stamp); absent when it has none. */
+  readonly time?: number;
 }
 
 /** The metric keys of the golden-values file this reader maps, and the {@link StepPoint} field each fills. */

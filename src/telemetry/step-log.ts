@@ -391,6 +391,20 @@ export function toStepPoints(samples: readonly StepSample[]): StepPoint[] {
     const point: Mutable<StepPoint> = { step: sample.step };
     if (sample.iterationSeconds !== undefined) point.iterationSeconds = sample.iterationSeconds;
     if (sample.loss !== undefined) point.loss = sample.loss;
+    const time = stampSeconds(sample.timestamp);
+    if (time !== undefined) point.time = time;
     return point;
   });
+}
+
+/**
+ * Seconds of a Megatron time stamp (`2024-09-03 15:54:54`, with or without fractions), read as UTC: the log's zone
+ * is not printed, and only differences between stamps are used.
+ */
+export function stampSeconds(stamp: string | undefined): number | undefined {
+  if (stamp === undefined) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)$/.exec(stamp.trim());
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}Z`);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
 }
