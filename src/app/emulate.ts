@@ -8,7 +8,6 @@
 import { GPU_IDLE_POWER_SHARE } from '../catalog/reliability.js';
 import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
-import { TWIN_DEFAULTS, type TwinInput } from '../spec/twin.js';
 import { type EmulatedRun, type EmulatorTruth, emulateDcgm, emulateRun } from '../telemetry/emulator.js';
 import { readMegatronCiGolden } from '../telemetry/megatron-ci.js';
 import { parseStepLog } from '../telemetry/step-log.js';
@@ -16,6 +15,7 @@ import { type RunResult, simulateRun } from '../twin/run.js';
 import { twinConfig } from '../twin/setup.js';
 import { designOf } from './design.js';
 import type { Ports, UseCaseOptions } from './ports.js';
+import { eventBudgetIssue, twinWithDays } from './simulate.js';
 
 /** One file the emulator writes: its name inside the output folder and its text. */
 export interface EmulatedFile {
@@ -70,21 +70,13 @@ export async function runEmulate(
     ...(ports.progress && { progress: ports.progress }),
   });
   if (!design.ok) return design;
-  const twin: TwinInput | undefined = days === undefined ? spec.twin : { ...(spec.twin ?? TWIN_DEFAULTS), days };
-  const config = twinConfig(design.value, twin);
+  const config = twinConfig(design.value, twinWithDays(spec, days));
   if (!config.ok) return config;
   let run: RunResult;
   try {
     run = simulateRun(config.value, seed, 0, { detail: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!message.startsWith('event budget exceeded')) throw error;
-    return {
-      ok: false,
-      issues: [
-        { code: 'too_big', path: 'twin', message: `${message}: lower the failure rates, or emulate fewer days` },
-      ],
-    };
+    return { ok: false, issues: eventBudgetIssue(error, 'lower the failure rates, or emulate fewer days') };
   }
   const notes: string[] = [];
   let noise: number[] = [];

@@ -5,7 +5,8 @@
  * @module
  */
 import { planLayout } from '../plan/layout.js';
-import type { Result } from '../spec/issues.js';
+import { isEventBudgetError } from '../sim/index.js';
+import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import { TWIN_DEFAULTS, type TwinInput } from '../spec/twin.js';
 import { type TwinConfig, type TwinDesign, twinConfig } from '../twin/setup.js';
@@ -53,8 +54,18 @@ export async function runSimulate(
     ...(ports.progress && { progress: ports.progress }),
   });
   if (!design.ok) return design;
-  const twin: TwinInput | undefined = days === undefined ? spec.twin : { ...(spec.twin ?? TWIN_DEFAULTS), days };
-  return simulateDesign(design.value, twin, input, ports, options);
+  return simulateDesign(design.value, twinWithDays(spec, days), input, ports, options);
+}
+
+/** The spec's `twin` settings, with `days` (a `--days` flag) in place of `twin.days` when given. */
+export function twinWithDays(spec: ResolvedSpec, days: number | undefined): TwinInput | undefined {
+  return days === undefined ? spec.twin : { ...(spec.twin ?? TWIN_DEFAULTS), days };
+}
+
+/** The issues a run past the kernel's event budget becomes: a setting to change, not a fault (others rethrow). */
+export function eventBudgetIssue(error: unknown, fix: string): SpecIssue[] {
+  if (!isEventBudgetError(error)) throw error;
+  return [{ code: 'too_big', path: 'twin', message: `${error.message}: ${fix}` }];
 }
 
 /** Simulates `design` with the `twin` settings (what `plan --simulate` runs on the design it chose). */
@@ -77,17 +88,9 @@ export async function simulateDesign(
     );
   } catch (error) {
     // The kernel's event budget is the backstop behind twinConfig's estimate; crossing it is a setting to change.
-    const message = error instanceof Error ? error.message : String(error);
-    if (!message.startsWith('event budget exceeded')) throw error;
     return {
       ok: false,
-      issues: [
-        {
-          code: 'too_big',
-          path: 'twin',
-          message: `${message}: lower the failure or straggler rates, or simulate fewer days`,
-        },
-      ],
+      issues: eventBudgetIssue(error, 'lower the failure or straggler rates, or simulate fewer days'),
     };
   }
   return {

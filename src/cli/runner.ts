@@ -4,15 +4,22 @@
  * on first use, so commands that need no runner do not pay for them at start-up.
  * @module
  */
-import type { TaskRunner } from '../app/ports.js';
+import type { DataSource, TaskRunner } from '../app/ports.js';
 
-/** Runs `work` with a runner of `threads` threads and closes the runner afterwards. */
-export async function withRunner<T>(threads: number, work: (runner: TaskRunner) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with a runner of `threads` threads and closes the runner afterwards. An inline runner resolves trace
+ * data through `data` when given (what the command has already read stays read); worker threads keep their own.
+ */
+export async function withRunner<T>(
+  threads: number,
+  work: (runner: TaskRunner) => Promise<T>,
+  data?: DataSource,
+): Promise<T> {
   const runner =
     threads > 1
       ? (await import('../node/piscina-runner.js')).createPiscinaRunner(threads)
       : (await import('../app/inline-runner.js')).createInlineRunner(
-          (await import('../node/data-source.js')).createNodeDataSource(),
+          data ?? (await import('../node/data-source.js')).createNodeDataSource(),
         );
   try {
     return await work(runner);

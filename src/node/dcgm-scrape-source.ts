@@ -6,6 +6,7 @@
  */
 import { type DcgmScrape, normaliseDcgm } from '../telemetry/dcgm.js';
 import { parsePrometheusText } from '../telemetry/prometheus-text.js';
+import { waitFor } from '../util/wait.js';
 import { readTextFile } from './files.js';
 
 /** One scrape: when it was taken, what it held, and its malformed lines; or why it failed. */
@@ -44,7 +45,7 @@ export async function* scrapeDcgm(source: string, options: ScrapeOptions = {}): 
   const timeoutMs = Math.max(10, options.timeoutMs ?? 10_000);
   const limit = options.scrapes ?? Number.POSITIVE_INFINITY;
   for (let count = 0; count < limit && !options.signal?.aborted; count++) {
-    if (count > 0) await wait(intervalMs, options.signal);
+    if (count > 0) await waitFor(intervalMs, options.signal);
     if (options.signal?.aborted) return;
     const at = Date.now();
     try {
@@ -62,18 +63,4 @@ export async function* scrapeDcgm(source: string, options: ScrapeOptions = {}): 
       yield { ok: false, source, at, error: error instanceof Error ? error.message : String(error) };
     }
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

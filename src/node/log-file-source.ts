@@ -9,6 +9,7 @@ import { open, stat } from 'node:fs/promises';
 import type { StepBatch, TelemetrySource } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { createStepLogParser } from '../telemetry/step-log.js';
+import { waitFor } from '../util/wait.js';
 
 /** Options of {@link createLogFileSource}. */
 export interface LogFileSourceOptions {
@@ -84,7 +85,7 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
                 },
               );
             }
-            await wait(pollMs, signal);
+            await waitFor(pollMs, signal);
             continue;
           }
           const data = Buffer.concat([pending, buffer.subarray(0, bytesRead)]);
@@ -118,18 +119,4 @@ function countNewlines(bytes: Uint8Array): number {
   let count = 0;
   for (const byte of bytes) if (byte === NEWLINE) count++;
   return count;
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -5,4 +5,4 @@
  */
 export { EventHeap, type QueuedEvent } from './heap.js';
 export { type RandomStream, ReplicaStreams } from './random.js';
-export { EventBudgetError, type EventHandle, Simulation } from './simulation.js';
+export { EventBudgetError, type EventHandle, isEventBudgetError, Simulation } from './simulation.js';

@@ -12,15 +12,26 @@ export interface EventHandle {
   cancelled: boolean;
 }
 
+/** How an {@link EventBudgetError}'s message begins. */
+const BUDGET_MESSAGE = 'event budget exceeded';
+
 /**
  * Thrown when a run fires more events than its budget: the one bound on the work of every process together, so
  * no setting (a straggler rate of 10^4 per host-year, a checkpoint every microsecond) can make a run unbounded.
  */
 export class EventBudgetError extends Error {
   constructor(readonly budget: number) {
-    super(`event budget exceeded: the run fired more than ${budget.toExponential(0)} events`);
+    super(`${BUDGET_MESSAGE}: the run fired more than ${budget.toExponential(0)} events`);
     this.name = 'EventBudgetError';
   }
+}
+
+/**
+ * Whether `error` is an {@link EventBudgetError}, also after a worker thread handed it back (structured clone keeps
+ * the message, not the class).
+ */
+export function isEventBudgetError(error: unknown): error is Error {
+  return error instanceof EventBudgetError || (error instanceof Error && error.message.startsWith(BUDGET_MESSAGE));
 }
 
 /** A discrete-event simulation clock and queue. Times are seconds from the start. */

@@ -5,6 +5,7 @@
  */
 import { type Document, isScalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
+import { hasControlCharacter } from '../util/text.js';
 import { describe, escapeControls, fromZodIssues, type Result, type SpecIssue, shorten } from './issues.js';
 import { type ResolvedSpec, resolveSpec } from './resolve.js';
 import { SpecSchema } from './spec.js';
@@ -23,14 +24,15 @@ export const MAX_SPEC_CHARS = 1_000_000;
 /** Most aliases a YAML spec may expand (a guard against "billion laughs" alias bombs). */
 const MAX_ALIAS_COUNT = 100;
 
-/** Parses YAML or JSON text into a plain value, reporting syntax errors with line and column. */
-export function parseText(text: string, format: SpecFormat): Result<unknown> {
+/**
+ * Parses YAML or JSON text into a plain value (binary, non-UTF-8 and oversized text refused, control characters in
+ * strings refused, syntax errors with line and column); `maxChars` raises the size bound for data files.
+ */
+export function parseText(text: string, format: SpecFormat, maxChars: number = MAX_SPEC_CHARS): Result<unknown> {
   if (text.includes('\u0000')) {
     return {
       ok: false,
-      issues: [
-        { code: 'binary', path: '', message: 'the file holds NUL bytes: it is binary, not a YAML or JSON spec' },
-      ],
+      issues: [{ code: 'binary', path: '', message: 'the file holds NUL bytes: it is binary, not YAML or JSON text' }],
     };
   }
   if (text.includes('\ufffd')) {
@@ -46,14 +48,14 @@ export function parseText(text: string, format: SpecFormat): Result<unknown> {
       ],
     };
   }
-  if (text.length > MAX_SPEC_CHARS) {
+  if (text.length > maxChars) {
     return {
       ok: false,
       issues: [
         {
           code: 'too_big',
           path: '',
-          message: `the spec is ${text.length.toLocaleString('en-US')} characters long, more than the ${MAX_SPEC_CHARS.toLocaleString('en-US')} a spec may be`,
+          message: `the text is ${text.length.toLocaleString('en-US')} characters long, more than the ${maxChars.toLocaleString('en-US')} it may be`,
         },
       ],
     };
@@ -121,20 +123,18 @@ function withPlainText(value: unknown): Result<unknown> {
 
 /** The path of the first string or key in `value` holding a control character (tabs and newlines allowed). */
 export function controlCharacterPath(value: unknown, path = ''): string | undefined {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
   const stack: [unknown, string][] = [[value, path]];
   // An explicit stack: a deeply nested document must not overflow the call stack.
   while (stack.length > 0) {
     const [node, at] = stack.pop() as [unknown, string];
     if (typeof node === 'string') {
-      if (control.test(node)) return at;
+      if (hasControlCharacter(node)) return at;
     } else if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${at}[${i}]`]);
     } else if (node !== null && typeof node === 'object') {
       for (const [key, child] of Object.entries(node)) {
         const childAt = at === '' ? shorten(key) : `${at}.${shorten(key)}`;
-        if (control.test(key)) return childAt;
+        if (hasControlCharacter(key)) return childAt;
         stack.push([child, childAt]);
       }
     }

@@ -12,6 +12,7 @@
  * Pure: takes the file's text or its parsed value, never touches files, never throws.
  * @module
  */
+import { percentile } from '../twin/study.js';
 
 /** One logged step of a training run. A field is absent where that metric was not logged (`"nan"`) at the step. */
 export interface StepPoint {
@@ -135,14 +136,10 @@ export function readMegatronCiGolden(input: string | unknown): MegatronCiResult 
   };
 }
 
-/** The median of a list of numbers (the mean of the middle two for an even count); `undefined` when empty. */
+/** The median of a list of numbers (the twin's Hyndman–Fan type 7 percentile at 0.5); `undefined` when empty. */
 export function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return percentile(Float64Array.from(values).sort(), 0.5);
 }
 
 /** The median iteration time of a series, over the points that have one. */

@@ -17,6 +17,12 @@ export function shorten(text: string): string {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
+/** Whether `text` holds a control character (tabs and newlines allowed). */
+export function hasControlCharacter(text: string): boolean {
+  CONTROL.lastIndex = 0;
+  return CONTROL.test(text);
+}
+
 /** `text` with its control characters written as \uXXXX escapes (tabs and newlines kept). */
 export function escapeControls(text: string): string {
   return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

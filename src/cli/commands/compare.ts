@@ -110,19 +110,23 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
         import('../../report/compare-report.js'),
       ]);
       // The user's trace files are read here first, so that a bad file is a user error before any work starts.
-      await createNodeDataSource().compareData(data);
-      const result = await withRunner(Math.min(threads, sizes?.length ?? threads), (runner) =>
-        runCompare(
-          {
-            spec,
-            ...(sizes && { sizes }),
-            ...(replicas !== undefined && { replicas }),
-            ...(seed !== undefined && { seed }),
-            without,
-            data,
-          },
-          { runner, progress: progressPort(output) },
-        ),
+      const source = createNodeDataSource();
+      await source.compareData(data);
+      const result = await withRunner(
+        Math.min(threads, sizes?.length ?? threads),
+        (runner) =>
+          runCompare(
+            {
+              spec,
+              ...(sizes && { sizes }),
+              ...(replicas !== undefined && { replicas }),
+              ...(seed !== undefined && { seed }),
+              without,
+              data,
+            },
+            { runner, progress: progressPort(output) },
+          ),
+        source,
       );
       if (!result.ok) throw specFailure(file, result.issues, `${file}: no job size could be compared`);
       const outcome = result.value;

@@ -6,10 +6,8 @@
  */
 import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { TokenworksError } from '../../errors.js';
 import { readTextFile } from '../../node/files.js';
 import { createOutput, type OutputStreams } from '../../node/output.js';
-import { shorten } from '../../util/text.js';
 import { specFailure } from '../failure.js';
 
 /** The calibration set shipped with the package. */
@@ -38,29 +36,11 @@ export function registerValidate(program: Command, streams: OutputStreams): void
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       const runsFile = options.runs ?? DEFAULT_RUNS_FILE;
       const text = await readTextFile(runsFile);
-      let data: unknown;
-      if (text.includes('\u0000')) {
-        throw new TokenworksError('SPEC_INVALID', `${runsFile}: the file holds NUL bytes: it is binary, not JSON`, {
-          file: runsFile,
-        });
-      }
-      try {
-        data = JSON.parse(text);
-      } catch (error) {
-        // The parser quotes the text around the error over several lines: keep its first, escaped and cut.
-        const reason = shorten(((error as Error).message.split('\n')[0] ?? '').trim());
-        throw new TokenworksError('SPEC_INVALID', `${runsFile}: not valid JSON (${reason})`, { file: runsFile });
-      }
-      if (!Array.isArray(data)) {
-        throw new TokenworksError('SPEC_INVALID', `${runsFile}: expected a JSON array of runs, got ${typeof data}`, {
-          file: runsFile,
-        });
-      }
       const [{ runValidate }, { renderValidation }] = await Promise.all([
         import('../../app/validate.js'),
         import('../../report/validation-report.js'),
       ]);
-      const result = await runValidate({ rows: data });
+      const result = await runValidate({ text });
       if (!result.ok) throw specFailure(runsFile, result.issues, `${runsFile}: no row could be predicted`);
       output.result(renderValidation(result.value), result.value);
     });
