@@ -61,6 +61,75 @@ export interface TelemetrySource {
   steps(options?: { readonly signal?: AbortSignal }): AsyncIterable<StepBatch>;
 }
 
+/** One GPU sample as stored: when (Unix seconds), which GPU, which `DCGM_FI_*` field, and its value. */
+export interface GpuPoint {
+  readonly time: number;
+  /** The GPU's stable key (`DcgmSample.gpuKey`: `hostname/uuid`, or the index or device). */
+  readonly gpuKey: string;
+  readonly hostname?: string;
+  readonly field: string;
+  readonly value: number;
+}
+
+/** Something that happened to an observed run at a time (an XID, a restart seen, a note a source made). */
+export interface RunEvent {
+  /** Unix seconds. */
+  readonly time: number;
+  /** What kind (`xid`, `restart`, `malformed`, …). */
+  readonly kind: string;
+  readonly gpuKey?: string;
+  readonly detail: string;
+}
+
+/** Where a source stopped: pass it back to the source to resume without reading anything twice. */
+export interface SourceCursor {
+  /** Bytes of the source consumed (complete lines). */
+  readonly offset: number;
+  /** The number of the next line to read (1-based). */
+  readonly nextLine: number;
+}
+
+/** How much a store holds of one run. */
+export interface StoreCounts {
+  readonly steps: number;
+  readonly gpuPoints: number;
+  readonly events: number;
+}
+
+/** One table a store exported, where it went, and its row count. */
+export interface ExportedTable {
+  readonly table: string;
+  readonly path: string;
+  readonly rows: number;
+}
+
+/**
+ * A durable store of observed runs (the default is embedded: DuckDB in `node/`). Every append writes its rows and
+ * the source's new cursor in one transaction, so a store reopened after a crash resumes each source where its last
+ * committed batch ended, with nothing lost and nothing twice.
+ */
+export interface TelemetryStore {
+  /** Appends a source's step samples and its cursor, atomically. */
+  appendSteps(run: string, source: string, samples: readonly StepSample[], cursor: SourceCursor): Promise<void>;
+  /** Appends a source's GPU samples and its cursor, atomically. */
+  appendGpuPoints(run: string, source: string, points: readonly GpuPoint[], cursor: SourceCursor): Promise<void>;
+  /** Appends a source's events and its cursor, atomically. */
+  appendEvents(run: string, source: string, events: readonly RunEvent[], cursor: SourceCursor): Promise<void>;
+  /** Where `source` of `run` stopped; undefined if it never delivered. */
+  cursor(run: string, source: string): Promise<SourceCursor | undefined>;
+  /** The run's step samples in the order they were appended (log order, rewinds kept). */
+  steps(run: string): Promise<StepSample[]>;
+  /** The run's GPU samples in time order, in batches (memory bounded by the batch, not the run). */
+  gpuPoints(run: string, options?: { readonly fields?: readonly string[] }): AsyncIterable<readonly GpuPoint[]>;
+  events(run: string): Promise<RunEvent[]>;
+  counts(run: string): Promise<StoreCounts>;
+  /** The runs the store holds. */
+  runs(): Promise<string[]>;
+  /** Writes the run's tables as Parquet files into `folder`. */
+  exportParquet(run: string, folder: string): Promise<ExportedTable[]>;
+  close(): Promise<void>;
+}
+
 /** What every use case may be given. */
 export interface Ports {
   readonly runner: TaskRunner;

@@ -18,6 +18,7 @@
  * Pure: no Node APIs.
  * @module
  */
+import type { GpuPoint } from '../app/ports.js';
 import { type Exposition, type MalformedLine, type PromSample, parsePrometheusText } from './prometheus-text.js';
 
 /**
@@ -225,4 +226,18 @@ export function normaliseDcgm(input: string | Exposition): DcgmScrape {
     gpus.set(normalised.gpuKey, { ...normalised.gpu, ...known });
   }
   return { samples, unattributed, gpus, foreign, malformed: exposition.malformed };
+}
+
+/**
+ * The GPU samples of a scrape as stored points: each sample's own time stamp (ms in the 0.0.4 format) when it has
+ * one, else `scrapedAt` (Unix seconds, when the scrape was taken). Samples that name no GPU are left out.
+ */
+export function gpuPointsOf(scrape: DcgmScrape, scrapedAt: number): GpuPoint[] {
+  return scrape.samples.map((sample) => ({
+    time: sample.timestamp !== undefined ? sample.timestamp / 1000 : scrapedAt,
+    gpuKey: sample.gpuKey as string,
+    ...(sample.gpu.hostname !== undefined && { hostname: sample.gpu.hostname }),
+    field: sample.field,
+    value: sample.value,
+  }));
 }
