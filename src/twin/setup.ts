@@ -103,6 +103,8 @@ export interface TwinConfig {
     /** Swing inside every step between compute and communication phases, and its frequency. */
     readonly stepSwingMW: number;
     readonly stepHz: number;
+    /** Board power of one training GPU averaged over a step (compute at the training level, the rest idle), W. */
+    readonly gpuRunningW: number;
   };
   /** Modelled mean time between unplanned interruptions, and mean recovery (detection + restart + reload + swap). */
   readonly mtbfSeconds: number;
@@ -498,6 +500,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         runningMW,
         idleMW,
         stepSwingMW: (gpus * (busyW - idleW) * pue) / 1e6,
+        gpuRunningW: runningGpuW,
         stepHz: 1 / estimate.step.seconds,
       },
       mtbfSeconds,
