@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TokenworksError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 
@@ -52,8 +52,22 @@ export async function readTextFile(path: string, maxBytes = MAX_INPUT_BYTES): Pr
 export async function loadSpecFile(path: string): Promise<ResolvedSpec> {
   const text = await readTextFile(path);
   // Loaded on first use: the schemas, the YAML parser and the catalog are most of a small command's start-up.
-  const { formatFromName, loadSpec } = await import('../spec/load.js');
-  const result = loadSpec(text, formatFromName(path));
+  const { calibrationRef, formatFromName, loadSpec, parseText } = await import('../spec/load.js');
+  const format = formatFromName(path);
+  // A `system.calibration` file is read here, relative to the spec's folder; the pure loader applies it.
+  const parsed = parseText(text, format);
+  const ref = parsed.ok ? calibrationRef(parsed.value) : undefined;
+  let options = {};
+  if (ref !== undefined) {
+    const calibrationPath = isAbsolute(ref) ? ref : join(dirname(path), ref);
+    try {
+      options = { calibrationText: await readTextFile(calibrationPath) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      options = { calibrationError: `cannot read the calibration file ${calibrationPath}: ${reason}` };
+    }
+  }
+  const result = loadSpec(text, format, options);
   if (!result.ok) {
     const count = result.issues.length;
     throw new TokenworksError('SPEC_INVALID', `${path}: ${count} problem${count === 1 ? '' : 's'}`, {

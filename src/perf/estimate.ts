@@ -234,8 +234,11 @@ export function estimate(
 
   // Exposed in-layer communication averaged over stages; the slowest stage's excess over the mean is imbalance,
   // so the parts add up to m·t_max.
-  const stepSeconds = pipeline + exposedPp + exposedDp + optimizer;
-  const computeSeconds = microBatches * times.meanComputeSeconds;
+  // A site calibration (src/spec/site-calibration.ts) divides every part of the modelled step by the measured
+  // ratio modelled ÷ measured; 1 (no calibration) leaves the model as it is.
+  const site = 1 / (system.siteEfficiency ?? 1);
+  const stepSeconds = (pipeline + exposedPp + exposedDp + optimizer) * site;
+  const computeSeconds = microBatches * times.meanComputeSeconds * site;
 
   const tokensPerStep = training.globalBatchTokens;
   const tokensPerSecond = tokensPerStep / stepSeconds;
@@ -253,16 +256,16 @@ export function estimate(
     step: {
       seconds: stepSeconds,
       compute: computeSeconds,
-      bubble,
-      imbalance: microBatches * (times.maxSeconds - times.meanSeconds),
+      bubble: bubble * site,
+      imbalance: microBatches * (times.maxSeconds - times.meanSeconds) * site,
       exposedCommunication: {
-        tp: microBatches * times.exposedTp,
-        cp: microBatches * times.exposedCp,
-        ep: microBatches * times.exposedEp,
-        pp: exposedPp,
-        dp: exposedDp,
+        tp: microBatches * times.exposedTp * site,
+        cp: microBatches * times.exposedCp * site,
+        ep: microBatches * times.exposedEp * site,
+        pp: exposedPp * site,
+        dp: exposedDp * site,
       },
-      optimizer,
+      optimizer: optimizer * site,
     },
     microBatchesPerStep: microBatches,
     layersPerStage: layerRange(split),

@@ -50,6 +50,7 @@ export function specDocument(parts: {
       nodePowerKW: system.nodePowerKW,
       pricePerGpuUSD: system.pricePerGpuUSD,
       switchPowerW: system.switchPowerW,
+      siteEfficiency: system.siteEfficiency,
       scaleUp: defined({ ...system.scaleUp }),
       scaleOut: defined({
         fabric: out.fabricId,

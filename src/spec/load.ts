@@ -3,11 +3,13 @@
  * access), so the same path serves the CLI, workers, an HTTP API and the browser.
  * @module
  */
+
 import { type Document, isScalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { hasControlCharacter } from '../util/text.js';
 import { describe, escapeControls, fromZodIssues, type Result, type SpecIssue, shorten } from './issues.js';
 import { type ResolvedSpec, resolveSpec } from './resolve.js';
+import { parseSiteCalibration } from './site-calibration.js';
 import { SpecSchema } from './spec.js';
 
 /** Source formats a spec may be written in. */
@@ -191,17 +193,74 @@ export function validateSpec(value: unknown): Result<ResolvedSpec> {
   return resolveSpec(parsed.data);
 }
 
+/** What {@link loadSpec} is given besides the text. */
+export interface LoadSpecOptions {
+  /**
+   * The text of the site calibration file `system.calibration` names (the caller reads it: the core reads no
+   * files); undefined when it could not be read, with `calibrationError` saying why.
+   */
+  readonly calibrationText?: string;
+  readonly calibrationError?: string;
+}
+
+/** The `system.calibration` reference of a parsed spec document (or of a design's `spec`), if any. */
+export function calibrationRef(value: unknown): string | undefined {
+  const document = specDocument(value) as { system?: { calibration?: unknown } } | null;
+  const ref = document?.system?.calibration;
+  return typeof ref === 'string' && ref.length > 0 ? ref : undefined;
+}
+
+/** The spec document of a parsed value: itself, or the `spec` field of a `tokenworks plan` design. */
+function specDocument(value: unknown): unknown {
+  const record = value as Record<string, unknown> | null;
+  const design = record && typeof record === 'object' && !('workload' in record) && 'spec' in record;
+  return design ? record.spec : value;
+}
+
+/** A resolved spec with the site efficiency of its `system.calibration` file applied. */
+function withCalibration(spec: ResolvedSpec, options: LoadSpecOptions): Result<ResolvedSpec> {
+  const system = spec.system;
+  if (!system?.calibration) return { ok: true, value: spec };
+  const path = 'system.calibration';
+  if (system.siteEfficiency !== undefined) {
+    return {
+      ok: false,
+      issues: [{ code: 'conflict', path, message: 'give system.siteEfficiency or system.calibration, not both' }],
+    };
+  }
+  if (options.calibrationText === undefined) {
+    const why = options.calibrationError ?? 'the calibration file was not read';
+    return { ok: false, issues: [{ code: 'file', path, value: system.calibration, message: why }] };
+  }
+  const calibration = parseSiteCalibration(options.calibrationText, path);
+  if (!calibration.ok) return calibration;
+  const found = calibration.value.accelerator;
+  if (found !== system.accelerator.id && found !== system.accelerator.name) {
+    return {
+      ok: false,
+      issues: [
+        {
+          code: 'invalid_value',
+          path,
+          value: system.calibration,
+          message: `the calibration was fitted on ${found}, the spec runs ${system.accelerator.id ?? system.accelerator.name}: calibrate on this accelerator`,
+        },
+      ],
+    };
+  }
+  return { ok: true, value: { ...spec, system: { ...system, siteEfficiency: calibration.value.siteEfficiency } } };
+}
+
 /**
  * Loads a spec from its text: syntax, schema, catalog. The JSON output of `tokenworks plan` (a design) is
  * accepted too: its `spec` field is the chosen design as a spec document.
  */
-export function loadSpec(text: string, format: SpecFormat): Result<ResolvedSpec> {
+export function loadSpec(text: string, format: SpecFormat, options: LoadSpecOptions = {}): Result<ResolvedSpec> {
   try {
     const parsed = parseText(text, format);
     if (!parsed.ok) return parsed;
-    const value = parsed.value as Record<string, unknown> | null;
-    const design = value && typeof value === 'object' && !('workload' in value) && 'spec' in value;
-    return validateSpec(design ? value.spec : parsed.value);
+    const resolved = validateSpec(specDocument(parsed.value));
+    return resolved.ok ? withCalibration(resolved.value, options) : resolved;
   } catch (error) {
     // A library call never throws on input: a fault here is reported as an issue, with what it said.
     const message = error instanceof Error ? error.message : String(error);

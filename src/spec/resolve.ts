@@ -72,6 +72,10 @@ export interface ResolvedSystem {
   readonly nodePowerKW?: number;
   readonly pricePerGpuUSD?: number;
   readonly switchPowerW?: number;
+  /** Modelled ÷ measured step time at the site (`system.siteEfficiency` or its calibration file); absent: 1. */
+  readonly siteEfficiency?: number;
+  /** The calibration file the efficiency came from, as the spec named it. */
+  readonly calibration?: string;
   readonly scaleUp: { readonly domainSize: number; readonly bandwidthGBps: number; readonly latencyUs?: number };
   readonly scaleOut: {
     readonly fabricId?: string;
@@ -267,6 +271,8 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
     ...(input.nodePowerKW !== undefined && { nodePowerKW: input.nodePowerKW }),
     ...(input.pricePerGpuUSD !== undefined && { pricePerGpuUSD: input.pricePerGpuUSD }),
     ...(input.switchPowerW !== undefined && { switchPowerW: input.switchPowerW }),
+    ...(input.siteEfficiency !== undefined && { siteEfficiency: input.siteEfficiency }),
+    ...(input.calibration !== undefined && { calibration: input.calibration }),
     scaleUp: {
       domainSize,
       bandwidthGBps: input.scaleUp.bandwidthGBps ?? scaleUpDefault,

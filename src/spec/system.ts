@@ -10,6 +10,8 @@ import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, LIMITS, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
 /** HBM per accelerator, GiB: 64 TiB, 220× a B300's 288 GB. */
+/** Largest site efficiency a spec takes: a site four times faster than the model is a wrong model, not a site. */
+export const MAX_SITE_EFFICIENCY = 4;
 const MAX_HBM_GIB = 65_536;
 /** GPUs in one scale-up domain or server: 65,536, 7× Google's 9,216-chip TPU pod and 113× NVL576. */
 const MAX_DOMAIN_GPUS = 65_536;
@@ -116,6 +118,17 @@ export const SystemSchema = z
     pricePerGpuUSD: positiveNumber(MAX_PRICE_PER_GPU_USD)
       .optional()
       .describe('Server (or rack) price per GPU; default from the catalog'),
+    siteEfficiency: positiveNumber(MAX_SITE_EFFICIENCY)
+      .optional()
+      .describe(
+        'Modelled step time ÷ measured step time at this site (`tokenworks calibrate` fits it); default 1: every step takes 1/siteEfficiency of the model',
+      ),
+    calibration: z
+      .string()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('A site calibration file written by `tokenworks calibrate`, relative to the spec; sets siteEfficiency'),
     switchPowerW: positiveNumber(MAX_SWITCH_W)
       .optional()
       .describe('Power of one switch without optics; default 750 W (assumed)'),
