@@ -12,6 +12,7 @@ import { registerCheck } from './commands/check.js';
 import { registerCompare } from './commands/compare.js';
 import { registerEmulate } from './commands/emulate.js';
 import { registerEstimate } from './commands/estimate.js';
+import { registerObserve } from './commands/observe.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
@@ -43,6 +44,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerCompare(program, streams);
   registerEmulate(program, streams);
   registerEstimate(program, streams);
+  registerObserve(program, streams);
   registerPlan(program, streams);
   registerSimulate(program, streams);
   registerValidate(program, streams);

@@ -159,7 +159,7 @@ function emptyKpis(points: number, timedPoints: number, reason: string): Observe
 }
 
 /** The most common positive difference of consecutive steps (the smallest on ties); 1 when there is none. */
-function modeInterval(steps: readonly number[]): number {
+export function modeInterval(steps: readonly number[]): number {
   const counts = new Map<number, number>();
   for (let i = 1; i < steps.length; i++) {
     const d = (steps[i] as number) - (steps[i - 1] as number);

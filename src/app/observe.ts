@@ -1,0 +1,185 @@
+/**
+ * The `observe` use case: an observed training run (its step samples, and its GPU signals when given) read
+ * against the design its spec describes: the run's KPIs over the whole run and a window (src/telemetry/kpis.ts),
+ * plan versus actual with the estimate's breakdown beside it (plan-vs-actual.ts), and the twin's band for a run as
+ * long as the one observed. Pure: sources and stores are the caller's (node/ adapters).
+ * @module
+ */
+import { flopsPerToken } from '../perf/model-size.js';
+import { planLayout } from '../plan/layout.js';
+import type { Result } from '../spec/issues.js';
+import type { ResolvedSpec } from '../spec/resolve.js';
+import { modeInterval, type ObservedKpis, type RunFacts, runKpis } from '../telemetry/kpis.js';
+import type { StepPoint } from '../telemetry/megatron-ci.js';
+import { twinConfig } from '../twin/setup.js';
+import type { StudyResult } from '../twin/study.js';
+import { designOf } from './design.js';
+import { runStudyWith } from './fan-out.js';
+import { type Comparison, type ObservedGpu, planVersusActual } from './plan-vs-actual.js';
+import type { Ports, UseCaseOptions } from './ports.js';
+import { eventBudgetIssue, twinWithDays } from './simulate.js';
+
+/** Most points a chart series keeps (longer series are thinned evenly, first and last kept). */
+export const MAX_CHART_POINTS = 2000;
+
+/**
+ * Shortest observed run the twin's ETTR band is given for: a twin run of hours is dominated by its start-up
+ * (the first checkpoint load and warm-up), which a log that starts at its first iteration does not see.
+ */
+export const MIN_TWIN_BAND_SECONDS = 86_400;
+
+/** The input of {@link runObserve}. */
+export interface ObserveInput {
+  readonly spec: ResolvedSpec;
+  /** The run's steps in log order (rewinds kept). */
+  readonly steps: readonly StepPoint[];
+  readonly gpu?: ObservedGpu;
+  /** A window of steps to report beside the whole run. */
+  readonly window?: { readonly fromStep?: number; readonly toStep?: number };
+  /** Iterations each logged time averages (Megatron `--log-interval`); default the most common step difference. */
+  readonly logInterval?: number;
+  /** Replicas of the twin band (0: no twin band). */
+  readonly replicas: number;
+  readonly seed: number;
+}
+
+/** One point of the step-time chart. */
+export interface StepChartPoint {
+  readonly step: number;
+  readonly seconds: number;
+  /** Seconds since the first time-stamped line, when the log has stamps. */
+  readonly elapsed?: number;
+}
+
+/** What `tokenworks observe` found. */
+export interface ObserveOutcome {
+  readonly title: string;
+  readonly design: {
+    readonly name: string;
+    readonly gpus: number;
+    readonly accelerator: string;
+    readonly layout: string;
+    readonly siteEfficiency: number;
+  };
+  readonly facts: RunFacts;
+  readonly kpis: { readonly run: ObservedKpis; readonly window?: ObservedKpis };
+  readonly planVersusActual: readonly Comparison[];
+  /** The estimate's step, by part, seconds. */
+  readonly predictedStep: {
+    readonly seconds: number;
+    readonly compute: number;
+    readonly bubble: number;
+    readonly imbalance: number;
+    readonly exposedCommunication: number;
+    readonly optimizer: number;
+  };
+  /** The twin study the bands come from (absent with 0 replicas or an empty run). */
+  readonly twin?: { readonly days: number; readonly replicas: number; readonly study: StudyResult };
+  readonly gpu?: ObservedGpu;
+  readonly chart: { readonly steps: readonly StepChartPoint[] };
+  readonly notes: readonly string[];
+}
+
+/** Evenly thinned copy of `values` with at most `max` entries, first and last kept. */
+export function thin<T>(values: readonly T[], max: number = MAX_CHART_POINTS): T[] {
+  if (values.length <= max) return [...values];
+  const out: T[] = [];
+  const stride = (values.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(values[Math.round(i * stride)] as T);
+  return out;
+}
+
+/** Reads the observed run against the spec's design. */
+export async function runObserve(
+  input: ObserveInput,
+  ports: Ports,
+  options: UseCaseOptions = {},
+): Promise<Result<ObserveOutcome>> {
+  const { spec } = input;
+  const design = await designOf(spec, ports.runner, {
+    ...(options.signal && { signal: options.signal }),
+    ...(ports.progress && { progress: ports.progress }),
+  });
+  if (!design.ok) return design;
+  const { workload, system, plan, estimate } = design.value;
+  const { training, model } = workload;
+  const notes: string[] = [];
+  const stepsWithTime = input.steps.filter((p) => p.iterationSeconds !== undefined);
+  const logInterval = input.logInterval ?? modeInterval(stepsWithTime.map((p) => p.step));
+  const facts: RunFacts = {
+    tokensPerStep: training.globalBatchTokens,
+    gpus: system.gpuCount,
+    flopsPerToken: flopsPerToken(model, training.sequenceLength).total,
+    peakTflopsPerGpu: system.accelerator.peakTflops[training.precision] ?? system.accelerator.peakTflops.bf16,
+    logInterval,
+  };
+  const kpis = runKpis(input.steps, facts, input.window ? { window: input.window } : {});
+  if (kpis.run.empty) notes.push(`no KPIs: ${kpis.run.reason}`);
+
+  let twin: ObserveOutcome['twin'];
+  const days = Math.max(1, kpis.run.wallSeconds / 86_400);
+  const config = twinConfig(design.value, twinWithDays(spec, days));
+  if (!config.ok) {
+    // A twin the spec's settings cannot run leaves the speed figures to compare; say why the band is missing.
+    notes.push(`no twin band: ${config.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  } else if (input.replicas > 0 && !kpis.run.empty && kpis.run.wallSeconds < MIN_TWIN_BAND_SECONDS) {
+    notes.push(
+      `no twin band for ETTR and goodput: the run covers ${(kpis.run.wallSeconds / 3600).toFixed(2)} h, and a twin run shorter than a day is mostly its start-up`,
+    );
+  } else if (input.replicas > 0 && !kpis.run.empty) {
+    try {
+      const study = await runStudyWith(
+        ports.runner,
+        config.value,
+        { replicas: input.replicas, seed: input.seed },
+        { ...(options.signal && { signal: options.signal }), ...(ports.progress && { progress: ports.progress }) },
+      );
+      twin = { days, replicas: input.replicas, study };
+    } catch (error) {
+      return { ok: false, issues: eventBudgetIssue(error, 'observe a shorter window, or lower the failure rates') };
+    }
+  }
+  const comparisons = planVersusActual({
+    estimate,
+    moe: model.moe !== undefined,
+    ...(twin && { study: twin.study }),
+    ...(config.ok && { gpuRunningW: config.value.power.gpuRunningW }),
+    observed: kpis.run,
+    ...(input.gpu && { gpu: input.gpu }),
+  });
+  const firstTime = input.steps.find((p) => p.time !== undefined)?.time;
+  const chartSteps: StepChartPoint[] = stepsWithTime.map((p) => ({
+    step: p.step,
+    seconds: p.iterationSeconds as number,
+    ...(p.time !== undefined && firstTime !== undefined && { elapsed: p.time - firstTime }),
+  }));
+  const e = estimate.step.exposedCommunication;
+  return {
+    ok: true,
+    value: {
+      title: `${design.value.name}: plan versus actual`,
+      design: {
+        name: design.value.name,
+        gpus: system.gpuCount,
+        accelerator: system.accelerator.name,
+        layout: planLayout(plan),
+        siteEfficiency: system.siteEfficiency ?? 1,
+      },
+      facts,
+      kpis,
+      planVersusActual: comparisons,
+      predictedStep: {
+        seconds: estimate.step.seconds,
+        compute: estimate.step.compute,
+        bubble: estimate.step.bubble,
+        imbalance: estimate.step.imbalance,
+        exposedCommunication: e.tp + e.cp + e.ep + e.pp + e.dp,
+        optimizer: estimate.step.optimizer,
+      },
+      ...(twin && { twin }),
+      ...(input.gpu && { gpu: input.gpu }),
+      chart: { steps: thin(chartSteps) },
+      notes,
+    },
+  };
+}

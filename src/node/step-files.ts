@@ -1,0 +1,87 @@
+/**
+ * A run's step series from files, whatever they hold: Megatron CI golden-values JSON (read whole: it is one JSON
+ * document), or any training log the step-log parser reads (streamed by the log-file source, so a long log is never
+ * held as text). Malformed lines come back with their file and line; lines of no format are counted.
+ * @module
+ */
+import { open } from 'node:fs/promises';
+import { TokenworksError } from '../errors.js';
+import { readMegatronCiGolden, type StepPoint } from '../telemetry/megatron-ci.js';
+import { toStepPoints } from '../telemetry/step-log.js';
+import { readTextFile } from './files.js';
+import { createLogFileSource } from './log-file-source.js';
+
+/** A malformed line, where it is and why it was not read. */
+export interface MalformedAt {
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+  readonly text: string;
+}
+
+/** The steps of one file and what could not be read in it. */
+export interface StepFile {
+  readonly file: string;
+  readonly kind: 'megatron-ci-golden' | 'log';
+  readonly points: StepPoint[];
+  /** The first {@link MAX_MALFORMED_KEPT} malformed lines; `malformedCount` counts all. */
+  readonly malformed: MalformedAt[];
+  readonly malformedCount: number;
+  /** Lines that were no step line of any format (banners, warnings). */
+  readonly ignored: number;
+}
+
+/** Malformed lines kept per file for the report (all are counted). */
+export const MAX_MALFORMED_KEPT = 100;
+
+/** Whether the file starts (after white space) with `{`: a JSON document, not a log. */
+async function looksLikeJson(path: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(256);
+    const { bytesRead } = await handle.read(buffer, 0, 256, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8').trimStart().startsWith('{');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TokenworksError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `cannot read ${path}: ${code ?? String(error)}`,
+      { file: path },
+    );
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Reads the step series of `path`: a Megatron CI golden-values file or a training log. */
+export async function readStepFile(path: string, options: { readonly signal?: AbortSignal } = {}): Promise<StepFile> {
+  if (await looksLikeJson(path)) {
+    const golden = readMegatronCiGolden(await readTextFile(path));
+    if (golden.ok) {
+      return {
+        file: path,
+        kind: 'megatron-ci-golden',
+        points: golden.value.points,
+        malformed: [],
+        malformedCount: 0,
+        ignored: 0,
+      };
+    }
+    // A JSON document that is no golden file may still be JSON lines of steps: the log parser decides.
+  }
+  const points: StepPoint[] = [];
+  const malformed: MalformedAt[] = [];
+  let malformedCount = 0;
+  let ignored = 0;
+  for await (const batch of createLogFileSource(path).steps(options)) {
+    for (const point of toStepPoints(batch.samples)) points.push(point);
+    malformedCount += batch.malformed.length;
+    for (const m of batch.malformed) {
+      if (malformed.length < MAX_MALFORMED_KEPT)
+        malformed.push({ file: path, line: m.line, reason: m.reason, text: m.text });
+    }
+    ignored += batch.ignored;
+  }
+  return { file: path, kind: 'log', points, malformed, malformedCount, ignored };
+}

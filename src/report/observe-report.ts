@@ -1,0 +1,244 @@
+/**
+ * Reports of an observed run: the KPIs, plan versus actual (each figure with its band, status and likely cause),
+ * badput by cause, the forecast when there is one, as plain text, JSON, Markdown and a self-contained HTML page
+ * whose chart draws the step times against the predicted step and its band.
+ * @module
+ */
+import * as Plot from '@observablehq/plot';
+import type { ObserveOutcome } from '../app/observe.js';
+import type { Comparison } from '../app/plan-vs-actual.js';
+import { OBSERVED_BADPUT_CAUSES, type ObservedBadputCause, type ObservedKpis } from '../telemetry/kpis.js';
+import { chartFigure, PALETTE, plainNumber, renderChart } from './charts.js';
+import { formatCount, formatDuration, formatInteger, significant } from './format.js';
+import { escapeHtml, htmlPage, htmlTable, markdownTable, type TextTable } from './html.js';
+import { renderPairs, renderTable } from './table.js';
+
+export type { ObserveOutcome };
+
+const CAUSE_LABELS: Readonly<Record<ObservedBadputCause, string>> = {
+  lostWork: 'work repeated after a rewind',
+  restart: 'slow first steps after a restart',
+  warmup: 'warm-up',
+  stall: 'stalls (> 5 × median)',
+  silent: 'time no step covers (restart, reload, checkpoint)',
+  stragglers: 'slow steps (> 1.5 × median)',
+};
+
+const STATUS_TEXT: Readonly<Record<Comparison['status'], string>> = {
+  within: 'within',
+  above: 'ABOVE',
+  below: 'BELOW',
+  unobserved: 'not observed',
+};
+
+/** A value in a comparison's unit. */
+function valueText(c: Comparison, v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  if (c.metric === 'mfu' || c.metric === 'ettr' || c.metric === 'goodput') return `${(100 * v).toFixed(1)}%`;
+  if (c.metric === 'stepSeconds') return `${significant(v)} s`;
+  if (c.metric === 'tokensPerSecond') return formatCount(v);
+  if (c.metric === 'gpuPowerW') return `${Math.round(v)} W`;
+  return Number.isInteger(v) ? formatInteger(v) : v.toFixed(1);
+}
+
+const gapText = (gap: number | undefined) =>
+  gap === undefined || !Number.isFinite(gap) ? '' : `${gap >= 0 ? '+' : ''}${(100 * gap).toFixed(1)}%`;
+
+function comparisonTable(outcome: ObserveOutcome): TextTable {
+  return {
+    headers: ['figure', 'predicted', 'band', 'actual', 'gap', 'status'],
+    rows: outcome.planVersusActual.map((c) => [
+      c.label,
+      valueText(c, c.predicted),
+      `${valueText(c, c.band.low)} – ${valueText(c, c.band.high)}`,
+      valueText(c, c.actual),
+      gapText(c.gap),
+      STATUS_TEXT[c.status],
+    ]),
+  };
+}
+
+function kpiTable(k: ObservedKpis): TextTable {
+  const t = k.throughput;
+  const rows: [string, string][] = [
+    ['steps logged (timed)', `${formatInteger(k.points)} (${formatInteger(k.timedPoints)})`],
+    [
+      'step time P10 / P50 / P90 / P99',
+      `${[k.steady.p10, k.steady.p50, k.steady.p90, k.steady.p99].map((v) => significant(v)).join(' / ')} s`,
+    ],
+    ['wall time covered', formatDuration(k.wallSeconds)],
+    ['restarts seen', formatInteger(k.restarts)],
+    ['ETTR', `${(100 * k.ettr).toFixed(2)}%`],
+    ['goodput', `${(100 * k.goodput).toFixed(2)}%`],
+  ];
+  if (t) {
+    rows.push(['tokens/s (at the median step)', formatCount(t.tokensPerSecond)]);
+    rows.push(['goodput tokens/s', formatCount(t.goodputTokensPerSecond)]);
+    if (t.tokensPerSecondPerGpu !== undefined) rows.push(['tokens/s per GPU', formatCount(t.tokensPerSecondPerGpu)]);
+    if (t.modelTflopsPerGpu !== undefined) rows.push(['model TFLOP/s per GPU', significant(t.modelTflopsPerGpu)]);
+    if (t.mfu !== undefined) rows.push(['MFU', `${(100 * t.mfu).toFixed(1)}%`]);
+  }
+  return { headers: ['KPI', 'value'], rows };
+}
+
+function badputTable(k: ObservedKpis): TextTable {
+  return {
+    headers: ['cause', 'hours', 'share of wall'],
+    rows: OBSERVED_BADPUT_CAUSES.map((c) => [
+      CAUSE_LABELS[c],
+      (k.badputSeconds[c] / 3600).toFixed(3),
+      `${(100 * k.badputShare[c]).toFixed(2)}%`,
+    ]),
+  };
+}
+
+function breakdownTable(outcome: ObserveOutcome): TextTable {
+  const s = outcome.predictedStep;
+  const share = (v: number) => (s.seconds > 0 ? `${((100 * v) / s.seconds).toFixed(1)}%` : '');
+  return {
+    headers: ['predicted step', 'seconds', 'share'],
+    rows: [
+      ['compute', s.compute, share(s.compute)],
+      ['pipeline bubble', s.bubble, share(s.bubble)],
+      ['stage imbalance', s.imbalance, share(s.imbalance)],
+      ['exposed communication', s.exposedCommunication, share(s.exposedCommunication)],
+      ['optimizer', s.optimizer, share(s.optimizer)],
+      ['total', s.seconds, share(s.seconds)],
+    ].map(([name, v, sh]) => [name as string, significant(v as number), sh as string]),
+  };
+}
+
+function causes(outcome: ObserveOutcome): string[] {
+  return outcome.planVersusActual
+    .filter((c) => c.likelyCause !== undefined && c.status !== 'within')
+    .map((c) => `${c.label}: ${c.likelyCause}`);
+}
+
+function heading(outcome: ObserveOutcome): string[] {
+  const d = outcome.design;
+  return [
+    `${formatInteger(d.gpus)} × ${d.accelerator}, ${d.layout}${d.siteEfficiency !== 1 ? `, site efficiency ${d.siteEfficiency.toFixed(3)}` : ''}`,
+    ...(outcome.twin
+      ? [`twin band: ${outcome.twin.replicas} replicas of a ${significant(outcome.twin.days)}-day run`]
+      : []),
+  ];
+}
+
+const toText = (t: TextTable) =>
+  renderTable(
+    t.headers.map((h, i) => ({ header: h, align: i === 0 ? ('left' as const) : ('right' as const) })),
+    t.rows,
+  );
+
+/** The terminal report. */
+export function renderObserveText(outcome: ObserveOutcome): string {
+  const k = outcome.kpis.run;
+  const parts = [outcome.title, ...heading(outcome), ''];
+  if (k.empty) parts.push(`no KPIs: ${k.reason}`, '');
+  else {
+    parts.push(renderPairs(kpiTable(k).rows.map((r) => [r[0] as string, r[1] as string])), '');
+    parts.push(toText(comparisonTable(outcome)), '');
+    const why = causes(outcome);
+    if (why.length > 0) parts.push('likely causes:', ...why.map((w) => `- ${w}`), '');
+    parts.push(toText(badputTable(k)), '');
+    parts.push(toText(breakdownTable(outcome)));
+  }
+  if (outcome.kpis.window && !outcome.kpis.window.empty) {
+    const w = outcome.kpis.window;
+    parts.push(
+      '',
+      `window: ${formatInteger(w.points)} steps, median ${significant(w.steady.p50)} s, ETTR ${(100 * w.ettr).toFixed(2)}%`,
+    );
+  }
+  for (const note of outcome.notes) parts.push(`note: ${note}`);
+  return parts.join('\n');
+}
+
+/** The JSON output (the chart series left out: they are the report's). */
+export function observeJson(outcome: ObserveOutcome): unknown {
+  const { chart: _chart, twin, ...rest } = outcome;
+  return {
+    ...rest,
+    ...(twin && {
+      twin: {
+        days: twin.days,
+        replicas: twin.replicas,
+        ettr: twin.study.figures.ettr,
+        goodput: twin.study.figures.goodput,
+        unexpectedInterruptions: twin.study.figures.unexpectedInterruptions,
+      },
+    }),
+  };
+}
+
+/** The Markdown report. */
+export function renderObserveMarkdown(outcome: ObserveOutcome): string {
+  const k = outcome.kpis.run;
+  const parts = [`# ${outcome.title}`, '', ...heading(outcome).map((h) => `- ${h}`), ''];
+  if (k.empty) parts.push(`No KPIs: ${k.reason}.`);
+  else {
+    parts.push('## KPIs', '', markdownTable(kpiTable(k)), '', '## Plan versus actual', '');
+    parts.push(markdownTable(comparisonTable(outcome)), '');
+    for (const w of causes(outcome)) parts.push(`- ${w}`);
+    parts.push('', '## Badput by cause', '', markdownTable(badputTable(k)), '');
+    parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
+  }
+  for (const note of outcome.notes) parts.push('', `Note: ${note}`);
+  return `${parts.join('\n')}\n`;
+}
+
+/** Step times against the predicted step and its band (the model's held-out P90 error). */
+function stepChart(outcome: ObserveOutcome): string {
+  const points = outcome.chart.steps;
+  const step = outcome.planVersusActual.find((c) => c.metric === 'stepSeconds');
+  if (points.length === 0 || !step) return '';
+  const MEASURED = 'logged step time';
+  const PREDICTED = 'predicted step';
+  const BAND = 'model band (held-out P90 error)';
+  const first = points[0]?.step ?? 0;
+  const last = points[points.length - 1]?.step ?? first + 1;
+  const sorted = points.map((p) => p.seconds).sort((a, b) => a - b);
+  // Clip the y axis at the P99 of the logged times and the band, so that a few stalls do not flatten the chart.
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 1;
+  const top = Math.max(p99, step.band.high) * 1.1;
+  const svg = renderChart('observe-steps', {
+    ariaLabel: 'step time against the plan',
+    height: 280,
+    marginLeft: 60,
+    x: { label: 'iteration', grid: true },
+    y: { label: 'seconds per iteration', domain: [0, top], grid: true, clamp: true },
+    color: { domain: [MEASURED, PREDICTED, BAND], range: [PALETTE.blue, PALETTE.orange, '#ffd0a3'], legend: true },
+    marks: [
+      Plot.rectY([{ x1: first, x2: last, y1: step.band.low, y2: step.band.high }], {
+        x1: 'x1',
+        x2: 'x2',
+        y1: 'y1',
+        y2: 'y2',
+        fill: () => BAND,
+        fillOpacity: 0.6,
+      }),
+      Plot.ruleY([step.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5 }),
+      Plot.dot(points, { x: 'step', y: 'seconds', r: 1.2, fill: () => MEASURED, clip: true }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const caption = `${formatInteger(points.length)} logged step times (thinned to at most 2,000) from iteration ${formatInteger(first)} to ${formatInteger(last)}; predicted ${plainNumber(step.predicted)} s, band ${plainNumber(step.band.low)}–${plainNumber(step.band.high)} s; measured median ${plainNumber(step.actual ?? Number.NaN)} s; the axis is cut at ${plainNumber(top)} s.`;
+  return chartFigure(svg, caption, 'step time against the plan');
+}
+
+/** The self-contained HTML report. */
+export function renderObserveHtml(outcome: ObserveOutcome): string {
+  const k = outcome.kpis.run;
+  const body = [`<h1>${escapeHtml(outcome.title)}</h1>`, ...heading(outcome).map((h) => `<p>${escapeHtml(h)}</p>`)];
+  if (k.empty) body.push(`<p>No KPIs: ${escapeHtml(k.reason ?? '')}</p>`);
+  else {
+    body.push('<h2>Plan versus actual</h2>', htmlTable('each figure against its band', comparisonTable(outcome)));
+    const why = causes(outcome);
+    if (why.length > 0) body.push(`<ul>${why.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
+    body.push(stepChart(outcome));
+    body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
+    body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('the estimate’s step', breakdownTable(outcome)));
+  }
+  for (const note of outcome.notes) body.push(`<p>Note: ${escapeHtml(note)}</p>`);
+  return htmlPage(outcome.title, body.join(''));
+}
