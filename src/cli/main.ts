@@ -7,6 +7,7 @@ import { Command } from '@commander-js/extra-typings';
 import { EXIT_CODES } from '../errors.js';
 import { createOutput, type OutputStreams } from '../node/output.js';
 import { VERSION } from '../version.js';
+import { registerCalibrate } from './commands/calibrate.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompare } from './commands/compare.js';
@@ -39,6 +40,7 @@ export function buildProgram(streams: OutputStreams): Command {
       writeOut: (text) => streams.stdout.write(text),
       writeErr: (text) => streams.stderr.write(text),
     });
+  registerCalibrate(program, streams);
   registerCatalog(program, streams);
   registerCheck(program, streams);
   registerCompare(program, streams);
