@@ -1,0 +1,149 @@
+/**
+ * Benchmark of the observe side's ingest (compiled code under plain node; `npm run bench:observe` builds first):
+ * Megatron-LM log files and dcgm-exporter scrape files of growing run length (1×, 4×, 16×) ingested from files into
+ * a file-backed DuckDB store (src/node/duckdb-store.ts, one DuckDB thread), each size in a fresh child process so its
+ * peak RSS is its own. A step line counts as one sample, a dcgm value as one sample. The acceptance of issue 12:
+ * ≥ 1M samples/s per core from files into the store, and memory flat in run length.
+ * Writes bench/results/observe-<date>.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDuckDbStore } from '../dist/node/duckdb-store.js';
+import { writeFileAtomic } from '../dist/node/files.js';
+import { ingestDcgmFiles, ingestLog } from '../dist/node/ingest.js';
+
+/** Run length of the 1× size: log lines and dcgm scrapes (a scrape: 8 GPUs × 4 fields on each of 4 hosts). */
+const BASE_LINES = 50_000;
+const BASE_SCRAPES = 2_000;
+const HOSTS = 4;
+const GPUS = 8;
+const FIELDS = ['DCGM_FI_DEV_SM_CLOCK', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_DEV_GPU_UTIL'];
+const START_MS = Date.UTC(2026, 0, 1);
+
+/** Megatron-LM `training_log` lines (the format of src/telemetry/step-log.ts), one per iteration. */
+function writeLog(path, lines) {
+  const parts = [];
+  let text = '';
+  for (let i = 1; i <= lines; i++) {
+    const stamp = new Date(START_MS + i * 9_500).toISOString().replace('T', ' ').slice(0, 19);
+    const ms = (9_500 + (i % 97) - 48).toFixed(1);
+    text += ` [${stamp}] iteration ${String(i).padStart(8)}/${String(lines).padStart(8)} | consumed samples: ${i * 1024} | elapsed time per iteration (ms): ${ms} | throughput per GPU (TFLOP/s/GPU): 402.3 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: ${(2 + 8 / Math.sqrt(i)).toExponential(6).toUpperCase()} | loss scale: 1.0 | grad norm: 0.912 | number of skipped iterations:   0 | number of nan iterations:   0 |\n`;
+    if (text.length > 1 << 20) {
+      parts.push(text);
+      text = '';
+    }
+  }
+  parts.push(text);
+  writeFileSync(path, parts.join(''));
+}
+
+/** One scrape file per host, each family declared once with every scrape's samples (as src/telemetry/emulator.ts). */
+function writeDcgm(directory, scrapes) {
+  const paths = [];
+  for (let h = 0; h < HOSTS; h++) {
+    const host = `host-${String(h).padStart(4, '0')}`;
+    const chunks = [];
+    for (const [f, field] of FIELDS.entries()) {
+      chunks.push(`# HELP ${field} help.\n# TYPE ${field} gauge\n`);
+      let text = '';
+      for (let s = 0; s < scrapes; s++) {
+        const ms = START_MS + s * 15_000;
+        for (let g = 0; g < GPUS; g++) {
+          const value = f === 2 ? (650 + ((s * 7 + g * 13) % 50)).toFixed(3) : String((s + g) % 100);
+          text += `${field}{gpu="${g}",UUID="GPU-00000001-${String(h).padStart(4, '0')}-${String(g).padStart(4, '0')}",pci_bus_id="00000000:${(0x18 + g * 0x10).toString(16).toUpperCase()}:00.0",device="nvidia${g}",modelName="NVIDIA H100 80GB HBM3",Hostname="${host}"} ${value} ${ms}\n`;
+        }
+        if (text.length > 1 << 20) {
+          chunks.push(text);
+          text = '';
+        }
+      }
+      chunks.push(text);
+    }
+    const path = join(directory, `${host}.prom`);
+    writeFileSync(path, chunks.join(''));
+    paths.push(path);
+  }
+  return paths;
+}
+
+async function child(scale) {
+  const directory = mkdtempSync(join(tmpdir(), 'tokenworks-observe-'));
+  try {
+    const logPath = join(directory, 'train.log');
+    writeLog(logPath, BASE_LINES * scale);
+    const dcgmPaths = writeDcgm(directory, BASE_SCRAPES * scale);
+    globalThis.gc?.();
+    const store = await openDuckDbStore(join(directory, 'store.duckdb'), { threads: 1 });
+    let heapPeak = 0;
+    const sampler = setInterval(() => {
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+    }, 20);
+    const measure = async (work) => {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      const count = await work();
+      const seconds = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpu);
+      const cpuSeconds = (used.user + used.system) / 1e6;
+      return {
+        samples: count,
+        seconds: Number(seconds.toFixed(3)),
+        samplesPerSecond: Math.round(count / seconds),
+        cpuSeconds: Number(cpuSeconds.toFixed(3)),
+        samplesPerCpuSecond: Math.round(count / cpuSeconds),
+      };
+    };
+    const log = await measure(async () => (await ingestLog(store, 'bench', logPath)).samples);
+    const dcgm = await measure(async () => (await ingestDcgmFiles(store, 'bench', dcgmPaths)).points);
+    clearInterval(sampler);
+    const counts = await store.counts('bench');
+    await store.close();
+    if (counts.steps !== log.samples || counts.gpuPoints !== dcgm.samples) throw new Error('store counts differ');
+    return {
+      scale,
+      logLines: BASE_LINES * scale,
+      dcgmSamples: BASE_SCRAPES * scale * HOSTS * GPUS * FIELDS.length,
+      log,
+      dcgm,
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakHeapMiB: Math.round(heapPeak / 2 ** 20),
+    };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  console.log(JSON.stringify(await child(Number(process.argv[3]))));
+} else {
+  const sizes = [];
+  for (const scale of [1, 4, 16]) {
+    const out = execFileSync(process.execPath, ['--expose-gc', import.meta.filename, '--child', String(scale)], {
+      encoding: 'utf8',
+      maxBuffer: 2 ** 24,
+    });
+    sizes.push(JSON.parse(out.trim().split('\n').pop()));
+  }
+  const result = {
+    benchmark: 'observe: files into the DuckDB store (one DuckDB thread)',
+    date: new Date().toISOString(),
+    node: process.version,
+    target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
+    sizes,
+  };
+  const directory = join(import.meta.dirname, 'results');
+  await mkdir(directory, { recursive: true });
+  await writeFileAtomic(
+    join(directory, `observe-${result.date.slice(0, 10)}.json`),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
+  console.log(JSON.stringify(result, null, 2));
+  for (const size of sizes) {
+    console.log(
+      `${String(size.scale).padStart(2)}×: log ${size.logLines} lines ${(size.log.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.log.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); dcgm ${size.dcgmSamples} samples ${(size.dcgm.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.dcgm.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); peak RSS ${size.peakRssMiB} MiB, heap ${size.peakHeapMiB} MiB`,
+    );
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GpuPoint, RunEvent } from '../app/ports.js';
+import { TokenworksError } from '../errors.js';
+import { parseStepLog } from '../telemetry/step-log.js';
+import { GPU_POINT_BATCH, openDuckDbStore } from './duckdb-store.js';
+
+const LOG = [
+  ' [2024-09-03 15:54:54] iteration        1/     100 | consumed samples:         1024 | elapsed time per iteration (ms): 9512.3 | throughput per GPU (TFLOP/s/GPU): 402.1 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: 1.012345E+01 | loss scale: 1.0 | grad norm: 0.912 | number of skipped iterations:   0 | number of nan iterations:   0 |',
+  ' [2024-09-03 15:55:04.250000] iteration        2/     100 | consumed samples:         2048 | elapsed time per iteration (ms): 9498.0 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: nan | loss scale: 1.0 | number of skipped iterations:   0 | number of nan iterations:   1 |',
+  'step: 20  loss: 11.83506  grad_norm:  9.6669  memory: 48.87GiB(51.44%)  tps: 4,376  tflops: 253.41  mfu: 25.62%',
+].join('\n');
+
+let directory: string;
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'tokenworks-store-'));
+});
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+const points = (n: number, start = 0): GpuPoint[] =>
+  Array.from({ length: n }, (_, i) => ({
+    time: 1_767_225_600 + Math.floor((start + i) / 4) * 15,
+    gpuKey: `host-0/GPU-${(start + i) % 4}`,
+    hostname: 'host-0',
+    field: (start + i) % 2 === 0 ? 'DCGM_FI_DEV_POWER_USAGE' : 'DCGM_FI_DEV_GPU_UTIL',
+    value: (start + i) % 700,
+  }));
+
+describe('openDuckDbStore', () => {
+  it('round-trips steps, GPU points, events and cursors', async () => {
+    const store = await openDuckDbStore(':memory:');
+    const { samples } = parseStepLog(LOG);
+    expect(samples).toHaveLength(3);
+    await store.appendSteps('run-a', 'log:x', samples, { offset: 100, nextLine: 4 });
+    const gpu: GpuPoint[] = [
+      { time: 2, gpuKey: 'h/GPU-1', hostname: 'h', field: 'DCGM_FI_DEV_POWER_USAGE', value: 700.5 },
+      { time: 1, gpuKey: 'h/GPU-1', hostname: 'h', field: 'DCGM_FI_DEV_POWER_USAGE', value: 650 },
+      { time: 1, gpuKey: '/gpu0', field: 'DCGM_FI_DEV_GPU_TEMP', value: Number.NaN },
+    ];
+    await store.appendGpuPoints('run-a', 'dcgm:y', gpu, { offset: 10, nextLine: 2 });
+    const events: RunEvent[] = [
+      { time: 5, kind: 'xid', gpuKey: 'h/GPU-1', detail: 'XID 79' },
+      { time: 6, kind: 'malformed', detail: "x.log:3: it's bad" },
+    ];
+    await store.appendEvents('run-a', 'events', events, { offset: 1, nextLine: 2 });
+
+    expect(await store.steps('run-a')).toEqual(samples);
+    const batches: GpuPoint[][] = [];
+    for await (const batch of store.gpuPoints('run-a')) batches.push([...batch]);
+    expect(batches.flat()).toEqual([gpu[2], gpu[1], gpu[0]]);
+    expect(await store.events('run-a')).toEqual(events);
+    expect(await store.cursor('run-a', 'log:x')).toEqual({ offset: 100, nextLine: 4 });
+    expect(await store.cursor('run-a', 'nope')).toBeUndefined();
+    expect(await store.counts('run-a')).toEqual({ steps: 3, gpuPoints: 3, events: 2 });
+    expect(await store.counts('run-b')).toEqual({ steps: 0, gpuPoints: 0, events: 0 });
+    expect(await store.runs()).toEqual(['run-a']);
+    const only: GpuPoint[] = [];
+    for await (const batch of store.gpuPoints('run-a', { fields: ['DCGM_FI_DEV_GPU_TEMP'] })) only.push(...batch);
+    expect(only).toEqual([gpu[2]]);
+    await store.close();
+    await store.close();
+  });
+
+  it('appends a batch and its cursor atomically: a failing append leaves neither', async () => {
+    const store = await openDuckDbStore(':memory:');
+    await store.appendGpuPoints('r', 's', points(10), { offset: 10, nextLine: 11 });
+    const bad = [...points(5, 10), { time: 1, gpuKey: '', field: 'F', value: 1 }];
+    await expect(store.appendGpuPoints('r', 's', bad, { offset: 16, nextLine: 17 })).rejects.toThrow(TokenworksError);
+    await expect(store.appendSteps('r', 's', [], { offset: -1, nextLine: 1 })).rejects.toThrow(/offset/);
+    expect(await store.counts('r')).toEqual({ steps: 0, gpuPoints: 10, events: 0 });
+    expect(await store.cursor('r', 's')).toEqual({ offset: 10, nextLine: 11 });
+    // The store still works after the rollback, and the series of the failed batch are not half-known.
+    await store.appendGpuPoints('r', 's', points(5, 10), { offset: 15, nextLine: 16 });
+    expect(await store.counts('r')).toEqual({ steps: 0, gpuPoints: 15, events: 0 });
+    await store.close();
+  });
+
+  it('is durable: a reopened file holds every committed row and cursor, and appends after them', async () => {
+    const path = join(directory, 'store.duckdb');
+    const { samples } = parseStepLog(LOG);
+    let store = await openDuckDbStore(path);
+    await store.appendSteps('r', 'log', samples.slice(0, 2), { offset: 50, nextLine: 3 });
+    await store.appendGpuPoints('r', 'dcgm', points(8), { offset: 8, nextLine: 9 });
+    await store.close();
+    store = await openDuckDbStore(path);
+    expect(await store.cursor('r', 'log')).toEqual({ offset: 50, nextLine: 3 });
+    await store.appendSteps('r', 'log', samples.slice(2), { offset: 80, nextLine: 4 });
+    await store.appendGpuPoints('r', 'dcgm', points(8, 8), { offset: 16, nextLine: 17 });
+    expect(await store.steps('r')).toEqual(samples);
+    const all: GpuPoint[] = [];
+    for await (const batch of store.gpuPoints('r')) all.push(...batch);
+    expect(all).toHaveLength(16);
+    expect(new Set(all.map((p) => `${p.gpuKey} ${p.field}`)).size).toBe(4);
+    await store.close();
+  });
+
+  it('streams GPU points in time order in bounded batches', async () => {
+    const store = await openDuckDbStore(':memory:');
+    const n = GPU_POINT_BATCH + 5000;
+    // Appended newest first: the store sorts.
+    await store.appendGpuPoints('r', 's', points(n).reverse(), { offset: n, nextLine: n + 1 });
+    const sizes: number[] = [];
+    let last = Number.NEGATIVE_INFINITY;
+    let ordered = true;
+    for await (const batch of store.gpuPoints('r')) {
+      sizes.push(batch.length);
+      for (const point of batch) {
+        if (point.time < last) ordered = false;
+        last = point.time;
+      }
+    }
+    expect(ordered).toBe(true);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(GPU_POINT_BATCH + 2048);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(sizes.length).toBeGreaterThan(1);
+    await store.close();
+  });
+
+  it('exports a run as Parquet files that read back with the same rows and sums', async () => {
+    const store = await openDuckDbStore(':memory:');
+    const { samples } = parseStepLog(LOG);
+    await store.appendSteps('r', 'log', samples, { offset: 1, nextLine: 2 });
+    await store.appendSteps('other', 'log', samples, { offset: 1, nextLine: 2 });
+    await store.appendGpuPoints('r', 'dcgm', points(1000), { offset: 1, nextLine: 2 });
+    await store.appendEvents('r', 'e', [{ time: 1, kind: 'restart', detail: 'seen' }], { offset: 1, nextLine: 2 });
+    const folder = join(directory, "it's exported");
+    const exported = await store.exportParquet('r', folder);
+    expect(exported.map((e) => [e.table, e.rows])).toEqual([
+      ['steps', 3],
+      ['gpu_points', 1000],
+      ['events', 1],
+    ]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const read = async (sql: string) => (await connection.runAndReadAll(sql)).getRows()[0];
+    const file = (table: string) => `'${join(folder, `${table}.parquet`).replaceAll("'", "''")}'`;
+    expect(
+      await read(`SELECT count(*), sum(value), count(DISTINCT gpu_key) FROM read_parquet(${file('gpu_points')})`),
+    ).toEqual([1000n, points(1000).reduce((sum, p) => sum + p.value, 0), 4n]);
+    expect(await read(`SELECT count(*), sum(step) FROM read_parquet(${file('steps')})`)).toEqual([3n, 23]);
+    expect(await read(`SELECT count(*) FROM read_parquet(${file('events')})`)).toEqual([1n]);
+    connection.closeSync();
+    instance.closeSync();
+    await store.close();
+  });
+
+  it('refuses a file that is not a DuckDB database, and bad names, with a TokenworksError naming them', async () => {
+    const path = join(directory, 'notes.txt');
+    writeFileSync(path, 'this is not a database\n'.repeat(500));
+    const error = await openDuckDbStore(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenworksError);
+    expect((error as TokenworksError).message).toContain(path);
+    expect((error as TokenworksError).message).toMatch(/not a readable DuckDB database.*new --store file/);
+    const store = await openDuckDbStore(':memory:');
+    await expect(store.appendSteps('x'.repeat(201), 's', [], { offset: 0, nextLine: 1 })).rejects.toThrow(
+      /201 characters long: give a run name of 1 to 200/,
+    );
+    await expect(store.cursor('r', '')).rejects.toThrow(/source name "" is empty/);
+    await store.close();
+  });
+});

@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GpuPoint, TelemetryStore } from '../app/ports.js';
+import { TokenworksError } from '../errors.js';
+import { gpuPointsOf, normaliseDcgm } from '../telemetry/dcgm.js';
+import { parseStepLog } from '../telemetry/step-log.js';
+import { openDuckDbStore } from './duckdb-store.js';
+import { fileSourceName, ingestDcgmFiles, ingestLog } from './ingest.js';
+
+/** A Megatron-LM `training_log` line (the format of src/telemetry/step-log.ts) for iteration `i`. */
+function megatron(i: number): string {
+  const stamp = new Date(Date.UTC(2026, 0, 1) + i * 9_500).toISOString().replace('T', ' ').slice(0, 19);
+  return ` [${stamp}] iteration ${String(i).padStart(8)}/  100000 | consumed samples: ${i * 1024} | elapsed time per iteration (ms): ${9500 + (i % 7)}.0 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: ${(2 + 1 / i).toExponential(6).toUpperCase()} | loss scale: 1.0 | number of skipped iterations:   0 | number of nan iterations:   0 |\n`;
+}
+const lines = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, k) => megatron(from + k)).join('');
+
+/** dcgm-exporter text as the emulator writes it: one family group per field, every scrape's samples in it. */
+function dcgmText(scrapes: number, gpus = 4): string {
+  const fields = ['DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_DEV_GPU_UTIL'];
+  return fields
+    .map((field, f) => {
+      const rows: string[] = [];
+      for (let s = 0; s < scrapes; s++) {
+        for (let g = 0; g < gpus; g++) {
+          const value = f === 0 ? (600 + s + g / 8).toFixed(3) : String((s * 3 + g) % 101);
+          rows.push(
+            `${field}{gpu="${g}",UUID="GPU-0000000${g}",pci_bus_id="00000000:18:00.0",device="nvidia${g}",modelName="NVIDIA H100 80GB HBM3",Hostname="host-0001"} ${value} ${1_767_225_600_000 + s * 15_000}`,
+          );
+        }
+      }
+      return `# HELP ${field} help.\n# TYPE ${field} gauge\n${rows.join('\n')}\n`;
+    })
+    .join('');
+}
+
+async function allPoints(store: TelemetryStore, run: string): Promise<GpuPoint[]> {
+  const out: GpuPoint[] = [];
+  for await (const batch of store.gpuPoints(run)) out.push(...batch);
+  return out;
+}
+const sortKey = (p: GpuPoint) => `${p.time} ${p.gpuKey} ${p.field} ${p.value}`;
+
+let directory: string;
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'tokenworks-ingest-'));
+});
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('ingestLog', () => {
+  it('stores every step line, records malformed lines as events with file:line, and resumes without duplicates', async () => {
+    const path = join(directory, 'train.log');
+    writeFileSync(
+      path,
+      `banner\n${lines(1, 3)} [2026-01-01 00:00:00] iteration 4/ 10 | lm loss: zzz |\n${lines(5, 6)}`,
+    );
+    const store = await openDuckDbStore(':memory:');
+    expect(await ingestLog(store, 'r', path)).toEqual({ samples: 5, malformed: 1, ignored: 1 });
+    expect(await store.steps('r')).toEqual(parseStepLog(readFileSync(path, 'utf8')).samples);
+    const [event] = await store.events('r');
+    expect(event?.kind).toBe('malformed');
+    expect(event?.detail).toContain(`${path}:5: bad number for 'lm loss'`);
+    expect(await store.cursor('r', fileSourceName('log', path))).toEqual({ offset: statSync(path).size, nextLine: 8 });
+    // Nothing new: nothing added. Grown: only the new lines.
+    expect(await ingestLog(store, 'r', path)).toEqual({ samples: 0, malformed: 0, ignored: 0 });
+    appendFileSync(path, lines(7, 9));
+    expect((await ingestLog(store, 'r', path)).samples).toBe(3);
+    expect((await store.steps('r')).map((s) => s.step)).toEqual([1, 2, 3, 5, 6, 7, 8, 9]);
+    expect(await store.counts('r')).toEqual({ steps: 8, gpuPoints: 0, events: 1 });
+    await store.close();
+  });
+
+  it('repeats nothing when a crash fell between the steps and the events of a batch', async () => {
+    const path = join(directory, 'train.log');
+    writeFileSync(path, `${lines(1, 2)}iteration 3/ 9 | nope |\n${lines(4, 5)}`);
+    const store = await openDuckDbStore(':memory:');
+    // The events append fails once, after the batch's steps were committed: as a crash between the two would.
+    const crashing: TelemetryStore = Object.create(store, {
+      appendEvents: { value: () => Promise.reject(new Error('crash')) },
+    });
+    await expect(ingestLog(crashing, 'r', path)).rejects.toThrow('crash');
+    expect((await store.counts('r')).steps).toBe(4);
+    expect(await store.cursor('r', `${fileSourceName('log', path)}#malformed`)).toBeUndefined();
+    expect(await ingestLog(store, 'r', path)).toEqual({ samples: 0, malformed: 1, ignored: 0 });
+    expect(await store.counts('r')).toEqual({ steps: 4, gpuPoints: 0, events: 1 });
+    await store.close();
+  });
+
+  it('loses nothing committed when a following ingest is killed with SIGKILL, and a restart resumes without duplicates', async () => {
+    const storePath = join(directory, 'store.duckdb');
+    const log = join(directory, 'train.log');
+    writeFileSync(log, lines(1, 200));
+    let written = 200;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/ingest-child.ts', storePath, 'r', log], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    let committed = 0;
+    let commits = 0;
+    let opened = false;
+    let buffered = '';
+    const progress = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => {
+        buffered += data.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop() ?? '';
+        for (const part of parts) {
+          if (part === 'open') opened = true;
+          const match = /^committed (\d+)$/.exec(part);
+          if (match === null) continue;
+          committed = Number(match[1]);
+          commits++;
+          // Keep the log growing while the child follows it, a batch per commit seen.
+          if (written < 2000) {
+            appendFileSync(log, lines(written + 1, written + 150));
+            written += 150;
+          }
+          if (commits >= 6 && committed > 200) resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the child exited early: ${stderr}`)));
+    });
+    await progress;
+    expect(opened).toBe(true);
+    // The running child holds the store: another process gets a clear error, not a crash.
+    const locked = await openDuckDbStore(storePath).catch((e: unknown) => e);
+    expect(locked).toBeInstanceOf(TokenworksError);
+    expect((locked as Error).message).toMatch(/in use by another process/);
+    // A line half written when the kill lands.
+    const next = megatron(written + 1);
+    appendFileSync(log, next.slice(0, 40));
+    child.kill('SIGKILL');
+    await exited;
+    appendFileSync(log, `${next.slice(40)}${lines(written + 2, written + 20)}`);
+    written += 20;
+
+    const store = await openDuckDbStore(storePath);
+    const kept = await store.steps('r');
+    expect(kept.length).toBeGreaterThanOrEqual(committed);
+    expect(new Set(kept.map((s) => s.step)).size).toBe(kept.length);
+    expect(kept.map((s) => s.step)).toEqual(Array.from({ length: kept.length }, (_, i) => i + 1));
+    await ingestLog(store, 'r', log);
+    const steps = (await store.steps('r')).map((s) => s.step);
+    expect(steps).toEqual(Array.from({ length: written }, (_, i) => i + 1));
+    expect(await store.steps('r')).toEqual(parseStepLog(readFileSync(log, 'utf8')).samples);
+    await store.close();
+  }, 30_000);
+});
+
+describe('ingestDcgmFiles', () => {
+  it('stores the points normaliseDcgm finds, in chunks, and a re-ingest adds nothing', async () => {
+    const path = join(directory, 'host-0001.prom');
+    const text = dcgmText(300);
+    writeFileSync(path, text);
+    const expected = gpuPointsOf(normaliseDcgm(text), 0).map(sortKey).sort();
+    for (const chunkBytes of [4096, undefined]) {
+      const store = await openDuckDbStore(':memory:');
+      const counts = await ingestDcgmFiles(store, 'r', [path], chunkBytes === undefined ? {} : { chunkBytes });
+      expect(counts).toEqual({ points: 2400, malformed: 0, skipped: 0, lines: 2404 });
+      const stored = await allPoints(store, 'r');
+      expect(stored.map(sortKey).sort()).toEqual(expected);
+      expect(stored[0]).toEqual({
+        time: 1_767_225_600,
+        gpuKey: 'host-0001/GPU-00000000',
+        hostname: 'host-0001',
+        field: 'DCGM_FI_DEV_GPU_UTIL',
+        value: 0,
+      });
+      expect(await store.cursor('r', fileSourceName('dcgm', path))).toEqual({
+        offset: statSync(path).size,
+        nextLine: 2405,
+      });
+      expect(await ingestDcgmFiles(store, 'r', [path])).toEqual({ points: 0, malformed: 0, skipped: 0, lines: 0 });
+      expect((await store.counts('r')).gpuPoints).toBe(2400);
+      await store.close();
+    }
+  });
+
+  it('reads label variants, values and stamps as the full parser does; records malformed lines; skips the rest', async () => {
+    const path = join(directory, 'mixed.prom');
+    const text = [
+      '# HELP DCGM_FI_DEV_GPU_TEMP GPU temperature (in C).',
+      '# TYPE DCGM_FI_DEV_GPU_TEMP gauge',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 41 1767225600000',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 4.2e1 1767225615000',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} NaN 1767225630000',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} -0.125',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 0x10 1767225645000',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 43 1767225660000 extra',
+      'dcgm_gpu_temp{gpu="1",UUID="GPU-b",Hostname="n1",exported_pod="p"} +Inf',
+      'DCGM_FI_DEV_GPU_TEMP{Hostname="n1"} 0',
+      'go_goroutines 12',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 44.000000000000001 1767225675000',
+      'DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 45\r',
+      '',
+    ].join('\n');
+    writeFileSync(path, text);
+    const mtime = statSync(path).mtimeMs / 1000;
+    const store = await openDuckDbStore(':memory:');
+    const counts = await ingestDcgmFiles(store, 'r', [path]);
+    expect(counts).toEqual({ points: 7, malformed: 2, skipped: 2, lines: 13 });
+    const scrape = normaliseDcgm(text);
+    expect(scrape.malformed.map((m) => m.line)).toEqual([7, 8]);
+    const expected = gpuPointsOf(scrape, mtime);
+    const stored = await allPoints(store, 'r');
+    const key = (p: GpuPoint) => `${p.time} ${p.gpuKey} ${p.hostname} ${p.field} ${String(p.value)}`;
+    expect(stored.map(key).sort()).toEqual(expected.map(key).sort());
+    const events = await store.events('r');
+    expect(events.map((e) => e.detail)).toEqual([
+      `${path}:7: bad value '0x10': DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 0x10 1767225645000`,
+      `${path}:8: text after the timestamp: DCGM_FI_DEV_GPU_TEMP{gpu="0",uuid="GPU-a",hostname="n1"} 43 1767225660000 extra`,
+    ]);
+    await store.close();
+  });
+
+  it('resumes a file that grew, and names a missing file', async () => {
+    const path = join(directory, 'grow.prom');
+    writeFileSync(path, dcgmText(10).split('\n').slice(0, 20).join('\n'));
+    const store = await openDuckDbStore(':memory:');
+    const first = await ingestDcgmFiles(store, 'r', [path]);
+    appendFileSync(path, `\n${dcgmText(10).split('\n').slice(20).join('\n')}`);
+    const second = await ingestDcgmFiles(store, 'r', [path]);
+    expect(first.points + second.points).toBe(80);
+    expect((await store.counts('r')).gpuPoints).toBe(80);
+    await expect(ingestDcgmFiles(store, 'r', [join(directory, 'none.prom')])).rejects.toThrow(/cannot read the dcgm/);
+    await store.close();
+  });
+});
