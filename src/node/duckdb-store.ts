@@ -21,12 +21,14 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  BIGINT,
   DOUBLE,
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
   INTEGER,
+  VARCHAR,
 } from '@duckdb/node-api';
 import type { ExportedTable, GpuPoint, RunEvent, SourceCursor, StoreCounts, TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
@@ -305,18 +307,34 @@ class DuckDbStore implements TelemetryStore {
     return this.transaction(run, source, cursor, async () => {
       if (samples.length === 0) return;
       let seq = this.stepSeq;
+      const types = [
+        VARCHAR,
+        VARCHAR,
+        BIGINT,
+        ...STEP_COLUMNS.map(([, type]) => (type === 'DOUBLE' ? DOUBLE : VARCHAR)),
+      ];
       await this.appender('steps', (appender) => {
-        for (const sample of samples) {
-          appender.appendVarchar(run);
-          appender.appendVarchar(source);
-          appender.appendBigInt(BigInt(seq++));
-          for (const [, type, read] of STEP_COLUMNS) {
-            const value = read(sample);
-            if (value === undefined) appender.appendNull();
-            else if (type === 'DOUBLE') appender.appendDouble(Number(value));
-            else appender.appendVarchar(String(value));
+        // Column by column into data chunks: a number column is filled in JavaScript and copied once.
+        for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
+          const count = Math.min(CHUNK_ROWS, samples.length - start);
+          const chunk = DuckDBDataChunk.create(types, count);
+          const runs = chunk.getColumnVector(0);
+          const sources = chunk.getColumnVector(1);
+          const seqs = chunk.getColumnVector(2);
+          for (let r = 0; r < count; r++) {
+            runs.setItem(r, run);
+            sources.setItem(r, source);
+            seqs.setItem(r, BigInt(seq++));
           }
-          appender.endRow();
+          runs.flush();
+          sources.flush();
+          seqs.flush();
+          STEP_COLUMNS.forEach(([, , read], c) => {
+            const vector = chunk.getColumnVector(c + 3);
+            for (let r = 0; r < count; r++) vector.setItem(r, read(samples[start + r] as StepSample) ?? null);
+            vector.flush();
+          });
+          appender.appendDataChunk(chunk);
         }
       });
       this.stepSeq = seq;
