@@ -17,10 +17,10 @@ export type { ObserveOutcome };
 
 const CAUSE_LABELS: Readonly<Record<ObservedBadputCause, string>> = {
   lostWork: 'work repeated after a rewind',
-  restart: 'slow first steps after a restart',
+  restart: 'restarts (detection, relaunch, reload, first steps)',
+  checkpoint: 'short pauses (checkpoint saves, evaluation)',
   warmup: 'warm-up',
   stall: 'stalls (> 5 × median)',
-  silent: 'time no step covers (restart, reload, checkpoint)',
   stragglers: 'slow steps (> 1.5 × median)',
 };
 

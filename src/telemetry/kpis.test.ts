@@ -49,7 +49,7 @@ describe('observedKpis on a hand-made series', () => {
     expect(k.wallSeconds).toBe(30);
     // Stall: 10 − 1 = 9; slow step: 2 − 1 = 1; lost work: steps 9..12 of the first pass, 4 × 1 s = 4; the rewind
     // point runs at the median, so no restart time.
-    expect(k.badputSeconds).toEqual({ lostWork: 4, restart: 0, warmup: 0, stall: 9, silent: 0, stragglers: 1 });
+    expect(k.badputSeconds).toEqual({ lostWork: 4, restart: 0, checkpoint: 0, warmup: 0, stall: 9, stragglers: 1 });
     expect(k.badputShare.stall).toBeCloseTo(9 / 30, 12);
     // Productive = 30 − 9 − 1 − 4 = 16 over 16 steps advanced (1..16).
     expect(k.productiveSeconds).toBe(16);
@@ -148,19 +148,41 @@ describe('observedKpis properties', () => {
   });
 });
 
-describe('time stamps: silent time between log lines', () => {
-  it('counts a gap between stamps beyond the logged iterations as silent downtime, and ignores stamp noise', () => {
-    // 10 steps of 1 s each; the clock jumps 101 s between steps 5 and 6 (100 s no iteration covers), and the
-    // other stamps wobble by 0.4 s around one second apart (below the 1 s resolution: noise).
-    const times = [0, 1.4, 2, 3.4, 4, 105, 106.4, 107, 108.4, 109];
-    const series = times.map((time, i) => ({ step: i + 1, iterationSeconds: 1, time }));
+describe('time stamps: pauses between log lines', () => {
+  it('counts a long pause between stamps as a restart, a short one as a checkpoint, and ignores stamp rounding', () => {
+    // 12 steps of 0.9 s, stamped to the whole second (resolution 1 s), so consecutive stamps differ by 0 or 1 s
+    // against 0.9 s logged: rounding, not a pause. The clock jumps 301 s between steps 5 and 6 (300.1 s beyond
+    // the 0.9 s logged: a restart, above 60 s) and 6 s between steps 9 and 10 (5.1 s: a checkpoint save).
+    const times = [0, 1, 2, 3, 4, 305, 306, 307, 308, 314, 315, 316];
+    const series = times.map((time, i) => ({ step: i + 1, iterationSeconds: 0.9, time }));
     const k = observedKpis(series);
-    // Silent = (105 − 4) − 1 × 1 = 100 s; wall = 10 × 1 + 100 = 110 s; ETTR = 1 − 100 / 110.
-    expect(k.badputSeconds.silent).toBeCloseTo(100, 12);
-    expect(k.wallSeconds).toBeCloseTo(110, 12);
-    expect(k.ettr).toBeCloseTo(1 - 100 / 110, 12);
-    expect(k.productiveSeconds).toBeCloseTo(10, 12);
-    // The same series without stamps has no silent time.
-    expect(observedKpis(series.map(({ time: _time, ...point }) => point)).badputSeconds.silent).toBe(0);
+    expect(k.badputSeconds.restart).toBeCloseTo(300.1, 9);
+    expect(k.badputSeconds.checkpoint).toBeCloseTo(5.1, 9);
+    expect(k.restarts).toBe(1);
+    // Wall = 12 × 0.9 + 300.1 + 5.1 = 316 s, the stamps' span plus the first line's 0.9 s; ETTR = 1 − 305.2 / 316.
+    expect(k.wallSeconds).toBeCloseTo(316, 9);
+    expect(k.ettr).toBeCloseTo(1 - 305.2 / 316, 12);
+    expect(k.productiveSeconds).toBeCloseTo(10.8, 9);
+    // The same series without stamps has no pause.
+    const bare = observedKpis(series.map(({ time: _time, ...point }) => point));
+    expect(bare.badputSeconds.restart + bare.badputSeconds.checkpoint).toBe(0);
+  });
+
+  it('counts a pause at a rewind as the restart the rewind shows, once', () => {
+    // Steps 1..4 at 1 s stamped every second (ms stamps), then a rewind to step 3 after 120 s of downtime.
+    const series = [
+      { step: 1, iterationSeconds: 1, time: 0 },
+      { step: 2, iterationSeconds: 1, time: 1 },
+      { step: 3, iterationSeconds: 1, time: 2 },
+      { step: 4, iterationSeconds: 1, time: 3 },
+      { step: 3, iterationSeconds: 1, time: 124 },
+      { step: 4, iterationSeconds: 1, time: 125 },
+    ];
+    const k = observedKpis(series);
+    expect(k.restarts).toBe(1);
+    // 124 − 3 − 1 × 1 = 120 s of pause; steps 3 and 4 of the first pass are lost work (2 s), and so is the
+    // iteration the failure interrupted, half a median step on average (0.5 s), taken out of the pause.
+    expect(k.badputSeconds.restart).toBeCloseTo(119.5, 9);
+    expect(k.badputSeconds.lostWork).toBeCloseTo(2.5, 9);
   });
 });

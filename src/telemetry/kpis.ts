@@ -24,13 +24,15 @@
  * `min(logInterval, w)` steps only (a 1-iteration stall sampled every 5 steps is one slow iteration, not five); the
  * other steps of the point are taken at m.
  *
- * Badput, each the time above m unless said otherwise: `lostWork` (productive time of steps repeated after a rewind),
- * `restart` (restart points slower than `slowFactor` × m: a restart whose first iterations fell between samples
- * shows no cost), `warmup`, `stall`, `silent` (when points carry time stamps: clock time between two lines beyond
- * the iterations the later one logged, above a step and the stamps' 1 s resolution: detection, restart, reload and
- * checkpoint writes, which no iteration time shows; it is added to the wall), `stragglers` (slow steps). Downtime
- * (ETTR) = lostWork + restart + warmup + stall + silent; slow steps lower goodput but not ETTR, as stragglers do in
- * the twin. productive + Σ badput = wall.
+ * Badput, each the time above m unless said otherwise: `lostWork` (productive time of steps repeated after a rewind,
+ * plus half a median step per failure for the iteration it interrupted), `restart` (restart points slower than
+ * `slowFactor` × m, and, when points carry time stamps, the pause before a restart: clock time between two lines
+ * beyond the iterations the later one logged: detection, relaunch, reload), `checkpoint` (the other, shorter pauses:
+ * checkpoint saves and evaluation, which Megatron's interval timer leaves out), `warmup`, `stall`, `stragglers`
+ * (slow steps). Pauses are added to the wall; one at a rewind, or longer than {@link RESTART_PAUSE_FACTOR} × the
+ * typical pause and a minute, is a restart and counts as one. Downtime (ETTR) = lostWork + restart + checkpoint +
+ * warmup + stall, as the twin counts checkpoints; slow steps lower goodput but not ETTR, as stragglers do in the
+ * twin. productive + Σ badput = wall.
  *
  * Pure, no Node APIs; every number is finite (an empty window gives zeros and `empty: true` with the reason).
  * @module
@@ -39,17 +41,28 @@ import { percentile } from '../twin/study.js';
 import { detectRestarts, type StepPoint } from './megatron-ci.js';
 
 /** Causes of lost time in an observed run; `lostWork`, `restart` and `stragglers` are the twin's names. */
-export const OBSERVED_BADPUT_CAUSES = ['lostWork', 'restart', 'warmup', 'stall', 'silent', 'stragglers'] as const;
+export const OBSERVED_BADPUT_CAUSES = ['lostWork', 'restart', 'checkpoint', 'warmup', 'stall', 'stragglers'] as const;
 /** One cause of lost time in an observed run. */
 export type ObservedBadputCause = (typeof OBSERVED_BADPUT_CAUSES)[number];
 /** The causes counted as downtime in ETTR (the twin's ETTR leaves stragglers out). */
-export const DOWNTIME_CAUSES: readonly ObservedBadputCause[] = ['lostWork', 'restart', 'warmup', 'stall', 'silent'];
+export const DOWNTIME_CAUSES: readonly ObservedBadputCause[] = ['lostWork', 'restart', 'checkpoint', 'warmup', 'stall'];
 
 /**
- * Shortest gap between two time stamps counted as silent time (no iteration logged: detection, restart, reload,
- * checkpoint writes), seconds: above the one-second resolution of Megatron's older stamps.
+ * A pause between two lines without a restart counts as a restart (maintenance, or a failure right after a
+ * checkpoint, so no rewind shows) when it is this many times the typical pause (the median, checkpoint saves)…
  */
-export const SILENT_GAP_SECONDS = 1;
+export const RESTART_PAUSE_FACTOR = 5;
+/** …and at least this long, seconds: below a minute no job is detected down, relaunched and reloaded. */
+export const MIN_RESTART_PAUSE_SECONDS = 60;
+/** Pauses without a restart needed before their median is taken as the typical (checkpoint) pause. */
+export const MIN_PAUSES_FOR_TYPICAL = 10;
+/** Share of a line's logged time its time stamps may drift from it (log printing, barriers) without a pause. */
+export const PAUSE_JITTER_SHARE = 0.01;
+
+/** The resolution of a series' time stamps: 1 s when every stamp is a whole second, else 1 ms. */
+export function stampResolution(times: readonly number[]): number {
+  return times.every((t) => Number.isInteger(t)) ? 1 : 0.001;
+}
 
 /** Facts about the run that the series does not carry; each KPI that needs one is absent without it. */
 export interface RunFacts {
@@ -171,6 +184,44 @@ export function modeInterval(steps: readonly number[]): number {
   return best;
 }
 
+/** A pause before a point: clock time its time stamps show beyond the iterations it logged, and its cause. */
+interface Pause {
+  readonly seconds: number;
+  readonly cause: 'restart' | 'checkpoint';
+}
+
+/**
+ * The pauses a series' time stamps show (module comment): `gap = Δtime − t × w` beyond twice the stamps' resolution
+ * and {@link PAUSE_JITTER_SHARE} of the line's time. A pause at a rewind or memory reset is a restart's downtime;
+ * another is a restart when it exceeds {@link RESTART_PAUSE_FACTOR} × the median such pause (given at least
+ * {@link MIN_PAUSES_FOR_TYPICAL} of them) and {@link MIN_RESTART_PAUSE_SECONDS}, else a checkpoint save (Megatron stops its interval timer while saving and
+ * evaluating, so those show only between stamps).
+ */
+function linePauses(
+  timed: readonly { t: number; restart: boolean; rewind: boolean; time: number | undefined }[],
+  weight: (i: number) => number,
+): (Pause | undefined)[] {
+  const stamps = timed.flatMap((p) => (p.time === undefined ? [] : [p.time]));
+  if (stamps.length < 2) return [];
+  const resolution = stampResolution(stamps);
+  const gaps = timed.map((p, i) => {
+    const previous = timed[i - 1];
+    if (previous?.time === undefined || p.time === undefined) return 0;
+    const logged = p.t * weight(i);
+    const gap = p.time - previous.time - logged;
+    return gap > 2 * resolution + PAUSE_JITTER_SHARE * logged ? gap : 0;
+  });
+  const atRestart = (i: number) =>
+    (timed[i] as (typeof timed)[number]).restart || (timed[i] as (typeof timed)[number]).rewind;
+  const plain = Float64Array.from(gaps.filter((g, i) => g > 0 && !atRestart(i))).sort();
+  // The median is the typical checkpoint pause only when restarts are a minority of many pauses.
+  const typical = plain.length >= MIN_PAUSES_FOR_TYPICAL ? percentile(plain, 0.5) : 0;
+  const restartPause = Math.max(RESTART_PAUSE_FACTOR * typical, MIN_RESTART_PAUSE_SECONDS);
+  return gaps.map((gap, i) =>
+    gap > 0 ? { seconds: gap, cause: atRestart(i) || gap > restartPause ? 'restart' : 'checkpoint' } : undefined,
+  );
+}
+
 /**
  * The KPIs of a step series over a window (default the whole series): see the module comment for every rule.
  * Points keep their series order (a rewind is a step not above the previous one). Never throws; never NaN.
@@ -220,14 +271,17 @@ export function observedKpis(
   let stallPoints = 0;
   let slowPoints = 0;
   let restarts = 0;
+  // Steps each point stands for: since the previous timed point, capped at the sampling interval (module comment).
+  const weight = (i: number) => {
+    const p = timed[i] as (typeof timed)[number];
+    const previous = timed[i - 1];
+    return previous === undefined || p.rewind ? 1 : Math.min(p.step - previous.step, cap);
+  };
+  const pauses = linePauses(timed, weight);
   timed.forEach((p, i) => {
     const previous = timed[i - 1];
-    let w = 1;
-    if (previous !== undefined && !p.rewind) {
-      const d = p.step - previous.step;
-      w = Math.min(d, cap);
-      unobservedSteps += d - w;
-    }
+    const w = weight(i);
+    if (previous !== undefined && !p.rewind) unobservedSteps += p.step - previous.step - w;
     if (p.rewind) {
       // Steps repeated after a rewind: the earlier pass's productive time is lost work (the twin's lostWork).
       while (kept.length > 0 && (kept[kept.length - 1] as (typeof kept)[number]).step >= p.step) {
@@ -235,20 +289,22 @@ export function observedKpis(
         badput.lostWork += lost.seconds;
       }
     }
-    if (p.restart) restarts += 1;
-    // Time stamps show time no logged iteration covers: the clock advanced more than this line's iterations took.
-    // Gaps shorter than a step or than the stamps' resolution are noise, not silence.
-    if (previous?.time !== undefined && p.time !== undefined) {
-      const gap = p.time - previous.time - p.t * w;
-      if (gap > Math.max(SILENT_GAP_SECONDS, m * w)) {
-        badput.silent += gap;
-        wall += gap;
-      }
+    // A pause between time stamps: a restart's downtime (detection, relaunch, reload) or a checkpoint save.
+    const pause = pauses[i];
+    const restartHere = p.restart || pause?.cause === 'restart';
+    if (restartHere) restarts += 1;
+    if (pause !== undefined) {
+      // A failure strikes mid-iteration: the iteration in progress is lost too, on average half a step (failure
+      // times uniform within it), and the pause before the rewound line holds that time.
+      const partial = p.rewind && pause.cause === 'restart' ? Math.min(pause.seconds, m / 2) : 0;
+      badput.lostWork += partial;
+      badput[pause.cause] += pause.seconds - partial;
+      wall += pause.seconds;
     }
     const cause: ObservedBadputCause | undefined =
       i < warmupEnd
         ? 'warmup'
-        : p.restart && p.t > slowFactor * m
+        : restartHere && p.t > slowFactor * m
           ? 'restart'
           : p.t > stallFactor * m
             ? 'stall'
