@@ -202,18 +202,27 @@ export function planVersusActual(input: PlanVersusActualInput): Comparison[] {
         ...(finite(actual) && { actual }),
         status: s,
         ...(s === 'below' && { likelyCause: `below the twin's band: ${downtimeCause}` }),
-        ...(s === 'above' && { likelyCause: 'fewer or shorter interruptions than the twin expects at this scale' }),
+        ...(s === 'above' && {
+          likelyCause:
+            metric === 'goodput'
+              ? 'the log measures slow steps against the run’s own median: a slowdown in every step (throttling, a slow host) is inside the median and shows as step time instead'
+              : 'fewer or shorter interruptions than the twin expects at this scale',
+        }),
       });
     }
-    const interruptions = study.figures.unexpectedInterruptions;
+    // A log shows unexpected and planned restarts alike: the band adds the twin's two counts' P10s and P90s.
+    const unexpected = study.figures.unexpectedInterruptions;
+    const planned = study.figures.plannedInterruptions;
     const seen = observed.empty ? undefined : observed.restarts;
-    const s = status(seen, interruptions.p10, interruptions.p90);
+    const low = unexpected.p10 + planned.p10;
+    const high = unexpected.p90 + planned.p90;
+    const s = status(seen, low, high);
     add({
       metric: 'interruptions',
-      label: 'restarts seen',
+      label: 'restarts seen (unexpected and planned)',
       unit: '',
-      predicted: interruptions.p50,
-      band: { low: interruptions.p10, high: interruptions.p90 },
+      predicted: unexpected.p50 + planned.p50,
+      band: { low, high },
       bandSource: twinSource,
       ...(finite(seen) && { actual: seen }),
       status: s,
