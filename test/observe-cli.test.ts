@@ -1,0 +1,57 @@
+/**
+ * `tokenworks observe` on hand-made logs: malformed lines are counted and named by file and line, never a crash;
+ * bad flags are usage errors (exit 2) naming the flag, the value and what is valid.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from './run-cli.js';
+
+const megatron = (iteration: number, ms: string, stamp: string) =>
+  ` [${stamp}] iteration ${String(iteration).padStart(8)}/    1000 | consumed samples: ${iteration * 128} | elapsed time per iteration (ms): ${ms} | learning rate: 3.000000E-04 | global batch size:   128 | lm loss: 7.000000E+00 | loss scale: 1.0 |`;
+
+describe('observe', () => {
+  it('counts malformed lines, names their file and line, and reads the rest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tw-observe-'));
+    const lines = [
+      'INFO: starting',
+      ...Array.from({ length: 40 }, (_, i) =>
+        megatron(i + 1, '1140.0', `2026-01-01 00:00:${String(i).padStart(2, '0')}.000`),
+      ),
+    ];
+    lines[11] = megatron(11, 'fast', '2026-01-01 00:00:10.000'); // line 12: a bad number
+    lines[21] = ' [2026-01-01 00:00:20.000] iteration       21/'; // line 22: cut off
+    const first = join(dir, 'segment-1.log');
+    await writeFile(first, `${lines.join('\n')}\n`);
+    const result = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', first, '--replicas', '0', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('2 malformed step lines skipped');
+    expect(result.stderr).toContain(`${first}:12:`);
+    const out = JSON.parse(result.stdout);
+    expect(out.inputs.malformedLines).toBe(2);
+    expect(out.inputs.malformed.map((m: { file: string; line: number }) => `${m.file}:${m.line}`)).toEqual([
+      `${first}:12`,
+      `${first}:22`,
+    ]);
+    expect(out.inputs.ignoredLines).toBe(1);
+    // 38 good lines of 1.14 s: the median is 1.14 s, the gpt3 weekly case's.
+    expect(out.kpis.run.timedPoints).toBe(38);
+    expect(out.kpis.run.medianSeconds).toBeCloseTo(1.14, 12);
+  });
+
+  it('refuses bad flags with exit 2, naming the flag and what is valid', async () => {
+    const none = await run('observe', 'examples/gpt3-weekly-h100.yaml');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--log FILE/);
+    const window = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', 'x.log', '--window', '9:3');
+    expect(window.code).toBe(2);
+    expect(window.stderr).toMatch(/--window must be FROM:TO.*"9:3"/);
+    const missing = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', 'no-such.log');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no-such\.log/);
+    const replicas = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', 'x.log', '--replicas', '-3');
+    expect(replicas.code).toBe(2);
+    expect(replicas.stderr).toMatch(/--replicas must be an integer/);
+  });
+});
