@@ -10,6 +10,9 @@ import { type CalibrationObservation, fitSiteCalibration, type SiteCalibration }
 import { modeInterval, observedKpis } from '../telemetry/kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
 import { designOf } from './design.js';
+
+export { parseSiteCalibration, type SiteCalibration } from '../spec/site-calibration.js';
+
 import type { Ports, UseCaseOptions } from './ports.js';
 
 /** One observed run: its name (a log file) and its steps. */

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
+import type { SiteCalibration } from '../../app/calibrate.js';
 import { TokenworksError } from '../../errors.js';
 import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { readStepFile } from '../../node/step-files.js';
-import { parseSiteCalibration, type SiteCalibration } from '../../spec/site-calibration.js';
 import type { StepPoint } from '../../telemetry/megatron-ci.js';
 import { specFailure } from '../failure.js';
 import { threadsOption } from '../options.js';
@@ -37,6 +37,7 @@ export function registerCalibrate(program: Command, streams: OutputStreams): voi
       const threads = threadsOption(options.threads, output);
       await checkWritable(options.out, '--out');
       const spec = await loadSpecFile(file);
+      const { parseSiteCalibration, runCalibrate } = await import('../../app/calibrate.js');
       let previous: SiteCalibration | undefined;
       if (options.add !== undefined) {
         const parsed = parseSiteCalibration(await readTextFile(options.add), '--add');
@@ -49,7 +50,6 @@ export function registerCalibrate(program: Command, streams: OutputStreams): voi
         if (read.malformedCount > 0) output.warn(`${log}: ${read.malformedCount} malformed step lines skipped`);
         runs.push({ name: log, steps: read.points });
       }
-      const { runCalibrate } = await import('../../app/calibrate.js');
       const result = await withRunner(threads, (runner) =>
         runCalibrate(
           { spec, specName: file, runs, ...(previous && { previous }), createdAt: new Date().toISOString() },
