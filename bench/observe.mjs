@@ -7,9 +7,9 @@
  * Writes bench/results/observe-<date>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDuckDbStore } from '../dist/node/duckdb-store.js';
 import { writeFileAtomic } from '../dist/node/files.js';
@@ -22,22 +22,23 @@ const HOSTS = 4;
 const GPUS = 8;
 const FIELDS = ['DCGM_FI_DEV_SM_CLOCK', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_DEV_GPU_UTIL'];
 const START_MS = Date.UTC(2026, 0, 1);
+/** DuckDB's buffer pool cap for the bench: without one DuckDB caches up to 80% of RAM and RSS tracks the file. */
+const MEMORY_LIMIT = '256MB';
 
 /** Megatron-LM `training_log` lines (the format of src/telemetry/step-log.ts), one per iteration. */
 function writeLog(path, lines) {
-  const parts = [];
+  writeFileSync(path, '');
   let text = '';
   for (let i = 1; i <= lines; i++) {
     const stamp = new Date(START_MS + i * 9_500).toISOString().replace('T', ' ').slice(0, 19);
     const ms = (9_500 + (i % 97) - 48).toFixed(1);
     text += ` [${stamp}] iteration ${String(i).padStart(8)}/${String(lines).padStart(8)} | consumed samples: ${i * 1024} | elapsed time per iteration (ms): ${ms} | throughput per GPU (TFLOP/s/GPU): 402.3 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: ${(2 + 8 / Math.sqrt(i)).toExponential(6).toUpperCase()} | loss scale: 1.0 | grad norm: 0.912 | number of skipped iterations:   0 | number of nan iterations:   0 |\n`;
     if (text.length > 1 << 20) {
-      parts.push(text);
+      appendFileSync(path, text);
       text = '';
     }
   }
-  parts.push(text);
-  writeFileSync(path, parts.join(''));
+  appendFileSync(path, text);
 }
 
 /** One scrape file per host, each family declared once with every scrape's samples (as src/telemetry/emulator.ts). */
@@ -45,9 +46,10 @@ function writeDcgm(directory, scrapes) {
   const paths = [];
   for (let h = 0; h < HOSTS; h++) {
     const host = `host-${String(h).padStart(4, '0')}`;
-    const chunks = [];
+    const path = join(directory, `${host}.prom`);
+    writeFileSync(path, '');
     for (const [f, field] of FIELDS.entries()) {
-      chunks.push(`# HELP ${field} help.\n# TYPE ${field} gauge\n`);
+      appendFileSync(path, `# HELP ${field} help.\n# TYPE ${field} gauge\n`);
       let text = '';
       for (let s = 0; s < scrapes; s++) {
         const ms = START_MS + s * 15_000;
@@ -56,14 +58,12 @@ function writeDcgm(directory, scrapes) {
           text += `${field}{gpu="${g}",UUID="GPU-00000001-${String(h).padStart(4, '0')}-${String(g).padStart(4, '0')}",pci_bus_id="00000000:${(0x18 + g * 0x10).toString(16).toUpperCase()}:00.0",device="nvidia${g}",modelName="NVIDIA H100 80GB HBM3",Hostname="${host}"} ${value} ${ms}\n`;
         }
         if (text.length > 1 << 20) {
-          chunks.push(text);
+          appendFileSync(path, text);
           text = '';
         }
       }
-      chunks.push(text);
+      appendFileSync(path, text);
     }
-    const path = join(directory, `${host}.prom`);
-    writeFileSync(path, chunks.join(''));
     paths.push(path);
   }
   return paths;
@@ -76,7 +76,7 @@ async function child(scale) {
     writeLog(logPath, BASE_LINES * scale);
     const dcgmPaths = writeDcgm(directory, BASE_SCRAPES * scale);
     globalThis.gc?.();
-    const store = await openDuckDbStore(join(directory, 'store.duckdb'), { threads: 1 });
+    const store = await openDuckDbStore(join(directory, 'store.duckdb'), { threads: 1, memoryLimit: MEMORY_LIMIT });
     let heapPeak = 0;
     const sampler = setInterval(() => {
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
@@ -99,6 +99,8 @@ async function child(scale) {
     const log = await measure(async () => (await ingestLog(store, 'bench', logPath)).samples);
     const dcgm = await measure(async () => (await ingestDcgmFiles(store, 'bench', dcgmPaths)).points);
     clearInterval(sampler);
+    globalThis.gc?.();
+    const heapRetained = process.memoryUsage().heapUsed;
     const counts = await store.counts('bench');
     await store.close();
     if (counts.steps !== log.samples || counts.gpuPoints !== dcgm.samples) throw new Error('store counts differ');
@@ -110,6 +112,7 @@ async function child(scale) {
       dcgm,
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       peakHeapMiB: Math.round(heapPeak / 2 ** 20),
+      heapRetainedAfterIngestMiB: Math.round(heapRetained / 2 ** 20),
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -128,7 +131,9 @@ if (process.argv[2] === '--child') {
     sizes.push(JSON.parse(out.trim().split('\n').pop()));
   }
   const result = {
-    benchmark: 'observe: files into the DuckDB store (one DuckDB thread)',
+    benchmark: `observe: files into the DuckDB store (one DuckDB thread, memory_limit ${MEMORY_LIMIT})`,
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
     date: new Date().toISOString(),
     node: process.version,
     target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
@@ -143,7 +148,7 @@ if (process.argv[2] === '--child') {
   console.log(JSON.stringify(result, null, 2));
   for (const size of sizes) {
     console.log(
-      `${String(size.scale).padStart(2)}×: log ${size.logLines} lines ${(size.log.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.log.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); dcgm ${size.dcgmSamples} samples ${(size.dcgm.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.dcgm.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); peak RSS ${size.peakRssMiB} MiB, heap ${size.peakHeapMiB} MiB`,
+      `${String(size.scale).padStart(2)}×: log ${size.logLines} lines ${(size.log.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.log.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); dcgm ${size.dcgmSamples} samples ${(size.dcgm.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.dcgm.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); peak RSS ${size.peakRssMiB} MiB, heap peak ${size.peakHeapMiB} MiB, retained ${size.heapRetainedAfterIngestMiB} MiB`,
     );
   }
 }
