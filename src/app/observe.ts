@@ -9,6 +9,7 @@ import { flopsPerToken } from '../perf/model-size.js';
 import { planLayout } from '../plan/layout.js';
 import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
+import { type GpuFieldAggregate, type GpuKpis, gpuKpis } from '../telemetry/gpu-kpis.js';
 import { modeInterval, type ObservedKpis, type RunFacts, runKpis } from '../telemetry/kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
 import { twinConfig } from '../twin/setup.js';
@@ -33,7 +34,14 @@ export interface ObserveInput {
   readonly spec: ResolvedSpec;
   /** The run's steps in log order (rewinds kept). */
   readonly steps: readonly StepPoint[];
-  readonly gpu?: ObservedGpu;
+  /** The run's GPU samples as per-GPU per-field aggregates (from files, a store or PromQL: gpu-kpis.ts). */
+  readonly gpu?: {
+    readonly aggregates: readonly GpuFieldAggregate[];
+    /** The window the aggregates cover, seconds (a PromQL query's end − start); default their observed span. */
+    readonly windowSeconds?: number;
+    /** Where they came from, for the report. */
+    readonly source: string;
+  };
   /** A window of steps to report beside the whole run. */
   readonly window?: { readonly fromStep?: number; readonly toStep?: number };
   /** Iterations each logged time averages (Megatron `--log-interval`); default the most common step difference. */
@@ -75,9 +83,21 @@ export interface ObserveOutcome {
   };
   /** The twin study the bands come from (absent with 0 replicas or an empty run). */
   readonly twin?: { readonly days: number; readonly replicas: number; readonly study: StudyResult };
-  readonly gpu?: ObservedGpu;
+  /** The GPU KPIs (gpu-kpis.ts) and the figures plan versus actual took from them. */
+  readonly gpu?: { readonly source: string; readonly kpis: GpuKpis; readonly observed: ObservedGpu };
   readonly chart: { readonly steps: readonly StepChartPoint[] };
   readonly notes: readonly string[];
+}
+
+/** The GPU figures plan versus actual holds against the plan, from the GPU KPIs. */
+export function observedGpu(k: GpuKpis): ObservedGpu {
+  return {
+    gpus: k.counts.gpus,
+    ...(k.power && { meanPowerW: k.power.meanPerGpuW }),
+    ...(k.throttle && { throttledShare: k.throttle.share }),
+    ...(k.utilisation.primary && { utilisation: k.utilisation.primary.mean }),
+    xidEvents: k.xid.events,
+  };
 }
 
 /** Evenly thinned copy of `values` with at most `max` entries, first and last kept. */
@@ -116,6 +136,23 @@ export async function runObserve(
   const kpis = runKpis(input.steps, facts, input.window ? { window: input.window } : {});
   if (kpis.run.empty) notes.push(`no KPIs: ${kpis.run.reason}`);
 
+  let gpu: ObserveOutcome['gpu'];
+  if (input.gpu !== undefined) {
+    const tokensPerSecond = kpis.run.throughput?.tokensPerSecond;
+    const gpuKpiValues = gpuKpis(input.gpu.aggregates, {
+      pue: design.value.facility.pue,
+      gpus: system.gpuCount,
+      ...(tokensPerSecond !== undefined && tokensPerSecond > 0 && { tokensPerSecond }),
+      ...(input.gpu.windowSeconds !== undefined && { windowSeconds: input.gpu.windowSeconds }),
+    });
+    gpu = { source: input.gpu.source, kpis: gpuKpiValues, observed: observedGpu(gpuKpiValues) };
+    if (gpuKpiValues.counts.gpus === 0) notes.push(`no GPU samples in ${input.gpu.source}`);
+    else if (gpuKpiValues.counts.gpus < system.gpuCount) {
+      notes.push(
+        `GPU samples cover ${gpuKpiValues.counts.gpus} of the run's ${system.gpuCount} GPUs: GPU figures are theirs`,
+      );
+    }
+  }
   let twin: ObserveOutcome['twin'];
   const days = Math.max(1, kpis.run.wallSeconds / 86_400);
   const config = twinConfig(design.value, twinWithDays(spec, days));
@@ -145,7 +182,7 @@ export async function runObserve(
     ...(twin && { study: twin.study }),
     ...(config.ok && { gpuRunningW: config.value.power.gpuRunningW }),
     observed: kpis.run,
-    ...(input.gpu && { gpu: input.gpu }),
+    ...(gpu && { gpu: gpu.observed }),
   });
   const firstTime = input.steps.find((p) => p.time !== undefined)?.time;
   const chartSteps: StepChartPoint[] = stepsWithTime.map((p) => ({
@@ -177,7 +214,7 @@ export async function runObserve(
         optimizer: estimate.step.optimizer,
       },
       ...(twin && { twin }),
-      ...(input.gpu && { gpu: input.gpu }),
+      ...(gpu && { gpu }),
       chart: { steps: thin(chartSteps) },
       notes,
     },

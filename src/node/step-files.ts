@@ -54,6 +54,13 @@ async function looksLikeJson(path: string): Promise<boolean> {
   }
 }
 
+/** The steps of `path` when it is a Megatron CI golden-values file; undefined when it is anything else. */
+export async function readGoldenFile(path: string): Promise<StepPoint[] | undefined> {
+  if (!(await looksLikeJson(path))) return undefined;
+  const golden = readMegatronCiGolden(await readTextFile(path));
+  return golden.ok ? golden.value.points : undefined;
+}
+
 /** Reads the step series of `path`: a Megatron CI golden-values file or a training log. */
 export async function readStepFile(path: string, options: { readonly signal?: AbortSignal } = {}): Promise<StepFile> {
   if (await looksLikeJson(path)) {

@@ -108,6 +108,67 @@ function breakdownTable(outcome: ObserveOutcome): TextTable {
   };
 }
 
+const SIGNAL_LABELS: Readonly<Record<string, string>> = {
+  grEngineActive: 'graphics engine active (GR_ENGINE_ACTIVE)',
+  pipeTensorActive: 'tensor pipes active (PIPE_TENSOR_ACTIVE)',
+  smActive: 'SM active (SM_ACTIVE)',
+  gpuUtil: 'GPU utilisation (GPU_UTIL)',
+};
+
+/** The GPU KPIs as label/value rows; undefined without GPU samples. */
+function gpuTable(outcome: ObserveOutcome): TextTable | undefined {
+  const gpu = outcome.gpu;
+  if (!gpu || gpu.kpis.counts.gpus === 0) return undefined;
+  const k = gpu.kpis;
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const rows: [string, string][] = [
+    ['GPUs (hosts) seen', `${formatInteger(k.counts.gpus)} (${formatInteger(k.counts.hosts)}) in ${gpu.source}`],
+    ['samples', formatInteger(k.counts.samples)],
+  ];
+  for (const signal of k.utilisation.signals) {
+    rows.push([
+      SIGNAL_LABELS[signal.signal] ?? signal.field,
+      `${pct(signal.mean)} (GPUs ${pct(signal.minGpuMean)}–${pct(signal.maxGpuMean)})`,
+    ]);
+  }
+  if (k.power) {
+    rows.push([
+      'board power, mean per GPU',
+      `${Math.round(k.power.meanPerGpuW)} W (peak sample ${Math.round(k.power.peakGpuW)} W)`,
+    ]);
+    rows.push(['IT power of the GPUs seen', `${significant(k.power.itMeanW / 1000)} kW`]);
+    if (k.power.facilityMeanW !== undefined) {
+      rows.push([`facility power (× PUE ${k.power.pue ?? ''})`, `${significant(k.power.facilityMeanW / 1000)} kW`]);
+    }
+    if (k.power.facilityEnergyJ !== undefined) {
+      rows.push([
+        `facility energy over ${formatDuration(k.window.seconds)}`,
+        `${significant(k.power.facilityEnergyJ / 3.6e9)} MWh`,
+      ]);
+    }
+  }
+  if (k.tokens?.perMWhFacility !== undefined) {
+    rows.push(['tokens per facility MWh', formatCount(k.tokens.perMWhFacility)]);
+  }
+  if (k.throttle) {
+    rows.push([
+      'throttled time (slowing clock-event reasons)',
+      `${pct(k.throttle.share)} (${k.throttle.gpusThrottled} GPUs ever)`,
+    ]);
+  }
+  if (k.temperature)
+    rows.push([
+      'GPU temperature mean / max',
+      `${k.temperature.meanC.toFixed(1)} / ${k.temperature.maxC.toFixed(0)} °C`,
+    ]);
+  const codes = Object.entries(k.xid.byCode)
+    .map(([code, n]) => `XID ${code} × ${n}`)
+    .join(', ');
+  rows.push(['XID events', k.xid.events === 0 ? 'none' : `${k.xid.events} on ${k.xid.gpus} GPUs (${codes})`]);
+  if (k.dropped.length > 0) rows.push(['values left out (blank or not finite)', formatInteger(k.dropped.length)]);
+  return { headers: ['GPU KPI', 'value'], rows };
+}
+
 function causes(outcome: ObserveOutcome): string[] {
   return outcome.planVersusActual
     .filter((c) => c.likelyCause !== undefined && c.status !== 'within')
@@ -141,6 +202,8 @@ export function renderObserveText(outcome: ObserveOutcome): string {
     const why = causes(outcome);
     if (why.length > 0) parts.push('likely causes:', ...why.map((w) => `- ${w}`), '');
     parts.push(toText(badputTable(k)), '');
+    const gpu = gpuTable(outcome);
+    if (gpu) parts.push(renderPairs(gpu.rows.map((r) => [r[0] as string, r[1] as string])), '');
     parts.push(toText(breakdownTable(outcome)));
   }
   if (outcome.kpis.window && !outcome.kpis.window.empty) {
@@ -156,9 +219,12 @@ export function renderObserveText(outcome: ObserveOutcome): string {
 
 /** The JSON output (the chart series left out: they are the report's). */
 export function observeJson(outcome: ObserveOutcome): unknown {
-  const { chart: _chart, twin, ...rest } = outcome;
+  const { chart: _chart, twin, gpu, ...rest } = outcome;
   return {
     ...rest,
+    ...(gpu && {
+      gpu: { source: gpu.source, observed: gpu.observed, kpis: { ...gpu.kpis, perGpu: gpu.kpis.perGpu.slice(0, 100) } },
+    }),
     ...(twin && {
       twin: {
         days: twin.days,
@@ -181,6 +247,8 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
     parts.push(markdownTable(comparisonTable(outcome)), '');
     for (const w of causes(outcome)) parts.push(`- ${w}`);
     parts.push('', '## Badput by cause', '', markdownTable(badputTable(k)), '');
+    const gpu = gpuTable(outcome);
+    if (gpu) parts.push('## GPUs', '', markdownTable(gpu), '');
     parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
   }
   for (const note of outcome.notes) parts.push('', `Note: ${note}`);
@@ -237,7 +305,8 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     if (why.length > 0) body.push(`<ul>${why.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
     body.push(stepChart(outcome));
     body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
-    body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('the estimate’s step', breakdownTable(outcome)));
+    body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
+    body.push(htmlTable('the estimate’s step', breakdownTable(outcome)));
   }
   for (const note of outcome.notes) body.push(`<p>Note: ${escapeHtml(note)}</p>`);
   return htmlPage(outcome.title, body.join(''));

@@ -4,21 +4,20 @@
  * estimate's step beside it. Text, JSON (`--json`) and a report (`--report out.html` or `.md`).
  * @module
  */
+import { basename } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import type { TelemetryStore } from '../../app/ports.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
-import { type MalformedAt, readStepFile } from '../../node/step-files.js';
-import type { StepPoint } from '../../telemetry/megatron-ci.js';
+import { waitFor } from '../../util/wait.js';
 import { specFailure } from '../failure.js';
-import { replicasOption, seedOption, threadsOption } from '../options.js';
+import { integerOption, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
 
 /** Most files one `--log` list takes. */
 export const MAX_LOG_FILES = 1000;
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Parses `--window FROM:TO` (iterations, both inclusive; either side may be empty). */
 export function windowOption(text: string): { fromStep?: number; toStep?: number } {
@@ -34,19 +33,40 @@ export function windowOption(text: string): { fromStep?: number; toStep?: number
   return { ...(from !== undefined && { fromStep: from }), ...(to !== undefined && { toStep: to }) };
 }
 
+/** Parses `--from`/`--to`: ISO 8601 or Unix seconds. */
+export function timeOption(name: string, text: string): number {
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Date.parse(text) / 1000;
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 1e11) {
+    throw new TokenworksError(
+      'USAGE',
+      `${name} must be a time: ISO 8601 (2026-01-01T00:00:00Z) or Unix seconds, got "${text}"`,
+    );
+  }
+  return seconds;
+}
+
 /** Adds the `observe` command to `program`. */
 export function registerObserve(program: Command, streams: OutputStreams): void {
   program
     .command('observe')
-    .description('read a training run against its plan: KPIs, plan versus actual, badput by cause')
+    .description('read a training run against its plan: KPIs, plan versus actual, badput by cause, GPUs')
     .argument('<spec>', 'the run’s spec, or the JSON output of `tokenworks plan --json`')
+    .option('--log <files...>', 'training logs or Megatron CI golden-values files (a run’s job segments, in order)')
+    .option('--dcgm <sources...>', 'dcgm-exporter scrape files, or exporter endpoints (http://…/metrics) scraped once')
     .option(
-      '--log <file>',
-      'a training log or Megatron CI golden-values file (repeat for job segments, in order)',
-      collect,
+      '--prometheus <url>',
+      'a Prometheus or VictoriaMetrics that scraped the run’s GPUs: KPIs computed in PromQL',
     )
+    .option('--match <selector>', 'with --prometheus: the run’s series, e.g. {Hostname=~"node-0[0-7]"}')
+    .option('--from <time>', 'with --prometheus: window start (ISO 8601 or Unix s; default the log’s first stamp)')
+    .option('--to <time>', 'with --prometheus: window end (default the log’s last stamp)')
+    .option('--store <file>', 'keep what was read in this DuckDB file: observing again resumes, nothing read twice')
+    .option('--run <name>', 'the run’s name in the store (default: the spec file name)')
+    .option('--follow', 'keep reading the logs as they grow, with a KPI line every --interval, until Ctrl-C')
+    .option('--interval <s>', 'with --follow: seconds between KPI lines', '30')
+    .option('--idle-exit <s>', 'with --follow: stop once the logs have not grown for this many seconds')
     .option('--window <from:to>', 'also report the KPIs of these iterations')
-    .option('--replicas <n>', 'replicas of the twin band (ETTR, goodput, restarts)', '100')
+    .option('--replicas <n>', 'replicas of the twin band (ETTR, goodput, restarts); 0 for none', '100')
     .option('--seed <s>', 'seed of the twin band', '1')
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
@@ -58,53 +78,162 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       if (logs.length === 0) {
         throw new TokenworksError('USAGE', 'observe needs at least one --log FILE (a training log or golden values)');
       }
-      if (logs.length > MAX_LOG_FILES) {
-        throw new TokenworksError('USAGE', `--log takes at most ${MAX_LOG_FILES} files, got ${logs.length}`);
+      const dcgm = options.dcgm ?? [];
+      for (const [name, list] of [
+        ['--log', logs],
+        ['--dcgm', dcgm],
+      ] as const) {
+        if (list.length > MAX_LOG_FILES) {
+          throw new TokenworksError('USAGE', `${name} takes at most ${MAX_LOG_FILES} sources, got ${list.length}`);
+        }
+      }
+      if (options.prometheus !== undefined && dcgm.length > 0) {
+        throw new TokenworksError('USAGE', 'give --dcgm or --prometheus for the GPU samples, not both');
+      }
+      if (options.prometheus !== undefined && !/^https?:\/\//i.test(options.prometheus)) {
+        throw new TokenworksError('USAGE', `--prometheus must be an http(s) URL, got "${options.prometheus}"`);
       }
       const replicas = options.replicas === '0' ? 0 : replicasOption('--replicas', options.replicas);
       const seed = seedOption(options.seed);
       const threads = threadsOption(options.threads, output);
       const window = options.window === undefined ? undefined : windowOption(options.window);
+      const interval = integerOption('--interval', options.interval, 1, 86_400);
+      const idleExit =
+        options.idleExit === undefined ? undefined : integerOption('--idle-exit', options.idleExit, 1, 864_000);
+      const from = options.from === undefined ? undefined : timeOption('--from', options.from);
+      const to = options.to === undefined ? undefined : timeOption('--to', options.to);
       await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
-      const steps: StepPoint[] = [];
-      const malformed: MalformedAt[] = [];
-      let malformedCount = 0;
-      let ignored = 0;
-      for (const log of logs) {
-        const read = await readStepFile(log);
-        for (const p of read.points) steps.push(p);
-        malformed.push(...read.malformed);
-        malformedCount += read.malformedCount;
-        ignored += read.ignored;
-      }
-      if (malformedCount > 0) {
-        const first = malformed
-          .slice(0, 3)
-          .map((m) => `${m.file}:${m.line}: ${m.reason}`)
-          .join('; ');
-        output.warn(`${malformedCount} malformed step line${malformedCount === 1 ? '' : 's'} skipped (${first})`);
-      }
-      const [{ runObserve }, report] = await Promise.all([
-        import('../../app/observe.js'),
-        import('../../report/observe-report.js'),
-      ]);
-      const result = await withRunner(threads, (runner) =>
-        runObserve(
-          { spec, steps, replicas, seed, ...(window && { window }) },
-          { runner, progress: progressPort(output) },
-        ),
-      );
-      if (!result.ok) throw specFailure(file, result.issues);
-      const outcome = result.value;
-      if (options.report !== undefined) {
-        await writeReport(options.report, {
-          markdown: () => report.renderObserveMarkdown(outcome),
-          html: () => report.renderObserveHtml(outcome),
+      const inputsModule = await import('../../node/observe-inputs.js');
+      const sources = {
+        run: options.run ?? basename(file),
+        logs,
+        gpu:
+          options.prometheus !== undefined
+            ? {
+                kind: 'prometheus' as const,
+                url: options.prometheus,
+                ...(options.match !== undefined && { match: options.match }),
+                ...(from !== undefined && { from }),
+                ...(to !== undefined && { to }),
+              }
+            : dcgm.length > 0
+              ? { kind: 'dcgm' as const, sources: dcgm }
+              : { kind: 'none' as const },
+        ...(options.store !== undefined && { store: options.store }),
+      };
+      const store = await inputsModule.openObserveStore(options.store);
+      try {
+        let ingested: Awaited<ReturnType<typeof inputsModule.ingestObserveSources>>;
+        if (options.follow) {
+          ingested = await follow(store, sources, { interval, idleExit, output, inputs: inputsModule });
+        } else {
+          ingested = await inputsModule.ingestObserveSources(store, sources);
+        }
+        const inputs = await inputsModule.readObserveInputs(store, sources, ingested);
+        if (inputs.malformedCount > 0) {
+          const first = inputs.malformed
+            .slice(0, 3)
+            .map((m) => `${m.file}:${m.line}: ${m.reason}`)
+            .join('; ');
+          const n = inputs.malformedCount;
+          output.warn(`${n} malformed step line${n === 1 ? '' : 's'} skipped (${first})`);
+        }
+        const [{ runObserve }, report] = await Promise.all([
+          import('../../app/observe.js'),
+          import('../../report/observe-report.js'),
+        ]);
+        const result = await withRunner(threads, (runner) =>
+          runObserve(
+            {
+              spec,
+              steps: inputs.steps,
+              replicas,
+              seed,
+              ...(window && { window }),
+              ...(inputs.gpu && { gpu: inputs.gpu }),
+            },
+            { runner, progress: progressPort(output) },
+          ),
+        );
+        if (!result.ok) throw specFailure(file, result.issues);
+        const outcome = { ...result.value, notes: [...inputs.notes, ...result.value.notes] };
+        if (options.report !== undefined) {
+          await writeReport(options.report, {
+            markdown: () => report.renderObserveMarkdown(outcome),
+            html: () => report.renderObserveHtml(outcome),
+          });
+          output.info(`wrote ${options.report}`);
+        }
+        const summary = {
+          logs,
+          ...(dcgm.length > 0 && { dcgm }),
+          ...(options.store !== undefined && { store: options.store, run: sources.run }),
+          malformedLines: inputs.malformedCount,
+          malformed: inputs.malformed.slice(0, 20),
+          ignoredLines: inputs.ignoredLines,
+          skippedGpuSamples: inputs.skippedGpuSamples,
+        };
+        output.result(report.renderObserveText(outcome), {
+          ...(report.observeJson(outcome) as object),
+          inputs: summary,
         });
-        output.info(`wrote ${options.report}`);
+      } finally {
+        await store.close();
       }
-      const inputs = { logs, malformedLines: malformedCount, malformed: malformed.slice(0, 20), ignoredLines: ignored };
-      output.result(report.renderObserveText(outcome), { ...(report.observeJson(outcome) as object), inputs });
     });
+}
+
+/**
+ * `--follow`: ingests the logs as they grow, printing the run's KPIs every `interval` seconds, until Ctrl-C (or
+ * SIGTERM) or `idleExit` seconds without a new step; what was committed stays in the store.
+ */
+async function follow(
+  store: TelemetryStore,
+  sources: Parameters<typeof import('../../node/observe-inputs.js').ingestObserveSources>[1],
+  context: {
+    readonly interval: number;
+    readonly idleExit: number | undefined;
+    readonly output: ReturnType<typeof createOutput>;
+    readonly inputs: typeof import('../../node/observe-inputs.js');
+  },
+) {
+  const { runKpis } = await import('../../telemetry/kpis.js');
+  const { toStepPoints } = await import('../../telemetry/step-log.js');
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const ingest = context.inputs.ingestObserveSources(store, sources, { follow: true, signal: controller.signal });
+  let lastCount = -1;
+  let idleSince = Date.now();
+  const tickMs = Math.min(1000, context.interval * 1000);
+  let nextLine = Date.now() + context.interval * 1000;
+  try {
+    while (!controller.signal.aborted) {
+      await waitFor(tickMs, controller.signal).catch(() => undefined);
+      const count = (await store.counts(sources.run)).steps;
+      if (count !== lastCount) {
+        lastCount = count;
+        idleSince = Date.now();
+      } else if (context.idleExit !== undefined && Date.now() - idleSince >= context.idleExit * 1000) {
+        context.output.info(`no new step for ${context.idleExit} s: following stops`);
+        controller.abort();
+        break;
+      }
+      if (Date.now() >= nextLine) {
+        nextLine = Date.now() + context.interval * 1000;
+        const { run } = runKpis(toStepPoints(await store.steps(sources.run)));
+        if (!run.empty) {
+          context.output.info(
+            `${count} steps · median ${run.medianSeconds.toPrecision(4)} s · ETTR ${(100 * run.ettr).toFixed(2)}% · ${run.restarts} restarts`,
+          );
+        }
+      }
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return ingest;
 }

@@ -1,0 +1,160 @@
+/**
+ * What `tokenworks observe` reads, gathered in one place: training logs (and Megatron CI golden files) and
+ * dcgm-exporter scrape files or endpoints into a store (the embedded DuckDB one: a file that keeps them, or an
+ * in-memory one), or the GPU aggregates a Prometheus computes in PromQL; then the run's step series and GPU
+ * aggregates back out of it. A followed log keeps being read until the signal aborts or it stays idle.
+ * @module
+ */
+import type { TelemetryStore } from '../app/ports.js';
+import { TokenworksError } from '../errors.js';
+import { gpuPointsOf } from '../telemetry/dcgm.js';
+import { GPU_KPI_FIELDS, GpuAggregator, type GpuFieldAggregate } from '../telemetry/gpu-kpis.js';
+import type { StepPoint } from '../telemetry/megatron-ci.js';
+import { toStepPoints } from '../telemetry/step-log.js';
+import { scrapeDcgm } from './dcgm-scrape-source.js';
+import { openDuckDbStore } from './duckdb-store.js';
+import { ingestDcgmFiles, ingestLog } from './ingest.js';
+import { promGpuAggregates } from './prometheus-source.js';
+import { MAX_MALFORMED_KEPT, type MalformedAt, readGoldenFile } from './step-files.js';
+
+/** Where the GPU samples come from. */
+export type GpuInput =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'dcgm'; readonly sources: readonly string[] }
+  | {
+      readonly kind: 'prometheus';
+      readonly url: string;
+      readonly match?: string;
+      /** Unix seconds; default the logs' first and last time stamps. */
+      readonly from?: number;
+      readonly to?: number;
+    };
+
+/** What to read. */
+export interface ObserveSources {
+  readonly run: string;
+  readonly logs: readonly string[];
+  readonly gpu: GpuInput;
+  /** A DuckDB file that keeps what was read (reopening resumes); default in memory. */
+  readonly store?: string;
+}
+
+/** What was read. */
+export interface ObserveInputs {
+  readonly steps: StepPoint[];
+  readonly gpu?: { readonly aggregates: GpuFieldAggregate[]; readonly windowSeconds?: number; readonly source: string };
+  readonly malformed: MalformedAt[];
+  readonly malformedCount: number;
+  readonly ignoredLines: number;
+  /** dcgm samples not stored: another exporter's metrics, or naming no GPU. */
+  readonly skippedGpuSamples: number;
+  readonly notes: string[];
+}
+
+/** The store `observe` reads into: the file given, or an in-memory one. */
+export function openObserveStore(path: string | undefined): Promise<TelemetryStore> {
+  return openDuckDbStore(path ?? ':memory:');
+}
+
+const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** Ingests the logs (following them while `follow.signal` lives) and the GPU sources into `store`. */
+export async function ingestObserveSources(
+  store: TelemetryStore,
+  sources: ObserveSources,
+  options: { readonly follow?: boolean; readonly signal?: AbortSignal; readonly pollMs?: number } = {},
+): Promise<{ golden: StepPoint[]; skippedGpuSamples: number; ignoredLines: number }> {
+  const golden: StepPoint[] = [];
+  let ignoredLines = 0;
+  const follows: Promise<unknown>[] = [];
+  for (const log of sources.logs) {
+    const read = await readGoldenFile(log);
+    if (read) {
+      for (const p of read) golden.push(p);
+      continue;
+    }
+    const ingest = ingestLog(store, sources.run, log, {
+      ...(options.follow && { follow: true }),
+      ...(options.signal && { signal: options.signal }),
+      ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+    }).then((counts) => {
+      ignoredLines += counts.ignored;
+    });
+    if (options.follow) follows.push(ingest);
+    else await ingest;
+  }
+  let skippedGpuSamples = 0;
+  if (sources.gpu.kind === 'dcgm') {
+    const files = sources.gpu.sources.filter((s) => !isUrl(s));
+    if (files.length > 0) skippedGpuSamples += (await ingestDcgmFiles(store, sources.run, files)).skipped;
+    for (const url of sources.gpu.sources.filter(isUrl)) {
+      let scrapes = ((await store.cursor(sources.run, `scrape:${url}`))?.offset ?? 0) + 1;
+      for await (const scrape of scrapeDcgm(url, { scrapes: 1, ...(options.signal && { signal: options.signal }) })) {
+        if (!scrape.ok) throw new TokenworksError('FILE_UNREADABLE', `cannot scrape ${url}: ${scrape.error}`);
+        skippedGpuSamples += scrape.scrape.foreign.length + scrape.scrape.unattributed.length;
+        const points = gpuPointsOf(scrape.scrape, scrape.at / 1000);
+        await store.appendGpuPoints(sources.run, `scrape:${url}`, points, { offset: scrapes, nextLine: scrapes + 1 });
+        scrapes += 1;
+      }
+    }
+  }
+  await Promise.all(follows);
+  return { golden, skippedGpuSamples, ignoredLines };
+}
+
+/** The run's steps and GPU aggregates out of `store` (or out of Prometheus). */
+export async function readObserveInputs(
+  store: TelemetryStore,
+  sources: ObserveSources,
+  ingested: { golden: readonly StepPoint[]; skippedGpuSamples: number; ignoredLines: number },
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<ObserveInputs> {
+  const notes: string[] = [];
+  const steps = [...ingested.golden, ...toStepPoints(await store.steps(sources.run))];
+  const malformedEvents = (await store.events(sources.run)).filter((e) => e.kind === 'malformed');
+  const malformed: MalformedAt[] = malformedEvents.slice(0, MAX_MALFORMED_KEPT).map((e) => {
+    // ingest.ts writes `path:line: reason: text`.
+    const match = /^(.*?):(\d+): (.*)$/s.exec(e.detail);
+    return match
+      ? { file: match[1] as string, line: Number(match[2]), reason: match[3] as string, text: '' }
+      : { file: '', line: 0, reason: e.detail, text: '' };
+  });
+  let gpu: ObserveInputs['gpu'];
+  if (sources.gpu.kind === 'dcgm') {
+    const aggregator = new GpuAggregator({ fields: GPU_KPI_FIELDS });
+    for await (const batch of store.gpuPoints(sources.run, { fields: GPU_KPI_FIELDS })) aggregator.push(batch);
+    gpu = { aggregates: aggregator.aggregates(), source: `${sources.gpu.sources.length} dcgm source(s)` };
+  } else if (sources.gpu.kind === 'prometheus') {
+    const stamps = steps.flatMap((p) => (p.time === undefined ? [] : [p.time]));
+    const from = sources.gpu.from ?? (stamps.length > 0 ? Math.min(...stamps) : undefined);
+    const to = sources.gpu.to ?? (stamps.length > 0 ? Math.max(...stamps) : undefined);
+    if (from === undefined || to === undefined || !(to > from)) {
+      throw new TokenworksError(
+        'USAGE',
+        '--prometheus needs a window: give --from and --to (ISO 8601 or Unix seconds), or a log with time stamps',
+      );
+    }
+    const aggregates = await promGpuAggregates(sources.gpu.url, {
+      start: from,
+      end: to,
+      ...(sources.gpu.match !== undefined && { match: sources.gpu.match }),
+      ...(options.signal && { signal: options.signal }),
+    });
+    gpu = { aggregates, windowSeconds: to - from, source: `Prometheus ${sources.gpu.url}` };
+    notes.push(
+      `GPU KPIs computed by ${sources.gpu.url} in PromQL over ${new Date(from * 1000).toISOString()} – ${new Date(to * 1000).toISOString()}`,
+    );
+  }
+  if (ingested.skippedGpuSamples > 0) {
+    notes.push(`${ingested.skippedGpuSamples} GPU samples were not dcgm-exporter's or named no GPU, and were left out`);
+  }
+  return {
+    steps,
+    ...(gpu && { gpu }),
+    malformed,
+    malformedCount: malformedEvents.length,
+    ignoredLines: ingested.ignoredLines,
+    skippedGpuSamples: ingested.skippedGpuSamples,
+    notes,
+  };
+}
