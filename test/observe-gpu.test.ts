@@ -1,0 +1,125 @@
+/**
+ * `tokenworks observe` with GPU samples and a store, end to end on an emulated run: the GPU mean power it reports
+ * equals a hand computation over the scrape files (parsed here with the exposition parser and averaged per GPU,
+ * then over GPUs); a second observe into the same store reads nothing twice; a followed log that grows while it is
+ * observed ends with every line in the store.
+ */
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText } from '../src/telemetry/prometheus-text.js';
+import { run } from './run-cli.js';
+
+const SPEC = `
+name: Llama 3 8B on 16 H100
+workload:
+  model: llama3-8b
+  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
+system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
+plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
+twin: { days: 0.5, failureScale: 40 }
+`;
+
+let dir: string;
+let dcgm: string[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tw-observe-gpu-'));
+  await writeFile(join(dir, 'spec.yaml'), SPEC);
+  const emulated = await run('emulate', join(dir, 'spec.yaml'), '--out', join(dir, 'run'));
+  expect(emulated.code, emulated.stderr).toBe(0);
+  dcgm = (await readdir(join(dir, 'run', 'dcgm'))).map((f) => join(dir, 'run', 'dcgm', f));
+}, 60_000);
+
+describe('observe with GPU samples and a store', () => {
+  it('reports the GPUs’ mean power the scrape files hold, and holds it against the plan', async () => {
+    const result = await run(
+      'observe',
+      join(dir, 'spec.yaml'),
+      '--log',
+      join(dir, 'run', 'training.log'),
+      '--dcgm',
+      ...dcgm,
+      '--replicas',
+      '0',
+      '--json',
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout);
+    // Hand computation: every POWER_USAGE sample of every file, averaged per GPU (UUID), then over the GPUs.
+    const perGpu = new Map<string, number[]>();
+    for (const file of dcgm) {
+      for (const sample of parsePrometheusText(await readFile(file, 'utf8')).samples) {
+        if (sample.name !== 'DCGM_FI_DEV_POWER_USAGE') continue;
+        const key = `${sample.labels.Hostname}/${sample.labels.UUID}`;
+        perGpu.set(key, [...(perGpu.get(key) ?? []), sample.value]);
+      }
+    }
+    const means = [...perGpu.values()].map((v) => v.reduce((a, b) => a + b, 0) / v.length);
+    const expected = means.reduce((a, b) => a + b, 0) / means.length;
+    expect(perGpu.size).toBe(16);
+    expect(out.gpu.kpis.counts.gpus).toBe(16);
+    expect(out.gpu.kpis.power.meanPerGpuW).toBeCloseTo(expected, 9);
+    const power = out.planVersusActual.find((c: { metric: string }) => c.metric === 'gpuPowerW');
+    expect(power.actual).toBeCloseTo(expected, 9);
+    expect(power.status).toBe('within');
+    expect(out.inputs.skippedGpuSamples).toBe(0);
+  });
+
+  it('reads nothing twice when observing into the same store again', async () => {
+    const args = [
+      'observe',
+      join(dir, 'spec.yaml'),
+      '--log',
+      join(dir, 'run', 'training.log'),
+      '--dcgm',
+      ...dcgm,
+      '--store',
+      join(dir, 'store.duckdb'),
+      '--replicas',
+      '0',
+      '--json',
+    ];
+    const first = JSON.parse((await run(...args)).stdout);
+    const again = await run(...args);
+    expect(again.code, again.stderr).toBe(0);
+    const second = JSON.parse(again.stdout);
+    const lines = (await readFile(join(dir, 'run', 'training.log'), 'utf8')).trimEnd().split('\n').length;
+    expect(first.kpis.run.points).toBe(lines);
+    expect(second.kpis.run.points).toBe(lines);
+    expect(second.gpu.kpis.counts.samples).toBe(first.gpu.kpis.counts.samples);
+  });
+
+  it('follows a log that grows while it is observed, until it stays idle', async () => {
+    const lines = (await readFile(join(dir, 'run', 'training.log'), 'utf8')).trimEnd().split('\n').slice(0, 600);
+    const path = join(dir, 'growing.log');
+    await writeFile(path, `${lines.slice(0, 200).join('\n')}\n`);
+    const observing = run(
+      'observe',
+      join(dir, 'spec.yaml'),
+      '--log',
+      path,
+      '--follow',
+      '--interval',
+      '1',
+      '--idle-exit',
+      '2',
+      '--replicas',
+      '0',
+      '--json',
+    );
+    // Two more chunks while it follows, the last one ending mid-line and then completed.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await appendFile(path, `${lines.slice(200, 400).join('\n')}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const rest = `${lines.slice(400).join('\n')}\n`;
+    await appendFile(path, rest.slice(0, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await appendFile(path, rest.slice(100));
+    const result = await observing;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/following stops/);
+    expect(JSON.parse(result.stdout).kpis.run.points).toBe(600);
+  }, 30_000);
+});
