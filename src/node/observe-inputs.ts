@@ -5,6 +5,8 @@
  * aggregates back out of it. A followed log keeps being read until the signal aborts or it stays idle.
  * @module
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { gpuPointsOf } from '../telemetry/dcgm.js';
@@ -57,6 +59,37 @@ export function openObserveStore(path: string | undefined): Promise<TelemetrySto
 }
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** Most scrape files one folder given to `--dcgm` may hold. */
+export const MAX_DCGM_FILES = 100_000;
+
+/**
+ * The dcgm sources with each folder replaced by its `.prom` and `.txt` files (sorted by name); URLs and files as
+ * given. A folder with none is an error naming it.
+ */
+export async function expandDcgmSources(sources: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const source of sources) {
+    if (isUrl(source)) {
+      out.push(source);
+      continue;
+    }
+    const info = await stat(source).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      out.push(source);
+      continue;
+    }
+    const files = (await readdir(source)).filter((name) => /\.(prom|txt|metrics)$/i.test(name)).sort();
+    if (files.length === 0) {
+      throw new TokenworksError('FILE_NOT_FOUND', `--dcgm ${source} is a folder without .prom, .txt or .metrics files`);
+    }
+    if (out.length + files.length > MAX_DCGM_FILES) {
+      throw new TokenworksError('USAGE', `--dcgm names more than ${MAX_DCGM_FILES} scrape files`);
+    }
+    for (const name of files) out.push(join(source, name));
+  }
+  return out;
+}
 
 /** Ingests the logs (following them while `follow.signal` lives) and the GPU sources into `store`. */
 export async function ingestObserveSources(

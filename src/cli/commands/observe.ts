@@ -52,7 +52,10 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
     .description('read a training run against its plan: KPIs, plan versus actual, badput by cause, GPUs')
     .argument('<spec>', 'the run’s spec, or the JSON output of `tokenworks plan --json`')
     .option('--log <files...>', 'training logs or Megatron CI golden-values files (a run’s job segments, in order)')
-    .option('--dcgm <sources...>', 'dcgm-exporter scrape files, or exporter endpoints (http://…/metrics) scraped once')
+    .option(
+      '--dcgm <sources...>',
+      'dcgm-exporter scrape files or folders of them, or exporter endpoints (http://…/metrics) scraped once',
+    )
     .option(
       '--prometheus <url>',
       'a Prometheus or VictoriaMetrics that scraped the run’s GPUs: KPIs computed in PromQL',
@@ -78,13 +81,17 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       if (logs.length === 0) {
         throw new TokenworksError('USAGE', 'observe needs at least one --log FILE (a training log or golden values)');
       }
-      const dcgm = options.dcgm ?? [];
-      for (const [name, list] of [
-        ['--log', logs],
-        ['--dcgm', dcgm],
+      const inputsModule = await import('../../node/observe-inputs.js');
+      const dcgm = await inputsModule.expandDcgmSources(options.dcgm ?? []);
+      for (const [name, list, most] of [
+        ['--log', logs, MAX_LOG_FILES],
+        ['--dcgm', dcgm, inputsModule.MAX_DCGM_FILES],
       ] as const) {
-        if (list.length > MAX_LOG_FILES) {
-          throw new TokenworksError('USAGE', `${name} takes at most ${MAX_LOG_FILES} sources, got ${list.length}`);
+        if (list.length > most) {
+          throw new TokenworksError(
+            'USAGE',
+            `${name} takes at most ${most.toLocaleString('en-US')} sources, got ${list.length}`,
+          );
         }
       }
       if (options.prometheus !== undefined && dcgm.length > 0) {
@@ -104,7 +111,6 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       const to = options.to === undefined ? undefined : timeOption('--to', options.to);
       await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
-      const inputsModule = await import('../../node/observe-inputs.js');
       const sources = {
         run: options.run ?? basename(file),
         logs,
