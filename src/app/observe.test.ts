@@ -97,3 +97,41 @@ describe('plan versus actual', () => {
     expect(slow[0]?.likelyCause).toMatch(/varies/);
   });
 });
+
+describe('the forecast’s observation, read from an emulated log', () => {
+  it('counts the unexpected interruptions that struck while training, and the iteration reached', async () => {
+    const text = `
+name: Llama 3 8B on 64 H100, unreliable fleet
+workload:
+  model: llama3-8b
+  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 4194304 }, precision: fp8 }
+system: { accelerator: h100-sxm, gpuCount: 64, scaleOut: { fabric: ndr-ib } }
+plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
+twin: { days: 5, failureScale: 40 }
+`;
+    const loaded = loadSpec(text, 'yaml');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+    const { runEmulate } = await import('./emulate.js');
+    const emulated = await runEmulate({ spec: loaded.value, seed: 1 }, { runner: createInlineRunner() });
+    if (!emulated.ok) throw new Error(JSON.stringify(emulated.issues));
+    const log = emulated.value.files.find((f) => f.name === 'training.log')?.text ?? '';
+    const { parseStepLog, toStepPoints } = await import('../telemetry/step-log.js');
+    const steps = toStepPoints(parseStepLog(log).samples);
+    const result = await runObserve(
+      { spec: loaded.value, steps, replicas: 0, seed: 1, forecastReplicas: 20 },
+      { runner: createInlineRunner() },
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const { truth } = emulated.value;
+    const { forecastObservation } = await import('./observe.js');
+    const observation = forecastObservation(result.value.kpis.run, steps, undefined);
+    // Without the calendar every restart without a rewind counts; with it, the planned stops are taken out.
+    expect(truth.interruptionsWhileTraining).toBeGreaterThan(2);
+    expect(result.value.forecast?.failureRate.interruptions).toBe(truth.interruptionsWhileTraining);
+    expect(observation.interruptions).toBe(truth.interruptionsWhileTraining + truth.plannedInterruptions);
+    expect(observation.productiveSteps).toBe(truth.iterations);
+    expect(result.value.forecast?.timeToTrainDays.p10).toBeLessThanOrEqual(
+      result.value.forecast?.timeToTrainDays.p90 ?? 0,
+    );
+  }, 60_000);
+});

@@ -12,10 +12,11 @@ import type { ResolvedSpec } from '../spec/resolve.js';
 import { type GpuFieldAggregate, type GpuKpis, gpuKpis } from '../telemetry/gpu-kpis.js';
 import { modeInterval, type ObservedKpis, type RunFacts, runKpis } from '../telemetry/kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
-import { twinConfig } from '../twin/setup.js';
+import { expectedFailures, type TwinConfig, twinConfig } from '../twin/setup.js';
 import type { StudyResult } from '../twin/study.js';
 import { designOf } from './design.js';
 import { runStudyWith } from './fan-out.js';
+import { type ForecastOutcome, type ObservedRun, runForecast } from './forecast.js';
 import { type Comparison, type ObservedGpu, planVersusActual } from './plan-vs-actual.js';
 import type { Ports, UseCaseOptions } from './ports.js';
 import { eventBudgetIssue, twinWithDays } from './simulate.js';
@@ -49,6 +50,10 @@ export interface ObserveInput {
   /** Replicas of the twin band (0: no twin band). */
   readonly replicas: number;
   readonly seed: number;
+  /** Forecast the time to train from what was observed, with this many replicas (0 or absent: no forecast). */
+  readonly forecastReplicas?: number;
+  /** The deadline the forecast is held against, days from the start (default the spec's constraints). */
+  readonly deadlineDays?: number;
 }
 
 /** One point of the step-time chart. */
@@ -85,8 +90,36 @@ export interface ObserveOutcome {
   readonly twin?: { readonly days: number; readonly replicas: number; readonly study: StudyResult };
   /** The GPU KPIs (gpu-kpis.ts) and the figures plan versus actual took from them. */
   readonly gpu?: { readonly source: string; readonly kpis: GpuKpis; readonly observed: ObservedGpu };
+  /** Time to train projected from what was observed (absent when not asked for, or when no work is left). */
+  readonly forecast?: ForecastOutcome;
   readonly chart: { readonly steps: readonly StepChartPoint[] };
   readonly notes: readonly string[];
+}
+
+/**
+ * What the forecast is given, read from the log as a user would: the wall observed, the iteration reached (the
+ * counter rewinds with the checkpoint, so it is the work kept), the median step, the restart pauses as recovery
+ * times, and the unexpected interruptions: every restart at a rewind, plus the restarts without one beyond the
+ * planned stops the twin's maintenance calendar expects over the wall (a planned stop checkpoints first, so it
+ * shows no rewind).
+ */
+export function forecastObservation(
+  kpis: ObservedKpis,
+  steps: readonly StepPoint[],
+  config: TwinConfig | undefined,
+): ObservedRun {
+  const planned = (config?.classes ?? [])
+    .filter((c) => c.detection === 'planned')
+    .reduce((sum, c) => sum + expectedFailures(c, kpis.wallSeconds), 0);
+  const withoutRewind = kpis.restarts - kpis.restartsAtRewind;
+  const last = steps[steps.length - 1]?.step ?? 0;
+  return {
+    elapsedSeconds: kpis.wallSeconds,
+    productiveSteps: Math.max(0, last),
+    interruptions: kpis.restartsAtRewind + Math.max(0, Math.round(withoutRewind - planned)),
+    recoverySeconds: kpis.restartPauses,
+    stepSeconds: kpis.medianSeconds,
+  };
 }
 
 /** The GPU figures plan versus actual holds against the plan, from the GPU KPIs. */
@@ -176,6 +209,23 @@ export async function runObserve(
       return { ok: false, issues: eventBudgetIssue(error, 'observe a shorter window, or lower the failure rates') };
     }
   }
+  let forecast: ForecastOutcome | undefined;
+  if ((input.forecastReplicas ?? 0) > 0 && !kpis.run.empty) {
+    const observed = forecastObservation(kpis.run, input.steps, config.ok ? config.value : undefined);
+    const result = await runForecast(
+      {
+        spec,
+        observed,
+        replicas: input.forecastReplicas as number,
+        seed: input.seed,
+        ...(input.deadlineDays !== undefined && { deadlineDays: input.deadlineDays }),
+      },
+      ports,
+      options,
+    );
+    if (result.ok) forecast = result.value;
+    else notes.push(`no forecast: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  }
   const comparisons = planVersusActual({
     estimate,
     moe: model.moe !== undefined,
@@ -215,6 +265,7 @@ export async function runObserve(
       },
       ...(twin && { twin }),
       ...(gpu && { gpu }),
+      ...(forecast && { forecast }),
       chart: { steps: thin(chartSteps) },
       notes,
     },

@@ -169,6 +169,44 @@ function gpuTable(outcome: ObserveOutcome): TextTable | undefined {
   return { headers: ['GPU KPI', 'value'], rows };
 }
 
+/** The forecast as label/value rows; undefined without one. */
+function forecastTable(outcome: ObserveOutcome): TextTable | undefined {
+  const f = outcome.forecast;
+  if (!f) return undefined;
+  const days = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} days` : '∞');
+  const perDay = (v: number) => `${v.toFixed(2)}/day`;
+  const rows: [string, string][] = [
+    [
+      'observed so far',
+      `${f.elapsedDays.toFixed(1)} days, ${(100 * (1 - f.remainingShare)).toFixed(1)}% of the tokens`,
+    ],
+  ];
+  if (f.replicas === 0) rows.push(['time to train', 'no work left']);
+  else {
+    const t = f.timeToTrainDays;
+    rows.push(['time to train P10 / P50 / P90', `${days(t.p10)} / ${days(t.p50)} / ${days(t.p90)} from the start`]);
+    rows.push([
+      'failure rate: planned → updated',
+      `${perDay(f.failureRate.prior.mean)} → ${perDay(f.failureRate.posterior.mean)} (P10–P90 ${perDay(f.failureRate.posterior.p10)}–${perDay(f.failureRate.posterior.p90)}), ${f.failureRate.interruptions} interruptions in ${f.failureRate.exposureDays.toFixed(1)} days`,
+    ]);
+    rows.push([
+      'recovery: planned → used',
+      `${formatDuration(f.recoverySeconds.planned)} → ${formatDuration(f.recoverySeconds.used)}`,
+    ]);
+    rows.push([
+      'step: planned → observed',
+      `${significant(f.stepSeconds.planned)} s → ${significant(f.stepSeconds.observed)} s`,
+    ]);
+    if (f.meetDeadlineProbability !== undefined && f.deadlineDays !== undefined) {
+      rows.push([
+        `meets the ${f.deadlineDays}-day deadline`,
+        `${(100 * f.meetDeadlineProbability).toFixed(0)}% of ${f.replicas} replicas`,
+      ]);
+    }
+  }
+  return { headers: ['forecast', 'value'], rows };
+}
+
 function causes(outcome: ObserveOutcome): string[] {
   return outcome.planVersusActual
     .filter((c) => c.likelyCause !== undefined && c.status !== 'within')
@@ -204,6 +242,8 @@ export function renderObserveText(outcome: ObserveOutcome): string {
     parts.push(toText(badputTable(k)), '');
     const gpu = gpuTable(outcome);
     if (gpu) parts.push(renderPairs(gpu.rows.map((r) => [r[0] as string, r[1] as string])), '');
+    const forecast = forecastTable(outcome);
+    if (forecast) parts.push(renderPairs(forecast.rows.map((r) => [r[0] as string, r[1] as string])), '');
     parts.push(toText(breakdownTable(outcome)));
   }
   if (outcome.kpis.window && !outcome.kpis.window.empty) {
@@ -249,6 +289,8 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
     parts.push('', '## Badput by cause', '', markdownTable(badputTable(k)), '');
     const gpu = gpuTable(outcome);
     if (gpu) parts.push('## GPUs', '', markdownTable(gpu), '');
+    const forecast = forecastTable(outcome);
+    if (forecast) parts.push('## Forecast', '', markdownTable(forecast), '');
     parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
   }
   for (const note of outcome.notes) parts.push('', `Note: ${note}`);
@@ -305,6 +347,7 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     if (why.length > 0) body.push(`<ul>${why.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
     body.push(stepChart(outcome));
     body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
+    body.push(htmlTable('forecast of the time to train', forecastTable(outcome)));
     body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
     body.push(htmlTable('the estimate’s step', breakdownTable(outcome)));
   }

@@ -56,6 +56,8 @@ export const RESTART_PAUSE_FACTOR = 5;
 export const MIN_RESTART_PAUSE_SECONDS = 60;
 /** Pauses without a restart needed before their median is taken as the typical (checkpoint) pause. */
 export const MIN_PAUSES_FOR_TYPICAL = 10;
+/** Most restart pauses a result lists. */
+export const MAX_RESTART_PAUSES = 10_000;
 /** Share of a line's logged time its time stamps may drift from it (log printing, barriers) without a pause. */
 export const PAUSE_JITTER_SHARE = 0.01;
 
@@ -123,6 +125,10 @@ export interface ObservedKpis {
   readonly stallPoints: number;
   readonly slowPoints: number;
   readonly restarts: number;
+  /** Restarts seen as an iteration rewind or a memory reset: interrupted work, so unexpected ones. */
+  readonly restartsAtRewind: number;
+  /** The pause of each restart the time stamps show, seconds, in order (at most {@link MAX_RESTART_PAUSES}). */
+  readonly restartPauses: readonly number[];
   readonly wallSeconds: number;
   readonly productiveSeconds: number;
   /** Steps the wall time stands for, and those of them that advanced the model (not repeated later). */
@@ -159,6 +165,8 @@ function emptyKpis(points: number, timedPoints: number, reason: string): Observe
     stallPoints: 0,
     slowPoints: 0,
     restarts: 0,
+    restartsAtRewind: 0,
+    restartPauses: [],
     wallSeconds: 0,
     productiveSeconds: 0,
     observedSteps: 0,
@@ -271,6 +279,8 @@ export function observedKpis(
   let stallPoints = 0;
   let slowPoints = 0;
   let restarts = 0;
+  let restartsAtRewind = 0;
+  const restartPauses: number[] = [];
   // Steps each point stands for: since the previous timed point, capped at the sampling interval (module comment).
   const weight = (i: number) => {
     const p = timed[i] as (typeof timed)[number];
@@ -291,8 +301,10 @@ export function observedKpis(
     }
     // A pause between time stamps: a restart's downtime (detection, relaunch, reload) or a checkpoint save.
     const pause = pauses[i];
-    const restartHere = p.restart || pause?.cause === 'restart';
+    const restartHere = p.restart || p.rewind || pause?.cause === 'restart';
     if (restartHere) restarts += 1;
+    if (p.restart || p.rewind) restartsAtRewind += 1;
+    if (pause?.cause === 'restart' && restartPauses.length < MAX_RESTART_PAUSES) restartPauses.push(pause.seconds);
     if (pause !== undefined) {
       // A failure strikes mid-iteration: the iteration in progress is lost too, on average half a step (failure
       // times uniform within it), and the pause before the rewound line holds that time.
@@ -371,6 +383,8 @@ export function observedKpis(
     stallPoints,
     slowPoints,
     restarts,
+    restartsAtRewind,
+    restartPauses,
     wallSeconds: wall,
     productiveSeconds: productive,
     observedSteps,

@@ -12,7 +12,7 @@ import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { waitFor } from '../../util/wait.js';
 import { specFailure } from '../failure.js';
-import { integerOption, replicasOption, seedOption, threadsOption } from '../options.js';
+import { daysOption, integerOption, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
 
@@ -69,7 +69,9 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
     .option('--interval <s>', 'with --follow: seconds between KPI lines', '30')
     .option('--idle-exit <s>', 'with --follow: stop once the logs have not grown for this many seconds')
     .option('--window <from:to>', 'also report the KPIs of these iterations')
-    .option('--replicas <n>', 'replicas of the twin band (ETTR, goodput, restarts); 0 for none', '100')
+    .option('--replicas <n>', 'replicas of the twin band and of the forecast; 0 for neither', '100')
+    .option('--deadline-days <d>', 'the deadline the forecast is held against (default: the spec’s constraints)')
+    .option('--no-forecast', 'leave out the forecast of the time to train')
     .option('--seed <s>', 'seed of the twin band', '1')
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
@@ -104,6 +106,7 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       const seed = seedOption(options.seed);
       const threads = threadsOption(options.threads, output);
       const window = options.window === undefined ? undefined : windowOption(options.window);
+      const deadlineDays = options.deadlineDays === undefined ? undefined : daysOption(options.deadlineDays);
       const interval = integerOption('--interval', options.interval, 1, 86_400);
       const idleExit =
         options.idleExit === undefined ? undefined : integerOption('--idle-exit', options.idleExit, 1, 864_000);
@@ -157,6 +160,8 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
               replicas,
               seed,
               ...(window && { window }),
+              ...(options.forecast !== false && { forecastReplicas: replicas }),
+              ...(deadlineDays !== undefined && { deadlineDays }),
               ...(inputs.gpu && { gpu: inputs.gpu }),
             },
             { runner, progress: progressPort(output) },
