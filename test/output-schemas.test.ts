@@ -105,5 +105,32 @@ constraints: { maxGpus: 128, deadlineDays: 60 }
     );
     expect(code, stderr).toBe(0);
     expectValid(OUTPUT_SCHEMAS.emulate, stdout);
+    // The emulated log, observed with its GPU scrapes and a forecast, and calibrated on.
+    const log = join(out, 'training.log');
+    const observed = await run(
+      'observe',
+      'examples/llama3-8b.yaml',
+      '--log',
+      log,
+      '--dcgm',
+      join(out, 'dcgm'),
+      '--replicas',
+      '4',
+      '--json',
+      '--quiet',
+    );
+    expect(observed.code, observed.stderr).toBe(0);
+    expectValid(OUTPUT_SCHEMAS.observe, observed.stdout);
+    const calibrated = await run(
+      'calibrate',
+      'examples/llama3-8b.yaml',
+      log,
+      '--out',
+      join(out, 'site.json'),
+      '--json',
+      '--quiet',
+    );
+    expect(calibrated.code, calibrated.stderr).toBe(0);
+    expectValid(OUTPUT_SCHEMAS.calibrate, calibrated.stdout);
   }, 120_000);
 });

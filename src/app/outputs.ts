@@ -336,6 +336,113 @@ export const EmulateOutputSchema = z.object({
   notes: z.array(z.string()),
 });
 
+const ComparisonOutput = z.object({
+  metric: z.string(),
+  label: z.string(),
+  unit: z.string(),
+  predicted: finite(),
+  band: z.object({ low: finite(), high: finite() }),
+  bandSource: z.string(),
+  /** Absent when the run did not show it (no GPU samples, an empty log). */
+  actual: finite().optional(),
+  gap: finite().optional(),
+  status: z.enum(['within', 'above', 'below', 'unobserved']),
+  likelyCause: z.string().optional(),
+});
+
+const ObservedKpisOutput = z.object({
+  empty: z.boolean(),
+  reason: z.string().optional(),
+  points: count(),
+  timedPoints: count(),
+  medianSeconds: finite(),
+  steady: z.object({ count: count(), p10: finite(), p50: finite(), p90: finite(), p99: finite() }),
+  restarts: count(),
+  restartsAtRewind: count(),
+  wallSeconds: finite(),
+  productiveSeconds: finite(),
+  badputSeconds: z.record(z.string(), finite()),
+  badputShare: z.record(z.string(), finite()),
+  ettr: finite(),
+  goodput: finite(),
+  throughput: z
+    .object({
+      tokensPerSecond: finite(),
+      goodputTokensPerSecond: finite(),
+      tokensPerSecondPerGpu: finite().optional(),
+      modelTflopsPerGpu: finite().optional(),
+      mfu: finite().optional(),
+    })
+    .optional(),
+});
+
+/** `tokenworks observe --json`: the KPIs, plan versus actual, the GPUs, the forecast and what was read. */
+export const ObserveOutputSchema = z.object({
+  title: z.string(),
+  design: z.object({
+    name: z.string(),
+    gpus: count(),
+    accelerator: z.string(),
+    layout: z.string(),
+    siteEfficiency: finite(),
+  }),
+  kpis: z.object({ run: ObservedKpisOutput, window: ObservedKpisOutput.optional() }),
+  planVersusActual: z.array(ComparisonOutput),
+  predictedStep: z.object({
+    seconds: finite(),
+    compute: finite(),
+    bubble: finite(),
+    imbalance: finite(),
+    exposedCommunication: finite(),
+    optimizer: finite(),
+  }),
+  twin: z.object({ days: finite(), replicas: count(), ettr: StatOutput, goodput: StatOutput }).optional(),
+  gpu: z
+    .object({
+      source: z.string(),
+      observed: z.object({ gpus: count() }),
+      kpis: z.object({ counts: z.object({ gpus: count(), hosts: count(), samples: count() }) }),
+    })
+    .optional(),
+  /** Null percentiles where replicas never finished (a projection). */
+  forecast: z
+    .object({
+      replicas: count(),
+      elapsedDays: finite(),
+      remainingShare: finite(),
+      timeToTrainDays: z.object({ p10: finite().nullable(), p50: finite().nullable(), p90: finite().nullable() }),
+      meetDeadlineProbability: finite().optional(),
+    })
+    .optional(),
+  notes: z.array(z.string()),
+  inputs: z.object({
+    logs: z.array(z.string()),
+    malformedLines: count(),
+    malformed: z.array(z.object({ file: z.string(), line: count(), reason: z.string() })),
+    ignoredLines: count(),
+    skippedGpuSamples: count(),
+  }),
+});
+
+/** `tokenworks calibrate --json`: the calibration file written (src/spec/site-calibration.ts). */
+export const CalibrateOutputSchema = z.object({
+  kind: z.literal('tokenworks-site-calibration'),
+  version: z.literal(1),
+  siteEfficiency: finite(),
+  accelerator: z.string(),
+  spread: z.object({ min: finite(), max: finite(), geometricSd: finite() }),
+  runs: z.array(
+    z.object({
+      run: z.string(),
+      predictedStepSeconds: finite(),
+      observedStepSeconds: finite(),
+      steadySteps: count(),
+      ratio: finite(),
+    }),
+  ),
+  warnings: z.array(z.string()),
+});
+
 /** Every use case's output schema, by the name its file in schemas/ takes. */
 export const OUTPUT_SCHEMAS = {
   check: CheckOutputSchema,
@@ -345,6 +452,8 @@ export const OUTPUT_SCHEMAS = {
   compare: CompareOutputSchema,
   validate: ValidateOutputSchema,
   emulate: EmulateOutputSchema,
+  observe: ObserveOutputSchema,
+  calibrate: CalibrateOutputSchema,
 } as const;
 
 /** File name and JSON Schema (draft 2020-12) of each use case's output: `schemas/<use-case>-output.schema.json`. */
