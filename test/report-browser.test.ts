@@ -126,6 +126,50 @@ function checkClean(opened: Opened, file: string): void {
 }
 
 describe('HTML reports in a browser', () => {
+  it('observe: step times and GPU power against the plan band', async () => {
+    const spec = join(dir, 'observe.yaml');
+    await writeFile(
+      spec,
+      `name: Llama 3 8B on 16 H100
+workload:
+  model: llama3-8b
+  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
+system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
+plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
+twin: { days: 0.5, failureScale: 40 }
+`,
+    );
+    const emulated = await run('emulate', spec, '--out', join(dir, 'observed'));
+    expect(emulated.code, emulated.stderr).toBe(0);
+    const file = await report(
+      'observe',
+      'observe',
+      spec,
+      '--log',
+      join(dir, 'observed', 'training.log'),
+      '--dcgm',
+      join(dir, 'observed', 'dcgm'),
+      '--replicas',
+      '4',
+    );
+    const opened = await open(file);
+    const { page } = opened;
+    await checkChart(page, {
+      label: 'step time against the plan',
+      swatches: 3,
+      markers: ['logged step times', 'predicted step', 'model band'],
+    });
+    await checkChart(page, {
+      label: 'GPU power against the plan',
+      swatches: 3,
+      markers: ['mean board power', 'planned level', 'plan band'],
+    });
+    expect(await page.locator('h2', { hasText: 'Plan versus actual' }).count()).toBe(1);
+    checkClean(opened, file);
+    await screenshots('observe', page);
+    await page.close();
+  }, 120_000);
+
   it('plan on a system: best plans, step time and memory against capacity', async () => {
     const file = await report('plan-system', 'plan', 'examples/llama3-8b.yaml', '--top', '3', '--threads', '1');
     const opened = await open(file);

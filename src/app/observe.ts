@@ -42,6 +42,8 @@ export interface ObserveInput {
     readonly windowSeconds?: number;
     /** Where they came from, for the report. */
     readonly source: string;
+    /** Mean board power per GPU over time (Unix seconds), for the chart. */
+    readonly powerSeries?: readonly { readonly time: number; readonly meanW: number }[];
   };
   /** A window of steps to report beside the whole run. */
   readonly window?: { readonly fromStep?: number; readonly toStep?: number };
@@ -92,7 +94,11 @@ export interface ObserveOutcome {
   readonly gpu?: { readonly source: string; readonly kpis: GpuKpis; readonly observed: ObservedGpu };
   /** Time to train projected from what was observed (absent when not asked for, or when no work is left). */
   readonly forecast?: ForecastOutcome;
-  readonly chart: { readonly steps: readonly StepChartPoint[] };
+  readonly chart: {
+    readonly steps: readonly StepChartPoint[];
+    /** Mean board power per GPU, hours since the first sample, thinned to {@link MAX_CHART_POINTS}. */
+    readonly power: readonly { readonly hours: number; readonly meanW: number }[];
+  };
   readonly notes: readonly string[];
 }
 
@@ -131,6 +137,15 @@ export function observedGpu(k: GpuKpis): ObservedGpu {
     ...(k.utilisation.primary && { utilisation: k.utilisation.primary.mean }),
     xidEvents: k.xid.events,
   };
+}
+
+/** The power chart's points: hours since the first sample, in time order, thinned. */
+function powerChart(series: readonly { readonly time: number; readonly meanW: number }[]) {
+  const sorted = [...series]
+    .filter((p) => Number.isFinite(p.time) && Number.isFinite(p.meanW))
+    .sort((a, b) => a.time - b.time);
+  const first = sorted[0]?.time ?? 0;
+  return thin(sorted.map((p) => ({ hours: (p.time - first) / 3600, meanW: p.meanW })));
 }
 
 /** Evenly thinned copy of `values` with at most `max` entries, first and last kept. */
@@ -266,7 +281,7 @@ export async function runObserve(
       ...(twin && { twin }),
       ...(gpu && { gpu }),
       ...(forecast && { forecast }),
-      chart: { steps: thin(chartSteps) },
+      chart: { steps: thin(chartSteps), power: powerChart(input.gpu?.powerSeries ?? []) },
       notes,
     },
   };

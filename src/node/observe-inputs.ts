@@ -10,14 +10,24 @@ import { join } from 'node:path';
 import type { TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { gpuPointsOf } from '../telemetry/dcgm.js';
-import { GPU_KPI_FIELDS, GpuAggregator, type GpuFieldAggregate } from '../telemetry/gpu-kpis.js';
+import { GPU_KPI_FIELD, GPU_KPI_FIELDS, GpuAggregator, type GpuFieldAggregate } from '../telemetry/gpu-kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
 import { toStepPoints } from '../telemetry/step-log.js';
 import { scrapeDcgm } from './dcgm-scrape-source.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { ingestDcgmFiles, ingestLog } from './ingest.js';
-import { promGpuAggregates } from './prometheus-source.js';
+import { metricNamesOf, promGpuAggregates, promQueryRange, promString, selectorMatchers } from './prometheus-source.js';
 import { MAX_MALFORMED_KEPT, type MalformedAt, readGoldenFile } from './step-files.js';
+
+/** Mean board power per GPU at one time. */
+export interface PowerPoint {
+  /** Unix seconds. */
+  readonly time: number;
+  readonly meanW: number;
+}
+
+/** Most distinct sample times the power chart keeps from a store (a scrape every 15 s for 52 days). */
+const MAX_POWER_TIMES = 300_000;
 
 /** Where the GPU samples come from. */
 export type GpuInput =
@@ -44,7 +54,13 @@ export interface ObserveSources {
 /** What was read. */
 export interface ObserveInputs {
   readonly steps: StepPoint[];
-  readonly gpu?: { readonly aggregates: GpuFieldAggregate[]; readonly windowSeconds?: number; readonly source: string };
+  readonly gpu?: {
+    readonly aggregates: GpuFieldAggregate[];
+    readonly windowSeconds?: number;
+    readonly source: string;
+    /** Mean board power per GPU over time, for the chart. */
+    readonly powerSeries: readonly PowerPoint[];
+  };
   readonly malformed: MalformedAt[];
   readonly malformedCount: number;
   readonly ignoredLines: number;
@@ -155,8 +171,42 @@ export async function readObserveInputs(
   let gpu: ObserveInputs['gpu'];
   if (sources.gpu.kind === 'dcgm') {
     const aggregator = new GpuAggregator({ fields: GPU_KPI_FIELDS });
-    for await (const batch of store.gpuPoints(sources.run, { fields: GPU_KPI_FIELDS })) aggregator.push(batch);
-    gpu = { aggregates: aggregator.aggregates(), source: `${sources.gpu.sources.length} dcgm source(s)` };
+    // Mean power per GPU at each sample time (a scrape's samples share it), for the chart.
+    // Past MAX_POWER_TIMES distinct times, the times are bucketed ever coarser (the width doubles and the buckets
+    // so far are merged), so memory stays bounded whatever the run's length.
+    let power = new Map<number, { sum: number; count: number }>();
+    let width = 0;
+    const bucket = (time: number) => (width === 0 ? time : Math.floor(time / width) * width);
+    for await (const batch of store.gpuPoints(sources.run, { fields: GPU_KPI_FIELDS })) {
+      aggregator.push(batch);
+      for (const point of batch) {
+        if (point.field !== GPU_KPI_FIELD.power || !Number.isFinite(point.value)) continue;
+        const key = bucket(point.time);
+        const at = power.get(key) ?? { sum: 0, count: 0 };
+        at.sum += point.value;
+        at.count += 1;
+        power.set(key, at);
+        if (power.size > MAX_POWER_TIMES) {
+          let first = Number.POSITIVE_INFINITY;
+          let last = Number.NEGATIVE_INFINITY;
+          for (const time of power.keys()) {
+            first = Math.min(first, time);
+            last = Math.max(last, time);
+          }
+          width = width === 0 ? Math.max(1, (last - first) / (MAX_POWER_TIMES / 4)) : 2 * width;
+          const merged = new Map<number, { sum: number; count: number }>();
+          for (const [time, v] of power) {
+            const m = merged.get(bucket(time)) ?? { sum: 0, count: 0 };
+            m.sum += v.sum;
+            m.count += v.count;
+            merged.set(bucket(time), m);
+          }
+          power = merged;
+        }
+      }
+    }
+    const powerSeries = [...power].map(([time, { sum, count }]) => ({ time, meanW: sum / count }));
+    gpu = { aggregates: aggregator.aggregates(), source: `${sources.gpu.sources.length} dcgm source(s)`, powerSeries };
   } else if (sources.gpu.kind === 'prometheus') {
     const stamps = steps.flatMap((p) => (p.time === undefined ? [] : [p.time]));
     const from = sources.gpu.from ?? (stamps.length > 0 ? Math.min(...stamps) : undefined);
@@ -173,7 +223,21 @@ export async function readObserveInputs(
       ...(sources.gpu.match !== undefined && { match: sources.gpu.match }),
       ...(options.signal && { signal: options.signal }),
     });
-    gpu = { aggregates, windowSeconds: to - from, source: `Prometheus ${sources.gpu.url}` };
+    // The mean board power per GPU over time, computed by the server: one query over every name power goes by.
+    const names = metricNamesOf(GPU_KPI_FIELD.power).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const matchers = selectorMatchers(sources.gpu.match);
+    const query = `avg({__name__=~${promString(names.join('|'))}${matchers === '' ? '' : `, ${matchers}`}})`;
+    const stepSeconds = Math.max(1, Math.ceil((to - from) / 1000));
+    const series = await promQueryRange(sources.gpu.url, query, {
+      start: from,
+      end: to,
+      stepSeconds,
+      ...(options.signal && { signal: options.signal }),
+    });
+    const powerSeries = (series[0]?.points ?? [])
+      .filter((p) => Number.isFinite(p.value))
+      .map((p) => ({ time: p.time, meanW: p.value }));
+    gpu = { aggregates, windowSeconds: to - from, source: `Prometheus ${sources.gpu.url}`, powerSeries };
     notes.push(
       `GPU KPIs computed by ${sources.gpu.url} in PromQL over ${new Date(from * 1000).toISOString()} – ${new Date(to * 1000).toISOString()}`,
     );

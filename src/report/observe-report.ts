@@ -326,14 +326,64 @@ function stepChart(outcome: ObserveOutcome): string {
         y2: 'y2',
         fill: () => BAND,
         fillOpacity: 0.6,
+        ariaDescription: 'model band',
       }),
-      Plot.ruleY([step.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5 }),
-      Plot.dot(points, { x: 'step', y: 'seconds', r: 1.2, fill: () => MEASURED, clip: true }),
+      Plot.ruleY([step.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5, ariaDescription: 'predicted step' }),
+      Plot.dot(points, {
+        x: 'step',
+        y: 'seconds',
+        r: 1.2,
+        fill: () => MEASURED,
+        clip: true,
+        ariaDescription: 'logged step times',
+      }),
       Plot.ruleY([0]),
     ],
   });
   const caption = `${formatInteger(points.length)} logged step times (thinned to at most 2,000) from iteration ${formatInteger(first)} to ${formatInteger(last)}; predicted ${plainNumber(step.predicted)} s, band ${plainNumber(step.band.low)}–${plainNumber(step.band.high)} s; measured median ${plainNumber(step.actual ?? Number.NaN)} s; the axis is cut at ${plainNumber(top)} s.`;
   return chartFigure(svg, caption, 'step time against the plan');
+}
+
+/** Mean board power per GPU over time against the twin's training level and its band. */
+function powerChart(outcome: ObserveOutcome): string {
+  const points = outcome.chart.power;
+  const planned = outcome.planVersusActual.find((c) => c.metric === 'gpuPowerW');
+  if (points.length < 2 || !planned) return '';
+  const MEASURED = 'mean board power per GPU';
+  const PREDICTED = 'planned training level';
+  const BAND = 'plan band (±15 %)';
+  const last = points[points.length - 1]?.hours ?? 1;
+  const top = Math.max(planned.band.high, ...points.map((p) => p.meanW)) * 1.08;
+  const svg = renderChart('observe-power', {
+    ariaLabel: 'GPU power against the plan',
+    height: 240,
+    marginLeft: 60,
+    x: { label: 'hours since the first sample', grid: true },
+    y: { label: 'W per GPU', domain: [0, top], grid: true },
+    color: { domain: [MEASURED, PREDICTED, BAND], range: [PALETTE.blue, PALETTE.orange, '#ffd0a3'], legend: true },
+    marks: [
+      Plot.rectY([{ x1: 0, x2: last, y1: planned.band.low, y2: planned.band.high }], {
+        x1: 'x1',
+        x2: 'x2',
+        y1: 'y1',
+        y2: 'y2',
+        fill: () => BAND,
+        fillOpacity: 0.6,
+        ariaDescription: 'plan band',
+      }),
+      Plot.ruleY([planned.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5, ariaDescription: 'planned level' }),
+      Plot.lineY(points, {
+        x: 'hours',
+        y: 'meanW',
+        stroke: () => MEASURED,
+        strokeWidth: 1.2,
+        ariaDescription: 'mean board power',
+      }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const caption = `Mean board power per GPU at ${formatInteger(points.length)} times over ${plainNumber(last)} h (thinned to at most 2,000); planned ${Math.round(planned.predicted)} W, band ${Math.round(planned.band.low)}–${Math.round(planned.band.high)} W; measured mean ${Math.round(planned.actual ?? Number.NaN)} W.`;
+  return chartFigure(svg, caption, 'GPU power against the plan');
 }
 
 /** The self-contained HTML report. */
@@ -345,7 +395,7 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     body.push('<h2>Plan versus actual</h2>', htmlTable('each figure against its band', comparisonTable(outcome)));
     const why = causes(outcome);
     if (why.length > 0) body.push(`<ul>${why.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
-    body.push(stepChart(outcome));
+    body.push(stepChart(outcome), powerChart(outcome));
     body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
     body.push(htmlTable('forecast of the time to train', forecastTable(outcome)));
     body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
