@@ -126,6 +126,71 @@ describe('observedKpis on Megatron CI golden values', () => {
   });
 });
 
+describe('every shared Megatron CI series against a hand computation from its golden values', () => {
+  /**
+   * Written out from the rules (kpis.ts module comment), straight off the golden JSON, without the parsers:
+   * - restarts: a drop of `mem-max-allocated-bytes` below the last value seen (a new process), counted at the
+   *   next step that has an iteration time (several drops between two timed steps are one restart);
+   * - each timed step stands for w = min(step − previous timed step, step_interval) steps (1 for the first);
+   * - warm-up (the leading steps above 1.5 m), stalls (> 5 m) and slow restart steps (> 1.5 m) are downtime,
+   *   charged (t − m) × min(log interval, w); slow steps between 1.5 m and 5 m are not downtime; every step above
+   *   1.5 m counts m for its other w − min(L, w) steps;
+   * - ETTR = 1 − downtime / wall, wall = Σ t·w less those excesses.
+   */
+  interface Golden {
+    'iteration-time': { step_interval: number; values: Record<string, number | string> };
+    'mem-max-allocated-bytes'?: { values: Record<string, number | string> };
+  }
+  for (const c of index.cases) {
+    it(`${c.id}: median, restarts and ETTR`, () => {
+      const golden = JSON.parse(readFileSync(`${CI}${c.file}`, 'utf8')) as Golden;
+      const times = golden['iteration-time'];
+      const peaks = golden['mem-max-allocated-bytes']?.values ?? {};
+      const steps = [...new Set([...Object.keys(times.values), ...Object.keys(peaks)].map(Number))].sort(
+        (a, b) => a - b,
+      );
+      const m = c.median_iteration_s;
+      const L = c.log_interval;
+      let restarts = 0;
+      let pending = false;
+      let lastPeak: number | undefined;
+      let previous: number | undefined;
+      let wall = 0;
+      let downtime = 0;
+      let warm = true;
+      for (const step of steps) {
+        const peak = peaks[String(step)];
+        if (typeof peak === 'number') {
+          if (lastPeak !== undefined && peak < lastPeak) pending = true;
+          lastPeak = peak;
+        }
+        const t = times.values[String(step)];
+        if (typeof t !== 'number') continue;
+        const w = previous === undefined ? 1 : Math.min(step - previous, times.step_interval);
+        previous = step;
+        const restart = pending;
+        pending = false;
+        if (restart) restarts += 1;
+        if (warm && t > 1.5 * m) {
+          downtime += (t - m) * Math.min(L, w);
+          wall += m * w + (t - m) * Math.min(L, w);
+          continue;
+        }
+        warm = false;
+        if (t > 1.5 * m) {
+          if (t > 5 * m || restart) downtime += (t - m) * Math.min(L, w);
+          wall += m * w + (t - m) * Math.min(L, w);
+        } else wall += t * w;
+      }
+      const k = observedKpis(read(c.file), { logInterval: L, stepInterval: times.step_interval });
+      expect(Math.abs(k.medianSeconds - m)).toBeLessThan(1e-9);
+      expect(k.restarts).toBe(restarts);
+      expect(k.wallSeconds).toBeCloseTo(wall, 6);
+      expect(Math.abs(k.ettr - (1 - downtime / wall))).toBeLessThan(1e-9);
+    });
+  }
+});
+
 describe('observedKpis properties', () => {
   it('ETTR in [0, 1] and productive + Σ badput = wall', () => {
     const point = fc.record({
