@@ -8,6 +8,7 @@ import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GPU_KPI_FIELDS } from '../src/telemetry/gpu-kpis.js';
 import { parsePrometheusText } from '../src/telemetry/prometheus-text.js';
 import { run } from './run-cli.js';
 
@@ -121,5 +122,57 @@ describe('observe with GPU samples and a store', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/following stops/);
     expect(JSON.parse(result.stdout).kpis.run.points).toBe(600);
+  }, 30_000);
+
+  it('scrapes a dcgm endpoint at an interval while it follows', async () => {
+    const { createServer } = await import('node:http');
+    const body = await readFile(dcgm[0] as string, 'utf8');
+    // One scrape's samples of the first file (those with its first time stamp), without their stamps: each scrape
+    // is stamped when it is taken.
+    const first = / (\d{13})$/.exec(body.split('\n').find((l) => l.startsWith('DCGM_FI_')) ?? '')?.[1] ?? '';
+    const lines = body.split('\n').filter((l) => l.startsWith('#') || l.endsWith(` ${first}`));
+    const text = `${lines.map((l) => l.replace(/ \d{13}$/, '')).join('\n')}\n`;
+    let served = 0;
+    const server = createServer((_, response) => {
+      served += 1;
+      response.end(text);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const result = await run(
+        'observe',
+        join(dir, 'spec.yaml'),
+        '--log',
+        join(dir, 'run', 'training.log'),
+        '--dcgm',
+        `http://127.0.0.1:${port}/metrics`,
+        '--follow',
+        '--scrape-interval',
+        '0.3',
+        '--idle-exit',
+        '2',
+        '--replicas',
+        '0',
+        '--json',
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const out = JSON.parse(result.stdout);
+      const power = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_POWER_USAGE{')).length;
+      expect(power).toBe(8);
+      expect(served).toBeGreaterThanOrEqual(3);
+      // The endpoint's 8 GPUs, and every scrape served before the follow stopped stored (the last may have been
+      // cut by the stop): at least (served − 1) power samples per GPU.
+      expect(out.gpu.kpis.counts.gpus).toBe(8);
+      const perScrape = text
+        .split('\n')
+        .filter((l) => l.includes('gpu="0"') && GPU_KPI_FIELDS.includes(l.split('{')[0] as string)).length;
+      const samplesPerGpu = out.gpu.kpis.perGpu.map((g: { samples: number }) => g.samples);
+      expect(perScrape).toBeGreaterThan(0);
+      expect(Math.min(...samplesPerGpu)).toBeGreaterThanOrEqual((served - 1) * perScrape);
+      expect(out.gpu.kpis.power.gpus).toBe(8);
+    } finally {
+      server.close();
+    }
   }, 30_000);
 });

@@ -111,7 +111,13 @@ export async function expandDcgmSources(sources: readonly string[]): Promise<str
 export async function ingestObserveSources(
   store: TelemetryStore,
   sources: ObserveSources,
-  options: { readonly follow?: boolean; readonly signal?: AbortSignal; readonly pollMs?: number } = {},
+  options: {
+    readonly follow?: boolean;
+    readonly signal?: AbortSignal;
+    readonly pollMs?: number;
+    /** Milliseconds between scrapes of an endpoint while following (default 15,000). */
+    readonly scrapeIntervalMs?: number;
+  } = {},
 ): Promise<{ golden: StepPoint[]; skippedGpuSamples: number; ignoredLines: number }> {
   const golden: StepPoint[] = [];
   let ignoredLines = 0;
@@ -137,14 +143,26 @@ export async function ingestObserveSources(
     const files = sources.gpu.sources.filter((s) => !isUrl(s));
     if (files.length > 0) skippedGpuSamples += (await ingestDcgmFiles(store, sources.run, files)).skipped;
     for (const url of sources.gpu.sources.filter(isUrl)) {
-      let scrapes = ((await store.cursor(sources.run, `scrape:${url}`))?.offset ?? 0) + 1;
-      for await (const scrape of scrapeDcgm(url, { scrapes: 1, ...(options.signal && { signal: options.signal }) })) {
-        if (!scrape.ok) throw new TokenworksError('FILE_UNREADABLE', `cannot scrape ${url}: ${scrape.error}`);
-        skippedGpuSamples += scrape.scrape.foreign.length + scrape.scrape.unattributed.length;
-        const points = gpuPointsOf(scrape.scrape, scrape.at / 1000);
-        await store.appendGpuPoints(sources.run, `scrape:${url}`, points, { offset: scrapes, nextLine: scrapes + 1 });
-        scrapes += 1;
-      }
+      // Once, or every `scrapeIntervalMs` while following; a failed scrape of a followed endpoint is skipped (an
+      // exporter restarting must not end the follow), a failed single scrape is an error.
+      const scraping = (async () => {
+        let scrapes = ((await store.cursor(sources.run, `scrape:${url}`))?.offset ?? 0) + 1;
+        for await (const scrape of scrapeDcgm(url, {
+          ...(options.follow ? { intervalMs: options.scrapeIntervalMs ?? 15_000 } : { scrapes: 1 }),
+          ...(options.signal && { signal: options.signal }),
+        })) {
+          if (!scrape.ok) {
+            if (options.follow) continue;
+            throw new TokenworksError('FILE_UNREADABLE', `cannot scrape ${url}: ${scrape.error}`);
+          }
+          skippedGpuSamples += scrape.scrape.foreign.length + scrape.scrape.unattributed.length;
+          const points = gpuPointsOf(scrape.scrape, scrape.at / 1000);
+          await store.appendGpuPoints(sources.run, `scrape:${url}`, points, { offset: scrapes, nextLine: scrapes + 1 });
+          scrapes += 1;
+        }
+      })();
+      if (options.follow) follows.push(scraping);
+      else await scraping;
     }
   }
   await Promise.all(follows);

@@ -67,6 +67,7 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
     .option('--run <name>', 'the run’s name in the store (default: the spec file name)')
     .option('--follow', 'keep reading the logs as they grow, with a KPI line every --interval, until Ctrl-C')
     .option('--interval <s>', 'with --follow: seconds between KPI lines', '30')
+    .option('--scrape-interval <s>', 'with --follow: seconds between scrapes of a --dcgm endpoint', '15')
     .option('--idle-exit <s>', 'with --follow: stop once the logs have not grown for this many seconds')
     .option('--window <from:to>', 'also report the KPIs of these iterations')
     .option('--replicas <n>', 'replicas of the twin band and of the forecast; 0 for neither', '100')
@@ -108,6 +109,13 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       const window = options.window === undefined ? undefined : windowOption(options.window);
       const deadlineDays = options.deadlineDays === undefined ? undefined : daysOption(options.deadlineDays);
       const interval = integerOption('--interval', options.interval, 1, 86_400);
+      const scrapeSeconds = Number(options.scrapeInterval);
+      if (!(scrapeSeconds >= 0.1 && scrapeSeconds <= 86_400)) {
+        throw new TokenworksError(
+          'USAGE',
+          `--scrape-interval must be seconds from 0.1 to 86,400, got "${options.scrapeInterval}"`,
+        );
+      }
       const idleExit =
         options.idleExit === undefined ? undefined : integerOption('--idle-exit', options.idleExit, 1, 864_000);
       const from = options.from === undefined ? undefined : timeOption('--from', options.from);
@@ -135,7 +143,13 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       try {
         let ingested: Awaited<ReturnType<typeof inputsModule.ingestObserveSources>>;
         if (options.follow) {
-          ingested = await follow(store, sources, { interval, idleExit, output, inputs: inputsModule });
+          ingested = await follow(store, sources, {
+            interval,
+            idleExit,
+            scrapeIntervalMs: scrapeSeconds * 1000,
+            output,
+            inputs: inputsModule,
+          });
         } else {
           ingested = await inputsModule.ingestObserveSources(store, sources);
         }
@@ -205,6 +219,7 @@ async function follow(
   context: {
     readonly interval: number;
     readonly idleExit: number | undefined;
+    readonly scrapeIntervalMs: number;
     readonly output: ReturnType<typeof createOutput>;
     readonly inputs: typeof import('../../node/observe-inputs.js');
   },
@@ -215,7 +230,11 @@ async function follow(
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const ingest = context.inputs.ingestObserveSources(store, sources, { follow: true, signal: controller.signal });
+  const ingest = context.inputs.ingestObserveSources(store, sources, {
+    follow: true,
+    signal: controller.signal,
+    scrapeIntervalMs: context.scrapeIntervalMs,
+  });
   let lastCount = -1;
   let idleSince = Date.now();
   const tickMs = Math.min(1000, context.interval * 1000);
