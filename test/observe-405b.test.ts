@@ -8,7 +8,10 @@
  * one of its own (the truth's `duringRestart`), so the restarts to find are those that struck while training plus
  * the planned ones. Which truth causes an observed cause stands for: lostWork ↔ lostWork; restart (pauses at and
  * around restarts, slow first steps) ↔ detection + restart + maintenance; checkpoint (short pauses) ↔ checkpoint.
- * The emulator does not replay stragglers or throttling (src/telemetry/emulator.ts), so those are left out.
+ * The emulator replays the twin's slow hosts and throttling (src/telemetry/emulator.ts), but a log sees only their
+ * slow steps: observed `stragglers` (steps above 1.5 × the median) stands for the truth's stragglers (episodes of
+ * median 1.25×, capped at 1.5×, lifted over 1.5× by the step noise) and, much less, throttling (a deficit of about
+ * 1 %, below the threshold): it must be non-zero, and is far below their sum, which mostly shifts the median.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -87,6 +90,9 @@ describe('emulated 54-day Llama 3 405B run, observed from its log', () => {
       expect(truth, cause).toBeGreaterThan(3600);
       expect(Math.abs(observed / truth - 1), `${cause}: observed ${observed} s, truth ${truth} s`).toBeLessThan(0.05);
     }
+    // Slow steps: the replayed slow-host episodes (and throttling) show, as a part of the truth's time.
+    expect(kpis.badputSeconds.stragglers).toBeGreaterThan(0);
+    expect(kpis.badputSeconds.stragglers).toBeLessThan((t.stragglers ?? 0) + (t.throttling ?? 0));
   });
 
   it('reads the same from the CLI: observe on the log file against the spec', async () => {

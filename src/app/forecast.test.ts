@@ -18,6 +18,7 @@ import {
   regularizedGammaP,
   remainingConfig,
   runForecast,
+  typicalStepSlowdown,
 } from './forecast.js';
 import { createInlineRunner } from './inline-runner.js';
 
@@ -137,6 +138,32 @@ describe('the Gamma–Poisson update', () => {
     expect(outcome.failureRate.posterior.mean).toBeCloseTo(((2 + 12) / (2 / r0 + exposure)) * DAY, 9);
     expect(outcome.failureRate.posterior.p10).toBeLessThan(outcome.failureRate.posterior.mean);
     expect(outcome.failureRate.posterior.p90).toBeGreaterThan(outcome.failureRate.posterior.mean);
+  });
+});
+
+describe('the typical step slowdown', () => {
+  it('is the median over time of the step-time factor of a twin replica (throttling, slow hosts)', () => {
+    // 30 simulated days with detail: the time-weighted median of 1 / speed over the speed segments (speed 1 between).
+    const run = simulateRun({ ...config, windowSeconds: 30 * DAY }, 3, 0, { detail: true });
+    const pieces = run.speedSegments.map((s) => ({ factor: 1 / s.speed, seconds: s.end - s.start }));
+    const listed = pieces.reduce((sum, p) => sum + p.seconds, 0);
+    pieces.push({ factor: 1, seconds: 30 * DAY - listed });
+    pieces.sort((a, b) => a.factor - b.factor);
+    let seen = 0;
+    const median =
+      pieces.find((p) => {
+        seen += p.seconds;
+        return seen >= 15 * DAY;
+      })?.factor ?? Number.NaN;
+    const typical = typicalStepSlowdown(config);
+    expect(typical).toBeGreaterThan(1.004);
+    expect(Math.abs(typical - median)).toBeLessThan(3e-4);
+    const calm = {
+      ...config,
+      throttling: { ...config.throttling, peakMeanDeficit: 0 },
+      stragglers: { ...config.stragglers, ratePerSecond: 0 },
+    };
+    expect(typicalStepSlowdown(calm)).toBe(1);
   });
 });
 

@@ -7,7 +7,8 @@
  *   exposure T is Gamma(α0 + n, β0 + T). Each replica draws a rate from it and scales every unplanned class by
  *   rate / prior mean.
  * - Recovery: the restart overhead shifted by the gap between the (shrunk) observed mean recovery and the twin's.
- * - Step time: the observed median replaces the planned one.
+ * - Step time: the observed median, less the twin's typical throttling and slow hosts it holds, replaces the
+ *   planned one.
  * - The twin then runs the remaining work from a fresh launch (less the launch itself), and the elapsed time is
  *   added: P10/P50/P90 of the total days, and the share of replicas that meet the deadline.
  *
@@ -144,7 +145,14 @@ export interface ForecastOutcome {
     /** The restart overhead of the remaining run (the planned one shifted by used − planned). */
     readonly restartSeconds: number;
   };
-  readonly stepSeconds: { readonly planned: number; readonly observed: number };
+  readonly stepSeconds: {
+    readonly planned: number;
+    readonly observed: number;
+    /** The median step-time factor of the twin's throttling and slow hosts ({@link typicalStepSlowdown}). */
+    readonly typicalSlowdown: number;
+    /** The nominal step the remaining run is given: observed / typicalSlowdown (the twin adds the slowdowns). */
+    readonly used: number;
+  };
   readonly deadlineDays?: number;
   /** Share of replicas that finish by the deadline. */
   readonly meetDeadlineProbability?: number;
@@ -244,6 +252,49 @@ export function rateSummary(distribution: GammaDistribution): RateSummary {
 }
 
 const unplanned = (c: TwinFailureClass) => c.detection !== 'planned';
+
+/**
+ * The median over time of the twin's step-time factor (nominal step × this = the step while running, shrinking
+ * aside): what the median of an observed log's steps holds beyond the nominal step, so that the twin, which adds
+ * throttling and slow hosts again, is given the nominal one (observed median / this).
+ * - Slow hosts: the episodes active at a time are Poisson with mean λ·E[length] (Palm's theorem, M/G/∞), so none is
+ *   active a share e^{−λ·E[length]} of the time; an episode's slowdown (median 1.25) lies above any throttling
+ *   deficit, so the median step is one of the calm time's while that share exceeds one half.
+ * - Throttling: the deficit at the samples' phases t_k over a day is the maximum of n exponentials of mean m(t_k)
+ *   (throttling.ts), with CDF (1 − e^{−d/m})^n; the median d solves calm × mean_k (1 − e^{−d/m(t_k)})^n = ½.
+ * When episodes cover half the time or more, the median is taken as an episode's median slowdown × (1 + d).
+ */
+export function typicalStepSlowdown(config: TwinConfig): number {
+  const { stragglers, throttling } = config;
+  // P(no episode active) = e^{−λ·E[length]} (Poisson occupancy of an M/G/∞ queue).
+  const calm = stragglers.ratePerSecond > 0 ? Math.exp(-stragglers.ratePerSecond * stragglers.meanSeconds) : 1;
+  const inEpisodes = calm <= 0.5;
+  const target = inEpisodes ? 0.5 : 0.5 / calm;
+  const n = config.nodes * config.gpusPerNode;
+  const peak = throttling.peakMeanDeficit;
+  let deficit = 0;
+  if (peak > 0 && throttling.intervalSeconds > 0) {
+    const samples = Math.max(1, Math.ceil(DAY / throttling.intervalSeconds));
+    // Mean deficit at 14:00 peak, zero at 02:00 (throttling.ts).
+    const means = Array.from(
+      { length: samples },
+      (_, k) => (peak * (1 + Math.cos((2 * Math.PI * (k * throttling.intervalSeconds - 14 * 3600)) / DAY))) / 2,
+    );
+    // CDF of the deficit over the day: the mean over phases of the max-of-n CDF (1 − e^{−d/m})^n.
+    const cdf = (d: number) =>
+      means.reduce((sum, m) => sum + (m > 0 ? Math.exp(n * Math.log(-Math.expm1(-d / m))) : 1), 0) / samples;
+    let low = 0;
+    // The max of n Exp(m) exceeds m·(ln n + 40) with probability below n·e^{−ln n − 40} = e^{−40}.
+    let high = peak * (Math.log(n) + 40);
+    for (let i = 0; i < 100; i++) {
+      const mid = 0.5 * (low + high);
+      if (cdf(mid) < target) low = mid;
+      else high = mid;
+    }
+    deficit = 0.5 * (low + high);
+  }
+  return (inEpisodes ? stragglers.slowdownMedian : 1) * (1 + deficit);
+}
 
 /**
  * The twin's total unexpected-interruption rate over the planned run, per second: Σ over the unplanned classes of
@@ -404,7 +455,10 @@ export async function forecastRun(
   const posterior = r0 > 0 ? gammaPoissonPosterior(prior, observed.interruptions, exposure) : prior;
   const none: RateSummary = { mean: 0, p10: 0, p90: 0 };
 
-  // (c) Step time and the work left.
+  // (c) Step time and the work left. The observed median holds the typical throttling and slow hosts, which the
+  // twin adds again: nominal step = observed median / the twin's median step-time factor.
+  const typicalSlowdown = typicalStepSlowdown(config);
+  const usedStep = observed.stepSeconds / typicalSlowdown;
   const tokensPerStep = config.tokensPerSecond * config.stepSeconds;
   const done = observed.productiveTokens ?? (observed.productiveSteps ?? 0) * tokensPerStep;
   const remainingTokens = Math.max(0, config.totalTokens - done);
@@ -428,7 +482,7 @@ export async function forecastRun(
       used: usedRecovery,
       restartSeconds,
     },
-    stepSeconds: { planned: config.stepSeconds, observed: observed.stepSeconds },
+    stepSeconds: { planned: config.stepSeconds, observed: observed.stepSeconds, typicalSlowdown, used: usedStep },
     ...(input.deadlineDays !== undefined && { deadlineDays: input.deadlineDays }),
   };
   if (remainingTokens < tokensPerStep) {
@@ -444,7 +498,7 @@ export async function forecastRun(
       },
     };
   }
-  const work = { tokens: remainingTokens, stepSeconds: observed.stepSeconds, elapsedSeconds: elapsed, restartSeconds };
+  const work = { tokens: remainingTokens, stepSeconds: usedStep, elapsedSeconds: elapsed, restartSeconds };
   // Guard as setup.ts does: the posterior's P99 rate over the safety stop must stay under the failure bound.
   const horizon = remainingConfig(config, { ...work, rateFactor: 1 }).limitSeconds;
   const p99 = r0 > 0 ? gammaQuantile(posterior, 0.99) : 0;

@@ -19,9 +19,11 @@
  *   one (or the resume) and takes `writeSeconds`; an asynchronous one stalls for `stallSeconds`. Megatron stops its
  *   interval timer while saving, so the write shows as a gap between time stamps, not in the elapsed time;
  * - the first iteration after a (re)start is `firstIterationFactor` × slower (warm-up); that extra time is taken
- *   out of the silent gap, so total downtime stays the twin's.
- * Stragglers, throttling and shrinking are not replayed (their cost is not downtime in ETTR); the noise series
- * carries the step-time spread. A failure inside an iteration loses that partial iteration.
+ *   out of the silent gap, so total downtime stays the twin's;
+ * - the twin's slowdowns are replayed: an iteration takes the nominal step × its noise ratio ÷ the job's step speed
+ *   when it starts (the replica's `speedSegments`: slow hosts, throttling, a shrunk job), so the log does the work
+ *   the twin did, to within the step noise. Their cost is not downtime in ETTR.
+ * The noise series carries the step-time spread. A failure inside an iteration loses that partial iteration.
  *
  * Pure: no Node APIs. The same replica and noise give the same bytes.
  * @module
@@ -78,6 +80,11 @@ export interface EmulatedEvent {
   readonly resumeIteration?: number;
   /** Interruptions: it struck while the job was restarting, before any iteration ran, so no log line shows it. */
   readonly duringRestart?: boolean;
+  /**
+   * Interruptions that struck while training but before the first line since the (re)start was written: their pause
+   * merges with the one before (one gap between two lines), so the log cannot show them on their own either.
+   */
+  readonly unlogged?: boolean;
 }
 
 /** `truth.json`: the twin's own figures for the run. */
@@ -171,6 +178,7 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
   let whileTraining = 0;
   let first = false;
   let truncated = false;
+  let loggedSinceResume = true;
 
   const stamp = (t: number) => new Date(startMs + Math.round(t * 1000)).toISOString().replace('T', ' ').slice(0, 23);
   const emit = () => {
@@ -188,13 +196,23 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     );
     if (iteration <= lastLogged) rewinds += 1;
     lastLogged = iteration;
+    loggedSinceResume = true;
     intervalSum = 0;
     intervalCount = 0;
+  };
+  // The replica's step speed, read forward: the walk's clock never goes back.
+  const segments = run.speedSegments;
+  let segment = 0;
+  const speedAt = (t: number) => {
+    while (segment < segments.length && (segments[segment] as (typeof segments)[number]).end <= t) segment++;
+    const s = segments[segment];
+    return s !== undefined && s.start <= t ? s.speed : 1;
   };
   const durationOfNext = () => {
     const ratio = ratios.length === 0 ? 1 : (ratios[Math.floor(noise.uniform() * ratios.length)] as number);
     const extra = first ? (firstFactor - 1) * step : 0;
-    return step * ratio + extra;
+    // Step time = nominal × noise ratio ÷ the job's speed (job.ts: speed = nominal step / step while running).
+    return (step * ratio) / speedAt(now) + extra;
   };
   const { checkpoint } = config;
   const checkpointGap = checkpoint.mode === 'blocking' ? checkpoint.writeSeconds : checkpoint.stallSeconds;
@@ -224,6 +242,7 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     // The warm-up of the first iteration comes out of the silent gap.
     now = Math.max(now, t - (firstFactor - 1) * step);
     first = true;
+    loggedSinceResume = false;
     intervalSum = 0;
     intervalCount = 0;
     nextCheckpoint = now + checkpoint.intervalSeconds;
@@ -252,6 +271,7 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
       const detection = failure?.detection === 'hang' ? config.detection.hangSeconds : config.detection.crashSeconds;
       const reached = iteration;
       const duringRestart = !running;
+      const unlogged = running && !loggedSinceResume;
       if (running) whileTraining += 1;
       iteration = checkpointed;
       running = false;
@@ -264,6 +284,7 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
         iteration: reached,
         resumeIteration: checkpointed,
         ...(duringRestart && { duringRestart }),
+        ...(unlogged ? { unlogged } : {}),
       });
     } else if (event.kind === 'maintenance') {
       checkpointed = iteration;
@@ -290,6 +311,9 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
   }
   events.push({ t: done ? now : wall, kind: done ? 'finished' : 'end', iteration });
   if (run.eventsDropped > 0) notes.push(`the twin dropped ${run.eventsDropped} events; the emulated log stops short`);
+  if (run.speedSegmentsDropped > 0) {
+    notes.push(`the twin dropped ${run.speedSegmentsDropped} speed segments; past them the log runs at full speed`);
+  }
   if (truncated) notes.push(`the log was cut at ${maxLines} lines`);
 
   const truth: EmulatorTruth = {

@@ -41,6 +41,25 @@ export interface TwinEvent {
 /** Most events a run's log keeps. */
 export const MAX_EVENTS = 20000;
 
+/**
+ * Most speed segments a run's detail keeps: one a throttling sample (every 10 minutes by default, 52,560 a year)
+ * plus two a straggler episode and one a shrink or regrowth; past it the rest are only counted.
+ */
+export const MAX_SPEED_SEGMENTS = 200_000;
+
+/**
+ * A stretch of constant step speed: `speed` is the nominal step time over the step time while the job runs,
+ * the product of (replicas running / planned), 1/slowdown of the slowest slow host and 1/(1 + deficit) of the
+ * slowest GPU. The asynchronous checkpoint overhead is left out (its stalls are events of their own). Stretches
+ * at speed 1 are not listed.
+ */
+export interface SpeedSegment {
+  /** Seconds from the start. */
+  readonly start: number;
+  readonly end: number;
+  readonly speed: number;
+}
+
 /** The states of the job; docs/twin.md lists what each is counted as. */
 export type JobState = 'running' | 'checkpointing' | 'detecting' | 'restarting' | 'waiting' | 'done';
 
@@ -62,6 +81,34 @@ export class EventLog {
     const t = this.ctx.sim.now;
     if (this.events.length >= MAX_EVENTS) this.dropped++;
     else this.events.push(cause === undefined ? { t, kind } : { t, kind, cause });
+  }
+}
+
+/**
+ * The step speed of a run over time, as {@link SpeedSegment}s: at most {@link MAX_SPEED_SEGMENTS}, the rest only
+ * counted. Only runs with detail keep one.
+ */
+export class SpeedLog {
+  readonly segments: SpeedSegment[] = [];
+  /** Segments left out once the list was full. */
+  dropped = 0;
+  private since = 0;
+  private speed = 1;
+
+  /** The speed is `speed` from `t` on. */
+  set(t: number, speed: number): void {
+    if (speed === this.speed) return;
+    this.close(t);
+    this.since = t;
+    this.speed = speed;
+  }
+
+  /** Ends the current segment at `t` (the end of the run). */
+  close(t: number): void {
+    if (this.speed === 1 || !(t > this.since)) return;
+    if (this.segments.length >= MAX_SPEED_SEGMENTS) this.dropped++;
+    else this.segments.push({ start: this.since, end: t, speed: this.speed });
+    this.since = t;
   }
 }
 
@@ -90,6 +137,8 @@ export interface JobRecorders {
   /** Absent when the run keeps no timeline. */
   readonly timeline: TimelineRecorder | undefined;
   readonly log: EventLog;
+  /** Absent when the run keeps no detail. */
+  readonly speeds?: SpeedLog | undefined;
 }
 
 /** The job: state, allocation, speed factors and the accounting of every second. */
@@ -120,6 +169,7 @@ export class Job {
   readonly power: PowerMeter;
   readonly log: EventLog;
   private readonly timeline: TimelineRecorder | undefined;
+  private readonly speeds: SpeedLog | undefined;
   private lastT = 0;
   /** The timer that ends the current state (a checkpoint write, detection, a restart). */
   private stateTimer: EventHandle | undefined;
@@ -136,6 +186,7 @@ export class Job {
     this.power = recorders.power;
     this.timeline = recorders.timeline;
     this.log = recorders.log;
+    this.speeds = recorders.speeds;
   }
 
   /** Speed while running, as a share of nominal: shrinking, the slowest host and GPU, async checkpoints. */
@@ -251,6 +302,7 @@ export class Job {
     const { config } = this.ctx;
     if (this.state === 'waiting') this.log.add('resumed');
     this.dpActive = Math.min(config.dp, Math.floor((this.nodes * config.gpusPerNode) / config.replicaGpus));
+    this.noteSpeed();
     this.state = 'restarting';
     this.schedule(seconds, this.enterRunning);
   }
@@ -270,6 +322,7 @@ export class Job {
     this.failedNodes = 0;
     if (replicas < this.dpActive) this.shrinks++;
     this.dpActive = replicas;
+    this.noteSpeed();
     this.log.add('shrunk');
   }
 
@@ -277,6 +330,7 @@ export class Job {
   setStragglerFactor(factor: number): void {
     this.advance();
     this.stragglerFactor = factor;
+    this.noteSpeed();
     this.scheduleFinish();
   }
 
@@ -284,6 +338,7 @@ export class Job {
   setThrottleFactor(factor: number): void {
     this.advance();
     this.throttleFactor = factor;
+    this.noteSpeed();
     this.scheduleFinish();
   }
 
@@ -291,6 +346,16 @@ export class Job {
   close(): void {
     this.advance();
     if (this.state === 'running') this.kept = this.checkpoints.settle(this.ctx.end, this.kept);
+    this.speeds?.close(this.ctx.end);
+  }
+
+  /** Records the step speed (runs with detail): shrinking and the slowest host and GPU, without the async overhead. */
+  private noteSpeed(): void {
+    // Step speed = (replicas running / planned) / (slowdown × (1 + deficit)), as speed() less the checkpoint factor.
+    this.speeds?.set(
+      this.ctx.sim.now,
+      this.dpActive / this.ctx.config.dp / (this.stragglerFactor * this.throttleFactor),
+    );
   }
 
   /**
@@ -325,6 +390,7 @@ export class Job {
     this.state = 'done';
     this.finishedAt = sim.now;
     this.checkpoints.cancel();
+    this.speeds?.close(sim.now);
     this.log.add('finished');
     sim.stop();
   }

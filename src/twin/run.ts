@@ -8,7 +8,7 @@
  */
 import { ReplicaStreams, Simulation } from '../sim/index.js';
 import type { RunContext } from './context.js';
-import { BADPUT_CAUSES, type BadputCause, EventLog, Job, type TwinEvent } from './job.js';
+import { BADPUT_CAUSES, type BadputCause, EventLog, Job, SpeedLog, type SpeedSegment, type TwinEvent } from './job.js';
 import { PowerMeter, type PowerSummary } from './power.js';
 import { checkpointProcess } from './processes/checkpoints.js';
 import { Recovery } from './processes/detection-restart.js';
@@ -23,6 +23,8 @@ export {
   BADPUT_CAUSES,
   type BadputCause,
   MAX_EVENTS,
+  MAX_SPEED_SEGMENTS,
+  type SpeedSegment,
   type TwinEvent,
   type TwinEventKind,
 } from './job.js';
@@ -69,6 +71,13 @@ export interface RunResult {
   readonly events: TwinEvent[];
   /** Events left out of the log once it held {@link MAX_EVENTS}. */
   readonly eventsDropped: number;
+  /**
+   * The job's step speed over time where it is not 1 (stragglers, throttling, shrinking; runs with detail only,
+   * empty otherwise), at most {@link MAX_SPEED_SEGMENTS}: what an emulator needs to replay the slowdowns.
+   */
+  readonly speedSegments: SpeedSegment[];
+  /** Speed segments left out once the list held {@link MAX_SPEED_SEGMENTS}. */
+  readonly speedSegmentsDropped: number;
   readonly timeline: Timeline;
   readonly kernelEvents: number;
 }
@@ -112,8 +121,9 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   const power = new PowerMeter(config.power);
   const timeline = new TimelineRecorder(config.bucketSeconds);
   const log = new EventLog(ctx, detail);
+  const speeds = detail ? new SpeedLog() : undefined;
   const checkpoints = checkpointProcess(ctx);
-  const job = new Job(ctx, checkpoints, { power, timeline: detail ? timeline : undefined, log });
+  const job = new Job(ctx, checkpoints, { power, timeline: detail ? timeline : undefined, log, speeds });
   const spares = new SparePool(ctx, streams.stream(STREAM.repair), () => recovery.hostReturned());
   const recovery = new Recovery(ctx, job, spares, streams.stream(STREAM.thinning));
 
@@ -162,6 +172,8 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     summary,
     events: log.events,
     eventsDropped: log.dropped,
+    speedSegments: speeds?.segments ?? [],
+    speedSegmentsDropped: speeds?.dropped ?? 0,
     timeline: timeline.timeline(),
     kernelEvents: sim.eventsProcessed,
   };
