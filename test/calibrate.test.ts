@@ -16,6 +16,8 @@ workload:
   training: { totalTokens: 20B, sequenceLength: 8192, globalBatch: { tokens: 4194304 }, precision: bf16 }
 system: { accelerator: h100-sxm, gpuCount: 64 SITE }
 plan: { tp: 1, pp: 1, microBatch: 1 }
+# No throttling and no slow hosts: every emulated iteration takes the slow site's step exactly.
+twin: { throttling: { diurnalSwing: 0 }, stragglers: { ratePerNodeYear: 0 } }
 `;
 
 describe('calibrate', () => {

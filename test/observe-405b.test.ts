@@ -71,12 +71,16 @@ describe('emulated 54-day Llama 3 405B run, observed from its log', () => {
 
   it('finds every interruption the log can show', () => {
     const events = emulated.eventList;
-    const whileTraining = events.filter((e) => e.kind === 'interruption' && !e.duringRestart).length;
+    const whileTraining = events.filter((e) => e.kind === 'interruption' && !e.duringRestart);
     const planned = events.filter((e) => e.kind === 'maintenance').length;
-    expect(whileTraining).toBe(emulated.truth.interruptionsWhileTraining);
+    expect(whileTraining.length).toBe(emulated.truth.interruptionsWhileTraining);
     expect(planned).toBe(emulated.truth.plannedInterruptions);
-    expect(whileTraining).toBeGreaterThan(100);
-    expect(kpis.restarts).toBe(whileTraining + planned);
+    expect(whileTraining.length).toBeGreaterThan(100);
+    // An interruption that strikes before the resumed job logs a line shares its pause with the stop before it:
+    // no line falls between the two, so no log can tell them apart (the emulator marks it `unlogged`).
+    const unlogged = whileTraining.filter((e) => e.unlogged).length;
+    expect(unlogged).toBeLessThan(0.01 * whileTraining.length);
+    expect(kpis.restarts).toBe(whileTraining.length - unlogged + planned);
   });
 
   it('has badput by cause within 5 % of the truth', () => {

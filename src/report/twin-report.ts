@@ -523,11 +523,12 @@ export function simulateJson(outcome: SimulateOutcome): unknown {
     badputHours: study.badputHours,
     interruptionsByCause: study.interruptionsByCause,
     settings: outcome.config,
-    // Replica 0 in full, its event log cut to the first MAX_JSON_EVENTS (the count of the rest is kept).
-    example: {
-      ...study.example,
+    // Replica 0 in full, its event log cut to the first MAX_JSON_EVENTS (the count of the rest is kept); its
+    // speed segments (the emulator's input, thousands over a long run) are left out.
+    example: (({ speedSegments: _segments, speedSegmentsDropped: _dropped, ...example }) => ({
+      ...example,
       events: study.example.events.slice(0, MAX_JSON_EVENTS),
       eventsDropped: study.example.eventsDropped + Math.max(0, study.example.events.length - MAX_JSON_EVENTS),
-    },
+    }))(study.example),
   };
 }
