@@ -3,11 +3,16 @@
  * Megatron-LM log files and dcgm-exporter scrape files of growing run length (1×, 4×, 16×) ingested from files into
  * a file-backed DuckDB store (src/node/duckdb-store.ts, one DuckDB thread), each size in a fresh child process so its
  * peak RSS is its own. A step line counts as one sample, a dcgm value as one sample. The acceptance of issue 12:
- * ≥ 1M samples/s per core from files into the store, and memory flat in run length.
- * Writes bench/results/observe-<date>.json.
+ * ≥ 1M samples/s per core from files into the store, and memory flat in run length: each size reports its peak
+ * RSS, its peak JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 16×
+ * when nothing grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a
+ * cap DuckDB caches up to 80% of RAM and RSS follows the database file. Per core: samples per CPU-second of the
+ * whole process (JavaScript and DuckDB's thread together).
+ * Writes bench/results/observe-<date>.json; the figures of the results file it replaces, or that file's own
+ * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +28,7 @@ const GPUS = 8;
 const FIELDS = ['DCGM_FI_DEV_SM_CLOCK', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_DEV_GPU_UTIL'];
 const START_MS = Date.UTC(2026, 0, 1);
 /** DuckDB's buffer pool cap for the bench: without one DuckDB caches up to 80% of RAM and RSS tracks the file. */
-const MEMORY_LIMIT = '256MB';
+const MEMORY_LIMIT = '128MB';
 
 /** Megatron-LM `training_log` lines (the format of src/telemetry/step-log.ts), one per iteration. */
 function writeLog(path, lines) {
@@ -69,67 +74,107 @@ function writeDcgm(directory, scrapes) {
   return paths;
 }
 
-async function child(scale) {
+/** Ingests one kind of file of a size into a fresh store, in this process (a child: its peak RSS is the ingest's). */
+async function child(kind, directory, scale) {
+  const store = await openDuckDbStore(join(directory, `store-${kind}.duckdb`), {
+    threads: 1,
+    memoryLimit: MEMORY_LIMIT,
+  });
+  globalThis.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let heapPeak = 0;
+  let buffersPeak = 0;
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    heapPeak = Math.max(heapPeak, usage.heapUsed);
+    buffersPeak = Math.max(buffersPeak, usage.arrayBuffers);
+  }, 20);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const count =
+    kind === 'log'
+      ? (await ingestLog(store, 'bench', join(directory, 'train.log'))).samples
+      : (await ingestDcgmFiles(store, 'bench', dcgmPaths(directory))).points;
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  clearInterval(sampler);
+  globalThis.gc?.();
+  const heapRetained = process.memoryUsage().heapUsed;
+  const counts = await store.counts('bench');
+  await store.close();
+  const expected = kind === 'log' ? BASE_LINES * scale : BASE_SCRAPES * scale * HOSTS * GPUS * FIELDS.length;
+  if (count !== expected || (kind === 'log' ? counts.steps : counts.gpuPoints) !== count) {
+    throw new Error(
+      `${kind}: ${count} samples ingested, ${expected} expected; the store counts ${JSON.stringify(counts)}`,
+    );
+  }
+  return {
+    samples: count,
+    seconds: Number(seconds.toFixed(3)),
+    samplesPerSecond: Math.round(count / seconds),
+    cpuSeconds: Number(cpuSeconds.toFixed(3)),
+    samplesPerCpuSecond: Math.round(count / cpuSeconds),
+    rssAfterOpenMiB: Math.round(rssBefore / 2 ** 20),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakHeapMiB: Math.round(heapPeak / 2 ** 20),
+    peakArrayBuffersMiB: Math.round(buffersPeak / 2 ** 20),
+    heapRetainedAfterIngestMiB: Math.round(heapRetained / 2 ** 20),
+  };
+}
+
+const dcgmPaths = (directory) =>
+  Array.from({ length: HOSTS }, (_, h) => join(directory, `host-${String(h).padStart(4, '0')}.prom`));
+
+/** Writes a size's files, then ingests the log and the dcgm files, each in a fresh child process. */
+function size(scale) {
   const directory = mkdtempSync(join(tmpdir(), 'tokenworks-observe-'));
   try {
-    const logPath = join(directory, 'train.log');
-    writeLog(logPath, BASE_LINES * scale);
-    const dcgmPaths = writeDcgm(directory, BASE_SCRAPES * scale);
-    globalThis.gc?.();
-    const store = await openDuckDbStore(join(directory, 'store.duckdb'), { threads: 1, memoryLimit: MEMORY_LIMIT });
-    let heapPeak = 0;
-    const sampler = setInterval(() => {
-      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-    }, 20);
-    const measure = async (work) => {
-      const cpu = process.cpuUsage();
-      const start = performance.now();
-      const count = await work();
-      const seconds = (performance.now() - start) / 1000;
-      const used = process.cpuUsage(cpu);
-      const cpuSeconds = (used.user + used.system) / 1e6;
-      return {
-        samples: count,
-        seconds: Number(seconds.toFixed(3)),
-        samplesPerSecond: Math.round(count / seconds),
-        cpuSeconds: Number(cpuSeconds.toFixed(3)),
-        samplesPerCpuSecond: Math.round(count / cpuSeconds),
-      };
+    writeLog(join(directory, 'train.log'), BASE_LINES * scale);
+    writeDcgm(directory, BASE_SCRAPES * scale);
+    const run = (kind) => {
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', import.meta.filename, '--child', kind, directory, String(scale)],
+        { encoding: 'utf8', maxBuffer: 2 ** 24 },
+      );
+      return JSON.parse(out.trim().split('\n').pop());
     };
-    const log = await measure(async () => (await ingestLog(store, 'bench', logPath)).samples);
-    const dcgm = await measure(async () => (await ingestDcgmFiles(store, 'bench', dcgmPaths)).points);
-    clearInterval(sampler);
-    globalThis.gc?.();
-    const heapRetained = process.memoryUsage().heapUsed;
-    const counts = await store.counts('bench');
-    await store.close();
-    if (counts.steps !== log.samples || counts.gpuPoints !== dcgm.samples) throw new Error('store counts differ');
     return {
       scale,
       logLines: BASE_LINES * scale,
       dcgmSamples: BASE_SCRAPES * scale * HOSTS * GPUS * FIELDS.length,
-      log,
-      dcgm,
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-      peakHeapMiB: Math.round(heapPeak / 2 ** 20),
-      heapRetainedAfterIngestMiB: Math.round(heapRetained / 2 ** 20),
+      log: run('log'),
+      dcgm: run('dcgm'),
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
 }
 
+/**
+ * The figures to keep as `before`: the newest results file's own `before` block when it has one (a rerun keeps the
+ * figures from before the change), else that file's figures.
+ */
+function previous(directory) {
+  if (!existsSync(directory)) return undefined;
+  const newest = readdirSync(directory)
+    .filter((name) => /^observe-\d{4}-\d{2}-\d{2}\.json$/.test(name))
+    .sort()
+    .pop();
+  if (newest === undefined) return undefined;
+  const old = JSON.parse(readFileSync(join(directory, newest), 'utf8'));
+  if (old.before !== undefined) return old.before;
+  const { before: _, ...figures } = old;
+  return figures;
+}
+
 if (process.argv[2] === '--child') {
-  console.log(JSON.stringify(await child(Number(process.argv[3]))));
+  console.log(JSON.stringify(await child(process.argv[3], process.argv[4], Number(process.argv[5]))));
 } else {
-  const sizes = [];
-  for (const scale of [1, 4, 16]) {
-    const out = execFileSync(process.execPath, ['--expose-gc', import.meta.filename, '--child', String(scale)], {
-      encoding: 'utf8',
-      maxBuffer: 2 ** 24,
-    });
-    sizes.push(JSON.parse(out.trim().split('\n').pop()));
-  }
+  const sizes = [1, 4, 16].map(size);
+  const directory = join(import.meta.dirname, 'results');
+  const before = previous(directory);
   const result = {
     benchmark: `observe: files into the DuckDB store (one DuckDB thread, memory_limit ${MEMORY_LIMIT})`,
     cpus: os.cpus().length,
@@ -138,17 +183,20 @@ if (process.argv[2] === '--child') {
     node: process.version,
     target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
     sizes,
+    ...(before !== undefined && { before }),
   };
-  const directory = join(import.meta.dirname, 'results');
   await mkdir(directory, { recursive: true });
   await writeFileAtomic(
     join(directory, `observe-${result.date.slice(0, 10)}.json`),
     `${JSON.stringify(result, null, 2)}\n`,
   );
   console.log(JSON.stringify(result, null, 2));
-  for (const size of sizes) {
-    console.log(
-      `${String(size.scale).padStart(2)}×: log ${size.logLines} lines ${(size.log.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.log.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); dcgm ${size.dcgmSamples} samples ${(size.dcgm.samplesPerSecond / 1e6).toFixed(2)}M/s (${(size.dcgm.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s); peak RSS ${size.peakRssMiB} MiB, heap peak ${size.peakHeapMiB} MiB, retained ${size.heapRetainedAfterIngestMiB} MiB`,
-    );
+  for (const { scale, logLines, dcgmSamples, log, dcgm } of sizes) {
+    const rate = (x) =>
+      `${(x.samplesPerSecond / 1e6).toFixed(2)}M/s (${(x.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s)`;
+    const memory = (x) =>
+      `peak RSS ${x.peakRssMiB} MiB (${x.rssAfterOpenMiB} after opening), heap peak ${x.peakHeapMiB} MiB, buffers peak ${x.peakArrayBuffersMiB} MiB, retained ${x.heapRetainedAfterIngestMiB} MiB`;
+    console.log(`${String(scale).padStart(2)}×: log ${logLines} lines ${rate(log)}, ${memory(log)}`);
+    console.log(`    dcgm ${dcgmSamples} samples ${rate(dcgm)}, ${memory(dcgm)}`);
   }
 }

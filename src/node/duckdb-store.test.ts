@@ -66,6 +66,73 @@ describe('openDuckDbStore', () => {
     await store.close();
   });
 
+  it('stores the fields of every format once (typed columns, field sets) and reads back exactly what was parsed', async () => {
+    const text = [
+      LOG,
+      ' [2024-09-03 15:55:14] iteration        3/     100 | consumed samples:         3072 | elapsed time per iteration (ms): 9501.7 | learning rate: -0 | global batch size:  1024 | lm loss: inf | loss scale: -inf | weird, key: 1e400 | number of skipped iterations:   0 | number of nan iterations:   0 |',
+      'iteration 4/ 100 | elapsed time per iteration (ms): 0.1 | mtp loss: 3.25 | loss scale: 65536.0 |',
+      'Training epoch 0, iteration 74/99 | lr: 1.124e-05 | global_batch_size: 128 | global_step: 74 | reduced_train_loss: 11.87 | train_step_timing in s: 8.768 | TFLOPS_per_GPU: 865.7 | consumed_samples: 9600',
+      'Epoch 0: 100%|██████████| 10/10 [00:06<00:00, reduced_train_loss=6.93, global_step=9.000, consumed_samples=80.0, train_step_timing in s=0.615]',
+      'step: 21  loss: 11.5  grad_norm:  9.0  memory: 48.87GiB(51.44%)  tps: 4,376  tflops: 253.41  mfu: N/A',
+      'step,time,tokens,loss',
+      '5,0.5,1048576,2.5',
+      '6,NaN,1048576,-0',
+      '{"step": 7, "time": 0.25, "samples": 512, "loss": 2.25}',
+    ].join('\n');
+    const { samples, malformed } = parseStepLog(text);
+    expect(malformed).toEqual([]);
+    expect(new Set(samples.map((s) => s.format))).toEqual(new Set(['megatron', 'nemo', 'torchtitan', 'csv', 'jsonl']));
+    const path = join(directory, 'fields.duckdb');
+    let store = await openDuckDbStore(path);
+    await store.appendSteps('r', 'log', samples.slice(0, 4), { offset: 1, nextLine: 2 });
+    await store.appendSteps('r', 'log', samples.slice(4), { offset: 2, nextLine: 3 });
+    expect(await store.steps('r')).toEqual(samples);
+    await store.close();
+    store = await openDuckDbStore(path);
+    expect(await store.steps('r')).toEqual(samples);
+    await store.appendSteps('r', 'log', samples, { offset: 3, nextLine: 4 });
+    expect(await store.steps('r')).toEqual([...samples, ...samples]);
+    await store.close();
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    const first = async (sql: string) => (await connection.runAndReadAll(sql)).getRows()[0]?.[0];
+    const sets = await first('SELECT count(*) FROM step_field_sets');
+    // The typed values are not stored twice: the first Megatron line's field values hold only the two untyped ones.
+    const duplicated = await first('SELECT field_values FROM steps ORDER BY seq LIMIT 1');
+    expect(Number(sets)).toBeLessThanOrEqual(samples.length + 1);
+    expect(duplicated).toBe(',9512.3,,,,,1,,,');
+    connection.closeSync();
+    instance.closeSync();
+  });
+
+  it('reads a store written before field sets (a fields JSON column) and appends to it', async () => {
+    const path = join(directory, 'old.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(
+      'CREATE TABLE steps (run VARCHAR NOT NULL, source VARCHAR NOT NULL, seq BIGINT NOT NULL, line DOUBLE, format VARCHAR, step DOUBLE, iteration_seconds DOUBLE, loss DOUBLE, time DOUBLE, timestamp VARCHAR, consumed_samples DOUBLE, tokens DOUBLE, train_iterations DOUBLE, global_batch_size DOUBLE, tflops_per_gpu DOUBLE, learning_rate DOUBLE, tokens_per_second_per_gpu DOUBLE, grad_norm DOUBLE, mfu_percent DOUBLE, memory_gib DOUBLE, skipped_iterations DOUBLE, nan_iterations DOUBLE, fields VARCHAR)',
+    );
+    await connection.run(
+      `INSERT INTO steps (run, source, seq, line, format, step, iteration_seconds, loss, fields) VALUES ('r', 'log', 0, 1, 'csv', 1, 0.5, 'NaN', '{"step":1,"time":0.5,"loss":"NaN"}')`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+    const store = await openDuckDbStore(path);
+    const old = {
+      format: 'csv',
+      line: 1,
+      step: 1,
+      iterationSeconds: 0.5,
+      loss: Number.NaN,
+      fields: { step: 1, time: 0.5, loss: Number.NaN },
+    };
+    expect(await store.steps('r')).toEqual([old]);
+    const { samples } = parseStepLog(LOG);
+    await store.appendSteps('r', 'log', samples, { offset: 1, nextLine: 2 });
+    expect(await store.steps('r')).toEqual([old, ...samples]);
+    await store.close();
+  });
+
   it('appends a batch and its cursor atomically: a failing append leaves neither', async () => {
     const store = await openDuckDbStore(':memory:');
     await store.appendGpuPoints('r', 's', points(10), { offset: 10, nextLine: 11 });

@@ -4,12 +4,18 @@
  * Tables (one row per stored thing; `run` and `source` on every row):
  * - `steps`: one training step sample per row, in append order (`seq`), every typed {@link StepSample} field as a
  *   column (`time` is the time stamp in Unix seconds, from `stampSeconds`, NULL when the line printed none) and the
- *   line's numeric fields as JSON text (`fields`; NaN and ±Infinity written as the strings "NaN", "Infinity",
- *   "-Infinity", which JSON cannot hold);
+ *   line's printed fields as a field set (`field_set`: an id into `step_field_sets`, whose `keys` is the JSON array
+ *   of the field names in order; a log has a handful of sets) and `field_values`, the values comma-separated in the
+ *   set's order, empty where the value is its typed column's (not stored twice), NaN and ±Infinity as `Number` reads
+ *   them. A store written before field sets keeps its `fields` JSON column, read for its old rows. Rows are staged
+ *   without NULLs in a temporary table and moved by one INSERT … SELECT: the client library's NULLs cost several
+ *   BigInt operations each;
  * - `gpu_points` (a view): `run, time, gpu_key, hostname, field, value`, joined from `gpu_series` (one row per run,
  *   GPU, host and `DCGM_FI_*` field) and `gpu_samples` (`series, time, value`). Storing the strings once per series
  *   rather than once per sample is what keeps the ingest of dcgm scrapes over 1M samples/s (bench/observe.mjs): a
- *   sample row is 20 bytes of numbers, with no string crossing from JavaScript into DuckDB per sample;
+ *   sample row is 20 bytes of numbers, with no string crossing from JavaScript into DuckDB per sample, appended as
+ *   columns ({@link DuckDbTelemetryStore.appendGpuPointColumns}) in commits of more than a row group (122,880 rows),
+ *   which DuckDB writes straight to the file rather than through its write-ahead log;
  * - `events`: `run, source, seq, time, kind, gpu_key, detail`;
  * - `cursors`: `run, source, offset, next_line`, one row per source, where it resumes.
  * Every append writes its rows and upserts its source's cursor inside one `BEGIN … COMMIT` (rolled back on any
@@ -21,7 +27,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  BIGINT,
   DOUBLE,
   type DuckDBAppender,
   type DuckDBConnection,
@@ -46,68 +51,193 @@ export const GPU_POINT_BATCH = 65_536;
 /** Rows per DuckDB data chunk: DuckDB's `STANDARD_VECTOR_SIZE` (2,048), the most a chunk may hold. */
 const CHUNK_ROWS = 2048;
 
+/** Which series a GPU point belongs to: its GPU, host and `DCGM_FI_*` field. */
+export interface GpuSeriesKey {
+  readonly gpuKey: string;
+  readonly hostname?: string | undefined;
+  readonly field: string;
+}
+
+/**
+ * GPU points column by column (what {@link DuckDbTelemetryStore.appendGpuPointColumns} takes): `length` points, the
+ * i-th of series `series[seriesIndex[i]]` at `time[i]` (Unix seconds) with `value[i]`. The arrays may be longer
+ * than `length`.
+ */
+export interface GpuPointColumns {
+  readonly length: number;
+  readonly series: readonly GpuSeriesKey[];
+  readonly seriesIndex: Int32Array;
+  readonly time: Float64Array;
+  readonly value: Float64Array;
+}
+
+/** The DuckDB store: the port, and GPU points appended column by column (no object per point). */
+export interface DuckDbTelemetryStore extends TelemetryStore {
+  /** {@link TelemetryStore.appendGpuPoints} of columns: the points and the source's cursor, atomically. */
+  appendGpuPointColumns(run: string, source: string, columns: GpuPointColumns, cursor: SourceCursor): Promise<void>;
+}
+
+/** Whether `store` takes GPU points as columns (the DuckDB store, or an object built on it). */
+export function takesGpuPointColumns(store: TelemetryStore): store is DuckDbTelemetryStore {
+  return typeof (store as Partial<DuckDbTelemetryStore>).appendGpuPointColumns === 'function';
+}
+
 /** Options of {@link openDuckDbStore}. */
 export interface DuckDbStoreOptions {
   /** DuckDB worker threads (default: DuckDB's, one per core). */
   readonly threads?: number;
   /** DuckDB's memory limit, e.g. `'512MB'` (default: DuckDB's, 80% of RAM); beyond it DuckDB spills to disk. */
   readonly memoryLimit?: string;
+  /**
+   * Write-ahead log size past which DuckDB checkpoints, e.g. `'64MB'` (default {@link CHECKPOINT_THRESHOLD}). Each
+   * checkpoint rewrites the table's last row group, so a small threshold costs more per row appended.
+   */
+  readonly checkpointThreshold?: string;
 }
 
-/** Steps columns in table order, after `run, source, seq`; each reads its value off a sample. */
-const STEP_COLUMNS: readonly (readonly [
-  string,
-  'DOUBLE' | 'VARCHAR',
-  (s: StepSample) => number | string | undefined,
-])[] = [
-  ['line', 'DOUBLE', (s) => s.line],
-  ['format', 'VARCHAR', (s) => s.format],
-  ['step', 'DOUBLE', (s) => s.step],
-  ['iteration_seconds', 'DOUBLE', (s) => s.iterationSeconds],
-  ['loss', 'DOUBLE', (s) => s.loss],
-  ['time', 'DOUBLE', (s) => stampSeconds(s.timestamp)],
-  ['timestamp', 'VARCHAR', (s) => s.timestamp],
-  ['consumed_samples', 'DOUBLE', (s) => s.consumedSamples],
-  ['tokens', 'DOUBLE', (s) => s.tokens],
-  ['train_iterations', 'DOUBLE', (s) => s.trainIterations],
-  ['global_batch_size', 'DOUBLE', (s) => s.globalBatchSize],
-  ['tflops_per_gpu', 'DOUBLE', (s) => s.tflopsPerGpu],
-  ['learning_rate', 'DOUBLE', (s) => s.learningRate],
-  ['tokens_per_second_per_gpu', 'DOUBLE', (s) => s.tokensPerSecondPerGpu],
-  ['grad_norm', 'DOUBLE', (s) => s.gradNorm],
-  ['mfu_percent', 'DOUBLE', (s) => s.mfuPercent],
-  ['memory_gib', 'DOUBLE', (s) => s.memoryGiB],
-  ['skipped_iterations', 'DOUBLE', (s) => s.skippedIterations],
-  ['nan_iterations', 'DOUBLE', (s) => s.nanIterations],
-  ['fields', 'VARCHAR', (s) => JSON.stringify(s.fields, nonFinite)],
+/**
+ * The store's default checkpoint threshold: DuckDB's own (16 MB) checkpoints every few thousand step rows, which
+ * doubled the cost of a commit (bench/observe.mjs); 64 MB of write-ahead log is quick to replay on reopening.
+ */
+export const CHECKPOINT_THRESHOLD = '64MB';
+
+/** The typed number columns of `steps`, in table order after `run, source, seq, line, format`, and their sample keys. */
+const STEP_NUMBERS: readonly (readonly [string, keyof StepSample])[] = [
+  ['step', 'step'],
+  ['iteration_seconds', 'iterationSeconds'],
+  ['loss', 'loss'],
+  ['consumed_samples', 'consumedSamples'],
+  ['tokens', 'tokens'],
+  ['train_iterations', 'trainIterations'],
+  ['global_batch_size', 'globalBatchSize'],
+  ['tflops_per_gpu', 'tflopsPerGpu'],
+  ['learning_rate', 'learningRate'],
+  ['tokens_per_second_per_gpu', 'tokensPerSecondPerGpu'],
+  ['grad_norm', 'gradNorm'],
+  ['mfu_percent', 'mfuPercent'],
+  ['memory_gib', 'memoryGiB'],
+  ['skipped_iterations', 'skippedIterations'],
+  ['nan_iterations', 'nanIterations'],
 ];
 
-/** The sample key each steps column fills when read back (`time` and `fields` are handled apart). */
-const STEP_KEYS: Readonly<Record<string, keyof StepSample>> = {
-  line: 'line',
-  format: 'format',
-  step: 'step',
-  iteration_seconds: 'iterationSeconds',
-  loss: 'loss',
-  timestamp: 'timestamp',
-  consumed_samples: 'consumedSamples',
-  tokens: 'tokens',
-  train_iterations: 'trainIterations',
+/** The formats a step line is read as (the `format` column is the text; the staging table carries the index). */
+const FORMATS: readonly StepLogFormat[] = ['megatron', 'nemo', 'torchtitan', 'csv', 'jsonl'];
+
+/**
+ * The typed sample field each format fills from a printed field, by the field's printed name
+ * (src/telemetry/step-log.ts). A field whose value equals its typed field's is stored once, in the typed column.
+ */
+const FIELD_COLUMNS: Readonly<Record<string, keyof StepSample>> = {
+  'consumed samples': 'consumedSamples',
+  'throughput per GPU (TFLOP/s/GPU)': 'tflopsPerGpu',
+  'learning rate': 'learningRate',
+  'global batch size': 'globalBatchSize',
+  'lm loss': 'loss',
+  'grad norm': 'gradNorm',
+  'number of skipped iterations': 'skippedIterations',
+  'number of nan iterations': 'nanIterations',
+  lr: 'learningRate',
   global_batch_size: 'globalBatchSize',
-  tflops_per_gpu: 'tflopsPerGpu',
-  learning_rate: 'learningRate',
-  tokens_per_second_per_gpu: 'tokensPerSecondPerGpu',
+  global_step: 'step',
+  reduced_train_loss: 'loss',
+  'train_step_timing in s': 'iterationSeconds',
+  TFLOPS_per_GPU: 'tflopsPerGpu',
+  tokens_per_sec_per_gpu: 'tokensPerSecondPerGpu',
+  consumed_samples: 'consumedSamples',
+  step: 'step',
+  loss: 'loss',
   grad_norm: 'gradNorm',
-  mfu_percent: 'mfuPercent',
+  tps: 'tokensPerSecondPerGpu',
+  tflops: 'tflopsPerGpu',
+  mfu: 'mfuPercent',
   memory_gib: 'memoryGiB',
-  skipped_iterations: 'skippedIterations',
-  nan_iterations: 'nanIterations',
+  time: 'iterationSeconds',
+  tokens: 'tokens',
+  samples: 'consumedSamples',
 };
 
+/** Bits of `steps_stage.present` for the time and the time stamp (the number columns take bits 0 to 15). */
+const TIME_BIT = 1 << 16;
+const TIMESTAMP_BIT = 1 << 17;
+
+/** The staging table of a steps append: every value non-NULL, `present` saying which are real. */
+const STAGE_COLUMNS: readonly (readonly [string, 'INTEGER' | 'DOUBLE' | 'VARCHAR'])[] = [
+  ['i', 'INTEGER'],
+  ['present', 'INTEGER'],
+  ['format', 'INTEGER'],
+  ['line', 'DOUBLE'],
+  ['time', 'DOUBLE'],
+  ...STEP_NUMBERS.map(([name]) => [name, 'DOUBLE'] as const),
+  ['field_set', 'INTEGER'],
+  // The field values (ASCII, no '|'), a '|' and the time stamp: one string per row rather than two.
+  ['text', 'VARCHAR'],
+];
+const STAGE_TYPES = STAGE_COLUMNS.map(([, type]) =>
+  type === 'INTEGER' ? INTEGER : type === 'DOUBLE' ? DOUBLE : VARCHAR,
+);
+
+/** Moves the staged rows into `steps` ($1 run, $2 source, $3 the first row's seq). */
+const STAGE_INSERT = `INSERT INTO steps (run, source, seq, line, format, ${STEP_NUMBERS.map(([name]) => name).join(', ')}, time, timestamp, field_set, field_values)
+  SELECT $1, $2, CAST($3 AS BIGINT) + i, line, [${FORMATS.map((f) => `'${f}'`).join(', ')}][format + 1],
+    ${STEP_NUMBERS.map(([name], c) => `CASE WHEN present & ${1 << c} <> 0 THEN ${name} END`).join(', ')},
+    CASE WHEN present & ${TIME_BIT} <> 0 THEN time END,
+    CASE WHEN present & ${TIMESTAMP_BIT} <> 0 THEN text[length(split_part(text, '|', 1)) + 2:] END,
+    field_set, split_part(text, '|', 1)
+  FROM steps_stage`;
+
+/**
+ * A step line's printed fields as stored: the field names are the row's field set (`field_set`, an id into the
+ * `step_field_sets` table: one row per distinct list of names, a log has a handful), and the values are
+ * `field_values`, comma-separated in the set's order, empty where the value is its typed column's. NaN and
+ * ±Infinity are written as `Number` reads them back.
+ */
+function fieldValues(sample: StepSample, set: FieldSet): string {
+  let text = '';
+  const record = sample as unknown as Readonly<Record<string, unknown>>;
+  const { keys, columns } = set;
+  const fields = sample.fields;
+  for (let k = 0; k < keys.length; k++) {
+    const value = fields[keys[k] as string] as number;
+    if (k > 0) text += ',';
+    const column = columns[k];
+    const negativeZero = value === 0 && 1 / value < 0;
+    if (column !== undefined && Object.is(record[column], value) && !negativeZero) continue;
+    text += negativeZero ? '-0' : String(value);
+  }
+  return text;
+}
+
+/** A field set: the names of a line's fields in order, and the typed field each may be stored in. */
+interface FieldSet {
+  readonly keys: readonly string[];
+  readonly columns: readonly (keyof StepSample | undefined)[];
+}
+
+function fieldSetOf(keys: readonly string[]): FieldSet {
+  return { keys, columns: keys.map((key) => (Object.hasOwn(FIELD_COLUMNS, key) ? FIELD_COLUMNS[key] : undefined)) };
+}
+
+/** Reads back what {@link fieldValues} wrote, the typed fields of `sample` already filled. */
+function readFieldValues(
+  sample: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+  text: string,
+): Record<string, number> {
+  const fields: Record<string, number> = {};
+  const values = text.split(',');
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
+    const token = values[k] ?? '';
+    fields[key] = token === '' ? (sample[FIELD_COLUMNS[key] as string] as number) : Number(token);
+  }
+  return fields;
+}
+
 const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS steps (run VARCHAR NOT NULL, source VARCHAR NOT NULL, seq BIGINT NOT NULL, ${STEP_COLUMNS.map(
-    ([name, type]) => `${name} ${type}`,
-  ).join(', ')})`,
+  `CREATE TABLE IF NOT EXISTS steps (run VARCHAR NOT NULL, source VARCHAR NOT NULL, seq BIGINT NOT NULL, line DOUBLE, format VARCHAR, ${STEP_NUMBERS.map(
+    ([name]) => `${name} DOUBLE`,
+  ).join(', ')}, time DOUBLE, timestamp VARCHAR, field_set INTEGER, field_values VARCHAR)`,
+  'CREATE TABLE IF NOT EXISTS step_field_sets (id INTEGER PRIMARY KEY, keys VARCHAR NOT NULL)',
   'CREATE TABLE IF NOT EXISTS gpu_series (series INTEGER PRIMARY KEY, run VARCHAR NOT NULL, gpu_key VARCHAR NOT NULL, hostname VARCHAR, field VARCHAR NOT NULL)',
   'CREATE TABLE IF NOT EXISTS gpu_samples (series INTEGER NOT NULL, time DOUBLE NOT NULL, value DOUBLE)',
   `CREATE VIEW IF NOT EXISTS gpu_points AS SELECT s.run, p.time, s.gpu_key, s.hostname, s.field, p.value
@@ -116,13 +246,7 @@ const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS cursors (run VARCHAR NOT NULL, source VARCHAR NOT NULL, "offset" BIGINT NOT NULL, next_line BIGINT NOT NULL, PRIMARY KEY (run, source))',
 ];
 
-/** JSON replacer keeping the numbers JSON cannot write. */
-function nonFinite(_key: string, value: unknown): unknown {
-  if (typeof value !== 'number' || Number.isFinite(value)) return value;
-  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-}
-
-/** Reads back what {@link nonFinite} wrote. */
+/** Reads the `fields` JSON of a store written before field sets (NaN and ±Infinity as strings). */
 function readFields(text: string | null): Record<string, number> {
   if (text === null) return {};
   const parsed = JSON.parse(text) as Record<string, number | string>;
@@ -186,7 +310,7 @@ type Row = readonly unknown[];
 export async function openDuckDbStore(
   path: string | ':memory:',
   options: DuckDbStoreOptions = {},
-): Promise<TelemetryStore> {
+): Promise<DuckDbTelemetryStore> {
   if (typeof path !== 'string' || path.length === 0) {
     throw new TokenworksError('USAGE', 'the store path is empty: give a file name, or :memory:');
   }
@@ -194,6 +318,7 @@ export async function openDuckDbStore(
   const config: Record<string, string> = {};
   if (options.threads !== undefined) config.threads = String(Math.max(1, Math.floor(options.threads)));
   if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+  config.checkpoint_threshold = options.checkpointThreshold ?? CHECKPOINT_THRESHOLD;
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
   try {
@@ -216,13 +341,18 @@ export async function openDuckDbStore(
 /** Series ids by run, field, GPU key and host name (`''` for none). */
 type SeriesIds = Map<string, Map<string, Map<string, Map<string, number>>>>;
 
-class DuckDbStore implements TelemetryStore {
+class DuckDbStore implements DuckDbTelemetryStore {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private stepSeq = 0;
   private eventSeq = 0;
   private nextSeries = 0;
   private readonly series: SeriesIds = new Map();
+  /** Field sets by id, and their ids by JSON text. */
+  private readonly fieldSets: FieldSet[] = [];
+  private readonly fieldSetIds = new Map<string, number>();
+  /** Whether `steps` has the `fields` JSON column of stores written before field sets. */
+  private legacyFields = false;
 
   constructor(
     private readonly path: string,
@@ -240,6 +370,23 @@ class DuckDbStore implements TelemetryStore {
     this.stepSeq = Number(steps?.[0] ?? 0);
     this.eventSeq = Number(events?.[0] ?? 0);
     this.nextSeries = Number(series?.[0] ?? 0);
+    for (const [id, keys] of await this.rows('SELECT id, keys FROM step_field_sets ORDER BY id')) {
+      this.fieldSets[Number(id)] = fieldSetOf(JSON.parse(keys as string) as string[]);
+      this.fieldSetIds.set(keys as string, Number(id));
+    }
+    const columns = new Set(
+      (
+        await this.rows("SELECT column_name FROM duckdb_columns() WHERE table_name = 'steps' AND schema_name = 'main'")
+      ).map(([name]) => name as string),
+    );
+    this.legacyFields = columns.has('fields');
+    if (!columns.has('field_set')) {
+      await this.connection.run('ALTER TABLE steps ADD COLUMN field_set INTEGER');
+      await this.connection.run('ALTER TABLE steps ADD COLUMN field_values VARCHAR');
+    }
+    await this.connection.run(
+      `CREATE TEMP TABLE IF NOT EXISTS steps_stage (${STAGE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
+    );
     for (const [id, run, gpuKey, hostname, field] of await this.rows(
       'SELECT series, run, gpu_key, hostname, field FROM gpu_series',
     )) {
@@ -303,41 +450,102 @@ class DuckDbStore implements TelemetryStore {
     }
   }
 
+  /** The id of a field set (the names of a line's fields, in order), adding it to `fresh` when new. */
+  private fieldSet(keys: readonly string[], fresh: [number, string][]): number {
+    const text = JSON.stringify(keys);
+    let id = this.fieldSetIds.get(text);
+    if (id === undefined) {
+      id = this.fieldSets.length;
+      this.fieldSets.push(fieldSetOf(keys));
+      this.fieldSetIds.set(text, id);
+      fresh.push([id, text]);
+    }
+    return id;
+  }
+
   appendSteps(run: string, source: string, samples: readonly StepSample[], cursor: SourceCursor): Promise<void> {
+    const fresh: [number, string][] = [];
     return this.transaction(run, source, cursor, async () => {
       if (samples.length === 0) return;
-      let seq = this.stepSeq;
-      const types = [
-        VARCHAR,
-        VARCHAR,
-        BIGINT,
-        ...STEP_COLUMNS.map(([, type]) => (type === 'DOUBLE' ? DOUBLE : VARCHAR)),
-      ];
-      await this.appender('steps', (appender) => {
-        // Column by column into data chunks: a number column is filled in JavaScript and copied once.
-        for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
-          const count = Math.min(CHUNK_ROWS, samples.length - start);
-          const chunk = DuckDBDataChunk.create(types, count);
-          const runs = chunk.getColumnVector(0);
-          const sources = chunk.getColumnVector(1);
-          const seqs = chunk.getColumnVector(2);
-          for (let r = 0; r < count; r++) {
-            runs.setItem(r, run);
-            sources.setItem(r, source);
-            seqs.setItem(r, BigInt(seq++));
+      const first = this.stepSeq;
+      try {
+        // Staged without NULLs (a NULL costs the client library several BigInt operations per row): absent
+        // values are 0 with their bit clear in `present`, and one INSERT … SELECT writes the NULLs.
+        await this.appender('steps_stage', (appender) => {
+          let lastKeys: readonly string[] = [];
+          let lastSet = this.fieldSet(lastKeys, fresh);
+          for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
+            const count = Math.min(CHUNK_ROWS, samples.length - start);
+            const chunk = DuckDBDataChunk.create(STAGE_TYPES, count);
+            const present = new Int32Array(count);
+            const index = chunk.getColumnVector(0);
+            const format = chunk.getColumnVector(2);
+            const line = chunk.getColumnVector(3);
+            const time = chunk.getColumnVector(4);
+            const fieldSet = chunk.getColumnVector(5 + STEP_NUMBERS.length);
+            const valuesVector = chunk.getColumnVector(6 + STEP_NUMBERS.length);
+            for (let r = 0; r < count; r++) {
+              const sample = samples[start + r] as StepSample;
+              index.setItem(r, start + r);
+              format.setItem(r, FORMATS.indexOf(sample.format));
+              line.setItem(r, sample.line);
+              const seconds = stampSeconds(sample.timestamp);
+              time.setItem(r, seconds ?? 0);
+              let mask = (seconds === undefined ? 0 : TIME_BIT) | (sample.timestamp === undefined ? 0 : TIMESTAMP_BIT);
+              // Consecutive lines of one log print the same fields: the set of the row before, without a lookup.
+              const keys = Object.keys(sample.fields);
+              if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
+                lastKeys = keys;
+                lastSet = this.fieldSet(keys, fresh);
+              }
+              fieldSet.setItem(r, lastSet);
+              valuesVector.setItem(
+                r,
+                `${fieldValues(sample, this.fieldSets[lastSet] as FieldSet)}|${sample.timestamp ?? ''}`,
+              );
+              present[r] = mask;
+              mask = 0;
+            }
+            STEP_NUMBERS.forEach(([, key], c) => {
+              const vector = chunk.getColumnVector(5 + c);
+              const bit = 1 << c;
+              for (let r = 0; r < count; r++) {
+                const value = (samples[start + r] as unknown as Readonly<Record<string, number | undefined>>)[key];
+                if (value === undefined) vector.setItem(r, 0);
+                else {
+                  vector.setItem(r, value);
+                  present[r] = (present[r] as number) | bit;
+                }
+              }
+              vector.flush();
+            });
+            const mask = chunk.getColumnVector(1);
+            for (let r = 0; r < count; r++) mask.setItem(r, present[r] as number);
+            for (const vector of [index, mask, format, line, time, fieldSet, valuesVector]) vector.flush();
+            appender.appendDataChunk(chunk);
           }
-          runs.flush();
-          sources.flush();
-          seqs.flush();
-          STEP_COLUMNS.forEach(([, , read], c) => {
-            const vector = chunk.getColumnVector(c + 3);
-            for (let r = 0; r < count; r++) vector.setItem(r, read(samples[start + r] as StepSample) ?? null);
-            vector.flush();
+        });
+        if (fresh.length > 0) {
+          await this.appender('step_field_sets', (appender) => {
+            for (const [id, keys] of fresh) {
+              appender.appendInteger(id);
+              appender.appendVarchar(keys);
+              appender.endRow();
+            }
           });
-          appender.appendDataChunk(chunk);
         }
-      });
-      this.stepSeq = seq;
+        await this.connection.run(STAGE_INSERT, [run, source, first]);
+        await this.connection.run('DELETE FROM steps_stage');
+        this.stepSeq = first + samples.length;
+      } catch (error) {
+        // The new field sets roll back with the transaction: forget them here too.
+        for (const [id, text] of fresh) {
+          this.fieldSetIds.delete(text);
+          this.fieldSets.length = Math.min(this.fieldSets.length, id);
+        }
+        await this.connection.run('DELETE FROM steps_stage').catch(() => undefined);
+        throw error;
+      }
     });
   }
 
@@ -361,72 +569,101 @@ class DuckDbStore implements TelemetryStore {
   }
 
   appendGpuPoints(run: string, source: string, points: readonly GpuPoint[], cursor: SourceCursor): Promise<void> {
-    const added: [Map<string, number>, string][] = [];
-    return this.transaction(run, source, cursor, async () => {
-      if (points.length === 0) return;
-      const ids = new Int32Array(points.length);
-      const fresh: [number, GpuPoint][] = [];
-      let lastKey: string | undefined;
-      let lastField: string | undefined;
-      let lastHosts: Map<string, number> | undefined;
-      for (let i = 0; i < points.length; i++) {
-        const point = points[i] as GpuPoint;
-        if (typeof point.gpuKey !== 'string' || point.gpuKey === '' || typeof point.field !== 'string') {
+    const series: GpuSeriesKey[] = [];
+    const seriesIndex = new Int32Array(points.length);
+    const time = new Float64Array(points.length);
+    const value = new Float64Array(points.length);
+    let last: GpuPoint | undefined;
+    for (let i = 0; i < points.length; i++) {
+      const point = points[i] as GpuPoint;
+      if (typeof point.gpuKey !== 'string' || point.gpuKey === '' || typeof point.field !== 'string') {
+        return this.transaction(run, source, cursor, async () => {
           throw new TokenworksError(
             'USAGE',
             `GPU point ${i} has no gpuKey or field (${JSON.stringify(point).slice(0, 120)}): every point names its GPU and DCGM field`,
           );
+        });
+      }
+      // Consecutive points of one series (a scrape's family group) share one entry of the batch's series table.
+      if (
+        last === undefined ||
+        point.gpuKey !== last.gpuKey ||
+        point.field !== last.field ||
+        point.hostname !== last.hostname
+      ) {
+        series.push(point);
+      }
+      last = point;
+      seriesIndex[i] = series.length - 1;
+      time[i] = point.time;
+      value[i] = point.value;
+    }
+    return this.appendGpuPointColumns(run, source, { length: points.length, series, seriesIndex, time, value }, cursor);
+  }
+
+  appendGpuPointColumns(run: string, source: string, columns: GpuPointColumns, cursor: SourceCursor): Promise<void> {
+    const added: [Map<string, number>, string][] = [];
+    return this.transaction(run, source, cursor, async () => {
+      const { length, seriesIndex, time, value } = columns;
+      if (length === 0) return;
+      // Store ids of the batch's series, resolved when first used (-1: not yet).
+      const ids = new Int32Array(columns.series.length).fill(-1);
+      const fresh: [number, GpuSeriesKey][] = [];
+      const resolve = (index: number): number => {
+        const key = columns.series[index];
+        if (key === undefined || typeof key.gpuKey !== 'string' || key.gpuKey === '' || typeof key.field !== 'string') {
+          throw new TokenworksError(
+            'USAGE',
+            `GPU series ${index} has no gpuKey or field (${JSON.stringify(key).slice(0, 120)}): every point names its GPU and DCGM field`,
+          );
         }
-        // Consecutive points of one GPU and field (a scrape's family group) skip the map walk.
-        const hosts =
-          point.gpuKey === lastKey && point.field === lastField && lastHosts !== undefined
-            ? lastHosts
-            : this.seriesMap(run, point.field, point.gpuKey);
-        lastKey = point.gpuKey;
-        lastField = point.field;
-        lastHosts = hosts;
-        const host = point.hostname ?? '';
+        const hosts = this.seriesMap(run, key.field, key.gpuKey);
+        const host = key.hostname ?? '';
         let id = hosts.get(host);
         if (id === undefined) {
           id = this.nextSeries++;
           hosts.set(host, id);
           added.push([hosts, host]);
-          fresh.push([id, point]);
+          fresh.push([id, key]);
         }
-        ids[i] = id;
-      }
+        ids[index] = id;
+        return id;
+      };
       try {
+        const chunks: DuckDBDataChunk[] = [];
+        for (let start = 0; start < length; start += CHUNK_ROWS) {
+          const count = Math.min(CHUNK_ROWS, length - start);
+          const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
+          const seriesVector = chunk.getColumnVector(0);
+          const timeVector = chunk.getColumnVector(1);
+          const valueVector = chunk.getColumnVector(2);
+          for (let r = 0; r < count; r++) {
+            const index = seriesIndex[start + r] as number;
+            const id = ids[index] as number;
+            seriesVector.setItem(r, id >= 0 ? id : resolve(index));
+            timeVector.setItem(r, time[start + r] as number);
+            valueVector.setItem(r, value[start + r] as number);
+          }
+          seriesVector.flush();
+          timeVector.flush();
+          valueVector.flush();
+          chunks.push(chunk);
+        }
         if (fresh.length > 0) {
           await this.appender('gpu_series', (appender) => {
-            for (const [id, point] of fresh) {
+            for (const [id, key] of fresh) {
               appender.appendInteger(id);
               appender.appendVarchar(run);
-              appender.appendVarchar(point.gpuKey);
-              if (point.hostname === undefined || point.hostname === '') appender.appendNull();
-              else appender.appendVarchar(point.hostname);
-              appender.appendVarchar(point.field);
+              appender.appendVarchar(key.gpuKey);
+              if (key.hostname === undefined || key.hostname === '') appender.appendNull();
+              else appender.appendVarchar(key.hostname);
+              appender.appendVarchar(key.field);
               appender.endRow();
             }
           });
         }
         await this.appender('gpu_samples', (appender) => {
-          for (let start = 0; start < points.length; start += CHUNK_ROWS) {
-            const count = Math.min(CHUNK_ROWS, points.length - start);
-            const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
-            const series = chunk.getColumnVector(0);
-            const time = chunk.getColumnVector(1);
-            const value = chunk.getColumnVector(2);
-            for (let r = 0; r < count; r++) {
-              const point = points[start + r] as GpuPoint;
-              series.setItem(r, ids[start + r] as number);
-              time.setItem(r, point.time);
-              value.setItem(r, point.value);
-            }
-            series.flush();
-            time.flush();
-            value.flush();
-            appender.appendDataChunk(chunk);
-          }
+          for (const chunk of chunks) appender.appendDataChunk(chunk);
         });
       } catch (error) {
         // The new series ids roll back with the transaction: forget them here too.
@@ -473,18 +710,25 @@ class DuckDbStore implements TelemetryStore {
   async steps(run: string): Promise<StepSample[]> {
     checkName('run', run);
     return this.serial(async () => {
-      const names = STEP_COLUMNS.map(([name]) => name);
-      const rows = await this.rows(`SELECT ${names.join(', ')} FROM steps WHERE run = $1 ORDER BY seq`, [run]);
+      const numbers = STEP_NUMBERS.map(([name]) => name);
+      const rows = await this.rows(
+        `SELECT line, format, timestamp, field_set, field_values, ${this.legacyFields ? 'fields' : 'NULL'}, ${numbers.join(', ')}
+           FROM steps WHERE run = $1 ORDER BY seq`,
+        [run],
+      );
       return rows.map((row) => {
-        const sample: Record<string, unknown> = {};
-        names.forEach((name, index) => {
-          const value = row[index];
-          if (value === null || value === undefined || name === 'time') return;
-          if (name === 'fields') sample.fields = readFields(value as string);
-          else sample[STEP_KEYS[name] as string] = value;
+        const [line, format, timestamp, set, values, legacy] = row;
+        const sample: Record<string, unknown> = { format: format as StepLogFormat, line };
+        STEP_NUMBERS.forEach(([, key], index) => {
+          const value = row[6 + index];
+          if (value !== null && value !== undefined) sample[key] = value;
         });
-        sample.format = sample.format as StepLogFormat;
-        sample.fields ??= {};
+        if (timestamp !== null) sample.timestamp = timestamp;
+        const keys = set === null ? undefined : this.fieldSets[Number(set)]?.keys;
+        sample.fields =
+          keys !== undefined
+            ? readFieldValues(sample, keys, (values as string | null) ?? '')
+            : readFields(legacy as string | null);
         return sample as unknown as StepSample;
       });
     });
@@ -583,7 +827,11 @@ class DuckDbStore implements TelemetryStore {
         );
       }
       const tables: readonly [string, string][] = [
-        ['steps', 'SELECT * FROM steps WHERE run = $1 ORDER BY seq'],
+        // The field set's names beside the values (an empty value is its typed column's), not the set's id.
+        [
+          'steps',
+          'SELECT s.* EXCLUDE (field_set), f.keys AS field_names FROM steps s LEFT JOIN step_field_sets f ON f.id = s.field_set WHERE s.run = $1 ORDER BY s.seq',
+        ],
         ['gpu_points', 'SELECT * FROM gpu_points WHERE run = $1 ORDER BY time, gpu_key, field'],
         ['events', 'SELECT * FROM events WHERE run = $1 ORDER BY seq'],
       ];

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../../test/run-cli.js';
 import type { GpuPoint, TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
-import { gpuPointsOf, normaliseDcgm } from '../telemetry/dcgm.js';
+import { dcgmFieldName, gpuPointsOf, normaliseDcgm, normaliseDcgmSample } from '../telemetry/dcgm.js';
+import { parsePromLine } from '../telemetry/prometheus-text.js';
 import { parseStepLog } from '../telemetry/step-log.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { fileSourceName, ingestDcgmFiles, ingestLog } from './ingest.js';
@@ -44,7 +46,17 @@ async function allPoints(store: TelemetryStore, run: string): Promise<GpuPoint[]
 }
 const sortKey = (p: GpuPoint) => `${p.time} ${p.gpuKey} ${p.field} ${p.value}`;
 
+/** The shared dcgm-exporter fixtures (../shared/data/telemetry/dcgm, README there). */
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'telemetry', 'dcgm');
+
 let directory: string;
+let emulatedDirectory: string;
+beforeAll(() => {
+  emulatedDirectory = mkdtempSync(join(tmpdir(), 'tokenworks-ingest-emulated-'));
+});
+afterAll(() => {
+  rmSync(emulatedDirectory, { recursive: true, force: true });
+});
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'tokenworks-ingest-'));
 });
@@ -235,4 +247,172 @@ describe('ingestDcgmFiles', () => {
     await expect(ingestDcgmFiles(store, 'r', [join(directory, 'none.prom')])).rejects.toThrow(/cannot read the dcgm/);
     await store.close();
   });
+});
+
+/**
+ * The reference reading of a dcgm file: every line through the one parser (`parsePromLine`, `dcgmFieldName`,
+ * `normaliseDcgmSample`), as the streaming reader's contract says (a line after `# EOF` is malformed; a sample
+ * without a time stamp takes the file's modification time).
+ */
+function referenceDcgm(text: string, mtime: number) {
+  const points: GpuPoint[] = [];
+  const malformed: string[] = [];
+  let skipped = 0;
+  let eofLine: number | undefined;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((rawLine, index) => {
+    const line = index + 1;
+    const raw = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    const parsed = parsePromLine(raw, line);
+    if (parsed.kind === 'blank') return;
+    if (eofLine !== undefined) {
+      malformed.push(detail(line, `after # EOF on line ${eofLine}`, raw));
+      return;
+    }
+    if (parsed.kind === 'eof') eofLine = line;
+    if (parsed.kind === 'malformed') malformed.push(detail(line, parsed.reason, raw));
+    if (parsed.kind !== 'sample') return;
+    const field = dcgmFieldName(parsed.sample.name);
+    const sample = field === undefined ? undefined : normaliseDcgmSample(parsed.sample, field);
+    if (field === undefined || sample?.gpuKey === undefined) {
+      skipped++;
+      return;
+    }
+    points.push({
+      time: parsed.sample.timestamp === undefined ? mtime : parsed.sample.timestamp / 1000,
+      gpuKey: sample.gpuKey,
+      ...(sample.gpu.hostname !== undefined && sample.gpu.hostname !== '' && { hostname: sample.gpu.hostname }),
+      field,
+      value: parsed.sample.value,
+    });
+  });
+  return { points, malformed, skipped, lines: lines.length };
+}
+
+/** A malformed event's detail after `file:` (ingest.ts keeps 200 characters of the line). */
+const detail = (line: number, reason: string, text: string) =>
+  `${line}: ${reason}: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
+
+/** Every file under `folder`, recursively. */
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(folder, entry.name)) : [join(folder, entry.name)],
+  );
+}
+
+/** Lines the quick path must leave to the parser, or read exactly as it does. */
+const EDGE_CASES = [
+  '# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).',
+  '# TYPE DCGM_FI_DEV_POWER_USAGE gauge',
+  ...Array.from({ length: 3 }, (_, s) =>
+    [0, 1, 2]
+      .map(
+        (g) =>
+          `DCGM_FI_DEV_POWER_USAGE{gpu="${g}",UUID="GPU-${g}",Hostname="n1"} ${600 + s + g / 8} ${1_767_225_600_000 + s * 15_000}`,
+      )
+      .join('\n'),
+  ),
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} 601 +1767225700000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"} 6.01e2 1767225700000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} +Inf 1.7672257e12',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} -Inf',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"} nan 1767225715000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} NAN 1767225715000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} Infinity 1767225730000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"} 1234567890123456789 1767225730000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} 0.1234567890123456 1767225730000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} -0 1767225745000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"}\t7.\t1767225745000 \r',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} .5 1767225745000\r\r',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"}1 1767225760000',
+  '  DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"} 2 1767225760000',
+  'DCGM_FI_DEV_POWER_USAGE {gpu="2",UUID="GPU-2",Hostname="n1"} 3 1767225760000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} 4 1767225775000 # {trace_id="x"} 1',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1",note="a } b"} 5 1767225775000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1",note="a # b"} 6 1767225775000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="nœud-1"} 7 1767225790000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-0",Hostname="n1"} 7\u00a0 1767225790000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-1",Hostname="n1"} 8 1767225790000 9',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} 0x10 1767225790000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} 9 -1767225790000',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} 9 1767225790000.5',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} 9 17672257900001234567',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"}',
+  'DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-2",Hostname="n1"} ',
+  '   ',
+  '\u00a0',
+  '',
+  '# NOTE a comment',
+  '# TYPE DCGM_FI_DEV_POWER_USAGE sometype',
+  'DCGM_FI_DEV_POWER_USAGE{Hostname="n1"} 0',
+  'go_goroutines{job="x"} 12',
+  'dcgm_gpu_temp{gpu="1",UUID="GPU-1",Hostname="n1",exported_pod="p"} 41',
+  'DCGM_FI_DEV_GPU_TEMP{gpu="1",uuid="GPU-1",hostname="n1"} 42 1767225800000',
+  '}DCGM_FI_DEV_GPU_TEMP 1',
+  'DCGM_FI_DEV_GPU_TEMP{gpu="1",uuid="GPU-1",hostname="n1"} 43 1767225815000',
+  '# EOF',
+  'DCGM_FI_DEV_GPU_TEMP{gpu="1",uuid="GPU-1",hostname="n1"} 44 1767225830000',
+  '',
+  'DCGM_FI_DEV_GPU_TEMP{gpu="1",uuid="GPU-1",hostname="n1"} 45 1767225845000',
+].join('\n');
+
+describe('ingestDcgmFiles reads as the parser does', () => {
+  let emulated: string[] = [];
+  beforeAll(async () => {
+    const spec = join(emulatedDirectory, 'spec.yaml');
+    writeFileSync(
+      spec,
+      `name: Llama 3 8B on 16 H100
+workload:
+  model: llama3-8b
+  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
+system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
+plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
+twin: { days: 0.2, failureScale: 40 }
+`,
+    );
+    const out = join(emulatedDirectory, 'run');
+    const result = await run('emulate', spec, '--out', out);
+    expect(result.code, result.stderr).toBe(0);
+    emulated = filesUnder(join(out, 'dcgm'));
+  }, 60_000);
+
+  it('gives the points, skips and malformed lines of the parser on every fixture, emulated file and edge case', async () => {
+    const edge = join(directory, 'edge.prom');
+    writeFileSync(edge, `${EDGE_CASES}\n${EDGE_CASES.replaceAll('\n', '\r\n')}`);
+    const binary = join(directory, 'binary.prom');
+    writeFileSync(
+      binary,
+      Buffer.concat([
+        Buffer.from('DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-0",Hostname="h\xff"} 1 1767225600000\n', 'latin1'),
+        Buffer.from('DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-0",Hostname="h\xff"} 2 1767225615000\n', 'latin1'),
+        Buffer.from([0xe2, 0x82, 0x7d, 0x20, 0x31, 0x0a]),
+      ]),
+    );
+    const files = [...filesUnder(FIXTURES), ...emulated, edge, binary];
+    expect(emulated.length).toBeGreaterThan(0);
+    expect(files.length).toBeGreaterThan(8);
+    for (const path of files) {
+      const mtime = statSync(path).mtimeMs / 1000;
+      const expected = referenceDcgm(new TextDecoder().decode(readFileSync(path)), mtime);
+      for (const chunkBytes of [4096, undefined]) {
+        const store = await openDuckDbStore(':memory:');
+        const counts = await ingestDcgmFiles(store, 'r', [path], chunkBytes === undefined ? {} : { chunkBytes });
+        const stored = await allPoints(store, 'r');
+        const key = (p: GpuPoint) =>
+          `${p.time} ${p.gpuKey} ${p.hostname} ${p.field} ${Object.is(p.value, -0) ? '-0' : p.value}`;
+        expect(stored.map(key).sort(), path).toEqual(expected.points.map(key).sort());
+        expect(counts, path).toEqual({
+          points: expected.points.length,
+          malformed: expected.malformed.length,
+          skipped: expected.skipped,
+          lines: expected.lines,
+        });
+        const events = (await store.events('r')).map((e) => e.detail.slice(path.length + 1));
+        expect(events, path).toEqual(expected.malformed);
+        await store.close();
+      }
+    }
+  }, 120_000);
 });

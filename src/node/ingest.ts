@@ -7,12 +7,16 @@
  * its own cursor; a resumed ingest reads from the one further behind and keeps, of each batch, only the lines past
  * each kind's own cursor (line numbers say where), so a crash between the two appends of a batch repeats nothing.
  *
- * dcgm scrape files are read in chunks of complete lines (memory bounded by the chunk, not the file) and parsed a
- * line at a time. dcgm-exporter repeats each series' name and label set in every scrape, so the label set's text is
- * the key of a cache of what it normalises to (field, GPU key, host): a line whose text before the value was seen
- * before costs a map lookup and two number reads; a new one goes through the full parser (`parsePromLine`,
- * `normaliseDcgmSample`), and is cached only when the quick read of its value and time stamp gives exactly what the
- * full parser gave.
+ * dcgm scrape files are read as bytes in chunks of complete lines (memory bounded by the chunk, not the file) and
+ * committed {@link DCGM_BATCH_POINTS} points at a time, as columns (no object per point) when the store takes them
+ * (the DuckDB store). There is one parser: a line the reader has not seen the like of goes through `parsePromLine`,
+ * `dcgmFieldName` and `normaliseDcgmSample`; dcgm-exporter repeats each series' name and label set in every scrape,
+ * so the label set's bytes are cached with what they normalise to (field, GPU key, host), and a later line that
+ * starts with them and ends in a plain `value [stamp]` is read by a byte comparison and two number reads (see
+ * {@link DcgmReader}); everything else goes to the parser again. src/node/ingest.test.ts holds the reader to the
+ * parser line by line on every shared fixture, emulated scrape files and edge cases. (A design that split and
+ * matched the lines in DuckDB SQL (string_split or read_csv, regexp_extract, a join on the label set's text) was
+ * measured first: about 1 µs per sample before the insert, over the budget of 1 µs per sample in all.)
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -23,7 +27,7 @@ import { TokenworksError } from '../errors.js';
 import { dcgmFieldName, normaliseDcgmSample } from '../telemetry/dcgm.js';
 import { parsePromLine, parsePromValue } from '../telemetry/prometheus-text.js';
 import type { MalformedStepLine } from '../telemetry/step-log.js';
-import { MAX_NAME_LENGTH } from './duckdb-store.js';
+import { type GpuPointColumns, type GpuSeriesKey, MAX_NAME_LENGTH, takesGpuPointColumns } from './duckdb-store.js';
 import { createLogFileSource } from './log-file-source.js';
 
 /** What an ingest stored. */
@@ -49,11 +53,18 @@ export interface IngestLogOptions {
   readonly signal?: AbortSignal;
   /** How often a followed log is checked for growth, milliseconds (default 250). */
   readonly pollMs?: number;
-  /** Bytes read at a time (default 1 MiB). */
+  /** Bytes read at a time, one transaction each (default {@link LOG_CHUNK_BYTES}). */
   readonly chunkBytes?: number;
   /** Called after each batch is committed, with the totals so far. */
   readonly onCommit?: (progress: LogIngestProgress) => void;
 }
+
+/**
+ * Bytes of a log read and committed at a time: about 12,000 Megatron lines, a few MiB of samples in memory, and few
+ * enough commits that their cost per line is small (a commit of a few thousand rows costs as much again as writing
+ * them). A followed log commits what each poll found.
+ */
+export const LOG_CHUNK_BYTES = 4 * 2 ** 20;
 
 const START: SourceCursor = { offset: 0, nextLine: 1 };
 
@@ -103,7 +114,7 @@ export async function ingestLog(
   const source = createLogFileSource(path, {
     follow: options.follow ?? false,
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
-    ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
+    chunkBytes: options.chunkBytes ?? LOG_CHUNK_BYTES,
     fromOffset: from.offset,
     fromLine: from.nextLine,
   });
@@ -158,135 +169,325 @@ export interface IngestDcgmOptions {
 }
 
 /** What a label set normalises to, or null for a sample that is not stored. */
-type Series = { readonly field: string; readonly gpuKey: string; readonly hostname: string | undefined } | null;
+type Series = GpuSeriesKey | null;
 
-/** A cached label set: the line's text up to its closing `}` and what it normalises to. */
+/** A cached label set: the line's bytes up to its closing `}`, what it normalises to, and the one that followed it. */
 interface Entry {
-  readonly prefix: string;
+  readonly prefix: Buffer;
   readonly series: Series;
+  /** Index of `series` in the reader's series table (-1 for none). */
+  readonly index: number;
+  /** The label set on the line after this one, the last time (the reader's guess for the next line). */
+  next: Entry | undefined;
 }
 
 /** Most label sets the cache keeps (a fleet's GPUs × fields is far fewer per file); past it, it starts over. */
 const CACHE_LIMIT = 1 << 16;
 
+/**
+ * GPU points per commit: more than DuckDB's row group (122,880 rows), so that a commit writes its rows straight into
+ * the database file instead of through the write-ahead log (about a third of the cost per point, bench/observe.mjs).
+ */
+export const DCGM_BATCH_POINTS = 1 << 18;
+
+/** Malformed lines per commit at most (a file of garbage commits its events in bounded batches). */
+const MALFORMED_BATCH = 4096;
+
+/** Bytes read between two commits at most, whatever the lines held. */
+const COMMIT_BYTES = 64 * 2 ** 20;
+
 /** The 0.0.4 sample time stamp: integer milliseconds (src/telemetry/prometheus-text.ts's TIMESTAMP). */
 const TIMESTAMP = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const readStamp = (token: string) => (TIMESTAMP.test(token) ? Number(token) : undefined);
 
 /** Powers of ten a double holds exactly (10^0 … 10^22): a decimal's digits divided by one is correctly rounded. */
 const TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
-const isBlank = (c: number) => c === 32 || c === 9;
+const NL = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+const HASH = 0x23;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const CLOSE = 0x7d;
 
-/** A dcgm-exporter line reader: text lines in, GPU points out, with the label-set cache. */
-class DcgmLines {
+/**
+ * A dcgm-exporter line reader over bytes: lines in, GPU points out as columns. Every line the reader has not seen
+ * the like of goes through the one parser (`parsePromLine`, then `dcgmFieldName` and `normaliseDcgmSample`); its
+ * label set (the bytes up to the closing `}`) is then cached with what it normalises to, but only when the quick read
+ * of the line's value and time stamp gives exactly what the parser gave. A later line that starts with a cached label
+ * set and ends in a plain `value [stamp]` costs a byte comparison and two number reads: the label set expected first
+ * is the one that followed the previous line's the last time (dcgm-exporter writes its series in the same order every
+ * scrape), so most lines are matched without decoding or hashing them. Anything else goes to the parser again.
+ */
+class DcgmReader {
   private readonly cache = new Map<string, Entry>();
+  /** `#` lines the parser read as comments, HELP, TYPE or UNIT: the same text reads the same again. */
+  private readonly comments = new Set<string>();
+  private readonly seriesIndexes = new Map<string, number>();
+  private readonly decoder = new TextDecoder('utf-8');
+  /** Every series met, indexed by the points' `seriesIndex`. */
+  readonly series: GpuSeriesKey[] = [];
+  private previous: Entry | undefined;
+  private predicted: Entry | undefined;
+  private eofLine: number | undefined;
   private value = 0;
   private timestamp: number | undefined;
-  private eofLine: number | undefined;
   skipped = 0;
   readonly malformed: { line: number; reason: string; text: string }[] = [];
+  length = 0;
+  private seriesIndex: Int32Array;
+  private time: Float64Array;
+  private values: Float64Array;
+  private spare: Pick<GpuPointColumns, 'seriesIndex' | 'time' | 'value'> | undefined;
 
   /** `scrapedAt`: Unix seconds of a sample without a time stamp (the file's modification time). */
-  constructor(private readonly scrapedAt: number) {}
+  constructor(
+    private readonly scrapedAt: number,
+    private readonly capacity: number,
+  ) {
+    this.seriesIndex = new Int32Array(capacity);
+    this.time = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+  }
+
+  /** Whether the batch should be committed before the next line. */
+  get full(): boolean {
+    return this.length >= this.capacity || this.malformed.length >= MALFORMED_BATCH;
+  }
 
   /**
-   * A number of `text[i, j)`: plain decimals of up to 15 digits are read digit by digit (an integer below 2^53
-   * divided by an exact power of ten is the correctly rounded double, the same as `Number`), anything else by
-   * `read`; NaN when `read` refuses it.
+   * The batch's points as columns; the reader starts a new batch in the other set of arrays (two sets: one being
+   * committed while the other fills; the caller awaits a commit before taking the next batch).
    */
-  private number(text: string, i: number, j: number, read: (token: string) => number | undefined): number {
+  take(): GpuPointColumns {
+    const columns = {
+      length: this.length,
+      series: this.series,
+      seriesIndex: this.seriesIndex,
+      time: this.time,
+      value: this.values,
+    };
+    if (this.length > 0) {
+      const spare = this.spare ?? {
+        seriesIndex: new Int32Array(this.capacity),
+        time: new Float64Array(this.capacity),
+        value: new Float64Array(this.capacity),
+      };
+      this.spare = columns;
+      this.seriesIndex = spare.seriesIndex;
+      this.time = spare.time;
+      this.values = spare.value;
+    }
+    this.length = 0;
+    return columns;
+  }
+
+  private push(index: number, time: number, value: number): void {
+    const at = this.length++;
+    this.seriesIndex[at] = index;
+    this.time[at] = time;
+    this.values[at] = value;
+  }
+
+  private indexOf(series: GpuSeriesKey): number {
+    const key = `${series.field}\0${series.gpuKey}\0${series.hostname ?? ''}`;
+    let index = this.seriesIndexes.get(key);
+    if (index === undefined) {
+      index = this.series.length;
+      this.series.push(series);
+      this.seriesIndexes.set(key, index);
+    }
+    return index;
+  }
+
+  /**
+   * A number of `data[i, j)`: plain decimals of up to 15 digits are read digit by digit (an integer below 2^53
+   * divided by an exact power of ten is the correctly rounded double, the same as `Number`), any other ASCII token
+   * by `read`; undefined when `read` refuses it or the token is not ASCII (the parser then decides).
+   */
+  private number(
+    data: Buffer,
+    i: number,
+    j: number,
+    plus: boolean,
+    read: (token: string) => number | undefined,
+  ): number | undefined {
     let k = i;
     let negative = false;
-    const sign = text.charCodeAt(k);
-    if (sign === 45 || sign === 43) {
-      negative = sign === 45;
+    const sign = data[k];
+    if (sign === MINUS || (plus && sign === PLUS)) {
+      negative = sign === MINUS;
       k++;
     }
     let digits = 0;
     let mantissa = 0;
     let scale = -1;
     for (; k < j; k++) {
-      const c = text.charCodeAt(k);
+      const c = data[k] as number;
       if (c >= 48 && c <= 57) {
         mantissa = mantissa * 10 + (c - 48);
         digits++;
         if (scale >= 0) scale++;
-      } else if (c === 46 && scale < 0) scale = 0;
+      } else if (c === DOT && scale < 0) scale = 0;
       else break;
     }
     if (k === j && digits > 0 && digits <= 15) {
       const magnitude = scale > 0 ? mantissa / (TEN[scale] as number) : mantissa;
       return negative ? -magnitude : magnitude;
     }
-    return read(text.slice(i, j)) ?? Number.NaN;
+    for (let m = i; m < j; m++) if ((data[m] as number) >= 0x80) return undefined;
+    return read(data.toString('latin1', i, j));
   }
 
-  /** Reads the value and optional time stamp in `text[start, end)` (`[ \t]`-separated, as parsePromLine splits). */
-  private tail(text: string, start: number, end: number): boolean {
+  /**
+   * Reads `[ \t]*value([ \t]+stamp)?[ \t]*\r?` from `data[i]` to the line's end (its `\n`, or `limit`), as
+   * parsePromLine splits it; the index of that end, or -1 for a tail that is anything else.
+   */
+  private tail(data: Buffer, start: number, limit: number): number {
     let i = start;
-    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    while (i < limit && (data[i] === SPACE || data[i] === TAB)) i++;
     let j = i;
-    while (j < end && !isBlank(text.charCodeAt(j))) j++;
-    if (j === i) return false;
-    const value = this.number(text, i, j, parsePromValue);
-    // A NaN that is no `NaN` token is a value parsePromValue refused.
-    if (Number.isNaN(value) && parsePromValue(text.slice(i, j)) === undefined) return false;
-    while (j < end && isBlank(text.charCodeAt(j))) j++;
-    let timestamp: number | undefined;
-    if (j < end) {
-      let k = j;
-      while (k < end && !isBlank(text.charCodeAt(k))) k++;
-      const stampEnd = k;
-      while (k < end && isBlank(text.charCodeAt(k))) k++;
-      if (k < end) return false;
-      timestamp = this.number(text, j, stampEnd, (token) => (TIMESTAMP.test(token) ? Number(token) : undefined));
-      if (Number.isNaN(timestamp)) return false;
+    for (; j < limit; j++) {
+      const c = data[j];
+      if (c === SPACE || c === TAB || c === CR || c === NL) break;
     }
+    if (j === i) return -1;
+    const value = this.number(data, i, j, true, parsePromValue);
+    if (value === undefined) return -1;
+    let k = j;
+    while (k < limit && (data[k] === SPACE || data[k] === TAB)) k++;
+    let timestamp: number | undefined;
+    if (k < limit && data[k] !== CR && data[k] !== NL) {
+      let m = k;
+      for (; m < limit; m++) {
+        const c = data[m];
+        if (c === SPACE || c === TAB || c === CR || c === NL) break;
+      }
+      timestamp = this.number(data, k, m, false, readStamp);
+      if (timestamp === undefined) return -1;
+      k = m;
+      while (k < limit && (data[k] === SPACE || data[k] === TAB)) k++;
+    }
+    if (k < limit && data[k] === CR) k++;
+    if (k < limit && data[k] !== NL) return -1;
     this.value = value;
     this.timestamp = timestamp;
-    return true;
+    return k;
   }
 
-  private emit(entry: Entry, value: number, timestamp: number | undefined, out: GpuPoint[]): void {
-    const series = entry.series;
-    if (series === null) {
+  /** A line of a cached label set, its value and stamp read into `value` and `timestamp`. */
+  private emit(entry: Entry): void {
+    if (this.previous !== undefined && this.previous.next !== entry) this.previous.next = entry;
+    this.previous = entry;
+    this.predicted = entry.next;
+    if (entry.series === null) {
       this.skipped++;
       return;
     }
     // As gpuPointsOf (src/telemetry/dcgm.ts): a 0.0.4 time stamp is in milliseconds.
-    out.push({
-      time: timestamp === undefined ? this.scrapedAt : timestamp / 1000,
-      gpuKey: series.gpuKey,
-      hostname: series.hostname,
-      field: series.field,
-      value,
-    });
+    this.push(entry.index, this.timestamp === undefined ? this.scrapedAt : this.timestamp / 1000, this.value);
   }
 
-  /** Reads the line `text[start, end)` (without its `\n`), numbered `line`, into `out`. */
-  read(text: string, start: number, stop: number, line: number, out: GpuPoint[]): void {
-    const end = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
+  /**
+   * Reads the lines of `data[pos, limit)` (complete lines; at the end of the file the last one may lack its `\n`),
+   * the first numbered `line`, until the batch is {@link full}: lines below `skipBelow` are passed over, and those
+   * below `pointsFrom` yield no points (they were stored before). Returns where it stopped and the next line number.
+   */
+  read(
+    data: Buffer,
+    start: number,
+    limit: number,
+    firstLine: number,
+    skipBelow: number,
+    pointsFrom: number,
+  ): { pos: number; line: number } {
+    let pos = start;
+    let line = firstLine;
+    while (pos < limit && !this.full) {
+      if (line < skipBelow) {
+        const newline = data.indexOf(NL, pos);
+        pos = newline < 0 || newline >= limit ? limit : newline + 1;
+        line++;
+        continue;
+      }
+      const entry = this.predicted;
+      if (entry !== undefined && line >= pointsFrom && this.eofLine === undefined) {
+        const length = entry.prefix.length;
+        if (
+          pos + length <= limit &&
+          data[pos + length - 1] === CLOSE &&
+          data.compare(entry.prefix, 0, length, pos, pos + length) === 0
+        ) {
+          const end = this.tail(data, pos + length, limit);
+          if (end >= 0) {
+            this.emit(entry);
+            pos = end + 1;
+            line++;
+            continue;
+          }
+        }
+      }
+      let stop = data.indexOf(NL, pos);
+      if (stop < 0 || stop > limit) stop = limit;
+      if (line >= pointsFrom) this.line(data, pos, stop, line);
+      else {
+        // A line already stored (a resumed file, behind the points cursor) yields nothing again.
+        const before = this.length;
+        this.line(data, pos, stop, line);
+        this.length = before;
+      }
+      pos = stop + 1;
+      line++;
+    }
+    return { pos: Math.min(pos, limit), line };
+  }
+
+  /** Reads the line `data[start, stop)` (without its `\n`), numbered `line`, through the cache or the parser. */
+  private line(data: Buffer, start: number, stop: number, line: number): void {
+    const end = stop > start && data[stop - 1] === CR ? stop - 1 : stop;
     if (end === start) return;
-    const plain = text.charCodeAt(start) !== 35 && this.eofLine === undefined;
-    const close = plain ? text.lastIndexOf('}', end - 1) : -1;
-    const prefix = close > start ? text.slice(start, close + 1) : undefined;
+    const plain = data[start] !== HASH && this.eofLine === undefined;
+    let close = -1;
+    if (plain) {
+      for (let k = end - 1; k > start; k--) {
+        if (data[k] === CLOSE) {
+          close = k;
+          break;
+        }
+      }
+    }
+    const prefix = close > start ? this.decoder.decode(data.subarray(start, close + 1)) : undefined;
     if (prefix !== undefined) {
       const known = this.cache.get(prefix);
-      if (known !== undefined && this.tail(text, close + 1, end)) {
-        this.emit(known, this.value, this.timestamp, out);
+      if (known !== undefined && this.tail(data, close + 1, stop) === stop) {
+        this.emit(known);
         return;
       }
     }
-    const raw = text.slice(start, end);
+    const raw = this.decoder.decode(data.subarray(start, end));
+    if (this.eofLine === undefined && data[start] === HASH && this.comments.has(raw)) return;
     const parsed = parsePromLine(raw, line);
     if (parsed.kind === 'blank') return;
     if (this.eofLine !== undefined) {
       this.malformed.push({ line, reason: `after # EOF on line ${this.eofLine}`, text: raw });
       return;
     }
-    if (parsed.kind === 'eof') this.eofLine = line;
-    if (parsed.kind === 'malformed') this.malformed.push({ line, reason: parsed.reason, text: raw });
-    if (parsed.kind !== 'sample') return;
+    if (parsed.kind === 'eof') {
+      this.eofLine = line;
+      this.predicted = undefined;
+      return;
+    }
+    if (parsed.kind === 'malformed') {
+      this.malformed.push({ line, reason: parsed.reason, text: raw });
+      return;
+    }
+    if (parsed.kind !== 'sample') {
+      if (data[start] === HASH && this.comments.size < CACHE_LIMIT) this.comments.add(raw);
+      return;
+    }
     const { sample } = parsed;
     const field = dcgmFieldName(sample.name);
     let series: Series = null;
@@ -296,27 +497,39 @@ class DcgmLines {
         series = { field, gpuKey: normalised.gpuKey, hostname: normalised.gpu.hostname };
       }
     }
-    const entry: Entry = { prefix: prefix ?? '', series };
+    const index = series === null ? -1 : this.indexOf(series);
     if (
       prefix !== undefined &&
       !prefix.includes(' # ') &&
-      this.tail(text, close + 1, end) &&
+      this.tail(data, close + 1, stop) === stop &&
       Object.is(this.value, sample.value) &&
       this.timestamp === sample.timestamp
     ) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      const entry: Entry = { prefix: Buffer.from(data.subarray(start, close + 1)), series, index, next: undefined };
       this.cache.set(prefix, entry);
-      this.emit(entry, sample.value, sample.timestamp, out);
+      this.emit(entry);
       return;
     }
     if (series === null) this.skipped++;
-    else
-      out.push({
-        ...series,
-        time: sample.timestamp === undefined ? this.scrapedAt : sample.timestamp / 1000,
-        value: sample.value,
-      });
+    else this.push(index, sample.timestamp === undefined ? this.scrapedAt : sample.timestamp / 1000, sample.value);
   }
+}
+
+/** Columns as GPU points, for a store that takes no columns. */
+function pointsOf(columns: GpuPointColumns): GpuPoint[] {
+  const points: GpuPoint[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const series = columns.series[columns.seriesIndex[i] as number] as GpuSeriesKey;
+    points.push({
+      time: columns.time[i] as number,
+      gpuKey: series.gpuKey,
+      ...(series.hostname !== undefined && { hostname: series.hostname }),
+      field: series.field,
+      value: columns.value[i] as number,
+    });
+  }
+  return points;
 }
 
 const NEWLINE = 0x0a;
@@ -356,7 +569,7 @@ export async function ingestDcgmFiles(
         { file: path },
       );
     }
-    // One commit in flight while the next chunk is parsed: DuckDB writes on its own threads meanwhile.
+    // One commit in flight while the next lines are read: DuckDB writes on its own threads meanwhile.
     let inflight: Promise<void> = Promise.resolve();
     try {
       const info = await handle.stat();
@@ -367,55 +580,17 @@ export async function ingestDcgmFiles(
           { file: path },
         );
       }
-      const reader = new DcgmLines(info.mtimeMs / 1000);
-      const decoder = new TextDecoder('utf-8');
-      let offset = from.offset;
-      let nextLine = from.nextLine;
-      const buffer = Buffer.alloc(chunkBytes);
-      let pending: Buffer = Buffer.alloc(0);
-      for (;;) {
-        throwIfAborted(options.signal);
-        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, offset + pending.length);
-        const data =
-          pending.length === 0
-            ? buffer.subarray(0, bytesRead)
-            : Buffer.concat([pending, buffer.subarray(0, bytesRead)]);
-        if (data.length === 0) break;
-        // Complete lines only; at the end of the file a last line without a newline is whole.
-        const end = bytesRead === 0 ? data.length - 1 : data.lastIndexOf(NEWLINE);
-        if (end < 0) {
-          pending = Buffer.from(data);
-          continue;
-        }
-        const complete = data.subarray(0, end + 1);
-        pending = Buffer.from(data.subarray(end + 1));
-        const text = decoder.decode(complete);
-        const out: GpuPoint[] = [];
-        const firstLine = nextLine;
-        let start = 0;
-        let line = nextLine;
-        while (start < text.length) {
-          let newline = text.indexOf('\n', start);
-          if (newline < 0) newline = text.length;
-          if (line >= pointsAt.nextLine || line >= eventsAt.nextLine) {
-            const before = out.length;
-            reader.read(text, start, newline, line, out);
-            // A line already stored (a resumed file, behind the points cursor) yields nothing again.
-            if (line < pointsAt.nextLine) out.length = before;
-          }
-          start = newline + 1;
-          line++;
-        }
-        lines += line - firstLine;
-        offset += complete.length;
-        nextLine = line;
-        const cursor: SourceCursor = { offset, nextLine };
+      const reader = new DcgmReader(info.mtimeMs / 1000, DCGM_BATCH_POINTS);
+      let committed = from.offset;
+      const commit = async (cursor: SourceCursor) => {
+        const columns = reader.take();
         const bad = reader.malformed.splice(0).filter((entry) => entry.line >= eventsAt.nextLine);
         const appendPoints = cursor.offset > pointsAt.offset;
         const appendEvents = cursor.offset > eventsAt.offset;
+        committed = cursor.offset;
         await inflight;
         if (appendPoints) {
-          points += out.length;
+          points += columns.length;
           pointsAt = cursor;
         }
         if (appendEvents) {
@@ -424,7 +599,10 @@ export async function ingestDcgmFiles(
         }
         const progress = { points, malformed, skipped: skipped + reader.skipped, lines };
         inflight = (async () => {
-          if (appendPoints) await store.appendGpuPoints(run, pointsSource, out, cursor);
+          if (appendPoints) {
+            if (takesGpuPointColumns(store)) await store.appendGpuPointColumns(run, pointsSource, columns, cursor);
+            else await store.appendGpuPoints(run, pointsSource, pointsOf(columns), cursor);
+          }
           if (appendEvents) {
             const events = bad.map((entry) => malformedEvent(path, entry.line, entry.reason, entry.text));
             await store.appendEvents(run, eventsSource, events, cursor);
@@ -433,8 +611,48 @@ export async function ingestDcgmFiles(
         })();
         // Awaited before the next commit; the no-op handler keeps a failure from counting as unhandled meanwhile.
         inflight.catch(() => undefined);
-        if (bytesRead === 0) break;
+      };
+      let buffer = Buffer.allocUnsafe(chunkBytes);
+      /** Bytes of `buffer` filled; `buffer[0]` is the file's byte `offset`. */
+      let have = 0;
+      let offset = from.offset;
+      let nextLine = from.nextLine;
+      for (;;) {
+        throwIfAborted(options.signal);
+        if (have === buffer.length) {
+          // A line longer than the buffer: make room for the rest of it.
+          const larger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(larger, 0, 0, have);
+          buffer = larger;
+        }
+        const { bytesRead } = await handle.read(buffer, have, buffer.length - have, offset + have);
+        have += bytesRead;
+        const end = bytesRead === 0;
+        const data = buffer.subarray(0, have);
+        // Complete lines only; at the end of the file a last line without a newline is whole.
+        const limit = end ? have : data.lastIndexOf(NEWLINE) + 1;
+        let pos = 0;
+        while (pos < limit) {
+          const read = reader.read(
+            data,
+            pos,
+            limit,
+            nextLine,
+            Math.min(pointsAt.nextLine, eventsAt.nextLine),
+            pointsAt.nextLine,
+          );
+          lines += read.line - nextLine;
+          pos = read.pos;
+          nextLine = read.line;
+          if (reader.full) await commit({ offset: offset + pos, nextLine });
+        }
+        buffer.copy(buffer, 0, pos, have);
+        have -= pos;
+        offset += pos;
+        if (offset - committed >= COMMIT_BYTES) await commit({ offset, nextLine });
+        if (end) break;
       }
+      if (offset > committed) await commit({ offset, nextLine });
       await inflight;
       skipped += reader.skipped;
     } finally {

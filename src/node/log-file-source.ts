@@ -115,8 +115,9 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
   };
 }
 
-function countNewlines(bytes: Uint8Array): number {
+function countNewlines(bytes: Buffer): number {
   let count = 0;
-  for (const byte of bytes) if (byte === NEWLINE) count++;
+  // indexOf is a native memchr: a byte-by-byte iterator took longer than parsing the lines (bench/observe.mjs).
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) count++;
   return count;
 }

@@ -85,19 +85,20 @@ type Draft = Mutable<Omit<StepSample, 'fields'>> & { fields: Record<string, numb
 
 /** A number as these logs print it: decimal, exponent, thousands commas (torchtitan), `nan`/`inf`. */
 export function parseLogNumber(text: string): number | undefined {
-  const bare = text.trim().replace(/,/g, '');
+  const trimmed = text.trim();
+  const bare = trimmed.includes(',') ? trimmed.replace(/,/g, '') : trimmed;
   if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(bare)) return Number(bare);
   if (/^[+-]?nan$/i.test(bare)) return Number.NaN;
   if (/^[+-]?inf(?:inity)?$/i.test(bare)) return bare.startsWith('-') ? -Infinity : Infinity;
   return undefined;
 }
 
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const ESCAPE = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESCAPE}\\[[0-9;]*m`, 'g');
 const MEGATRON = /(?:\[(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?)\]\s*)?\biteration\s+(\d+)\s*\/\s*(\d+)\s*\|(.*)$/;
 const MEGATRON_HINT = /\biteration\s+\d+\s*\//;
 const NEMO2 = /Training epoch\s+\d+,\s*iteration\s+(\d+)\s*\/\s*(\d+)\s*\|(.*)$/;
 const NEMO_HINT = /Training epoch\s+\d+,\s*iteration/;
-const NEMO1_HINT = /train_step_timing in s=/;
 const TITAN = /\bstep:\s*(\d+)\s+loss:/;
 const CSV_COLUMNS = new Set(['step', 'time', 'tokens', 'samples', 'loss']);
 
@@ -158,6 +159,106 @@ const NEMO_KEYS: Readonly<Record<string, (draft: Draft, value: number) => void>>
 
 type Parsed = StepSample | string;
 
+const isBlank = (c: number) => c === 32 || c === 9;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Powers of ten a double holds exactly (10^0 … 10^22). */
+const TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * `Number(text.slice(i, j))` of a decimal {@link decimalEnd} accepted: up to 15 digits without an exponent are read
+ * digit by digit (an integer below 2^53 divided by an exact power of ten is the correctly rounded double, as
+ * `Number` gives), anything else by `Number`.
+ */
+function decimalValue(text: string, i: number, j: number): number {
+  let k = i;
+  const sign = text.charCodeAt(k);
+  if (sign === 43 || sign === 45) k++;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = -1;
+  for (; k < j; k++) {
+    const c = text.charCodeAt(k);
+    if (isDigit(c)) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      if (scale >= 0) scale++;
+    } else if (c === 46) scale = 0;
+    else return Number(text.slice(i, j));
+  }
+  if (digits > 15) return Number(text.slice(i, j));
+  const magnitude = scale > 0 ? mantissa / (TEN[scale] as number) : mantissa;
+  return sign === 45 ? -magnitude : magnitude;
+}
+
+/**
+ * The end of a plain decimal `[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?` starting at `text[i]` (parseLogNumber's form
+ * without commas), or -1 when none starts there.
+ */
+function decimalEnd(text: string, i: number, end: number): number {
+  let k = i;
+  let c = text.charCodeAt(k);
+  if (c === 43 || c === 45) c = text.charCodeAt(++k);
+  let digits = 0;
+  while (k < end && isDigit(c)) {
+    digits++;
+    c = text.charCodeAt(++k);
+  }
+  if (k < end && c === 46) {
+    c = text.charCodeAt(++k);
+    while (k < end && isDigit(c)) {
+      digits++;
+      c = text.charCodeAt(++k);
+    }
+  }
+  if (digits === 0) return -1;
+  if (k < end && (c === 101 || c === 69)) {
+    c = text.charCodeAt(++k);
+    if (c === 43 || c === 45) c = text.charCodeAt(++k);
+    const first = k;
+    while (k < end && isDigit(c)) c = text.charCodeAt(++k);
+    if (k === first) return -1;
+  }
+  return k;
+}
+
+/**
+ * Reads the `| key: value |` fields of a Megatron or NeMo 2 line into `draft` (every one into `fields`, the known
+ * keys into their typed fields); the reason when one cannot be read. The same as splitting on `|`, cutting each part
+ * at its last `:` and reading the value with {@link parseLogNumber}, with the plain decimals read in place.
+ */
+function readBarFields(
+  rest: string,
+  draft: Draft,
+  keys: Readonly<Record<string, (draft: Draft, value: number) => void>>,
+): string | undefined {
+  let start = 0;
+  for (;;) {
+    let bar = rest.indexOf('|', start);
+    if (bar < 0) bar = rest.length;
+    let colon = bar - 1;
+    while (colon >= start && rest.charCodeAt(colon) !== 58) colon--;
+    if (colon < start) {
+      const part = rest.slice(start, bar);
+      if (part.trim() !== '') return `field without ':' ('${part.trim()}')`;
+    } else {
+      // The key text as the last line had it at this place is the same key: no new string to trim and intern.
+      const key = rest.slice(start, colon).trim();
+      let i = colon + 1;
+      while (i < bar && isBlank(rest.charCodeAt(i))) i++;
+      const stop = i < bar ? decimalEnd(rest, i, bar) : -1;
+      let j = stop;
+      while (j >= 0 && j < bar && isBlank(rest.charCodeAt(j))) j++;
+      const value = j === bar ? decimalValue(rest, i, stop) : parseLogNumber(rest.slice(colon + 1, bar));
+      if (value === undefined) return `bad number for '${key}': '${rest.slice(colon + 1, bar).trim()}'`;
+      draft.fields[key] = value;
+      keys[key]?.(draft, value);
+    }
+    if (bar === rest.length) return undefined;
+    start = bar + 1;
+  }
+}
+
 function parseMegatron(text: string, line: number): Parsed {
   const match = MEGATRON.exec(text);
   if (match === null) return 'iteration header without "| field: value" fields';
@@ -170,16 +271,8 @@ function parseMegatron(text: string, line: number): Parsed {
     fields: {},
   };
   if (timestamp !== undefined) draft.timestamp = timestamp;
-  for (const part of rest.split('|')) {
-    if (part.trim() === '') continue;
-    const colon = part.lastIndexOf(':');
-    if (colon < 0) return `field without ':' ('${part.trim()}')`;
-    const key = part.slice(0, colon).trim();
-    const value = parseLogNumber(part.slice(colon + 1));
-    if (value === undefined) return `bad number for '${key}': '${part.slice(colon + 1).trim()}'`;
-    draft.fields[key] = value;
-    MEGATRON_KEYS[key]?.(draft, value);
-  }
+  const error = readBarFields(rest, draft, MEGATRON_KEYS);
+  if (error !== undefined) return error;
   if (draft.iterationSeconds === undefined) return "no 'elapsed time per iteration (ms)' field";
   // A loss under another name (`lm loss` is the usual one): the first `… loss` field that is not the loss scale.
   if (draft.loss === undefined) {
@@ -194,17 +287,7 @@ function parseNemo2(text: string, line: number): Parsed {
   if (match === null) return 'NeMo iteration header without "| key: value" fields';
   const [, iteration, total, rest = ''] = match;
   const draft: Draft = { format: 'nemo', line, step: Number(iteration), trainIterations: Number(total), fields: {} };
-  for (const part of rest.split('|')) {
-    if (part.trim() === '') continue;
-    const colon = part.lastIndexOf(':');
-    if (colon < 0) return `field without ':' ('${part.trim()}')`;
-    const key = part.slice(0, colon).trim();
-    const value = parseLogNumber(part.slice(colon + 1));
-    if (value === undefined) return `bad number for '${key}': '${part.slice(colon + 1).trim()}'`;
-    draft.fields[key] = value;
-    NEMO_KEYS[key]?.(draft, value);
-  }
-  return draft;
+  return readBarFields(rest, draft, NEMO_KEYS) ?? draft;
 }
 
 function parseNemo1(text: string, line: number): Parsed {
@@ -297,7 +380,9 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
   const malformed: MalformedStepLine[] = [];
 
   const classify = (raw: string, line: number): StepLineResult => {
-    const text = raw.replace(ANSI, '').replace(/\r$/, '');
+    // The cheap tests first (each a literal a regular expression needs): same results, most lines read once.
+    const bare = raw.includes(ESCAPE) ? raw.replace(ANSI, '') : raw;
+    const text = bare.endsWith('\r') ? bare.slice(0, -1) : bare;
     const trimmed = text.trim();
     const result = (format: StepLogFormat, parsed: Parsed): StepLineResult =>
       typeof parsed === 'string'
@@ -316,17 +401,20 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
       }
       return result('jsonl', plainRecord(record as Record<string, unknown>, 'jsonl', line));
     }
-    const header = trimmed
-      .toLowerCase()
-      .split(',')
-      .map((cell) => cell.trim());
-    if (header[0] === 'step' && header.length > 1 && header.every((cell) => CSV_COLUMNS.has(cell))) {
-      csvColumns = header;
-      return { kind: 'header' };
+    // A header's first cell is `step`: its lower case starts so, and lower-casing maps code point by code point.
+    if (trimmed.slice(0, 8).toLowerCase().startsWith('step')) {
+      const header = trimmed
+        .toLowerCase()
+        .split(',')
+        .map((cell) => cell.trim());
+      if (header[0] === 'step' && header.length > 1 && header.every((cell) => CSV_COLUMNS.has(cell))) {
+        csvColumns = header;
+        return { kind: 'header' };
+      }
     }
-    if (NEMO_HINT.test(text)) return result('nemo', parseNemo2(text, line));
-    if (NEMO1_HINT.test(text)) return result('nemo', parseNemo1(text, line));
-    if (MEGATRON_HINT.test(text)) return result('megatron', parseMegatron(text, line));
+    if (text.includes('Training epoch') && NEMO_HINT.test(text)) return result('nemo', parseNemo2(text, line));
+    if (text.includes('train_step_timing in s=')) return result('nemo', parseNemo1(text, line));
+    if (text.includes('iteration') && MEGATRON_HINT.test(text)) return result('megatron', parseMegatron(text, line));
     if (TITAN.test(text)) return result('torchtitan', parseTorchtitan(text, line));
     if (/^[+-]?\d[^,]*(,[^,]*)+$/.test(trimmed)) {
       if (csvColumns === undefined) return result('csv', 'CSV row before a step,time,… header line');
@@ -354,13 +442,15 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
   return {
     push(chunk) {
       const out: StepSample[] = [];
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
+      const text = buffer + chunk;
+      let start = 0;
+      let newline = text.indexOf('\n');
       while (newline >= 0) {
-        take(buffer.slice(0, newline), out);
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
+        take(text.slice(start, newline), out);
+        start = newline + 1;
+        newline = text.indexOf('\n', start);
       }
+      buffer = text.slice(start);
       return out;
     },
     end() {
@@ -397,12 +487,42 @@ export function toStepPoints(samples: readonly StepSample[]): StepPoint[] {
   });
 }
 
+/** The two decimal digits at `text[i]` as a number, or -1. */
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** The day {@link stampSeconds} read last and its milliseconds at midnight (UTC). */
+const lastDay = { date: '', ms: Number.NaN };
+
 /**
  * Seconds of a Megatron time stamp (`2024-09-03 15:54:54`, with or without fractions), read as UTC: the log's zone
  * is not printed, and only differences between stamps are used.
  */
 export function stampSeconds(stamp: string | undefined): number | undefined {
   if (stamp === undefined) return undefined;
+  // `YYYY-MM-DD HH:MM:SS` (Megatron's stamp): the day's milliseconds (parsed once per day) plus the time of day,
+  // which is what Date.parse gives for any time of day it accepts.
+  if (
+    stamp.length === 19 &&
+    (stamp.charCodeAt(10) === 32 || stamp.charCodeAt(10) === 84) &&
+    stamp.charCodeAt(13) === 58 &&
+    stamp.charCodeAt(16) === 58
+  ) {
+    const hours = twoDigits(stamp, 11);
+    const minutes = twoDigits(stamp, 14);
+    const seconds = twoDigits(stamp, 17);
+    if (hours >= 0 && hours < 24 && minutes >= 0 && minutes < 60 && seconds >= 0 && seconds < 60) {
+      const date = stamp.slice(0, 10);
+      if (date !== lastDay.date) {
+        lastDay.date = date;
+        lastDay.ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
+      }
+      if (Number.isFinite(lastDay.ms)) return (lastDay.ms + ((hours * 60 + minutes) * 60 + seconds) * 1000) / 1000;
+    }
+  }
   const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)$/.exec(stamp.trim());
   if (!match) return undefined;
   const ms = Date.parse(`${match[1]}T${match[2]}Z`);
