@@ -40,6 +40,32 @@ describe('observe', () => {
     expect(out.kpis.run.medianSeconds).toBeCloseTo(1.14, 12);
   });
 
+  it('reads Megatron’s straggler lines and names the slowest rank as the likely cause of slow steps', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tw-observe-'));
+    const straggler = (i: number) =>
+      ` 0: INFO:megatron.core.utils:[2026-01-01 00:00:${String(i).padStart(2, '0')}] | MnRtt/Rnk: 1000.00ms/2 | MxRtt/Rnk: ${i % 4 === 0 ? '1200.00ms/6' : '1300.00ms/5'} | MnPwr/Rnk: 601796W/8 | MxPwr/Rnk: 683801W/5 | MnClk/Rnk: 1950MHz/5 | MxClk/Rnk: 1980MHz/0`;
+    const lines = Array.from({ length: 40 }, (_, i) => [
+      megatron(i + 1, '1140.0', `2026-01-01 00:00:${String(i).padStart(2, '0')}.000`),
+      straggler(i),
+    ]).flat();
+    const path = join(dir, 'run.log');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const result = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', path, '--replicas', '0', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout);
+    // 40 lines: rank 5 slowest in the 30 with i mod 4 ≠ 0, rank 6 in 10; spreads 1.3 (30) and 1.2 (10): median 1.3.
+    expect(out.stragglers.reports).toBe(40);
+    expect(out.stragglers.slowestRanks).toEqual([
+      { rank: 5, reports: 30 },
+      { rank: 6, reports: 10 },
+    ]);
+    expect(out.stragglers.rttSpread.median).toBeCloseTo(1.3, 12);
+    expect(out.stragglers.powerW.max).toBeCloseTo(683.801, 9);
+    const step = out.planVersusActual.find((c: { metric: string }) => c.metric === 'stepSeconds');
+    expect(step.status).toBe('above');
+    expect(step.likelyCause).toMatch(/rank 5 slowest in 30/);
+  });
+
   it('refuses bad flags with exit 2, naming the flag and what is valid', async () => {
     const none = await run('observe', 'examples/gpt3-weekly-h100.yaml');
     expect(none.code).toBe(2);

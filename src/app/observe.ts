@@ -12,6 +12,7 @@ import type { ResolvedSpec } from '../spec/resolve.js';
 import { type GpuFieldAggregate, type GpuKpis, gpuKpis } from '../telemetry/gpu-kpis.js';
 import { modeInterval, type ObservedKpis, type RunFacts, runKpis } from '../telemetry/kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
+import type { StragglerSummary } from '../telemetry/megatron-straggler.js';
 import { expectedFailures, type TwinConfig, twinConfig } from '../twin/setup.js';
 import type { StudyResult } from '../twin/study.js';
 import { designOf } from './design.js';
@@ -45,6 +46,8 @@ export interface ObserveInput {
     /** Mean board power per GPU over time (Unix seconds), for the chart. */
     readonly powerSeries?: readonly { readonly time: number; readonly meanW: number }[];
   };
+  /** Megatron's straggler-detector lines, summarised. */
+  readonly stragglers?: StragglerSummary;
   /** A window of steps to report beside the whole run. */
   readonly window?: { readonly fromStep?: number; readonly toStep?: number };
   /** Iterations each logged time averages (Megatron `--log-interval`); default the most common step difference. */
@@ -92,6 +95,7 @@ export interface ObserveOutcome {
   readonly twin?: { readonly days: number; readonly replicas: number; readonly study: StudyResult };
   /** The GPU KPIs (gpu-kpis.ts) and the figures plan versus actual took from them. */
   readonly gpu?: { readonly source: string; readonly kpis: GpuKpis; readonly observed: ObservedGpu };
+  readonly stragglers?: StragglerSummary;
   /** Time to train projected from what was observed (absent when not asked for, or when no work is left). */
   readonly forecast?: ForecastOutcome;
   readonly chart: {
@@ -248,6 +252,7 @@ export async function runObserve(
     ...(config.ok && { gpuRunningW: config.value.power.gpuRunningW }),
     observed: kpis.run,
     ...(gpu && { gpu: gpu.observed }),
+    ...(input.stragglers && { stragglers: input.stragglers }),
   });
   const firstTime = input.steps.find((p) => p.time !== undefined)?.time;
   const chartSteps: StepChartPoint[] = stepsWithTime.map((p) => ({
@@ -281,6 +286,7 @@ export async function runObserve(
       ...(twin && { twin }),
       ...(gpu && { gpu }),
       ...(forecast && { forecast }),
+      ...(input.stragglers && { stragglers: input.stragglers }),
       chart: { steps: thin(chartSteps), power: powerChart(input.gpu?.powerSeries ?? []) },
       notes,
     },

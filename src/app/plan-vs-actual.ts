@@ -14,6 +14,7 @@
  */
 import type { Estimate } from '../perf/estimate.js';
 import type { ObservedKpis } from '../telemetry/kpis.js';
+import type { StragglerSummary } from '../telemetry/megatron-straggler.js';
 import type { StudyResult } from '../twin/study.js';
 
 /** Held-out P90 |predicted/measured − 1| of the step-time model (docs/validation.md, summary table). */
@@ -64,7 +65,13 @@ export interface PlanVersusActualInput {
   readonly gpuRunningW?: number;
   readonly observed: ObservedKpis;
   readonly gpu?: ObservedGpu;
+  /** Megatron's straggler detector, when the log has its lines. */
+  readonly stragglers?: StragglerSummary;
 }
+
+/** A median max ÷ min rank time above this marks uneven ranks (NVRx flags a rank below 0.75 of the best: 1/0.75 is
+ * the extreme; a tenth is the level at which a synchronous job already loses a tenth of its step to waiting). */
+export const STRAGGLER_SPREAD = 1.1;
 
 const finite = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
 
@@ -80,6 +87,11 @@ function slowStepCause(input: PlanVersusActualInput, ratio: number): string {
   const { observed, gpu, estimate } = input;
   if (finite(gpu?.throttledShare) && gpu.throttledShare > 0.05) {
     return `GPUs were clock-throttled ${pct(gpu.throttledShare)} of the time (power or thermal): check cooling, power caps and the clock-event reasons`;
+  }
+  const s = input.stragglers;
+  if (s && s.rttSpread.median > STRAGGLER_SPREAD) {
+    const top = s.slowestRanks[0];
+    return `ranks are uneven: the slowest rank takes ${s.rttSpread.median.toFixed(2)} × the fastest's time (median of ${s.reports} straggler-detector lines)${top ? `, rank ${top.rank} slowest in ${top.reports} of them` : ''}: a straggler holds the synchronous job back`;
   }
   const spread = observed.steady.p50 > 0 ? observed.steady.p90 / observed.steady.p50 : 1;
   if (spread > 1.2) {

@@ -5,13 +5,22 @@
  * aggregates back out of it. A followed log keeps being read until the signal aborts or it stays idle.
  * @module
  */
+import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { gpuPointsOf } from '../telemetry/dcgm.js';
 import { GPU_KPI_FIELD, GPU_KPI_FIELDS, GpuAggregator, type GpuFieldAggregate } from '../telemetry/gpu-kpis.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
+import {
+  parseStragglerLine,
+  STRAGGLER_HINT,
+  type StragglerReport,
+  type StragglerSummary,
+  summariseStragglers,
+} from '../telemetry/megatron-straggler.js';
 import { toStepPoints } from '../telemetry/step-log.js';
 import { scrapeDcgm } from './dcgm-scrape-source.js';
 import { openDuckDbStore } from './duckdb-store.js';
@@ -61,12 +70,35 @@ export interface ObserveInputs {
     /** Mean board power per GPU over time, for the chart. */
     readonly powerSeries: readonly PowerPoint[];
   };
+  /** Megatron's straggler-detector lines across the logs, summarised (absent when the logs have none). */
+  readonly stragglers?: StragglerSummary;
   readonly malformed: MalformedAt[];
   readonly malformedCount: number;
   readonly ignoredLines: number;
   /** dcgm samples not stored: another exporter's metrics, or naming no GPU. */
   readonly skippedGpuSamples: number;
   readonly notes: string[];
+}
+
+/** Most straggler lines read from a run's logs (one per log interval: 54 days of 10 s steps at interval 10). */
+export const MAX_STRAGGLER_LINES = 500_000;
+
+/** The straggler-detector lines of the logs, streamed line by line (a cheap test before each parse). */
+export async function readStragglerLines(paths: readonly string[]): Promise<StragglerReport[]> {
+  const reports: StragglerReport[] = [];
+  for (const path of paths) {
+    if (await readGoldenFile(path)) continue;
+    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+    let line = 0;
+    for await (const text of lines) {
+      line += 1;
+      if (!text.includes(STRAGGLER_HINT)) continue;
+      const report = parseStragglerLine(text, line);
+      if (report) reports.push(report);
+      if (reports.length >= MAX_STRAGGLER_LINES) return reports;
+    }
+  }
+  return reports;
 }
 
 /** The store `observe` reads into: the file given, or an in-memory one. */
@@ -263,9 +295,11 @@ export async function readObserveInputs(
   if (ingested.skippedGpuSamples > 0) {
     notes.push(`${ingested.skippedGpuSamples} GPU samples were not dcgm-exporter's or named no GPU, and were left out`);
   }
+  const stragglers = summariseStragglers(await readStragglerLines(sources.logs));
   return {
     steps,
     ...(gpu && { gpu }),
+    ...(stragglers && { stragglers }),
     malformed,
     malformedCount: malformedEvents.length,
     ignoredLines: ingested.ignoredLines,

@@ -169,6 +169,21 @@ function gpuTable(outcome: ObserveOutcome): TextTable | undefined {
   return { headers: ['GPU KPI', 'value'], rows };
 }
 
+/** Megatron's straggler detector as label/value rows; undefined when the logs have no straggler lines. */
+function stragglerTable(outcome: ObserveOutcome): TextTable | undefined {
+  const s = outcome.stragglers;
+  if (!s) return undefined;
+  const rows: [string, string][] = [
+    ['straggler-detector lines', formatInteger(s.reports)],
+    ['slowest ÷ fastest rank time', `median ${s.rttSpread.median.toFixed(3)}×, worst ${s.rttSpread.max.toFixed(3)}×`],
+    ['slowest ranks (lines)', s.slowestRanks.map((r) => `${r.rank} (${r.reports})`).join(', ')],
+  ];
+  if (s.clockMHz) rows.push(['SM clock across ranks', `${s.clockMHz.min}–${s.clockMHz.max} MHz`]);
+  if (s.powerW) rows.push(['power across ranks', `${Math.round(s.powerW.min)}–${Math.round(s.powerW.max)} W`]);
+  if (s.maxTempC !== undefined) rows.push(['hottest rank', `${s.maxTempC} °C`]);
+  return { headers: ['straggler detector', 'value'], rows };
+}
+
 /** The forecast as label/value rows; undefined without one. */
 function forecastTable(outcome: ObserveOutcome): TextTable | undefined {
   const f = outcome.forecast;
@@ -244,6 +259,8 @@ export function renderObserveText(outcome: ObserveOutcome): string {
     if (gpu) parts.push(renderPairs(gpu.rows.map((r) => [r[0] as string, r[1] as string])), '');
     const forecast = forecastTable(outcome);
     if (forecast) parts.push(renderPairs(forecast.rows.map((r) => [r[0] as string, r[1] as string])), '');
+    const stragglers = stragglerTable(outcome);
+    if (stragglers) parts.push(renderPairs(stragglers.rows.map((r) => [r[0] as string, r[1] as string])), '');
     parts.push(toText(breakdownTable(outcome)));
   }
   if (outcome.kpis.window && !outcome.kpis.window.empty) {
@@ -291,6 +308,8 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
     if (gpu) parts.push('## GPUs', '', markdownTable(gpu), '');
     const forecast = forecastTable(outcome);
     if (forecast) parts.push('## Forecast', '', markdownTable(forecast), '');
+    const stragglers = stragglerTable(outcome);
+    if (stragglers) parts.push('## Straggler detector', '', markdownTable(stragglers), '');
     parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
   }
   for (const note of outcome.notes) parts.push('', `Note: ${note}`);
@@ -398,6 +417,7 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     body.push(stepChart(outcome), powerChart(outcome));
     body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
     body.push(htmlTable('forecast of the time to train', forecastTable(outcome)));
+    body.push(htmlTable('Megatron’s straggler detector', stragglerTable(outcome)));
     body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
     body.push(htmlTable('the estimate’s step', breakdownTable(outcome)));
   }

@@ -177,6 +177,7 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
               ...(options.forecast !== false && { forecastReplicas: replicas }),
               ...(deadlineDays !== undefined && { deadlineDays }),
               ...(inputs.gpu && { gpu: inputs.gpu }),
+              ...(inputs.stragglers && { stragglers: inputs.stragglers }),
             },
             { runner, progress: progressPort(output) },
           ),
