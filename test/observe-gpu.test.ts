@@ -4,33 +4,21 @@
  * then over GPUs); a second observe into the same store reads nothing twice; a followed log that grows while it is
  * observed ends with every line in the store.
  */
-import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GPU_KPI_FIELDS } from '../src/telemetry/gpu-kpis.js';
 import { parsePrometheusText } from '../src/telemetry/prometheus-text.js';
 import { run } from './run-cli.js';
-
-const SPEC = `
-name: Llama 3 8B on 16 H100
-workload:
-  model: llama3-8b
-  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
-system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
-plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
-twin: { days: 0.5, failureScale: 40 }
-`;
+import { emulateObservedRun } from './support/observed-run.js';
 
 let dir: string;
 let dcgm: string[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tw-observe-gpu-'));
-  await writeFile(join(dir, 'spec.yaml'), SPEC);
-  const emulated = await run('emulate', join(dir, 'spec.yaml'), '--out', join(dir, 'run'));
-  expect(emulated.code, emulated.stderr).toBe(0);
-  dcgm = (await readdir(join(dir, 'run', 'dcgm'))).map((f) => join(dir, 'run', 'dcgm', f));
+  const files = await emulateObservedRun();
+  dir = files.dir;
+  dcgm = files.dcgm;
 }, 60_000);
 
 describe('observe with GPU samples and a store', () => {

@@ -5,12 +5,12 @@
  * actual, as observing it with the files themselves.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../src/telemetry/prometheus-text.js';
 import { run } from './run-cli.js';
+import { emulateObservedRun } from './support/observed-run.js';
 import {
   ensurePrometheus,
   PROMTOOL_PATH,
@@ -18,16 +18,6 @@ import {
   type RunningPrometheus,
   startPrometheus,
 } from './support/prometheus.js';
-
-const SPEC = `
-name: Llama 3 8B on 16 H100
-workload:
-  model: llama3-8b
-  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
-system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
-plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
-twin: { days: 0.5, failureScale: 40 }
-`;
 
 const unavailable = prometheusUnavailable();
 let dir: string;
@@ -39,11 +29,9 @@ describe.skipIf(unavailable !== undefined)('observe --prometheus', () => {
   beforeAll(() => ensurePrometheus(), 300_000);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tw-observe-prom-'));
-    await writeFile(join(dir, 'spec.yaml'), SPEC);
-    const emulated = await run('emulate', join(dir, 'spec.yaml'), '--out', join(dir, 'run'));
-    expect(emulated.code, emulated.stderr).toBe(0);
-    dcgm = (await readdir(join(dir, 'run', 'dcgm'))).map((f) => join(dir, 'run', 'dcgm', f));
+    const files = await emulateObservedRun();
+    dir = files.dir;
+    dcgm = files.dcgm;
     // OpenMetrics for promtool: each family's samples in one block, time stamps in seconds, then `# EOF`.
     const families = new Map<string, string[]>();
     let first = Number.POSITIVE_INFINITY;

@@ -14,6 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './run-cli.js';
 import { type Browser, launchChromium } from './support/chromium.js';
+import { emulateObservedRun } from './support/observed-run.js';
 
 const ARTIFACTS = resolve('test-artifacts');
 
@@ -127,28 +128,15 @@ function checkClean(opened: Opened, file: string): void {
 
 describe('HTML reports in a browser', () => {
   it('observe: step times and GPU power against the plan band', async () => {
-    const spec = join(dir, 'observe.yaml');
-    await writeFile(
-      spec,
-      `name: Llama 3 8B on 16 H100
-workload:
-  model: llama3-8b
-  training: { totalTokens: 15T, sequenceLength: 8192, globalBatch: { tokens: 1048576 }, precision: fp8 }
-system: { accelerator: h100-sxm, gpuCount: 16, scaleOut: { fabric: ndr-ib } }
-plan: { tp: 1, pp: 1, sharding: zero1, microBatch: 1, recomputation: none }
-twin: { days: 0.5, failureScale: 40 }
-`,
-    );
-    const emulated = await run('emulate', spec, '--out', join(dir, 'observed'));
-    expect(emulated.code, emulated.stderr).toBe(0);
+    const observed = await emulateObservedRun(await mkdtemp(join(dir, 'observed-')));
     const file = await report(
       'observe',
       'observe',
-      spec,
+      observed.spec,
       '--log',
-      join(dir, 'observed', 'training.log'),
+      observed.log,
       '--dcgm',
-      join(dir, 'observed', 'dcgm'),
+      observed.dcgmDir,
       '--replicas',
       '4',
     );

@@ -316,6 +316,28 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
   return `${parts.join('\n')}\n`;
 }
 
+/** A prediction's band (a shaded rectangle over `x`) and its value (a rule), named for the legend and readers. */
+function planMarks(
+  c: Comparison,
+  [x1, x2]: readonly [number, number],
+  band: string,
+  predicted: string,
+  [bandDescription, predictedDescription]: readonly [string, string],
+): Plot.Markish[] {
+  return [
+    Plot.rectY([{ x1, x2, y1: c.band.low, y2: c.band.high }], {
+      x1: 'x1',
+      x2: 'x2',
+      y1: 'y1',
+      y2: 'y2',
+      fill: () => band,
+      fillOpacity: 0.6,
+      ariaDescription: bandDescription,
+    }),
+    Plot.ruleY([c.predicted], { stroke: () => predicted, strokeWidth: 1.5, ariaDescription: predictedDescription }),
+  ];
+}
+
 /** Step times against the predicted step and its band (the model's held-out P90 error). */
 function stepChart(outcome: ObserveOutcome): string {
   const points = outcome.chart.steps;
@@ -338,16 +360,7 @@ function stepChart(outcome: ObserveOutcome): string {
     y: { label: 'seconds per iteration', domain: [0, top], grid: true, clamp: true },
     color: { domain: [MEASURED, PREDICTED, BAND], range: [PALETTE.blue, PALETTE.orange, '#ffd0a3'], legend: true },
     marks: [
-      Plot.rectY([{ x1: first, x2: last, y1: step.band.low, y2: step.band.high }], {
-        x1: 'x1',
-        x2: 'x2',
-        y1: 'y1',
-        y2: 'y2',
-        fill: () => BAND,
-        fillOpacity: 0.6,
-        ariaDescription: 'model band',
-      }),
-      Plot.ruleY([step.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5, ariaDescription: 'predicted step' }),
+      ...planMarks(step, [first, last], BAND, PREDICTED, ['model band', 'predicted step']),
       Plot.dot(points, {
         x: 'step',
         y: 'seconds',
@@ -381,16 +394,7 @@ function powerChart(outcome: ObserveOutcome): string {
     y: { label: 'W per GPU', domain: [0, top], grid: true },
     color: { domain: [MEASURED, PREDICTED, BAND], range: [PALETTE.blue, PALETTE.orange, '#ffd0a3'], legend: true },
     marks: [
-      Plot.rectY([{ x1: 0, x2: last, y1: planned.band.low, y2: planned.band.high }], {
-        x1: 'x1',
-        x2: 'x2',
-        y1: 'y1',
-        y2: 'y2',
-        fill: () => BAND,
-        fillOpacity: 0.6,
-        ariaDescription: 'plan band',
-      }),
-      Plot.ruleY([planned.predicted], { stroke: () => PREDICTED, strokeWidth: 1.5, ariaDescription: 'planned level' }),
+      ...planMarks(planned, [0, last], BAND, PREDICTED, ['plan band', 'planned level']),
       Plot.lineY(points, {
         x: 'hours',
         y: 'meanW',
