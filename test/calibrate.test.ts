@@ -42,10 +42,24 @@ describe('calibrate', () => {
     expect(after.step.seconds).toBeCloseTo(before.step.seconds / site.siteEfficiency, 9);
     expect(after.step.seconds).toBeCloseTo(site.runs[0].observedStepSeconds, 9);
 
-    // A second run fitted together with the first (--add): two runs, the same factor.
+    // A second run (another seed of the same site) fitted together with the first (--add): two runs, each at 0.8,
+    // so the same factor; the first log given again replaces its row instead of counting twice.
+    const second = await run(
+      'emulate',
+      join(dir, 'slow-site.yaml'),
+      '--days',
+      '0.5',
+      '--seed',
+      '2',
+      '--out',
+      join(dir, 'run2'),
+    );
+    expect(second.code, second.stderr).toBe(0);
+    const log2 = join(dir, 'run2', 'training.log');
     const again = await run(
       'calibrate',
       join(dir, 'spec.yaml'),
+      log2,
       log,
       '--add',
       join(dir, 'site.json'),
@@ -54,8 +68,8 @@ describe('calibrate', () => {
     );
     expect(again.code, again.stderr).toBe(0);
     const site2 = JSON.parse(await readFile(join(dir, 'site2.json'), 'utf8'));
-    expect(site2.runs).toHaveLength(2);
-    expect(site2.siteEfficiency).toBeCloseTo(site.siteEfficiency, 12);
+    expect(site2.runs.map((r: { run: string }) => r.run).sort()).toEqual([log, log2].sort());
+    expect(site2.siteEfficiency).toBeCloseTo(0.8, 3);
 
     // observe on the slow site's log against the uncalibrated spec: the step is 25 % above the prediction
     // (1/0.8 − 1), outside the dense band (16.5 %), and the cause points at calibrate.

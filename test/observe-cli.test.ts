@@ -26,7 +26,7 @@ describe('observe', () => {
     await writeFile(first, `${lines.join('\n')}\n`);
     const result = await run('observe', 'examples/gpt3-weekly-h100.yaml', '--log', first, '--replicas', '0', '--json');
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain('2 malformed step lines skipped');
+    expect(result.stderr).toContain('2 malformed lines skipped');
     expect(result.stderr).toContain(`${first}:12:`);
     const out = JSON.parse(result.stdout);
     expect(out.inputs.malformedLines).toBe(2);

@@ -82,5 +82,7 @@ export async function runCalibrate(
     observedStepSeconds: r.observedStepSeconds,
     steadySteps: r.steadySteps,
   }));
-  return fitSiteCalibration([...previous, ...observations], input.createdAt);
+  // A run given again replaces its earlier row (the same log fitted twice is one run, not two).
+  const again = new Set(observations.map((o) => o.run));
+  return fitSiteCalibration([...previous.filter((p) => !again.has(p.run)), ...observations], input.createdAt);
 }

@@ -186,11 +186,14 @@ export async function runObserve(
     logInterval,
   };
   const kpis = runKpis(input.steps, facts, input.window ? { window: input.window } : {});
-  if (kpis.run.empty) notes.push(`no KPIs: ${kpis.run.reason}`);
 
   let gpu: ObserveOutcome['gpu'];
   if (input.gpu !== undefined) {
-    const tokensPerSecond = kpis.run.throughput?.tokensPerSecond;
+    // Tokens per MWh of the GPUs seen: the run's tokens/s scaled to their share of its GPUs (the others are taken
+    // to draw the same), so that scraping one host of 64 does not give 64 × the figure.
+    const seen = new Set(input.gpu.aggregates.map((a) => a.gpuKey)).size;
+    const runTokens = kpis.run.throughput?.tokensPerSecond;
+    const tokensPerSecond = runTokens === undefined ? undefined : runTokens * Math.min(1, seen / system.gpuCount);
     const gpuKpiValues = gpuKpis(input.gpu.aggregates, {
       pue: design.value.facility.pue,
       gpus: system.gpuCount,

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Estimate } from '../perf/estimate.js';
-import type { ObservedKpis } from '../telemetry/kpis.js';
+import { DOWNTIME_CAUSES, type ObservedKpis } from '../telemetry/kpis.js';
 import type { StragglerSummary } from '../telemetry/megatron-straggler.js';
 import type { StudyResult } from '../twin/study.js';
 
@@ -192,7 +192,8 @@ export function planVersusActual(input: PlanVersusActualInput): Comparison[] {
     });
   }
   if (study !== undefined) {
-    const byCause = Object.entries(observed.badputSeconds).sort((a, b) => b[1] - a[1]);
+    // ETTR and goodput below their band: name the largest downtime cause (slow steps are not downtime).
+    const byCause = DOWNTIME_CAUSES.map((c) => [c, observed.badputSeconds[c]] as const).sort((a, b) => b[1] - a[1]);
     const [topCause, topSeconds] = byCause[0] ?? ['', 0];
     const downtimeCause =
       topSeconds > 0

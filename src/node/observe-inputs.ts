@@ -154,20 +154,23 @@ export async function ingestObserveSources(
   const golden: StepPoint[] = [];
   let ignoredLines = 0;
   const follows: Promise<unknown>[] = [];
-  for (const log of sources.logs) {
+  for (const [index, log] of sources.logs.entries()) {
     const read = await readGoldenFile(log);
     if (read) {
       for (const p of read) golden.push(p);
       continue;
     }
+    // A run's segments are read to their end in order; only the last one, the segment still being written, is
+    // followed (following several at once would interleave their steps in the store).
+    const followThis = options.follow === true && index === sources.logs.length - 1;
     const ingest = ingestLog(store, sources.run, log, {
-      ...(options.follow && { follow: true }),
+      ...(followThis && { follow: true }),
       ...(options.signal && { signal: options.signal }),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     }).then((counts) => {
       ignoredLines += counts.ignored;
     });
-    if (options.follow) follows.push(ingest);
+    if (followThis) follows.push(ingest);
     else await ingest;
   }
   let skippedGpuSamples = 0;
@@ -258,13 +261,25 @@ export async function readObserveInputs(
     const powerSeries = [...power].map(([time, { sum, count }]) => ({ time, meanW: sum / count }));
     gpu = { aggregates: aggregator.aggregates(), source: `${sources.gpu.sources.length} dcgm source(s)`, powerSeries };
   } else if (sources.gpu.kind === 'prometheus') {
-    const stamps = steps.flatMap((p) => (p.time === undefined ? [] : [p.time]));
-    const from = sources.gpu.from ?? (stamps.length > 0 ? Math.min(...stamps) : undefined);
-    const to = sources.gpu.to ?? (stamps.length > 0 ? Math.max(...stamps) : undefined);
-    if (from === undefined || to === undefined || !(to > from)) {
+    let first: number | undefined;
+    let last: number | undefined;
+    for (const p of steps) {
+      if (p.time === undefined) continue;
+      first = Math.min(first ?? p.time, p.time);
+      last = Math.max(last ?? p.time, p.time);
+    }
+    const from = sources.gpu.from ?? first;
+    const to = sources.gpu.to ?? last;
+    if (from === undefined || to === undefined) {
       throw new TokenworksError(
         'USAGE',
         '--prometheus needs a window: give --from and --to (ISO 8601 or Unix seconds), or a log with time stamps',
+      );
+    }
+    if (!(to > from)) {
+      throw new TokenworksError(
+        'USAGE',
+        `the --prometheus window must end after it starts: from ${new Date(from * 1000).toISOString()} to ${new Date(to * 1000).toISOString()}`,
       );
     }
     const aggregates = await promGpuAggregates(sources.gpu.url, {

@@ -34,14 +34,29 @@ export interface StepFile {
 /** Malformed lines kept per file for the report (all are counted). */
 export const MAX_MALFORMED_KEPT = 100;
 
-/** Whether the file starts (after white space) with `{`: a JSON document, not a log. */
-async function looksLikeJson(path: string): Promise<boolean> {
+/** Bytes read from a file's start to tell a golden-values document from JSON lines. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Whether the file may be one JSON document (a golden-values file): it starts with `{` and its first line is not a
+ * complete JSON object of its own, as each line of a JSON-lines step log is.
+ */
+async function looksLikeJsonDocument(path: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, 'r');
-    const buffer = Buffer.alloc(256);
-    const { bytesRead } = await handle.read(buffer, 0, 256, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8').trimStart().startsWith('{');
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+    const head = buffer.subarray(0, bytesRead).toString('utf8').trimStart();
+    if (!head.startsWith('{')) return false;
+    const newline = head.indexOf('\n');
+    if (newline < 0) return true;
+    try {
+      JSON.parse(head.slice(0, newline));
+      return false; // a whole object on the first line: JSON lines
+    } catch {
+      return true;
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TokenworksError(
@@ -56,14 +71,14 @@ async function looksLikeJson(path: string): Promise<boolean> {
 
 /** The steps of `path` when it is a Megatron CI golden-values file; undefined when it is anything else. */
 export async function readGoldenFile(path: string): Promise<StepPoint[] | undefined> {
-  if (!(await looksLikeJson(path))) return undefined;
+  if (!(await looksLikeJsonDocument(path))) return undefined;
   const golden = readMegatronCiGolden(await readTextFile(path));
   return golden.ok ? golden.value.points : undefined;
 }
 
 /** Reads the step series of `path`: a Megatron CI golden-values file or a training log. */
 export async function readStepFile(path: string, options: { readonly signal?: AbortSignal } = {}): Promise<StepFile> {
-  if (await looksLikeJson(path)) {
+  if (await looksLikeJsonDocument(path)) {
     const golden = readMegatronCiGolden(await readTextFile(path));
     if (golden.ok) {
       return {

@@ -138,17 +138,20 @@ function gpuTable(outcome: ObserveOutcome): TextTable | undefined {
     ]);
     rows.push(['IT power of the GPUs seen', `${significant(k.power.itMeanW / 1000)} kW`]);
     if (k.power.facilityMeanW !== undefined) {
-      rows.push([`facility power (× PUE ${k.power.pue ?? ''})`, `${significant(k.power.facilityMeanW / 1000)} kW`]);
+      rows.push([
+        `facility power of the GPUs seen (× PUE ${k.power.pue ?? ''})`,
+        `${significant(k.power.facilityMeanW / 1000)} kW`,
+      ]);
     }
     if (k.power.facilityEnergyJ !== undefined) {
       rows.push([
-        `facility energy over ${formatDuration(k.window.seconds)}`,
+        `facility energy of the GPUs seen over ${formatDuration(k.window.seconds)}`,
         `${significant(k.power.facilityEnergyJ / 3.6e9)} MWh`,
       ]);
     }
   }
   if (k.tokens?.perMWhFacility !== undefined) {
-    rows.push(['tokens per facility MWh', formatCount(k.tokens.perMWhFacility)]);
+    rows.push(['tokens per facility MWh of the GPUs seen', formatCount(k.tokens.perMWhFacility)]);
   }
   if (k.throttle) {
     rows.push([
@@ -244,6 +247,14 @@ const toText = (t: TextTable) =>
     t.rows,
   );
 
+/** The `--window` KPIs in one line, or why there are none; undefined without a window. */
+function windowLine(outcome: ObserveOutcome): string | undefined {
+  const w = outcome.kpis.window;
+  if (!w) return undefined;
+  if (w.empty) return `window: no KPIs (${w.reason})`;
+  return `window: ${formatInteger(w.points)} steps, median ${significant(w.steady.p50)} s, ETTR ${(100 * w.ettr).toFixed(2)}%, goodput ${(100 * w.goodput).toFixed(2)}%, ${w.restarts} restarts`;
+}
+
 /** The terminal report. */
 export function renderObserveText(outcome: ObserveOutcome): string {
   const k = outcome.kpis.run;
@@ -263,13 +274,8 @@ export function renderObserveText(outcome: ObserveOutcome): string {
     if (stragglers) parts.push(renderPairs(stragglers.rows.map((r) => [r[0] as string, r[1] as string])), '');
     parts.push(toText(breakdownTable(outcome)));
   }
-  if (outcome.kpis.window && !outcome.kpis.window.empty) {
-    const w = outcome.kpis.window;
-    parts.push(
-      '',
-      `window: ${formatInteger(w.points)} steps, median ${significant(w.steady.p50)} s, ETTR ${(100 * w.ettr).toFixed(2)}%`,
-    );
-  }
+  const w = windowLine(outcome);
+  if (w) parts.push('', w);
   for (const note of outcome.notes) parts.push(`note: ${note}`);
   return parts.join('\n');
 }
@@ -312,6 +318,8 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
     if (stragglers) parts.push('## Straggler detector', '', markdownTable(stragglers), '');
     parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
   }
+  const w = windowLine(outcome);
+  if (w) parts.push('', w);
   for (const note of outcome.notes) parts.push('', `Note: ${note}`);
   return `${parts.join('\n')}\n`;
 }
@@ -425,6 +433,8 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
     body.push(htmlTable('the estimate’s step', breakdownTable(outcome)));
   }
+  const w = windowLine(outcome);
+  if (w) body.push(`<p>${escapeHtml(w)}</p>`);
   for (const note of outcome.notes) body.push(`<p>Note: ${escapeHtml(note)}</p>`);
   return htmlPage(outcome.title, body.join(''));
 }

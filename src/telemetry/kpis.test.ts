@@ -233,6 +233,20 @@ describe('time stamps: pauses between log lines', () => {
     expect(bare.badputSeconds.restart + bare.badputSeconds.checkpoint).toBe(0);
   });
 
+  it('takes missing lines for missing lines, not a pause', () => {
+    // Lines every 10 steps of 1 s, stamped on time, with the lines of steps 101–300 missing (a segment not given):
+    // the clock ran 200 s for 200 steps, so there is no pause and no restart.
+    const series = [
+      ...Array.from({ length: 10 }, (_, i) => 10 * (i + 1)),
+      ...Array.from({ length: 10 }, (_, i) => 310 + 10 * i),
+    ].map((step) => ({ step, iterationSeconds: 1, time: step }));
+    const k = observedKpis(series);
+    expect(k.restarts).toBe(0);
+    expect(k.badputSeconds.restart + k.badputSeconds.checkpoint).toBe(0);
+    expect(k.ettr).toBe(1);
+    expect(k.unobservedSteps).toBe(200);
+  });
+
   it('counts a pause at a rewind as the restart the rewind shows, once', () => {
     // Steps 1..4 at 1 s stamped every second (ms stamps), then a rewind to step 3 after 120 s of downtime.
     const series = [

@@ -206,7 +206,7 @@ interface Pause {
  * evaluating, so those show only between stamps).
  */
 function linePauses(
-  timed: readonly { t: number; restart: boolean; rewind: boolean; time: number | undefined }[],
+  timed: readonly { step: number; t: number; restart: boolean; rewind: boolean; time: number | undefined }[],
   weight: (i: number) => number,
 ): (Pause | undefined)[] {
   const stamps = timed.flatMap((p) => (p.time === undefined ? [] : [p.time]));
@@ -215,7 +215,10 @@ function linePauses(
   const gaps = timed.map((p, i) => {
     const previous = timed[i - 1];
     if (previous?.time === undefined || p.time === undefined) return 0;
-    const logged = p.t * weight(i);
+    // The clock ran for every step since the previous line, logged or not (lines left out of the log are missing
+    // lines, not a pause): compare with all of them, not only the capped weight.
+    const steps = p.rewind ? weight(i) : Math.max(weight(i), p.step - previous.step);
+    const logged = p.t * steps;
     const gap = p.time - previous.time - logged;
     return gap > 2 * resolution + PAUSE_JITTER_SHARE * logged ? gap : 0;
   });

@@ -10,6 +10,7 @@ import type { TelemetryStore } from '../../app/ports.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
+import { escapeControls } from '../../util/text.js';
 import { waitFor } from '../../util/wait.js';
 import { specFailure } from '../failure.js';
 import { daysOption, integerOption, replicasOption, seedOption, threadsOption } from '../options.js';
@@ -35,7 +36,11 @@ export function windowOption(text: string): { fromStep?: number; toStep?: number
 
 /** Parses `--from`/`--to`: ISO 8601 or Unix seconds. */
 export function timeOption(name: string, text: string): number {
-  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Date.parse(text) / 1000;
+  // A date and time without an offset is UTC, as the log stamps are read (step-log.ts `stampSeconds`).
+  const iso = /^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*$/.test(text)
+    ? `${text.trim().replace(' ', 'T')}Z`
+    : text;
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Date.parse(iso) / 1000;
   if (!Number.isFinite(seconds) || seconds < 0 || seconds > 1e11) {
     throw new TokenworksError(
       'USAGE',
@@ -61,7 +66,10 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       'a Prometheus or VictoriaMetrics that scraped the run’s GPUs: KPIs computed in PromQL',
     )
     .option('--match <selector>', 'with --prometheus: the run’s series, e.g. {Hostname=~"node-0[0-7]"}')
-    .option('--from <time>', 'with --prometheus: window start (ISO 8601 or Unix s; default the log’s first stamp)')
+    .option(
+      '--from <time>',
+      'with --prometheus: window start (ISO 8601, UTC unless it says otherwise, or Unix s; default the log’s first stamp)',
+    )
     .option('--to <time>', 'with --prometheus: window end (default the log’s last stamp)')
     .option('--store <file>', 'keep what was read in this DuckDB file: observing again resumes, nothing read twice')
     .option('--run <name>', 'the run’s name in the store (default: the spec file name)')
@@ -155,12 +163,14 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
         }
         const inputs = await inputsModule.readObserveInputs(store, sources, ingested);
         if (inputs.malformedCount > 0) {
+          // Reasons quote the line: control characters escaped and long ones cut, so that a binary file cannot
+          // drive the terminal.
           const first = inputs.malformed
             .slice(0, 3)
-            .map((m) => `${m.file}:${m.line}: ${m.reason}`)
+            .map((m) => escapeControls(`${m.file}:${m.line}: ${m.reason}`).slice(0, 300))
             .join('; ');
           const n = inputs.malformedCount;
-          output.warn(`${n} malformed step line${n === 1 ? '' : 's'} skipped (${first})`);
+          output.warn(`${n} malformed line${n === 1 ? '' : 's'} skipped (${first})`);
         }
         const [{ runObserve }, report] = await Promise.all([
           import('../../app/observe.js'),
@@ -231,11 +241,20 @@ async function follow(
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const ingest = context.inputs.ingestObserveSources(store, sources, {
-    follow: true,
-    signal: controller.signal,
-    scrapeIntervalMs: context.scrapeIntervalMs,
-  });
+  // An ingest that fails (a log that cannot be read, a store error) stops the follow and is reported, not left
+  // to reject unhandled.
+  let failure: unknown;
+  const ingest = context.inputs
+    .ingestObserveSources(store, sources, {
+      follow: true,
+      signal: controller.signal,
+      scrapeIntervalMs: context.scrapeIntervalMs,
+    })
+    .catch((error: unknown) => {
+      failure = error;
+      controller.abort();
+      return undefined;
+    });
   let lastCount = -1;
   let idleSince = Date.now();
   const tickMs = Math.min(1000, context.interval * 1000);
@@ -266,5 +285,7 @@ async function follow(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  return ingest;
+  const ingested = await ingest;
+  if (ingested === undefined) throw failure;
+  return ingested;
 }
