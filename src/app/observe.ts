@@ -185,7 +185,17 @@ export async function runObserve(
     peakTflopsPerGpu: system.accelerator.peakTflops[training.precision] ?? system.accelerator.peakTflops.bf16,
     logInterval,
   };
-  const kpis = runKpis(input.steps, facts, input.window ? { window: input.window } : {});
+  // The planned checkpoint pause tells a long save from a restart in a window too short to learn it from.
+  const planned = twinConfig(design.value, spec.twin);
+  const checkpoint = planned.ok
+    ? planned.value.checkpoint.mode === 'blocking'
+      ? planned.value.checkpoint.writeSeconds
+      : planned.value.checkpoint.stallSeconds
+    : undefined;
+  const kpis = runKpis(input.steps, facts, {
+    ...(input.window && { window: input.window }),
+    ...(checkpoint !== undefined && { checkpointPauseSeconds: checkpoint }),
+  });
 
   let gpu: ObserveOutcome['gpu'];
   if (input.gpu !== undefined) {

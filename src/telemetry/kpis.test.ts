@@ -233,6 +233,18 @@ describe('time stamps: pauses between log lines', () => {
     expect(bare.badputSeconds.restart + bare.badputSeconds.checkpoint).toBe(0);
   });
 
+  it('takes a pause up to twice the planned checkpoint pause for a save, not a restart', () => {
+    // Three blocking saves of 240 s between lines of 1 s (fewer than ten pauses: no typical pause to learn): over
+    // a minute, so restarts by default; checkpoints when the plan says a save takes 150 s (240 ≤ 2 × 150).
+    const times = [0, 1, 242, 243, 484, 485, 726, 727];
+    const series = times.map((time, i) => ({ step: i + 1, iterationSeconds: 1, time }));
+    const bare = observedKpis(series);
+    expect(bare.restarts).toBe(3);
+    const planned = observedKpis(series, {}, { checkpointPauseSeconds: 150 });
+    expect(planned.restarts).toBe(0);
+    expect(planned.badputSeconds.checkpoint).toBeCloseTo(3 * 240, 9);
+  });
+
   it('takes missing lines for missing lines, not a pause', () => {
     // Lines every 10 steps of 1 s, stamped on time, with the lines of steps 101–300 missing (a segment not given):
     // the clock ran 200 s for 200 steps, so there is no pause and no restart.

@@ -89,6 +89,11 @@ export interface KpiOptions {
   readonly stallFactor?: number;
   /** Slow step (and warm-up) above this × median (default 1.5). */
   readonly slowFactor?: number;
+  /**
+   * The planned checkpoint pause, seconds (the twin's blocking write or async snapshot): a pause without a rewind
+   * up to twice it is a checkpoint save, whatever the window's other pauses say.
+   */
+  readonly checkpointPauseSeconds?: number;
 }
 
 /** P10/P50/P90/P99 of the steady step times (seconds), with their count. */
@@ -208,6 +213,7 @@ interface Pause {
 function linePauses(
   timed: readonly { step: number; t: number; restart: boolean; rewind: boolean; time: number | undefined }[],
   weight: (i: number) => number,
+  checkpointPauseSeconds = 0,
 ): (Pause | undefined)[] {
   const stamps = timed.flatMap((p) => (p.time === undefined ? [] : [p.time]));
   if (stamps.length < 2) return [];
@@ -227,7 +233,11 @@ function linePauses(
   const plain = Float64Array.from(gaps.filter((g, i) => g > 0 && !atRestart(i))).sort();
   // The median is the typical checkpoint pause only when restarts are a minority of many pauses.
   const typical = plain.length >= MIN_PAUSES_FOR_TYPICAL ? percentile(plain, 0.5) : 0;
-  const restartPause = Math.max(RESTART_PAUSE_FACTOR * typical, MIN_RESTART_PAUSE_SECONDS);
+  const restartPause = Math.max(
+    RESTART_PAUSE_FACTOR * typical,
+    MIN_RESTART_PAUSE_SECONDS,
+    2 * (Number.isFinite(checkpointPauseSeconds) ? checkpointPauseSeconds : 0),
+  );
   return gaps.map((gap, i) =>
     gap > 0 ? { seconds: gap, cause: atRestart(i) || gap > restartPause ? 'restart' : 'checkpoint' } : undefined,
   );
@@ -290,7 +300,7 @@ export function observedKpis(
     const previous = timed[i - 1];
     return previous === undefined || p.rewind ? 1 : Math.min(p.step - previous.step, cap);
   };
-  const pauses = linePauses(timed, weight);
+  const pauses = linePauses(timed, weight, options.checkpointPauseSeconds);
   timed.forEach((p, i) => {
     const previous = timed[i - 1];
     const w = weight(i);
