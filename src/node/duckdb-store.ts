@@ -71,10 +71,32 @@ export interface GpuPointColumns {
   readonly value: Float64Array;
 }
 
+/** A source's cursor in a {@link GpuBatch}, and the events of that source it commits with it. */
+export interface GpuBatchSource {
+  readonly source: string;
+  readonly cursor: SourceCursor;
+  /** Events appended under `source` (e.g. a file's malformed lines), none when absent. */
+  readonly events?: readonly RunEvent[];
+}
+
+/**
+ * What {@link DuckDbTelemetryStore.appendGpuBatch} commits in one transaction: GPU points of several sources (small
+ * files committed together) and every one of their cursors.
+ */
+export interface GpuBatch {
+  readonly columns: GpuPointColumns;
+  readonly sources: readonly GpuBatchSource[];
+}
+
 /** The DuckDB store: the port, and GPU points appended column by column (no object per point). */
 export interface DuckDbTelemetryStore extends TelemetryStore {
   /** {@link TelemetryStore.appendGpuPoints} of columns: the points and the source's cursor, atomically. */
   appendGpuPointColumns(run: string, source: string, columns: GpuPointColumns, cursor: SourceCursor): Promise<void>;
+  /**
+   * The points of several sources, their events and all of their cursors in one transaction: all of it is
+   * committed or none (a failure or a crash mid-batch leaves every cursor of the batch where it was).
+   */
+  appendGpuBatch(run: string, batch: GpuBatch): Promise<void>;
 }
 
 /** Whether `store` takes GPU points as columns (the DuckDB store, or an object built on it). */
@@ -411,23 +433,31 @@ class DuckDbStore implements DuckDbTelemetryStore {
   }
 
   /** Runs `work` in one transaction with the cursor upsert; rolls back on any error. */
-  private async transaction(
+  private transaction(run: string, source: string, cursor: SourceCursor, work: () => Promise<void>): Promise<void> {
+    return this.transactionOf(run, [{ source, cursor }], work);
+  }
+
+  /** Runs `work` in one transaction with the upserts of every source's cursor; rolls back on any error. */
+  private async transactionOf(
     run: string,
-    source: string,
-    cursor: SourceCursor,
+    cursors: readonly { readonly source: string; readonly cursor: SourceCursor }[],
     work: () => Promise<void>,
   ): Promise<void> {
     checkName('run', run);
-    checkName('source', source);
-    checkCursor(cursor);
+    for (const { source, cursor } of cursors) {
+      checkName('source', source);
+      checkCursor(cursor);
+    }
     return this.serial(async () => {
       await this.connection.run('BEGIN TRANSACTION');
       try {
         await work();
-        await this.connection.run(
-          'INSERT OR REPLACE INTO cursors VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT))',
-          [run, source, cursor.offset, cursor.nextLine],
-        );
+        for (const { source, cursor } of cursors) {
+          await this.connection.run(
+            'INSERT OR REPLACE INTO cursors VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT))',
+            [run, source, cursor.offset, cursor.nextLine],
+          );
+        }
         await this.connection.run('COMMIT');
       } catch (error) {
         await this.connection.run('ROLLBACK').catch(() => undefined);
@@ -603,7 +633,42 @@ class DuckDbStore implements DuckDbTelemetryStore {
 
   appendGpuPointColumns(run: string, source: string, columns: GpuPointColumns, cursor: SourceCursor): Promise<void> {
     const added: [Map<string, number>, string][] = [];
-    return this.transaction(run, source, cursor, async () => {
+    return this.forgetOnFailure(
+      added,
+      this.transaction(run, source, cursor, () => this.writeGpuPoints(run, columns, added)),
+    );
+  }
+
+  appendGpuBatch(run: string, batch: GpuBatch): Promise<void> {
+    const added: [Map<string, number>, string][] = [];
+    return this.forgetOnFailure(
+      added,
+      this.transactionOf(run, batch.sources, async () => {
+        await this.writeGpuPoints(run, batch.columns, added);
+        for (const { source, events } of batch.sources) {
+          if (events !== undefined) await this.writeEvents(run, source, events);
+        }
+      }),
+    );
+  }
+
+  /** The new series ids roll back with a failed transaction: forget them here too. */
+  private async forgetOnFailure(added: readonly [Map<string, number>, string][], done: Promise<void>): Promise<void> {
+    try {
+      await done;
+    } catch (error) {
+      for (const [hosts, host] of added) hosts.delete(host);
+      throw error;
+    }
+  }
+
+  /** Appends GPU points (inside a transaction), noting the series ids it adds in `added`. */
+  private async writeGpuPoints(
+    run: string,
+    columns: GpuPointColumns,
+    added: [Map<string, number>, string][],
+  ): Promise<void> {
+    {
       const { length, seriesIndex, time, value } = columns;
       if (length === 0) return;
       // Store ids of the batch's series, resolved when first used (-1: not yet).
@@ -629,52 +694,51 @@ class DuckDbStore implements DuckDbTelemetryStore {
         ids[index] = id;
         return id;
       };
-      try {
-        const chunks: DuckDBDataChunk[] = [];
-        for (let start = 0; start < length; start += CHUNK_ROWS) {
-          const count = Math.min(CHUNK_ROWS, length - start);
-          const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
-          const seriesVector = chunk.getColumnVector(0);
-          const timeVector = chunk.getColumnVector(1);
-          const valueVector = chunk.getColumnVector(2);
-          for (let r = 0; r < count; r++) {
-            const index = seriesIndex[start + r] as number;
-            const id = ids[index] as number;
-            seriesVector.setItem(r, id >= 0 ? id : resolve(index));
-            timeVector.setItem(r, time[start + r] as number);
-            valueVector.setItem(r, value[start + r] as number);
-          }
-          seriesVector.flush();
-          timeVector.flush();
-          valueVector.flush();
-          chunks.push(chunk);
+      const chunks: DuckDBDataChunk[] = [];
+      for (let start = 0; start < length; start += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, length - start);
+        const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
+        const seriesVector = chunk.getColumnVector(0);
+        const timeVector = chunk.getColumnVector(1);
+        const valueVector = chunk.getColumnVector(2);
+        for (let r = 0; r < count; r++) {
+          const index = seriesIndex[start + r] as number;
+          const id = ids[index] as number;
+          seriesVector.setItem(r, id >= 0 ? id : resolve(index));
+          timeVector.setItem(r, time[start + r] as number);
+          valueVector.setItem(r, value[start + r] as number);
         }
-        if (fresh.length > 0) {
-          await this.appender('gpu_series', (appender) => {
-            for (const [id, key] of fresh) {
-              appender.appendInteger(id);
-              appender.appendVarchar(run);
-              appender.appendVarchar(key.gpuKey);
-              if (key.hostname === undefined || key.hostname === '') appender.appendNull();
-              else appender.appendVarchar(key.hostname);
-              appender.appendVarchar(key.field);
-              appender.endRow();
-            }
-          });
-        }
-        await this.appender('gpu_samples', (appender) => {
-          for (const chunk of chunks) appender.appendDataChunk(chunk);
-        });
-      } catch (error) {
-        // The new series ids roll back with the transaction: forget them here too.
-        for (const [hosts, host] of added) hosts.delete(host);
-        throw error;
+        seriesVector.flush();
+        timeVector.flush();
+        valueVector.flush();
+        chunks.push(chunk);
       }
-    });
+      if (fresh.length > 0) {
+        await this.appender('gpu_series', (appender) => {
+          for (const [id, key] of fresh) {
+            appender.appendInteger(id);
+            appender.appendVarchar(run);
+            appender.appendVarchar(key.gpuKey);
+            if (key.hostname === undefined || key.hostname === '') appender.appendNull();
+            else appender.appendVarchar(key.hostname);
+            appender.appendVarchar(key.field);
+            appender.endRow();
+          }
+        });
+      }
+      await this.appender('gpu_samples', (appender) => {
+        for (const chunk of chunks) appender.appendDataChunk(chunk);
+      });
+    }
   }
 
   appendEvents(run: string, source: string, events: readonly RunEvent[], cursor: SourceCursor): Promise<void> {
-    return this.transaction(run, source, cursor, async () => {
+    return this.transaction(run, source, cursor, () => this.writeEvents(run, source, events));
+  }
+
+  /** Appends events (inside a transaction). */
+  private async writeEvents(run: string, source: string, events: readonly RunEvent[]): Promise<void> {
+    {
       if (events.length === 0) return;
       let seq = this.eventSeq;
       await this.appender('events', (appender) => {
@@ -692,7 +756,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
         }
       });
       this.eventSeq = seq;
-    });
+    }
   }
 
   async cursor(run: string, source: string): Promise<SourceCursor | undefined> {

@@ -235,6 +235,46 @@ describe('ingestDcgmFiles', () => {
     await store.close();
   });
 
+  it('commits small files together: a failure mid-batch advances none of their cursors, and a rerun stores each once', async () => {
+    const paths = [1, 2, 3].map((h) => {
+      const path = join(directory, `host-000${h}.prom`);
+      writeFileSync(path, dcgmText(20).replaceAll('host-0001', `host-000${h}`));
+      return path;
+    });
+    const store = await openDuckDbStore(':memory:');
+    let batches = 0;
+    // The last point's series is made invalid: the store fails inside the batch's transaction, after its points.
+    const failing = Object.assign(Object.create(store) as typeof store, {
+      appendGpuBatch: (run: string, batch: Parameters<typeof store.appendGpuBatch>[1]) => {
+        batches++;
+        const { columns } = batch;
+        const last = columns.seriesIndex[columns.length - 1] as number;
+        const series = columns.series.map((key, i) => (i === last ? { ...key, gpuKey: '' } : key));
+        return store.appendGpuBatch(run, { ...batch, columns: { ...columns, series } });
+      },
+    });
+    await expect(ingestDcgmFiles(failing, 'r', paths)).rejects.toThrow(TokenworksError);
+    expect(batches).toBe(1);
+    for (const path of paths) {
+      expect(await store.cursor('r', fileSourceName('dcgm', path))).toBeUndefined();
+      expect(await store.cursor('r', `${fileSourceName('dcgm', path)}#malformed`)).toBeUndefined();
+    }
+    expect(await store.counts('r')).toEqual({ steps: 0, gpuPoints: 0, events: 0 });
+    const commits: number[] = [];
+    const counts = await ingestDcgmFiles(store, 'r', paths, { onCommit: ({ points }) => commits.push(points) });
+    expect(counts.points).toBe(3 * 160);
+    expect(commits).toEqual([480]);
+    for (const path of paths) {
+      expect(await store.cursor('r', fileSourceName('dcgm', path))).toEqual({
+        offset: statSync(path).size,
+        nextLine: 165,
+      });
+    }
+    expect((await store.counts('r')).gpuPoints).toBe(480);
+    expect(await ingestDcgmFiles(store, 'r', paths)).toEqual({ points: 0, malformed: 0, skipped: 0, lines: 0 });
+    await store.close();
+  });
+
   it('resumes a file that grew, and names a missing file', async () => {
     const path = join(directory, 'grow.prom');
     writeFileSync(path, dcgmText(10).split('\n').slice(0, 20).join('\n'));

@@ -27,7 +27,13 @@ import { TokenworksError } from '../errors.js';
 import { dcgmFieldName, normaliseDcgmSample } from '../telemetry/dcgm.js';
 import { parsePromLine, parsePromValue } from '../telemetry/prometheus-text.js';
 import type { MalformedStepLine } from '../telemetry/step-log.js';
-import { type GpuPointColumns, type GpuSeriesKey, MAX_NAME_LENGTH, takesGpuPointColumns } from './duckdb-store.js';
+import {
+  type GpuBatchSource,
+  type GpuPointColumns,
+  type GpuSeriesKey,
+  MAX_NAME_LENGTH,
+  takesGpuPointColumns,
+} from './duckdb-store.js';
 import { createLogFileSource } from './log-file-source.js';
 
 /** What an ingest stored. */
@@ -245,12 +251,20 @@ class DcgmReader {
 
   /** `scrapedAt`: Unix seconds of a sample without a time stamp (the file's modification time). */
   constructor(
-    private readonly scrapedAt: number,
+    private scrapedAt: number,
     private readonly capacity: number,
   ) {
     this.seriesIndex = new Int32Array(capacity);
     this.time = new Float64Array(capacity);
     this.values = new Float64Array(capacity);
+  }
+
+  /** Starts the next file (the batch and the label sets carry over): `scrapedAt` is its modification time. */
+  startFile(scrapedAt: number): void {
+    this.scrapedAt = scrapedAt;
+    this.eofLine = undefined;
+    this.previous = undefined;
+    this.predicted = undefined;
   }
 
   /** Whether the batch should be committed before the next line. */
@@ -551,114 +565,131 @@ export async function ingestDcgmFiles(
   let malformed = 0;
   let skipped = 0;
   let lines = 0;
-  for (const path of paths) {
-    throwIfAborted(options.signal);
-    const pointsSource = fileSourceName('dcgm', path);
-    const eventsSource = `${pointsSource}#malformed`;
-    let pointsAt = (await store.cursor(run, pointsSource)) ?? START;
-    let eventsAt = (await store.cursor(run, eventsSource)) ?? START;
-    const from = further(pointsAt, eventsAt);
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new TokenworksError(
-        code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
-        `cannot read the dcgm scrape file ${path}: ${code}`,
-        { file: path },
-      );
-    }
-    // One commit in flight while the next lines are read: DuckDB writes on its own threads meanwhile.
-    let inflight: Promise<void> = Promise.resolve();
-    try {
-      const info = await handle.stat();
-      if (info.size < from.offset) {
+  // Small files share a batch: their points, events and cursors commit in one transaction (appendGpuBatch).
+  const batched = takesGpuPointColumns(store);
+  const reader = new DcgmReader(0, DCGM_BATCH_POINTS);
+  /** The cursors (and events) of the batch being read, by source. */
+  const pending = new Map<string, GpuBatchSource>();
+  // One commit in flight while the next lines are read: DuckDB writes on its own threads meanwhile.
+  let inflight: Promise<void> = Promise.resolve();
+  const submit = async () => {
+    if (pending.size === 0) return;
+    const columns = reader.take();
+    const sources = [...pending.values()];
+    pending.clear();
+    await inflight;
+    points += columns.length;
+    for (const entry of sources) malformed += entry.events?.length ?? 0;
+    const progress = { points, malformed, skipped: skipped + reader.skipped, lines };
+    inflight = (async () => {
+      if (batched) await store.appendGpuBatch(run, { columns, sources });
+      else {
+        for (const entry of sources) {
+          if (entry.events === undefined)
+            await store.appendGpuPoints(run, entry.source, pointsOf(columns), entry.cursor);
+          else await store.appendEvents(run, entry.source, entry.events, entry.cursor);
+        }
+      }
+      options.onCommit?.(progress);
+    })();
+    // Awaited before the next commit; the no-op handler keeps a failure from counting as unhandled meanwhile.
+    inflight.catch(() => undefined);
+  };
+  try {
+    for (const path of paths) {
+      throwIfAborted(options.signal);
+      const pointsSource = fileSourceName('dcgm', path);
+      const eventsSource = `${pointsSource}#malformed`;
+      let pointsAt = (await store.cursor(run, pointsSource)) ?? START;
+      let eventsAt = (await store.cursor(run, eventsSource)) ?? START;
+      const from = further(pointsAt, eventsAt);
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(path, 'r');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
         throw new TokenworksError(
-          'FILE_UNREADABLE',
-          `${path} is shorter (${info.size} bytes) than what the store already read of it (${from.offset} bytes): it was truncated or replaced; ingest it into a new run`,
+          code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+          `cannot read the dcgm scrape file ${path}: ${code}`,
           { file: path },
         );
       }
-      const reader = new DcgmReader(info.mtimeMs / 1000, DCGM_BATCH_POINTS);
-      let committed = from.offset;
-      const commit = async (cursor: SourceCursor) => {
-        const columns = reader.take();
-        const bad = reader.malformed.splice(0).filter((entry) => entry.line >= eventsAt.nextLine);
-        const appendPoints = cursor.offset > pointsAt.offset;
-        const appendEvents = cursor.offset > eventsAt.offset;
-        committed = cursor.offset;
-        await inflight;
-        if (appendPoints) {
-          points += columns.length;
-          pointsAt = cursor;
-        }
-        if (appendEvents) {
-          malformed += bad.length;
-          eventsAt = cursor;
-        }
-        const progress = { points, malformed, skipped: skipped + reader.skipped, lines };
-        inflight = (async () => {
-          if (appendPoints) {
-            if (takesGpuPointColumns(store)) await store.appendGpuPointColumns(run, pointsSource, columns, cursor);
-            else await store.appendGpuPoints(run, pointsSource, pointsOf(columns), cursor);
-          }
-          if (appendEvents) {
-            const events = bad.map((entry) => malformedEvent(path, entry.line, entry.reason, entry.text));
-            await store.appendEvents(run, eventsSource, events, cursor);
-          }
-          options.onCommit?.(progress);
-        })();
-        // Awaited before the next commit; the no-op handler keeps a failure from counting as unhandled meanwhile.
-        inflight.catch(() => undefined);
-      };
-      let buffer = Buffer.allocUnsafe(chunkBytes);
-      /** Bytes of `buffer` filled; `buffer[0]` is the file's byte `offset`. */
-      let have = 0;
-      let offset = from.offset;
-      let nextLine = from.nextLine;
-      for (;;) {
-        throwIfAborted(options.signal);
-        if (have === buffer.length) {
-          // A line longer than the buffer: make room for the rest of it.
-          const larger = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(larger, 0, 0, have);
-          buffer = larger;
-        }
-        const { bytesRead } = await handle.read(buffer, have, buffer.length - have, offset + have);
-        have += bytesRead;
-        const end = bytesRead === 0;
-        const data = buffer.subarray(0, have);
-        // Complete lines only; at the end of the file a last line without a newline is whole.
-        const limit = end ? have : data.lastIndexOf(NEWLINE) + 1;
-        let pos = 0;
-        while (pos < limit) {
-          const read = reader.read(
-            data,
-            pos,
-            limit,
-            nextLine,
-            Math.min(pointsAt.nextLine, eventsAt.nextLine),
-            pointsAt.nextLine,
+      try {
+        const info = await handle.stat();
+        if (info.size < from.offset) {
+          throw new TokenworksError(
+            'FILE_UNREADABLE',
+            `${path} is shorter (${info.size} bytes) than what the store already read of it (${from.offset} bytes): it was truncated or replaced; ingest it into a new run`,
+            { file: path },
           );
-          lines += read.line - nextLine;
-          pos = read.pos;
-          nextLine = read.line;
-          if (reader.full) await commit({ offset: offset + pos, nextLine });
         }
-        buffer.copy(buffer, 0, pos, have);
-        have -= pos;
-        offset += pos;
-        if (offset - committed >= COMMIT_BYTES) await commit({ offset, nextLine });
-        if (end) break;
+        reader.startFile(info.mtimeMs / 1000);
+        let committed = from.offset;
+        /** Adds this file's cursors (and malformed lines) to the batch; commits it when `now` (or unbatched). */
+        const commit = async (cursor: SourceCursor, now: boolean) => {
+          const bad = reader.malformed.splice(0).filter((entry) => entry.line >= eventsAt.nextLine);
+          if (cursor.offset > pointsAt.offset) {
+            pending.set(pointsSource, { source: pointsSource, cursor });
+            pointsAt = cursor;
+          }
+          if (cursor.offset > eventsAt.offset) {
+            const events = bad.map((entry) => malformedEvent(path, entry.line, entry.reason, entry.text));
+            pending.set(eventsSource, { source: eventsSource, cursor, events });
+            eventsAt = cursor;
+          }
+          committed = cursor.offset;
+          if (now || !batched) await submit();
+        };
+        let buffer = Buffer.allocUnsafe(chunkBytes);
+        /** Bytes of `buffer` filled; `buffer[0]` is the file's byte `offset`. */
+        let have = 0;
+        let offset = from.offset;
+        let nextLine = from.nextLine;
+        for (;;) {
+          throwIfAborted(options.signal);
+          if (have === buffer.length) {
+            // A line longer than the buffer: make room for the rest of it.
+            const larger = Buffer.allocUnsafe(buffer.length * 2);
+            buffer.copy(larger, 0, 0, have);
+            buffer = larger;
+          }
+          const { bytesRead } = await handle.read(buffer, have, buffer.length - have, offset + have);
+          have += bytesRead;
+          const end = bytesRead === 0;
+          const data = buffer.subarray(0, have);
+          // Complete lines only; at the end of the file a last line without a newline is whole.
+          const limit = end ? have : data.lastIndexOf(NEWLINE) + 1;
+          let pos = 0;
+          while (pos < limit) {
+            const read = reader.read(
+              data,
+              pos,
+              limit,
+              nextLine,
+              Math.min(pointsAt.nextLine, eventsAt.nextLine),
+              pointsAt.nextLine,
+            );
+            lines += read.line - nextLine;
+            pos = read.pos;
+            nextLine = read.line;
+            if (reader.full) await commit({ offset: offset + pos, nextLine }, true);
+          }
+          buffer.copy(buffer, 0, pos, have);
+          have -= pos;
+          offset += pos;
+          if (offset - committed >= COMMIT_BYTES) await commit({ offset, nextLine }, true);
+          if (end) break;
+        }
+        if (offset > committed) await commit({ offset, nextLine }, false);
+      } finally {
+        await handle.close();
       }
-      if (offset > committed) await commit({ offset, nextLine });
-      await inflight;
-      skipped += reader.skipped;
-    } finally {
-      await inflight.catch(() => undefined);
-      await handle.close();
     }
+    await submit();
+    await inflight;
+  } finally {
+    await inflight.catch(() => undefined);
   }
+  skipped += reader.skipped;
   return { points, malformed, skipped, lines };
 }
