@@ -7,5 +7,7 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-report.json' },
     testTimeout: 30_000,
+    // Installs the Debian packages the tests drive, once and in turn (test/support/global-setup.ts).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });
