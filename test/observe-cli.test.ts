@@ -2,7 +2,7 @@
  * `tokenworks observe` on hand-made logs: malformed lines are counted and named by file and line, never a crash;
  * bad flags are usage errors (exit 2) naming the flag, the value and what is valid.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,35 @@ describe('observe', () => {
     const step = out.planVersusActual.find((c: { metric: string }) => c.metric === 'stepSeconds');
     expect(step.status).toBe('above');
     expect(step.likelyCause).toMatch(/rank 5 slowest in 30/);
+  });
+
+  it('summarises the GPU samples it leaves out by metric name', async () => {
+    // DataDog's dcgm fixture (../shared/data/telemetry/dcgm/datadog/metrics.txt, BSD-3-Clause) ends with dummy
+    // series that carry no labels, so they name no GPU: the test counts them straight from the file.
+    const fixture = '../shared/data/telemetry/dcgm/datadog/metrics.txt';
+    const dummies = (await readFile(fixture, 'utf8'))
+      .split('\n')
+      .filter((l) => /^[A-Za-z_:][A-Za-z0-9_:]* /.test(l))
+      .map((l) => l.split(' ')[0] as string);
+    expect(dummies.length).toBe(14);
+    const result = await run(
+      'observe',
+      'examples/gpt3-weekly-h100.yaml',
+      '--log',
+      '../shared/data/telemetry/megatron-ci/gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap/golden_values_dev_dgx_h100.json',
+      '--dcgm',
+      fixture,
+      '--replicas',
+      '0',
+      '--json',
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.inputs.skippedGpuSamples).toBe(14);
+    const note = out.notes.find((n: string) => n.includes('left out')) as string;
+    expect(note).toMatch(/^14 GPU samples/);
+    for (const name of dummies.slice(0, 8)) expect(note).toContain(`${name} × 1`);
+    expect(note).toContain('and 6 more metrics');
   });
 
   it('refuses bad flags with exit 2, naming the flag and what is valid', async () => {

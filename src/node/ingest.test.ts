@@ -178,7 +178,7 @@ describe('ingestDcgmFiles', () => {
     for (const chunkBytes of [4096, undefined]) {
       const store = await openDuckDbStore(':memory:');
       const counts = await ingestDcgmFiles(store, 'r', [path], chunkBytes === undefined ? {} : { chunkBytes });
-      expect(counts).toEqual({ points: 2400, malformed: 0, skipped: 0, lines: 2404 });
+      expect(counts).toEqual({ points: 2400, malformed: 0, skipped: 0, skippedByName: {}, lines: 2404 });
       const stored = await allPoints(store, 'r');
       expect(stored.map(sortKey).sort()).toEqual(expected);
       expect(stored[0]).toEqual({
@@ -192,7 +192,13 @@ describe('ingestDcgmFiles', () => {
         offset: statSync(path).size,
         nextLine: 2405,
       });
-      expect(await ingestDcgmFiles(store, 'r', [path])).toEqual({ points: 0, malformed: 0, skipped: 0, lines: 0 });
+      expect(await ingestDcgmFiles(store, 'r', [path])).toEqual({
+        points: 0,
+        malformed: 0,
+        skipped: 0,
+        skippedByName: {},
+        lines: 0,
+      });
       expect((await store.counts('r')).gpuPoints).toBe(2400);
       await store.close();
     }
@@ -220,7 +226,14 @@ describe('ingestDcgmFiles', () => {
     const mtime = statSync(path).mtimeMs / 1000;
     const store = await openDuckDbStore(':memory:');
     const counts = await ingestDcgmFiles(store, 'r', [path]);
-    expect(counts).toEqual({ points: 7, malformed: 2, skipped: 2, lines: 13 });
+    // Skipped: the temperature line naming no GPU, and another exporter's go_goroutines.
+    expect(counts).toEqual({
+      points: 7,
+      malformed: 2,
+      skipped: 2,
+      skippedByName: { DCGM_FI_DEV_GPU_TEMP: 1, go_goroutines: 1 },
+      lines: 13,
+    });
     const scrape = normaliseDcgm(text);
     expect(scrape.malformed.map((m) => m.line)).toEqual([7, 8]);
     const expected = gpuPointsOf(scrape, mtime);
@@ -271,7 +284,13 @@ describe('ingestDcgmFiles', () => {
       });
     }
     expect((await store.counts('r')).gpuPoints).toBe(480);
-    expect(await ingestDcgmFiles(store, 'r', paths)).toEqual({ points: 0, malformed: 0, skipped: 0, lines: 0 });
+    expect(await ingestDcgmFiles(store, 'r', paths)).toEqual({
+      points: 0,
+      malformed: 0,
+      skipped: 0,
+      skippedByName: {},
+      lines: 0,
+    });
     await store.close();
   });
 
@@ -443,12 +462,16 @@ twin: { days: 0.2, failureScale: 40 }
         const key = (p: GpuPoint) =>
           `${p.time} ${p.gpuKey} ${p.hostname} ${p.field} ${Object.is(p.value, -0) ? '-0' : p.value}`;
         expect(stored.map(key).sort(), path).toEqual(expected.points.map(key).sort());
-        expect(counts, path).toEqual({
+        expect(counts, path).toMatchObject({
           points: expected.points.length,
           malformed: expected.malformed.length,
           skipped: expected.skipped,
           lines: expected.lines,
         });
+        expect(
+          Object.values(counts.skippedByName).reduce((a, b) => a + b, 0),
+          path,
+        ).toBe(expected.skipped);
         const events = (await store.events('r')).map((e) => e.detail.slice(path.length + 1));
         expect(events, path).toEqual(expected.malformed);
         await store.close();

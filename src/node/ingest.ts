@@ -161,6 +161,8 @@ export interface DcgmIngestCounts {
   readonly malformed: number;
   /** Samples left out: not dcgm-exporter's, or naming no GPU (`normaliseDcgm`'s foreign and unattributed). */
   readonly skipped: number;
+  /** The samples left out, by metric name (at most {@link MAX_SKIPPED_NAMES} names; the rest under `…`). */
+  readonly skippedByName: Readonly<Record<string, number>>;
   /** Lines read. */
   readonly lines: number;
 }
@@ -183,8 +185,19 @@ interface Entry {
   readonly series: Series;
   /** Index of `series` in the reader's series table (-1 for none). */
   readonly index: number;
+  /** The metric name, for a label set that is not stored (`series` null). */
+  readonly name?: string;
   /** The label set on the line after this one, the last time (the reader's guess for the next line). */
   next: Entry | undefined;
+}
+
+/** Most metric names the skipped-sample summary lists. */
+export const MAX_SKIPPED_NAMES = 200;
+
+/** Counts a skipped sample under its metric name, the names bounded. */
+function countSkipped(byName: Map<string, number>, name: string): void {
+  const key = byName.has(name) || byName.size < MAX_SKIPPED_NAMES ? name : '…';
+  byName.set(key, (byName.get(key) ?? 0) + 1);
 }
 
 /** Most label sets the cache keeps (a fleet's GPUs × fields is far fewer per file); past it, it starts over. */
@@ -242,6 +255,7 @@ class DcgmReader {
   private value = 0;
   private timestamp: number | undefined;
   skipped = 0;
+  readonly skippedByName = new Map<string, number>();
   readonly malformed: { line: number; reason: string; text: string }[] = [];
   length = 0;
   private seriesIndex: Int32Array;
@@ -399,6 +413,7 @@ class DcgmReader {
     this.predicted = entry.next;
     if (entry.series === null) {
       this.skipped++;
+      countSkipped(this.skippedByName, entry.name ?? '');
       return;
     }
     // As gpuPointsOf (src/telemetry/dcgm.ts): a 0.0.4 time stamp is in milliseconds.
@@ -520,13 +535,21 @@ class DcgmReader {
       this.timestamp === sample.timestamp
     ) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      const entry: Entry = { prefix: Buffer.from(data.subarray(start, close + 1)), series, index, next: undefined };
+      const entry: Entry = {
+        prefix: Buffer.from(data.subarray(start, close + 1)),
+        series,
+        index,
+        ...(series === null && { name: sample.name }),
+        next: undefined,
+      };
       this.cache.set(prefix, entry);
       this.emit(entry);
       return;
     }
-    if (series === null) this.skipped++;
-    else this.push(index, sample.timestamp === undefined ? this.scrapedAt : sample.timestamp / 1000, sample.value);
+    if (series === null) {
+      this.skipped++;
+      countSkipped(this.skippedByName, sample.name);
+    } else this.push(index, sample.timestamp === undefined ? this.scrapedAt : sample.timestamp / 1000, sample.value);
   }
 }
 
@@ -580,7 +603,13 @@ export async function ingestDcgmFiles(
     await inflight;
     points += columns.length;
     for (const entry of sources) malformed += entry.events?.length ?? 0;
-    const progress = { points, malformed, skipped: skipped + reader.skipped, lines };
+    const progress = {
+      points,
+      malformed,
+      skipped: skipped + reader.skipped,
+      skippedByName: Object.fromEntries(reader.skippedByName),
+      lines,
+    };
     inflight = (async () => {
       if (batched) await store.appendGpuBatch(run, { columns, sources });
       else {
@@ -691,5 +720,5 @@ export async function ingestDcgmFiles(
     await inflight.catch(() => undefined);
   }
   skipped += reader.skipped;
-  return { points, malformed, skipped, lines };
+  return { points, malformed, skipped, skippedByName: Object.fromEntries(reader.skippedByName), lines };
 }

@@ -22,6 +22,7 @@ import {
   summariseStragglers,
 } from '../telemetry/megatron-straggler.js';
 import { toStepPoints } from '../telemetry/step-log.js';
+import { escapeControls } from '../util/text.js';
 import { scrapeDcgm } from './dcgm-scrape-source.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { ingestDcgmFiles, ingestLog } from './ingest.js';
@@ -58,6 +59,15 @@ export interface ObserveSources {
   readonly gpu: GpuInput;
   /** A DuckDB file that keeps what was read (reopening resumes); default in memory. */
   readonly store?: string;
+}
+
+/** What ingesting the sources gave beyond the store: golden-file steps and what was left out. */
+export interface Ingested {
+  readonly golden: StepPoint[];
+  readonly skippedGpuSamples: number;
+  /** The GPU samples left out, by metric name. */
+  readonly skippedByName: Readonly<Record<string, number>>;
+  readonly ignoredLines: number;
 }
 
 /** What was read. */
@@ -150,7 +160,7 @@ export async function ingestObserveSources(
     /** Milliseconds between scrapes of an endpoint while following (default 15,000). */
     readonly scrapeIntervalMs?: number;
   } = {},
-): Promise<{ golden: StepPoint[]; skippedGpuSamples: number; ignoredLines: number }> {
+): Promise<Ingested> {
   const golden: StepPoint[] = [];
   let ignoredLines = 0;
   const follows: Promise<unknown>[] = [];
@@ -174,9 +184,15 @@ export async function ingestObserveSources(
     else await ingest;
   }
   let skippedGpuSamples = 0;
+  const skippedByName = new Map<string, number>();
+  const skip = (name: string, count = 1) => skippedByName.set(name, (skippedByName.get(name) ?? 0) + count);
   if (sources.gpu.kind === 'dcgm') {
     const files = sources.gpu.sources.filter((s) => !isUrl(s));
-    if (files.length > 0) skippedGpuSamples += (await ingestDcgmFiles(store, sources.run, files)).skipped;
+    if (files.length > 0) {
+      const counts = await ingestDcgmFiles(store, sources.run, files);
+      skippedGpuSamples += counts.skipped;
+      for (const [name, count] of Object.entries(counts.skippedByName)) skip(name, count);
+    }
     for (const url of sources.gpu.sources.filter(isUrl)) {
       // Once, or every `scrapeIntervalMs` while following; a failed scrape of a followed endpoint is skipped (an
       // exporter restarting must not end the follow), a failed single scrape is an error.
@@ -191,6 +207,8 @@ export async function ingestObserveSources(
             throw new TokenworksError('FILE_UNREADABLE', `cannot scrape ${url}: ${scrape.error}`);
           }
           skippedGpuSamples += scrape.scrape.foreign.length + scrape.scrape.unattributed.length;
+          for (const sample of scrape.scrape.foreign) skip(sample.name);
+          for (const sample of scrape.scrape.unattributed) skip(sample.sourceName);
           const points = gpuPointsOf(scrape.scrape, scrape.at / 1000);
           await store.appendGpuPoints(sources.run, `scrape:${url}`, points, { offset: scrapes, nextLine: scrapes + 1 });
           scrapes += 1;
@@ -201,14 +219,14 @@ export async function ingestObserveSources(
     }
   }
   await Promise.all(follows);
-  return { golden, skippedGpuSamples, ignoredLines };
+  return { golden, skippedGpuSamples, skippedByName: Object.fromEntries(skippedByName), ignoredLines };
 }
 
 /** The run's steps and GPU aggregates out of `store` (or out of Prometheus). */
 export async function readObserveInputs(
   store: TelemetryStore,
   sources: ObserveSources,
-  ingested: { golden: readonly StepPoint[]; skippedGpuSamples: number; ignoredLines: number },
+  ingested: Ingested,
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<ObserveInputs> {
   const notes: string[] = [];
@@ -308,7 +326,14 @@ export async function readObserveInputs(
     );
   }
   if (ingested.skippedGpuSamples > 0) {
-    notes.push(`${ingested.skippedGpuSamples} GPU samples were not dcgm-exporter's or named no GPU, and were left out`);
+    const names = Object.entries(ingested.skippedByName).sort((a, b) => b[1] - a[1]);
+    const shown = names
+      .slice(0, 8)
+      .map(([name, count]) => `${escapeControls(name).slice(0, 80)} × ${count}`)
+      .join(', ');
+    notes.push(
+      `${ingested.skippedGpuSamples} GPU samples were not dcgm-exporter's or named no GPU, and were left out: ${shown}${names.length > 8 ? `, and ${names.length - 8} more metrics` : ''}`,
+    );
   }
   const stragglers = summariseStragglers(await readStragglerLines(sources.logs));
   return {
