@@ -121,7 +121,10 @@ export interface TelemetryStore {
   steps(run: string): Promise<StepSample[]>;
   /** The run's GPU samples in time order, in batches (memory bounded by the batch, not the run). */
   gpuPoints(run: string, options?: { readonly fields?: readonly string[] }): AsyncIterable<readonly GpuPoint[]>;
-  events(run: string): Promise<RunEvent[]>;
+  /** The run's events in the order appended; `kind` keeps one kind, `limit` the first that many. */
+  events(run: string, options?: { readonly kind?: string; readonly limit?: number }): Promise<RunEvent[]>;
+  /** How many events of `kind` the run holds. */
+  countEvents(run: string, kind: string): Promise<number>;
   counts(run: string): Promise<StoreCounts>;
   /** The runs the store holds. */
   runs(): Promise<string[]>;

@@ -66,6 +66,27 @@ describe('openDuckDbStore', () => {
     await store.close();
   });
 
+  it('reads events of one kind, the first few, and counts them in the store', async () => {
+    const store = await openDuckDbStore(':memory:');
+    const events: RunEvent[] = Array.from({ length: 10 }, (_, i) => ({
+      time: i,
+      kind: i % 3 === 0 ? 'xid' : 'malformed',
+      detail: `event ${i}`,
+    }));
+    await store.appendEvents('r', 'e', events, { offset: 1, nextLine: 2 });
+    // Six of ten are malformed (i = 1, 2, 4, 5, 7, 8); the first three of them in order.
+    expect(await store.countEvents('r', 'malformed')).toBe(6);
+    expect((await store.events('r', { kind: 'malformed', limit: 3 })).map((e) => e.detail)).toEqual([
+      'event 1',
+      'event 2',
+      'event 4',
+    ]);
+    expect(await store.events('r', { limit: 0 })).toEqual([]);
+    expect(await store.events('r')).toHaveLength(10);
+    await expect(store.events('r', { limit: -1 })).rejects.toThrow(/limit must be a whole number/);
+    await store.close();
+  });
+
   it('stores the fields of every format once (typed columns, field sets) and reads back exactly what was parsed', async () => {
     const text = [
       LOG,

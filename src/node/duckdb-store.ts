@@ -283,7 +283,7 @@ export function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-function checkName(what: 'run' | 'source', name: string): void {
+function checkName(what: 'run' | 'source' | 'kind', name: string): void {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
     throw new TokenworksError(
       'USAGE',
@@ -839,16 +839,33 @@ class DuckDbStore implements DuckDbTelemetryStore {
     }
   }
 
-  async events(run: string): Promise<RunEvent[]> {
+  async events(run: string, options: { readonly kind?: string; readonly limit?: number } = {}): Promise<RunEvent[]> {
     checkName('run', run);
+    if (options.kind !== undefined) checkName('kind', options.kind);
+    const limit = options.limit;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new TokenworksError('USAGE', `events limit must be a whole number of events, 0 or more, got ${limit}`);
+    }
     return this.serial(async () => {
-      const rows = await this.rows('SELECT time, kind, gpu_key, detail FROM events WHERE run = $1 ORDER BY seq', [run]);
+      const rows = await this.rows(
+        `SELECT time, kind, gpu_key, detail FROM events WHERE run = $1${options.kind === undefined ? '' : ' AND kind = $2'} ORDER BY seq${limit === undefined ? '' : ` LIMIT ${limit}`}`,
+        options.kind === undefined ? [run] : [run, options.kind],
+      );
       return rows.map(([time, kind, gpuKey, detail]) => ({
         time: (time as number | null) ?? Number.NaN,
         kind: kind as string,
         ...(typeof gpuKey === 'string' && { gpuKey }),
         detail: (detail as string | null) ?? '',
       }));
+    });
+  }
+
+  async countEvents(run: string, kind: string): Promise<number> {
+    checkName('run', run);
+    checkName('kind', kind);
+    return this.serial(async () => {
+      const [row] = await this.rows('SELECT count(*) FROM events WHERE run = $1 AND kind = $2', [run, kind]);
+      return Number(row?.[0] ?? 0);
     });
   }
 

@@ -231,8 +231,10 @@ export async function readObserveInputs(
 ): Promise<ObserveInputs> {
   const notes: string[] = [];
   const steps = [...ingested.golden, ...toStepPoints(await store.steps(sources.run))];
-  const malformedEvents = (await store.events(sources.run)).filter((e) => e.kind === 'malformed');
-  const malformed: MalformedAt[] = malformedEvents.slice(0, MAX_MALFORMED_KEPT).map((e) => {
+  // The first malformed lines for the report, and how many there are, without loading them all.
+  const malformedCount = await store.countEvents(sources.run, 'malformed');
+  const malformedEvents = await store.events(sources.run, { kind: 'malformed', limit: MAX_MALFORMED_KEPT });
+  const malformed: MalformedAt[] = malformedEvents.map((e) => {
     // ingest.ts writes `path:line: reason: text`.
     const match = /^(.*?):(\d+): (.*)$/s.exec(e.detail);
     return match
@@ -341,7 +343,7 @@ export async function readObserveInputs(
     ...(gpu && { gpu }),
     ...(stragglers && { stragglers }),
     malformed,
-    malformedCount: malformedEvents.length,
+    malformedCount,
     ignoredLines: ingested.ignoredLines,
     skippedGpuSamples: ingested.skippedGpuSamples,
     notes,
