@@ -39,8 +39,9 @@ describe('site efficiency', () => {
   it('divides every part of the modelled step by the factor', () => {
     const base = resolved(SPEC);
     const site = resolved(SPEC.replace('gpuCount: 64', 'gpuCount: 64, siteEfficiency: 0.8'));
-    const a = estimate(base.workload, base.system!, base.plan!);
-    const b = estimate(site.workload, site.system!, site.plan!);
+    if (!base.system || !base.plan || !site.system || !site.plan) throw new Error('spec without system or plan');
+    const a = estimate(base.workload, base.system, base.plan);
+    const b = estimate(site.workload, site.system, site.plan);
     if (!a.ok || !b.ok) throw new Error('infeasible');
     // Closed form: step' = step / 0.8; throughput and MFU × 0.8.
     expect(b.step.seconds).toBeCloseTo(a.step.seconds / 0.8, 12);
