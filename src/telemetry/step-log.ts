@@ -222,6 +222,75 @@ function decimalEnd(text: string, i: number, end: number): number {
   return k;
 }
 
+type Setter = (draft: Draft, value: number) => void;
+
+/** The keys {@link barKey} read last, by their place on the line, with their table and typed-field setter. */
+const lastKeys: string[] = [];
+const lastTables: (Readonly<Record<string, Setter>> | undefined)[] = [];
+const lastSetters: (Setter | undefined)[] = [];
+
+/** Whether `c` is a character no `trim` removes and not ASCII blank (printable ASCII). */
+const isPrintable = (c: number) => c > 32 && c < 127;
+
+/**
+ * `rest.slice(start, colon).trim()`, the `field`-th key of the line: when it is the key the line before had at this
+ * place (consecutive lines print the same keys) that same string, with no new string to slice, trim and intern.
+ * Notes the key's setter in `keys` at {@link lastSetters}.
+ */
+function barKey(
+  rest: string,
+  start: number,
+  colon: number,
+  field: number,
+  keys: Readonly<Record<string, Setter>>,
+): string {
+  let from = start;
+  let to = colon;
+  while (from < to && isBlank(rest.charCodeAt(from))) from++;
+  while (to > from && isBlank(rest.charCodeAt(to - 1))) to--;
+  const last = lastKeys[field];
+  if (
+    last !== undefined &&
+    last.length === to - from &&
+    lastTables[field] === keys &&
+    // Ends that trim keeps: the key between them is what trim gives.
+    isPrintable(rest.charCodeAt(from)) &&
+    isPrintable(rest.charCodeAt(to - 1)) &&
+    rest.startsWith(last, from)
+  ) {
+    return last;
+  }
+  const key = rest.slice(start, colon).trim();
+  template = undefined;
+  lastKeys[field] = key;
+  lastTables[field] = keys;
+  lastSetters[field] = Object.hasOwn(keys, key) ? keys[key] : undefined;
+  return key;
+}
+
+/** The values of the line's fields, by their place ({@link lastKeys} their keys). */
+const lineValues: number[] = [];
+/** A `fields` of the last line that read keys {@link lastKeys} (`count` of them) without a new one, to clone. */
+let template: Record<string, number> | undefined;
+let templateCount = 0;
+
+/**
+ * The `fields` of a line whose `count` keys are {@link lastKeys} and values {@link lineValues}: a clone of the last
+ * such line's object when its keys were the same (one allocation of the right shape), else built key by key.
+ */
+function barFields(count: number): Record<string, number> {
+  if (template !== undefined && templateCount === count) {
+    const fields = { ...template };
+    for (let k = 0; k < count; k++) fields[lastKeys[k] as string] = lineValues[k] as number;
+    return fields;
+  }
+  const fields: Record<string, number> = {};
+  for (let k = 0; k < count; k++) fields[lastKeys[k] as string] = lineValues[k] as number;
+  template = fields;
+  templateCount = count;
+  return fields;
+}
+
 /**
  * Reads the `| key: value |` fields of a Megatron or NeMo 2 line into `draft` (every one into `fields`, the known
  * keys into their typed fields); the reason when one cannot be read. The same as splitting on `|`, cutting each part
@@ -233,6 +302,7 @@ function readBarFields(
   keys: Readonly<Record<string, (draft: Draft, value: number) => void>>,
 ): string | undefined {
   let start = 0;
+  let field = 0;
   for (;;) {
     let bar = rest.indexOf('|', start);
     if (bar < 0) bar = rest.length;
@@ -242,8 +312,7 @@ function readBarFields(
       const part = rest.slice(start, bar);
       if (part.trim() !== '') return `field without ':' ('${part.trim()}')`;
     } else {
-      // The key text as the last line had it at this place is the same key: no new string to trim and intern.
-      const key = rest.slice(start, colon).trim();
+      const key = barKey(rest, start, colon, field++, keys);
       let i = colon + 1;
       while (i < bar && isBlank(rest.charCodeAt(i))) i++;
       const stop = i < bar ? decimalEnd(rest, i, bar) : -1;
@@ -251,10 +320,13 @@ function readBarFields(
       while (j >= 0 && j < bar && isBlank(rest.charCodeAt(j))) j++;
       const value = j === bar ? decimalValue(rest, i, stop) : parseLogNumber(rest.slice(colon + 1, bar));
       if (value === undefined) return `bad number for '${key}': '${rest.slice(colon + 1, bar).trim()}'`;
-      draft.fields[key] = value;
-      keys[key]?.(draft, value);
+      lineValues[field - 1] = value;
+      (lastSetters[field - 1] as Setter | undefined)?.(draft, value);
     }
-    if (bar === rest.length) return undefined;
+    if (bar === rest.length) {
+      draft.fields = barFields(field);
+      return undefined;
+    }
     start = bar + 1;
   }
 }
@@ -402,7 +474,8 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
       return result('jsonl', plainRecord(record as Record<string, unknown>, 'jsonl', line));
     }
     // A header's first cell is `step`: its lower case starts so, and lower-casing maps code point by code point.
-    if (trimmed.slice(0, 8).toLowerCase().startsWith('step')) {
+    const first = trimmed.charCodeAt(0);
+    if ((first === 115 || first === 83) && trimmed.slice(0, 8).toLowerCase().startsWith('step')) {
       const header = trimmed
         .toLowerCase()
         .split(',')
