@@ -5,13 +5,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, type FileHandle, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TokenworksError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 
 /** Largest input file read, bytes (specs are kilobytes; the calibration sets well under a megabyte). */
 export const MAX_INPUT_BYTES = 64e6;
+
+/**
+ * Opens a user's file for reading, failing as a user error that names it (FILE_NOT_FOUND or FILE_UNREADABLE):
+ * `what` says what the file was meant to be (`the dcgm scrape file`).
+ */
+export async function openForReading(path: string, what = ''): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TokenworksError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `cannot read ${what === '' ? '' : `${what} `}${path}: ${code ?? String(error)}`,
+      { file: path },
+    );
+  }
+}
 
 /** Reads a UTF-8 text file, turning file-system failures into {@link TokenworksError}s that name the path. */
 export async function readTextFile(path: string, maxBytes = MAX_INPUT_BYTES): Promise<string> {

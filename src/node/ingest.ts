@@ -20,7 +20,6 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { GpuPoint, RunEvent, SourceCursor, TelemetryStore } from '../app/ports.js';
 import { throwIfAborted } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
@@ -34,6 +33,7 @@ import {
   MAX_NAME_LENGTH,
   takesGpuPointColumns,
 } from './duckdb-store.js';
+import { openForReading } from './files.js';
 import { createLogFileSource } from './log-file-source.js';
 
 /** What an ingest stored. */
@@ -632,17 +632,7 @@ export async function ingestDcgmFiles(
       let pointsAt = (await store.cursor(run, pointsSource)) ?? START;
       let eventsAt = (await store.cursor(run, eventsSource)) ?? START;
       const from = further(pointsAt, eventsAt);
-      let handle: Awaited<ReturnType<typeof open>>;
-      try {
-        handle = await open(path, 'r');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new TokenworksError(
-          code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
-          `cannot read the dcgm scrape file ${path}: ${code}`,
-          { file: path },
-        );
-      }
+      const handle = await openForReading(path, 'the dcgm scrape file');
       try {
         const info = await handle.stat();
         if (info.size < from.offset) {

@@ -5,11 +5,12 @@
  * offset after its last complete line, and the next line number), so a restart reads nothing twice.
  * @module
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { StepBatch, TelemetrySource } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { createStepLogParser } from '../telemetry/step-log.js';
 import { waitFor } from '../util/wait.js';
+import { openForReading } from './files.js';
 
 /** Options of {@link createLogFileSource}. */
 export interface LogFileSourceOptions {
@@ -33,19 +34,7 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
   const chunkBytes = Math.max(4096, options.chunkBytes ?? 2 ** 20);
   return {
     async *steps({ signal } = {}) {
-      let handle: Awaited<ReturnType<typeof open>>;
-      try {
-        handle = await open(path, 'r');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new TokenworksError(
-          code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
-          `cannot read ${path}: ${code}`,
-          {
-            file: path,
-          },
-        );
-      }
+      const handle = await openForReading(path);
       try {
         let offset = Math.max(0, options.fromOffset ?? 0);
         let nextLine = Math.max(1, options.fromLine ?? 1);

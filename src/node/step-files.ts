@@ -1,14 +1,7 @@
-/**
- * A run's step series from files, whatever they hold: Megatron CI golden-values JSON (read whole: it is one JSON
- * document), or any training log the step-log parser reads (streamed by the log-file source, so a long log is never
- * held as text). Malformed lines come back with their file and line; lines of no format are counted.
- * @module
- */
-import { open } from 'node:fs/promises';
 import { TokenworksError } from '../errors.js';
 import { readMegatronCiGolden, type StepPoint } from '../telemetry/megatron-ci.js';
 import { toStepPoints } from '../telemetry/step-log.js';
-import { readTextFile } from './files.js';
+import { openForReading, readTextFile } from './files.js';
 import { createLogFileSource } from './log-file-source.js';
 
 /** A malformed line, where it is and why it was not read. */
@@ -42,9 +35,8 @@ const HEAD_BYTES = 64 * 1024;
  * complete JSON object of its own, as each line of a JSON-lines step log is.
  */
 async function looksLikeJsonDocument(path: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  const handle = await openForReading(path);
   try {
-    handle = await open(path, 'r');
     const buffer = Buffer.alloc(HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
     const head = buffer.subarray(0, bytesRead).toString('utf8').trimStart();
@@ -59,13 +51,9 @@ async function looksLikeJsonDocument(path: string): Promise<boolean> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new TokenworksError(
-      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
-      `cannot read ${path}: ${code ?? String(error)}`,
-      { file: path },
-    );
+    throw new TokenworksError('FILE_UNREADABLE', `cannot read ${path}: ${code ?? String(error)}`, { file: path });
   } finally {
-    await handle?.close();
+    await handle.close();
   }
 }
 
