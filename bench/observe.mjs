@@ -12,7 +12,16 @@
  * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,7 +224,7 @@ if (process.argv[2] === '--child') {
     node: process.version,
     target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
     measured:
-      'each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set\'s figures, JIT and first appends included)',
+      "each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set's figures, JIT and first appends included)",
     sizes,
     ...(before !== undefined && { before }),
   };
