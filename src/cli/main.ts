@@ -15,6 +15,7 @@ import { registerEmulate } from './commands/emulate.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerObserve } from './commands/observe.js';
 import { registerPlan } from './commands/plan.js';
+import { registerRules } from './commands/rules.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
@@ -48,6 +49,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerEstimate(program, streams);
   registerObserve(program, streams);
   registerPlan(program, streams);
+  registerRules(program, streams);
   registerSimulate(program, streams);
   registerValidate(program, streams);
   return program;
