@@ -177,8 +177,8 @@ const selectorOf = (name: string, match: string | undefined) =>
 const withHost = (expr: string) =>
   `label_replace(label_replace(${expr}, "host", "$1", "Hostname", "(.+)"), "host", "$1", "hostname", "(.+)")`;
 
-/** A threshold in an expression: six significant digits, no exponent for the magnitudes the rules see. */
-const threshold = (value: number) => String(Number(value.toPrecision(6)));
+/** A threshold as the rules write it: six significant digits (the expression and the words then agree). */
+const rounded = (value: number) => Number(value.toPrecision(6));
 
 /** A PromQL duration of whole minutes. */
 const minutes = (n: number) => `${n}m`;
@@ -200,7 +200,7 @@ export interface PlanFigures {
 function throughputGroup(figures: PlanFigures, plan: string, settings: RulesSettings) {
   const error = figures.moe ? MODEL_ERROR_P90.moe : MODEL_ERROR_P90.dense;
   // Throughput is tokens per step ÷ step time: its lower band is the step band's upper edge inverted (plan-vs-actual.ts).
-  const low = figures.tokensPerSecond / (1 + error);
+  const low = rounded(figures.tokensPerSecond / (1 + error));
   const tokens = splitSelector(settings.tokensMetric ?? DEFAULT_TOKENS_METRIC);
   const selector = `${tokens.name}${tokens.matchers}`;
   const counter = tokens.name.endsWith('_total');
@@ -215,7 +215,7 @@ function throughputGroup(figures: PlanFigures, plan: string, settings: RulesSett
       },
       {
         alert: 'TokenworksTokensBelowPlan',
-        expr: `${record} < ${threshold(low)}`,
+        expr: `${record} < ${low}`,
         for: minutes(PLAN_FOR_MINUTES),
         labels: { severity: 'warning' },
         annotations: {
@@ -312,13 +312,17 @@ function xidGroup(plan: string, match: string | undefined): RuleGroup {
 /** The power group: each host's mean board power per GPU against the band around the plan's training power. */
 function powerGroup(plan: string, planned: number, match: string | undefined) {
   // ±POWER_TOLERANCE around the twin's training level, as plan versus actual holds it (plan-vs-actual.ts).
-  const band = { planned, low: planned * (1 - POWER_TOLERANCE), high: planned * (1 + POWER_TOLERANCE) };
+  const band = {
+    planned,
+    low: rounded(planned * (1 - POWER_TOLERANCE)),
+    high: rounded(planned * (1 + POWER_TOLERANCE)),
+  };
   const window = minutes(SIGNAL_WINDOW_MINUTES);
   const power = `host:dcgm_power_usage_watts:avg${window}`;
   const words = `${significant(band.low)}–${significant(band.high)} W (±${pct(POWER_TOLERANCE)} around the plan's ${significant(planned)} W per GPU)`;
   const alert = (name: string, above: boolean): AlertingRule => ({
     alert: name,
-    expr: `${power} ${above ? '>' : '<'} ${threshold(above ? band.high : band.low)}`,
+    expr: `${power} ${above ? '>' : '<'} ${above ? band.high : band.low}`,
     for: minutes(PLAN_FOR_MINUTES),
     labels: { severity: above ? 'warning' : 'info' },
     annotations: {
@@ -423,7 +427,10 @@ export async function runRules(
 }
 
 /** The rules file as YAML, with a header naming the plan and where its figures come from. */
-export function rulesYaml(outcome: RulesOutcome, file?: string): string {
+export function rulesYaml(
+  outcome: Pick<RulesOutcome, 'design' | 'thresholds' | 'metrics' | 'document'>,
+  file?: string,
+): string {
   const t = outcome.thresholds;
   const header = [
     ` Prometheus rules for ${outcome.design.name}${file === undefined ? '' : ` (${file})`}, written by tokenworks rules.`,
