@@ -274,3 +274,54 @@ export const SNAPSHOT_GBPS: Figure = fig(
   'GB/s per GPU',
   'planner assumption: about 40% of PCIe Gen5 x16 (64 GB/s per direction); ByteRobust checkpoints every step at <0.9% overhead',
 );
+
+/** Share of hosts that are lemons when a spec turns lemons on without a fraction (AIReSim's "bad servers"). */
+export const LEMON_FRACTION: Figure = fig(
+  0.15,
+  'of hosts',
+  'AIReSim defaults (arXiv 2603.07041, Table 1, via reliability-anchors.md 1.10): 15% "bad" servers',
+  'a simulator default; Meta found 40 lemon nodes (Kokolis et al. 2025, HPCA 25), the B200 study 3 of 63 nodes giving >50% of exclusions (arXiv 2605.09370)',
+);
+
+/** How many times the base hardware failure rate a lemon host fails. */
+export const LEMON_MULTIPLIER: Figure = fig(
+  5,
+  '× base rate',
+  'AIReSim defaults (arXiv 2603.07041, Table 1, via reliability-anchors.md 1.10): bad servers fail 5× faster',
+  'a simulator default, not a measurement',
+);
+
+/** Hours until the hosts of a failed domain (rack, PDU, leaf switch) are back. */
+export const DOMAIN_REPAIR_HOURS: Figure = fig(
+  4,
+  'h',
+  'planner assumption: a breaker reset or a switch swap by on-site staff, between AIReSim auto-repair (2 h) and manual repair (48 h)',
+);
+
+/** Leaf (top-of-rack) switch crashes per switch-year: 0.051% a month. */
+export const LEAF_SWITCH_CRASHES_PER_YEAR: Figure = fig(
+  0.00051 * 12,
+  'events per switch-year',
+  'Qian et al. 2024, Alibaba HPN (SIGCOMM 24) via reliability-anchors.md 1.4: 0.051% of ToR switches crash each month',
+  'a rate to give `twin.domains.leaf.ratePerYear`; off by default (the Llama 3 census already counts switch failures)',
+);
+
+/**
+ * Lead time of a host requested from the wider platform, when a host is excluded (mitigation) and the spec
+ * gives no `spares.refill.leadHours`.
+ */
+export const PLATFORM_LEAD_HOURS: Figure = fig(
+  24,
+  'h',
+  'planner assumption: OPT-175B on Azure, "cloud replacement of a node could take hours" (metaseq chronicles, reliability-anchors.md 1.6)',
+);
+
+/** Precision of GPU failure prediction in production (ByteDance). */
+export const PREDICTION_PRECISION: Figure = fig(
+  0.854,
+  'of predictions',
+  'ByteDance GPU failure prediction, 85.4% precision (issue 13 anchors; ../shared/docs/research/operate.md 2)',
+);
+
+/** Names of the correlated failure domains. */
+export const DOMAIN_LABELS: Readonly<Record<string, string>> = { rack: 'rack', pdu: 'PDU', leaf: 'leaf switch' };

@@ -9,10 +9,13 @@ import {
   AUTO_REPAIR_HOURS,
   CRASH_DETECTION_SECONDS,
   DIURNAL_SWING,
+  DOMAIN_REPAIR_HOURS,
   FAILURE_CLASSES,
   HANG_DETECTION_SECONDS,
+  LEMON_MULTIPLIER,
   MANUAL_REPAIR_HOURS,
   MANUAL_REPAIR_SHARE,
+  PLATFORM_LEAD_HOURS,
   RESTART_SECONDS,
   SNAPSHOT_GBPS,
   SPARE_SWAP_SECONDS,
@@ -20,7 +23,7 @@ import {
   STRAGGLER_RATE_PER_NODE_YEAR,
   STRAGGLER_SLOWDOWN_MEDIAN,
 } from '../catalog/reliability.js';
-import { TWIN_DEFAULTS, type TwinInput } from './twin.js';
+import { DOMAIN_IDS, TWIN_DEFAULTS, type TwinInput } from './twin.js';
 
 /** One failure class's resolved settings. */
 export interface ResolvedFailureClass {
@@ -28,6 +31,25 @@ export interface ResolvedFailureClass {
   readonly ratePerYear: number;
   readonly weibullShape: number;
   readonly ageHours: number;
+}
+
+/** One correlated failure domain. */
+export interface ResolvedDomain {
+  readonly id: (typeof DOMAIN_IDS)[number];
+  readonly ratePerYear: number;
+  /** Absent: from the design (setup.ts). */
+  readonly hosts?: number;
+  readonly repairHours: number;
+}
+
+/** The mitigation policy; every part absent is off. */
+export interface ResolvedMitigation {
+  readonly stragglerDetectMinutes?: number;
+  readonly excludeAfter?: number;
+  /** Hours for a host that replaces an excluded one to arrive (the refill lead, or the platform default). */
+  readonly replacementLeadHours: number;
+  readonly prediction?: { readonly recall: number; readonly precision: number; readonly leadMinutes: number };
+  readonly checkpointInterval?: 'young' | 'daly';
 }
 
 /** The twin section with every default filled in. */
@@ -45,6 +67,8 @@ export interface ResolvedTwin {
     /** Absent: sized by the factory for `facility.checkpointWriteSeconds`. */
     readonly storageGBps?: number;
     readonly snapshotGBps: number;
+    /** Absent: the write bandwidth. */
+    readonly readGBps?: number;
   };
   readonly spares: {
     readonly nodes: 'auto' | number;
@@ -52,6 +76,8 @@ export interface ResolvedTwin {
     readonly autoRepairHours: number;
     readonly manualRepairHours: number;
     readonly manualShare: number;
+    /** Hours for a host from the wider platform to arrive; absent: the pool refills only by repairs. */
+    readonly refillLeadHours?: number;
   };
   readonly stragglers: {
     readonly ratePerNodeYear: number;
@@ -62,6 +88,11 @@ export interface ResolvedTwin {
     readonly slowdownGiven: boolean;
   };
   readonly throttling: { readonly diurnalSwing: number };
+  /** Lemon hosts (fraction 0: none). */
+  readonly lemons: { readonly fraction: number; readonly multiplier: number };
+  /** Correlated failure domains the spec gives (rate, hosts per domain when given, repair hours). */
+  readonly domains: readonly ResolvedDomain[];
+  readonly mitigation: ResolvedMitigation;
   /** The section as written, for messages that quote the user's value. */
   readonly written: TwinInput;
 }
@@ -100,6 +131,7 @@ export function resolveTwin(input: TwinInput | undefined): ResolvedTwin {
       mode: twin.checkpoint?.mode ?? 'blocking',
       ...(twin.checkpoint?.storageGBps !== undefined && { storageGBps: twin.checkpoint.storageGBps }),
       snapshotGBps: twin.checkpoint?.snapshotGBps ?? SNAPSHOT_GBPS.value,
+      ...(twin.checkpoint?.readGBps !== undefined && { readGBps: twin.checkpoint.readGBps }),
     },
     spares: {
       nodes: twin.spares?.nodes ?? 'auto',
@@ -107,6 +139,7 @@ export function resolveTwin(input: TwinInput | undefined): ResolvedTwin {
       autoRepairHours: twin.spares?.autoRepairHours ?? AUTO_REPAIR_HOURS.value,
       manualRepairHours: twin.spares?.manualRepairHours ?? MANUAL_REPAIR_HOURS.value,
       manualShare: twin.spares?.manualShare ?? MANUAL_REPAIR_SHARE.value,
+      ...(twin.spares?.refill && { refillLeadHours: twin.spares.refill.leadHours }),
     },
     stragglers: {
       ratePerNodeYear: twin.stragglers?.ratePerNodeYear ?? STRAGGLER_RATE_PER_NODE_YEAR.value,
@@ -115,6 +148,34 @@ export function resolveTwin(input: TwinInput | undefined): ResolvedTwin {
       slowdownGiven: twin.stragglers?.slowdown !== undefined,
     },
     throttling: { diurnalSwing: twin.throttling?.diurnalSwing ?? DIURNAL_SWING.value },
+    lemons: {
+      fraction: twin.lemons?.fraction ?? 0,
+      multiplier: twin.lemons?.multiplier ?? LEMON_MULTIPLIER.value,
+    },
+    domains: DOMAIN_IDS.flatMap((id) => {
+      const domain = twin.domains?.[id];
+      if (!domain) return [];
+      return [
+        {
+          id,
+          ratePerYear: domain.ratePerYear,
+          ...(domain.hosts !== undefined && { hosts: domain.hosts }),
+          repairHours: domain.repairHours ?? DOMAIN_REPAIR_HOURS.value,
+        },
+      ];
+    }),
+    mitigation: resolveMitigation(twin),
     written: twin,
+  };
+}
+
+function resolveMitigation(twin: TwinInput): ResolvedMitigation {
+  const m = twin.mitigation;
+  return {
+    ...(m?.stragglers && { stragglerDetectMinutes: m.stragglers.detectMinutes }),
+    ...(m?.lemons && { excludeAfter: m.lemons.excludeAfter }),
+    replacementLeadHours: twin.spares?.refill?.leadHours ?? PLATFORM_LEAD_HOURS.value,
+    ...(m?.prediction && { prediction: { ...m.prediction } }),
+    ...(m?.checkpointInterval && { checkpointInterval: m.checkpointInterval }),
   };
 }

@@ -50,6 +50,59 @@ const failures = Object.fromEntries(FAILURE_CLASS_IDS.map((id) => [id, FailureCl
   z.ZodOptional<typeof FailureClassSchema>
 >;
 
+/** The failure domains a spec may give a rate: a whole rack, a power distribution unit, a leaf switch. */
+export const DOMAIN_IDS = ['rack', 'pdu', 'leaf'] as const;
+
+/** One failure domain's settings. */
+export const DomainSchema = z.strictObject({
+  ratePerYear: nonNegative(MAX_RATE_PER_YEAR).describe('Events per domain per year (every host of it goes down)'),
+  hosts: z
+    .number()
+    .int()
+    .positive()
+    .max(LIMITS.gpus)
+    .optional()
+    .describe('Hosts in one domain; default from the design (hosts per rack; two racks per PDU; hosts per leaf)'),
+  repairHours: positiveNumber(MAX_REPAIR_HOURS)
+    .optional()
+    .describe("Hours until the domain's hosts are back (power restored, switch replaced); default 4"),
+});
+
+const domains = Object.fromEntries(DOMAIN_IDS.map((id) => [id, DomainSchema.optional()])) as Record<
+  (typeof DOMAIN_IDS)[number],
+  z.ZodOptional<typeof DomainSchema>
+>;
+
+/** The mitigation policy: what detection plus automation does about slow hosts, lemons and coming failures. */
+export const MitigationSchema = z.strictObject({
+  stragglers: z
+    .strictObject({
+      detectMinutes: nonNegative(LIMITS.delaySeconds / 60).describe(
+        'Minutes from the start of a slow-host episode to its detection',
+      ),
+    })
+    .optional()
+    .describe('Drain a detected slow host (a clean stop that swaps it for a spare) when that is expected to pay'),
+  lemons: z
+    .strictObject({
+      excludeAfter: z.number().int().min(1).max(1000).describe('Failures after which a host is excluded for good'),
+    })
+    .optional()
+    .describe('Exclude repeat offenders: a host is retired after k failures and replaced from the platform'),
+  prediction: z
+    .strictObject({
+      recall: z.number().min(0).max(1).describe('Share of unplanned failures predicted ahead'),
+      precision: z.number().min(0.01).max(1).describe('Share of predictions that are followed by a failure'),
+      leadMinutes: positiveNumber(LIMITS.delaySeconds / 60).describe('Minutes between a prediction and its failure'),
+    })
+    .optional()
+    .describe('Checkpoint now on a predicted failure; false alarms cost a checkpoint each'),
+  checkpointInterval: z
+    .enum(['young', 'daly'])
+    .optional()
+    .describe('Set the checkpoint interval for the modelled failure rate: Young sqrt(2δM) or Daly sqrt(2δ(M+R))'),
+});
+
 /** Twin settings. */
 export const TwinSchema = z
   .strictObject({
@@ -96,6 +149,9 @@ export const TwinSchema = z
         snapshotGBps: positiveNumber(LIMITS.bandwidthGBps)
           .optional()
           .describe('Per-GPU copy bandwidth to host memory for async checkpoints, GB/s; default 25'),
+        readGBps: positiveNumber(LIMITS.bandwidthGBps)
+          .optional()
+          .describe('Checkpoint read bandwidth at a restart, GB/s; default: the write bandwidth'),
       })
       .optional(),
     spares: z
@@ -111,6 +167,16 @@ export const TwinSchema = z
         autoRepairHours: positiveNumber(MAX_REPAIR_HOURS).optional().describe('Automatic repair time; default 2 h'),
         manualRepairHours: positiveNumber(MAX_REPAIR_HOURS).optional().describe('Manual repair time; default 48 h'),
         manualShare: z.number().min(0).max(1).optional().describe('Share of repairs that need a technician; 0.8'),
+        refill: z
+          .strictObject({
+            leadHours: positiveNumber(MAX_REPAIR_HOURS).describe(
+              'Hours for a host requested from the wider platform to arrive when one leaves for repair',
+            ),
+          })
+          .optional()
+          .describe(
+            'Refill the pool from the platform: a failed host is replaced after the lead time or its repair, whichever is first',
+          ),
       })
       .optional(),
     stragglers: z
@@ -132,6 +198,25 @@ export const TwinSchema = z
           .describe('Peak-to-trough throughput swing over a day at 16,384 GPUs; default 0.015 (Llama 3)'),
       })
       .optional(),
+    lemons: z
+      .strictObject({
+        fraction: z.number().min(0).max(1).describe('Share of hosts that are lemons (repeat offenders); AIReSim 0.15'),
+        multiplier: z
+          .number()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe('How many times the base rate a lemon host fails (hardware classes); default 5 (AIReSim)'),
+      })
+      .optional()
+      .describe('Lemon hosts: a fraction of hosts fails at a multiple of the base rate; default none'),
+    domains: z
+      .strictObject(domains)
+      .optional()
+      .describe('Correlated failures: one event takes every host of a rack, PDU or leaf switch down at once'),
+    mitigation: MitigationSchema.optional().describe(
+      'Detection plus automation: drain slow hosts, exclude lemons, checkpoint before predicted failures',
+    ),
   })
   .describe('Digital-twin settings: failures, recovery, checkpoints, spares, stragglers and throttling');
 

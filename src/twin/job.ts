@@ -129,6 +129,11 @@ export interface CheckpointProcess {
   settle(t: number, kept: number): number;
   /** The job stopped or finished: pending checkpoint timers are dropped. */
   cancel(): void;
+  /**
+   * A checkpoint taken now outside the schedule (mitigation): `work` becomes durable at `durableAt` unless the
+   * job stops first. Blocking checkpoints write it in the job's own `checkpointing` state instead.
+   */
+  force(durableAt: number, work: number): void;
 }
 
 /** Where the job sends what it records. */
@@ -272,6 +277,46 @@ export class Job {
       this.advance();
       this.kept = snapshot;
       this.enterRunning();
+    });
+  }
+
+  /**
+   * Checkpoints now, outside the schedule (a predicted failure): a blocking write (the periodic timer restarts
+   * when training resumes), or an asynchronous snapshot, durable after its background write. False when the job
+   * is not training.
+   */
+  checkpointNow(): boolean {
+    if (this.state !== 'running') return false;
+    const { checkpoint } = this.ctx.config;
+    if (checkpoint.mode === 'blocking') {
+      this.checkpoints.cancel();
+      this.checkpoint(checkpoint.writeSeconds);
+      return true;
+    }
+    this.advance();
+    const now = this.ctx.sim.now;
+    this.kept = this.checkpoints.settle(now, this.kept);
+    this.checkpoints.force(now + checkpoint.stallSeconds + checkpoint.writeSeconds, this.work);
+    this.state = 'checkpointing';
+    this.schedule(checkpoint.stallSeconds, this.enterRunning);
+    return true;
+  }
+
+  /**
+   * Writes the state for `seconds` (counted as checkpoint), then `next` (a drain's clean stop). Training stops
+   * now; a failure during the write loses the work since the last durable checkpoint.
+   */
+  writeThen(seconds: number, next: () => void): void {
+    this.advance();
+    if (this.state === 'running') {
+      this.power.dip();
+      this.kept = this.checkpoints.settle(this.ctx.sim.now, this.kept);
+    }
+    this.checkpoints.cancel();
+    this.state = 'checkpointing';
+    this.schedule(seconds, () => {
+      this.advance();
+      next();
     });
   }
 

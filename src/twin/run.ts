@@ -12,7 +12,10 @@ import { BADPUT_CAUSES, type BadputCause, EventLog, Job, SpeedLog, type SpeedSeg
 import { PowerMeter, type PowerSummary } from './power.js';
 import { checkpointProcess } from './processes/checkpoints.js';
 import { Recovery } from './processes/detection-restart.js';
+import { startDomains } from './processes/domains.js';
 import { type FailureProcess, randomFailures } from './processes/failures.js';
+import { Fleet } from './processes/hosts.js';
+import { Predictor } from './processes/mitigation.js';
 import { SparePool } from './processes/spares.js';
 import { startStragglers } from './processes/stragglers.js';
 import { startThrottling } from './processes/throttling.js';
@@ -60,6 +63,15 @@ export interface RunSummary {
     readonly fewestFree: number;
     readonly waits: number;
     readonly shrinks: number;
+    /** Host slots the platform refilled before the repair, and hosts excluded for good (mitigation). */
+    readonly refills: number;
+    readonly excluded: number;
+  };
+  /** What the mitigation policy did (all zero without one). */
+  readonly mitigation: {
+    readonly predictedCheckpoints: number;
+    readonly falseAlarms: number;
+    readonly drains: number;
   };
   readonly power: PowerSummary;
 }
@@ -101,7 +113,25 @@ export const MAX_RUN_EVENTS = 2e7;
  * for at most {@link MAX_FAILURE_CLASSES} classes, then the fixed processes. The numbers are part of every
  * result (a renumbering changes all of them), so the fixed ones stay after the classes.
  */
-const STREAM = { repair: 32, straggler: 33, throttle: 34, thinning: 35 } as const;
+const STREAM = {
+  repair: 32,
+  straggler: 33,
+  throttle: 34,
+  thinning: 35,
+  /** Which host fails, and the thinning of lemon-weighted classes. */
+  hosts: 36,
+  /** Domain kind j (rack, PDU, leaf switch) draws from stream 37 + j: 37 to 39. */
+  domains: 37,
+  // 40 is the forecast's posterior rate (app/forecast.ts).
+  /** Which failures the predictor sees coming, and its false alarms. */
+  predictions: 41,
+  falseAlarms: 42,
+  /** Which host a drain swaps out. */
+  drains: 43,
+} as const;
+
+/** Most domain kinds: their streams 37 to 39 end where the forecast's 40 begins. */
+const MAX_DOMAINS = 3;
 
 /** Most failure classes a run can have: their streams 0 to 31 end where the fixed processes' begin. */
 export const MAX_FAILURE_CLASSES = STREAM.repair;
@@ -113,7 +143,11 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
       `internal: ${config.classes.length} failure classes; their random streams would overlap the fixed processes' (at most ${MAX_FAILURE_CLASSES})`,
     );
   }
+  if (config.domains.length > MAX_DOMAINS) {
+    throw new RangeError(`internal: ${config.domains.length} failure domains; at most ${MAX_DOMAINS} have streams`);
+  }
   const detail = options.detail ?? true;
+  const drainCounts = { predictedCheckpoints: 0, falseAlarms: 0, drains: 0 };
   const sim = new Simulation(MAX_RUN_EVENTS);
   const streams = new ReplicaStreams(seed, replica);
   const ctx: RunContext = { sim, config, end: config.windowSeconds ?? config.limitSeconds };
@@ -124,17 +158,41 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   const speeds = detail ? new SpeedLog() : undefined;
   const checkpoints = checkpointProcess(ctx);
   const job = new Job(ctx, checkpoints, { power, timeline: detail ? timeline : undefined, log, speeds });
-  const spares = new SparePool(ctx, streams.stream(STREAM.repair), () => recovery.hostReturned());
-  const recovery = new Recovery(ctx, job, spares, streams.stream(STREAM.thinning));
+  const lemons = config.lemons;
+  const fleet = new Fleet(
+    config.nodes,
+    config.nodes + config.spares.nodes,
+    lemons?.fraction ?? 0,
+    lemons?.multiplier ?? 1,
+  );
+  const spares = new SparePool(ctx, fleet, streams.stream(STREAM.repair), () => recovery.hostReturned());
+  const recovery = new Recovery(ctx, job, spares, fleet, streams.stream(STREAM.thinning), streams.stream(STREAM.hosts));
+  const mitigation = config.mitigation;
+  const predictor = mitigation.prediction
+    ? new Predictor(ctx, job, streams.stream(STREAM.predictions), streams.stream(STREAM.falseAlarms))
+    : undefined;
 
   // The order of these calls is part of the result: events at equal times and priorities fire in scheduling order.
   (options.failures ?? randomFailures).start({
     ...ctx,
     stream: (classIndex) => streams.stream(classIndex),
     strike: recovery.strike,
+    ...(predictor && {
+      scheduled: (classIndex: number, t: number) =>
+        predictor.scheduled(t, config.classes[classIndex]?.detection === 'planned'),
+    }),
   });
-  startStragglers(ctx, job, streams.stream(STREAM.straggler));
+  startStragglers(
+    ctx,
+    job,
+    streams.stream(STREAM.straggler),
+    mitigation.stragglerDetectSeconds !== undefined
+      ? { recovery, stream: streams.stream(STREAM.drains), counts: predictor?.counts ?? drainCounts }
+      : undefined,
+  );
   startThrottling(ctx, job, streams.stream(STREAM.throttle));
+  startDomains(ctx, recovery, (j) => streams.stream(STREAM.domains + j), predictor && ((t) => predictor.scheduled(t)));
+  predictor?.start();
   job.launch();
 
   if (!sim.run(ctx.end)) job.close();
@@ -164,7 +222,15 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     interruptionsByCause: counts.byCause,
     failures: counts.failures,
     checkpoints: checkpoints.count,
-    spares: { pool: config.spares.nodes, fewestFree: spares.fewestFree, waits: job.waits, shrinks: job.shrinks },
+    spares: {
+      pool: config.spares.nodes,
+      fewestFree: spares.fewestFree,
+      waits: job.waits,
+      shrinks: job.shrinks,
+      refills: spares.refills,
+      excluded: spares.excluded,
+    },
+    mitigation: { ...(predictor?.counts ?? drainCounts) },
     power: power.summary(wall),
   };
   return {

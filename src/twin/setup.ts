@@ -7,6 +7,7 @@
 import { TRAINING_POWER_SHARE } from '../catalog/costs.js';
 import {
   type Detection,
+  DOMAIN_LABELS,
   FAILURE_CLASSES,
   type FailureUnit,
   GPU_IDLE_POWER_SHARE,
@@ -38,6 +39,47 @@ export interface TwinFailureClass {
   readonly ageSeconds: number;
   readonly detection: Detection;
   readonly replacesNode: boolean;
+  /**
+   * True when lemon hosts fail this class more often (the hardware classes, with lemons on): `ratePerSecond`
+   * is then the thinning bound (every host at its heaviest weight) and each arrival is kept with probability
+   * (weight of the job's hosts now) / (that bound); see processes/hosts.ts.
+   */
+  readonly lemonWeighted?: boolean;
+}
+
+/** A correlated failure domain: one event takes `hosts` hosts of the job down at once. */
+export interface TwinDomain {
+  readonly id: string;
+  readonly label: string;
+  /** Hosts in one domain. */
+  readonly hosts: number;
+  /** Domains the job spans. */
+  readonly domains: number;
+  /** Events per second over all `domains` domains. */
+  readonly ratePerSecond: number;
+  /** Mean time until the domain's hosts are back (exponential), s. */
+  readonly repairSeconds: number;
+  readonly detection: 'crash' | 'hang';
+}
+
+/** A setting far from an observed or stated reliability: data for the CLI to print, not an error. */
+export interface TwinWarning {
+  /** The spec field concerned. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The mitigation policy of a run (spec `twin.mitigation`); every part absent is off. */
+export interface TwinMitigation {
+  /** Seconds from the start of a slow-host episode until it is detected (then drained if that pays). */
+  readonly stragglerDetectSeconds?: number;
+  /** Failures after which a host is excluded and replaced from the platform. */
+  readonly excludeAfter?: number;
+  /** Seconds for the host replacing an excluded one to arrive. */
+  readonly replacementLeadSeconds: number;
+  /** Failures predicted `leadSeconds` ahead with this recall; false alarms at recall·rate·(1/precision − 1). */
+  readonly prediction?: { readonly recall: number; readonly precision: number; readonly leadSeconds: number };
+  readonly checkpointInterval?: 'young' | 'daly';
 }
 
 /** Everything a twin run needs, in seconds, counts and MW. */
@@ -71,6 +113,8 @@ export interface TwinConfig {
     readonly bytes: number;
     readonly storageGBps: number;
     readonly writeSeconds: number;
+    /** Read bandwidth at a restart (GB/s) and the read of the checkpoint it gives. */
+    readonly readGBps: number;
     readonly readSeconds: number;
     /** Time training stops per checkpoint: the whole write (blocking) or the host-memory snapshot (async). */
     readonly stallSeconds: number;
@@ -82,7 +126,25 @@ export interface TwinConfig {
     readonly autoRepairSeconds: number;
     readonly manualRepairSeconds: number;
     readonly manualShare: number;
+    /** Seconds for a host requested from the platform to arrive; absent: the pool refills only by repairs. */
+    readonly refillLeadSeconds?: number;
   };
+  /**
+   * Lemon hosts: host i of the fleet (the job's hosts, then the spares) is a lemon when ⌊(i+1)f⌋ > ⌊if⌋, so a
+   * share f of any prefix is; lemons fail the lemon-weighted classes `multiplier` times as often.
+   */
+  readonly lemons?: {
+    readonly fraction: number;
+    readonly multiplier: number;
+    /** Lemon-weighted class rates carry this factor over the healthy base rate: the thinning bound, W_max / nodes. */
+    readonly rateFactor: number;
+    /** Weight of the job's first allocation over its host count: (nodes − L + m·L) / nodes ≈ 1 − f + f·m. */
+    readonly meanFactor: number;
+  };
+  readonly domains: readonly TwinDomain[];
+  readonly mitigation: TwinMitigation;
+  /** Settings far from an observed or stated reliability (the CLI prints them). */
+  readonly warnings: readonly TwinWarning[];
   readonly stragglers: {
     readonly ratePerSecond: number;
     readonly meanSeconds: number;
@@ -186,6 +248,19 @@ export function autoSpares(rate: number, repairMean: number, runSeconds: number)
   return k;
 }
 
+/**
+ * Mean time a failed host's slot stays empty when the platform refills it after `lead` seconds: E[min(X, L)] =
+ * ∫₀ᴸ P(X > t) dt for the repair X = Exp(a) + Bernoulli(p)·Exp(b), whose survival is (1 − p)e^{−t/a} +
+ * p(a·e^{−t/a} − b·e^{−t/b})/(a − b) (the hypoexponential, Ross, Introduction to Probability Models §5.2.4).
+ */
+export function refillMean(a: number, b: number, p: number, lead: number): number {
+  const part = (m: number) => m * -Math.expm1(-lead / m); // ∫₀ᴸ e^{−t/m} dt
+  // Equal means make the hypoexponential an Erlang-2; nudge b to keep the closed form (error O(1e-9)).
+  const bb = Math.abs(a - b) < 1e-9 * a ? b * (1 + 1e-6) : b;
+  const erlang = (a * part(a) - bb * part(bb)) / (a - bb);
+  return (1 - p) * part(a) + p * erlang;
+}
+
 /** Expected failures per run that find no spare, in the automatic sizing (a planner choice). */
 export const SPARE_STOCKOUTS_PER_RUN = 0.1;
 
@@ -250,6 +325,91 @@ export function optimalInterval(c: {
   return Math.min(Math.max(interval, c.stepSeconds), Math.max(c.runSeconds, c.stepSeconds));
 }
 
+/** Unplanned interruptions per 1,000 node-days of modern fleets: RSC-2 2.34 to OPT on Azure about 16. */
+export const FLEET_RATE_RANGE = { low: 2, high: 16 } as const; // reliability-anchors.md §5.3
+
+/** A rate the spec gives this many times above (or below) the census default is called out. */
+const RATE_RATIO_WARNING = 10;
+
+/** Recovery settings of the twin a spec may state in hours while leaving the others at minutes. */
+const RECOVERY_FIELDS = [
+  { path: 'twin.detection.crashSeconds', read: (t: TwinInput) => t.detection?.crashSeconds },
+  { path: 'twin.detection.hangSeconds', read: (t: TwinInput) => t.detection?.hangSeconds },
+  { path: 'twin.restart.seconds', read: (t: TwinInput) => t.restart?.seconds },
+  { path: 'twin.restart.swapSeconds', read: (t: TwinInput) => t.restart?.swapSeconds },
+] as const;
+
+/**
+ * Settings far from an observed or stated reliability: a fleet rate outside the range of published fleets, a
+ * class rate ten times off the census, recovery stated in hours beside defaults of minutes, a fixed spare pool
+ * the run is expected to find empty (each time a wait for a repair of `repairMean`).
+ */
+function reliabilityWarnings(c: {
+  readonly twin: ReturnType<typeof resolveTwin>;
+  readonly nodes: number;
+  readonly failureRate: number;
+  readonly hardwareRate: number;
+  readonly runSeconds: number;
+  readonly spareNodes: number;
+  readonly repairMean: number;
+  readonly recoverySeconds: number;
+  readonly readSeconds: number;
+}): TwinWarning[] {
+  const warnings: TwinWarning[] = [];
+  const { twin } = c;
+  const written = twin.written;
+  // Per 1,000 node-days: rate per second × 86,400 × 1,000 / nodes (reliability-anchors.md §1.1 and §5.3).
+  const perThousandNodeDays = (c.failureRate * DAY * 1000) / c.nodes;
+  const { low, high } = FLEET_RATE_RANGE;
+  if (c.failureRate > 0 && (perThousandNodeDays < low || perThousandNodeDays > high)) {
+    warnings.push({
+      path: written.failureScale !== 1 ? 'twin.failureScale' : 'twin.failures',
+      message: `${significant(perThousandNodeDays, 3)} unplanned interruptions per 1,000 node-days is outside the ${low}-${high} of published fleets (RSC-2 2.34, Llama 3 3.79, RSC-1 6.50, OPT on Azure about 16; reliability-anchors.md 5.3)`,
+    });
+  }
+  for (const defaults of FAILURE_CLASSES) {
+    const given = written.failures?.[defaults.id as keyof NonNullable<TwinInput['failures']>]?.ratePerYear;
+    const base = defaults.ratePerYear.value;
+    if (given === undefined || !(base > 0) || !(given > 0)) continue;
+    const ratio = given / base;
+    if (ratio >= RATE_RATIO_WARNING || ratio <= 1 / RATE_RATIO_WARNING) {
+      warnings.push({
+        path: `twin.failures.${defaults.id}.ratePerYear`,
+        message: `${significant(given, 3)} per ${defaults.per}-year is ${significant(ratio, 2)}× the Llama 3 census rate (${significant(base, 3)}): check the unit (failures per component per year)`,
+      });
+    }
+  }
+  // Recovery stated in hours beside defaults of minutes: the defaults are a fast, automated fleet's (ByteRobust, Meta).
+  const stated = RECOVERY_FIELDS.filter((f) => (f.read(written) ?? 0) >= 3600);
+  const defaulted = RECOVERY_FIELDS.filter((f) => f.read(written) === undefined);
+  if (stated.length > 0 && defaulted.length > 0) {
+    warnings.push({
+      path: defaulted[0]?.path ?? 'twin',
+      message: `${stated.map((f) => f.path).join(', ')} states recovery in hours, but ${defaulted.map((f) => f.path).join(', ')} keep defaults of minutes from automated fleets (ByteRobust, Meta): set them to this fleet's times`,
+    });
+  }
+  if (c.readSeconds >= 3600 && (written.restart?.seconds ?? 0) < 3600) {
+    warnings.push({
+      path: 'twin.checkpoint.readGBps',
+      message: `reading the checkpoint back takes ${significant(c.readSeconds / 3600, 2)} h at every restart: the recovery (${significant(c.recoverySeconds / 60, 3)} min on average) is dominated by it`,
+    });
+  }
+  // A fixed pool: failures finding it empty, rate·T·P(N ≥ k) with N ~ Poisson(rate·repair) (Palm, M/G/∞).
+  if (twin.spares.nodes !== 'auto' && c.hardwareRate > 0) {
+    const mean = c.hardwareRate * c.repairMean;
+    let below = 0;
+    for (let k = 0; k < c.spareNodes; k++) below += poissonPmf(k, mean);
+    const empty = c.hardwareRate * c.runSeconds * Math.max(0, 1 - below);
+    if (empty >= 1) {
+      warnings.push({
+        path: 'twin.spares.nodes',
+        message: `${c.spareNodes} spare hosts: about ${significant(empty, 2)} host failures are expected to find the pool empty, each waiting for a repair of ${significant(c.repairMean / 3600, 3)} h on average; give more spares, "auto", or spares.refill`,
+      });
+    }
+  }
+  return warnings;
+}
+
 /** Builds the twin's configuration for a design; `input` is the spec's `twin` section (or undefined). */
 export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Result<TwinConfig> {
   // Every default is filled in spec/ (twin-settings.ts); below, settings are read, never the catalog.
@@ -267,7 +427,8 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
     job: 1,
   };
   const perSecond = 1 / (HOURS_PER_YEAR * 3600);
-  const classes: TwinFailureClass[] = FAILURE_CLASSES.map((defaults) => {
+  const lemonsOn = twin.lemons.fraction > 0 && twin.lemons.multiplier > 1;
+  const baseClasses: TwinFailureClass[] = FAILURE_CLASSES.map((defaults) => {
     const settings = twin.failures[defaults.id] ?? {
       ratePerYear: defaults.ratePerYear.value,
       weibullShape: 1,
@@ -286,16 +447,51 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       ageSeconds: settings.ageHours * 3600,
       detection: defaults.detection,
       replacesNode: defaults.replacesNode,
+      ...(lemonsOn && defaults.replacesNode && { lemonWeighted: true }),
     };
   });
+  // Lemon hosts fail the hardware classes m times as often: the job's first allocation weighs
+  // (nodes − L + m·L) / nodes ≈ 1 − f + f·m of the base (AIReSim, arXiv 2603.07041 Table 1: 15% at 5×).
+  const lemonHosts = (hosts: number) => Math.floor(hosts * twin.lemons.fraction);
+  const lemonMeanFactor = lemonsOn
+    ? (nodes - lemonHosts(nodes) + twin.lemons.multiplier * lemonHosts(nodes)) / nodes
+    : 1;
+  const withRateFactor = (factor: number) =>
+    baseClasses.map((c) => (c.lemonWeighted ? { ...c, ratePerSecond: c.ratePerSecond * factor } : c));
+  let classes = withRateFactor(lemonMeanFactor);
 
   const { crashSeconds, hangSeconds } = twin.detection;
   const { seconds: restartSeconds, swapSeconds } = twin.restart;
+
+  // Correlated domains: hosts per rack from the factory, a PDU feeding two racks (planner assumption), the hosts
+  // under one leaf switch (its host ports: one per host on a rail-optimized fabric).
+  const hostsPerRack = Math.max(1, Math.floor(factory.gpusPerRack / system.gpusPerNode));
+  const defaultDomainHosts: Record<string, number> = {
+    rack: hostsPerRack,
+    pdu: 2 * hostsPerRack,
+    leaf: Math.max(1, Math.round(factory.fabric.hostLinks / Math.max(1, factory.fabric.leaves))),
+  };
+  const domains: TwinDomain[] = twin.domains.map((d) => {
+    const hosts = Math.min(nodes, d.hosts ?? defaultDomainHosts[d.id] ?? 1);
+    const count = Math.max(1, Math.floor(nodes / hosts));
+    return {
+      id: d.id,
+      label: DOMAIN_LABELS[d.id] ?? d.id,
+      hosts,
+      domains: count,
+      ratePerSecond: d.ratePerYear * perSecond * count * twin.failureScale,
+      repairSeconds: d.repairHours * 3600,
+      detection: d.id === 'leaf' ? 'hang' : 'crash',
+    };
+  });
 
   // Checkpoint: model and optimizer state (factory) written at the storage bandwidth, read back on restart.
   const bytes = factory.storage.checkpointBytes;
   const storageGBps = twin.checkpoint.storageGBps ?? factory.storage.writeGBps;
   const writeSeconds = bytes / (storageGBps * 1e9);
+  // The restart reads the checkpoint back at its own bandwidth (ByteCheckpoint, NSDI 25: load and save differ).
+  const readGBps = twin.checkpoint.readGBps ?? storageGBps;
+  const readSeconds = bytes / (readGBps * 1e9);
   const { mode, snapshotGBps } = twin.checkpoint;
   const stallSeconds = mode === 'blocking' ? writeSeconds : bytes / gpus / (snapshotGBps * 1e9);
 
@@ -306,35 +502,49 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   // Rates over the run: the Poisson rate, or a Weibull class's mean rate over the run (its expected count / T).
   const meanRate = (c: TwinFailureClass) => expectedFailures(c, runSeconds) / runSeconds;
   const unplanned = classes.filter((c) => c.detection !== 'planned');
-  const failureRate = unplanned.reduce((sum, c) => sum + meanRate(c), 0);
+  const domainRate = domains.reduce((sum, d) => sum + d.ratePerSecond, 0);
+  const failureRate = unplanned.reduce((sum, c) => sum + meanRate(c), 0) + domainRate;
   const hardwareRate = unplanned.filter((c) => c.replacesNode).reduce((sum, c) => sum + meanRate(c), 0);
   const mtbfSeconds = failureRate > 0 ? 1 / failureRate : Number.POSITIVE_INFINITY;
   const detectionMean =
     failureRate > 0
-      ? unplanned.reduce((sum, c) => sum + meanRate(c) * (c.detection === 'hang' ? hangSeconds : crashSeconds), 0) /
+      ? (unplanned.reduce((sum, c) => sum + meanRate(c) * (c.detection === 'hang' ? hangSeconds : crashSeconds), 0) +
+          domains.reduce(
+            (sum, d) => sum + d.ratePerSecond * (d.detection === 'hang' ? hangSeconds : crashSeconds),
+            0,
+          )) /
         failureRate
       : 0;
-  const swapShare = failureRate > 0 ? hardwareRate / failureRate : 0;
-  const meanRecoverySeconds = detectionMean + restartSeconds + writeSeconds + swapShare * swapSeconds;
+  const swapShare = failureRate > 0 ? (hardwareRate + domainRate) / failureRate : 0;
+  const meanRecoverySeconds = detectionMean + restartSeconds + readSeconds + swapShare * swapSeconds;
 
   // Guard against settings that would flood the simulation (and are surely not meant).
   const horizon = Math.min(runSeconds * 10 + 30 * DAY, windowSeconds ?? Number.POSITIVE_INFINITY);
-  const expected = classes.map((c) => ({ id: c.id, failures: expectedFailures(c, horizon) }));
+  const expected = [
+    ...classes.map((c) => ({ id: c.id, failures: expectedFailures(c, horizon) })),
+    ...domains.map((d) => ({ id: d.id, failures: d.ratePerSecond * horizon })),
+  ];
   const total = expected.reduce((sum, c) => sum + c.failures, 0);
   const flooded = !(total <= MAX_EXPECTED_FAILURES);
   if (flooded) {
     const worst = expected.reduce((a, b) => (b.failures > a.failures ? b : a));
+    const isDomain = domains.some((d) => d.id === worst.id);
     issues.push({
       code: 'invalid_value',
-      path: `twin.failures.${worst.id}`,
-      value: written.failures?.[worst.id as keyof NonNullable<TwinInput['failures']>],
+      path: isDomain ? `twin.domains.${worst.id}.ratePerYear` : `twin.failures.${worst.id}`,
+      value: isDomain
+        ? written.domains?.[worst.id as keyof NonNullable<TwinInput['domains']>]?.ratePerYear
+        : written.failures?.[worst.id as keyof NonNullable<TwinInput['failures']>],
       message: `these rates give about ${total.toExponential(1)} failures in the run (${worst.id}: ${worst.failures.toExponential(1)}), more than ${MAX_EXPECTED_FAILURES.toExponential(0)}: lower ratePerYear, failureScale or ageHours (a Weibull shape above 1 makes old parts fail fast)`,
     });
   }
 
   let intervalSeconds: number;
   const interval = twin.checkpoint.intervalMinutes;
-  const optimal = interval === 'optimal';
+  // The mitigation policy sets the interval for the modelled failure rate whatever the spec fixed: Young (1974)
+  // τ = √(2δM) (the recovery left out), or Daly (2006) first order τ = √(2δ(M + R)), as "optimal" does.
+  const policyInterval = twin.mitigation.checkpointInterval;
+  const optimal = interval === 'optimal' || policyInterval !== undefined;
   if (optimal) {
     intervalSeconds = optimalInterval({
       mode,
@@ -343,7 +553,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
       stepSeconds: estimate.step.seconds,
       runSeconds,
       mtbfSeconds,
-      recoverySeconds: meanRecoverySeconds,
+      recoverySeconds: policyInterval === 'young' ? 0 : meanRecoverySeconds,
     });
   } else {
     intervalSeconds = (interval as number) * 60;
@@ -369,14 +579,19 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const autoRepairSeconds = twin.spares.autoRepairHours * 3600;
   const manualRepairSeconds = twin.spares.manualRepairHours * 3600;
   const { manualShare, policy } = twin.spares;
-  const repairMean = autoRepairSeconds + manualShare * manualRepairSeconds;
+  const refillLeadSeconds = twin.spares.refillLeadHours !== undefined ? twin.spares.refillLeadHours * 3600 : undefined;
+  // A refilled slot is back at min(repair, lead): the pool's "repair" mean is E[min(X, L)] (refillMean).
+  const repairMean =
+    refillLeadSeconds === undefined
+      ? autoRepairSeconds + manualShare * manualRepairSeconds
+      : refillMean(autoRepairSeconds, manualRepairSeconds, manualShare, refillLeadSeconds);
   const auto = twin.spares.nodes === 'auto';
   const spareNodes = auto
     ? flooded
       ? 0
       : autoSpares(hardwareRate, repairMean, runSeconds)
     : (twin.spares.nodes as number);
-  if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0 && !flooded) {
+  if (spareNodes === 0 && policy === 'wait' && hardwareRate > 0 && !flooded && refillLeadSeconds === undefined) {
     issues.push({
       code: 'invalid_value',
       path: 'twin.spares.nodes',
@@ -411,6 +626,20 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const stragglerRate = twin.stragglers.ratePerNodeYear;
   const throttleIntervalSeconds = THROTTLE_INTERVAL_MINUTES.value * 60;
 
+  // Lemons: arrivals of the lemon-weighted classes at the thinning bound, every lemon of the fleet (job and spares)
+  // in the job at once: W_max = nodes + (m − 1)·min(L, nodes); each is kept with probability W_now / W_max.
+  let lemons: TwinConfig['lemons'];
+  if (lemonsOn) {
+    const { fraction, multiplier } = twin.lemons;
+    const heaviest = nodes + (multiplier - 1) * Math.min(lemonHosts(nodes + spareNodes), nodes);
+    const rateFactor = heaviest / nodes;
+    classes = withRateFactor(rateFactor);
+    lemons = { fraction, multiplier, rateFactor, meanFactor: lemonMeanFactor };
+  }
+
+  const prediction = twin.mitigation.prediction;
+  const stragglerDetect = twin.mitigation.stragglerDetectMinutes;
+
   // One event budget for every process: what a replica is expected to fire over the run.
   if (!flooded) {
     const perSecondOfYear = 1 / (HOURS_PER_YEAR * 3600);
@@ -429,6 +658,18 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         fix: 'checkpoint less often, or "optimal"',
       },
       { path: 'twin.days', events: runSeconds / throttleIntervalSeconds, fix: 'simulate fewer days' },
+      {
+        // A warning, a checkpoint's start and end per prediction; true ones at recall·rate, all at recall·rate/precision.
+        path: 'twin.mitigation.prediction',
+        events: prediction ? (3 * prediction.recall * failureRate * runSeconds) / prediction.precision : 0,
+        fix: 'raise the precision (fewer false alarms) or lower the failure rates',
+      },
+      {
+        // A detection timer per slow-host episode, and a drain's write and restart.
+        path: 'twin.mitigation.stragglers',
+        events: stragglerDetect !== undefined ? 3 * stragglerRate * perSecondOfYear * nodes * runSeconds : 0,
+        fix: 'give fewer slow-host episodes per host-year',
+      },
     ];
     const events = sources.reduce((sum, source) => sum + source.events, 0);
     if (!(events <= MAX_EXPECTED_EVENTS)) {
@@ -480,10 +721,39 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         bytes,
         storageGBps,
         writeSeconds,
-        readSeconds: writeSeconds,
+        readGBps,
+        readSeconds,
         stallSeconds,
       },
-      spares: { nodes: spareNodes, auto, policy, autoRepairSeconds, manualRepairSeconds, manualShare },
+      spares: {
+        nodes: spareNodes,
+        auto,
+        policy,
+        autoRepairSeconds,
+        manualRepairSeconds,
+        manualShare,
+        ...(refillLeadSeconds !== undefined && { refillLeadSeconds }),
+      },
+      ...(lemons && { lemons }),
+      domains,
+      mitigation: {
+        ...(stragglerDetect !== undefined && { stragglerDetectSeconds: stragglerDetect * 60 }),
+        ...(twin.mitigation.excludeAfter !== undefined && { excludeAfter: twin.mitigation.excludeAfter }),
+        replacementLeadSeconds: twin.mitigation.replacementLeadHours * 3600,
+        ...(prediction && { prediction: { ...prediction, leadSeconds: prediction.leadMinutes * 60 } }),
+        ...(policyInterval && { checkpointInterval: policyInterval }),
+      },
+      warnings: reliabilityWarnings({
+        twin,
+        nodes,
+        failureRate,
+        hardwareRate,
+        runSeconds,
+        spareNodes,
+        repairMean,
+        recoverySeconds: meanRecoverySeconds,
+        readSeconds,
+      }),
       stragglers: {
         ratePerSecond: stragglerRate * perSecond * nodes,
         meanSeconds: twin.stragglers.meanMinutes * 60,

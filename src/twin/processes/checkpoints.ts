@@ -49,6 +49,8 @@ export class BlockingCheckpoints implements CheckpointProcess {
   cancel(): void {
     this.ctx.sim.cancel(this.timer);
   }
+
+  force(): void {}
 }
 
 /** Asynchronous checkpoints: no events, only the (time, work) breakpoints of the running period. */
@@ -92,12 +94,27 @@ export class AsyncCheckpoints implements CheckpointProcess {
     const { intervalSeconds, writeSeconds } = this.ctx.config.checkpoint;
     const since = this.runningSince;
     const durable = Math.floor((t - since - writeSeconds) / intervalSeconds);
-    const settled = durable >= 1 ? Math.max(kept, this.workAt(since + durable * intervalSeconds, kept)) : kept;
+    let settled = durable >= 1 ? Math.max(kept, this.workAt(since + durable * intervalSeconds, kept)) : kept;
+    const forced = this.forced;
+    if (forced && forced.at <= t) {
+      settled = Math.max(settled, forced.work);
+      this.forced = undefined;
+    }
     this.count += Math.max(0, Math.floor((t - since) / intervalSeconds));
     return settled;
   }
 
-  cancel(): void {}
+  cancel(): void {
+    // A forced snapshot not yet durable when the job stops is lost with it.
+    if (this.forced && this.forced.at > this.ctx.sim.now) this.forced = undefined;
+  }
+
+  force(durableAt: number, work: number): void {
+    this.forced = { at: durableAt, work };
+  }
+
+  /** A snapshot taken outside the schedule (mitigation.ts), durable at `at`. */
+  private forced: { readonly at: number; readonly work: number } | undefined;
 
   /** The work done at `t`, linear between breakpoints (speed changes only at events, and every event records one). */
   private workAt(t: number, kept: number): number {

@@ -17,6 +17,11 @@ export interface FailureContext extends RunContext {
   stream(classIndex: number): RandomStream;
   /** Reports a failure of a component of `config.classes[classIndex]` at the current time. */
   strike(classIndex: number): void;
+  /**
+   * Told when a failure of `config.classes[classIndex]` is scheduled for time `t`, before it strikes: what a
+   * failure predictor (mitigation.ts) may see coming. A process that knows its failures ahead calls it.
+   */
+  scheduled?(classIndex: number, t: number): void;
 }
 
 /**
@@ -47,13 +52,16 @@ export const randomFailures: FailureProcess = {
         // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
         return Math.max(from, scale * hazard ** (1 / k) - age);
       };
+      const schedule = (t: number) => {
+        if (t > end) return;
+        sim.at(t, arrive, PRIORITY.failure);
+        ctx.scheduled?.(index, t);
+      };
       const arrive = () => {
         ctx.strike(index);
-        const t = next(sim.now);
-        if (t <= end) sim.at(t, arrive, PRIORITY.failure);
+        schedule(next(sim.now));
       };
-      const first = next(0);
-      if (first <= end) sim.at(first, arrive, PRIORITY.failure);
+      schedule(next(0));
     });
   },
 };
