@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { RulesOutputSchema } from '../src/app/outputs.js';
 import { type AlertingRule, planRules, type RulesDocument, rulesYaml } from '../src/app/rules.js';
 import { run } from './run-cli.js';
 import { ensurePrometheus, PROMTOOL_PATH, prometheusUnavailable } from './support/prometheus.js';
@@ -49,6 +50,8 @@ describe('tokenworks rules (CLI)', () => {
     const json = await run('rules', 'examples/llama3-70b.yaml', '--threads', '1', '--json');
     expect(json.code, json.stderr).toBe(0);
     const outcome = JSON.parse(json.stdout);
+    const valid = RulesOutputSchema.safeParse(outcome);
+    expect(valid.success, valid.success ? '' : JSON.stringify(valid.error.issues.slice(0, 5))).toBe(true);
     expect(parse(text.stdout)).toEqual(outcome.document);
     expect(text.stdout).toMatch(/^# Prometheus rules for Llama 3 70B/);
     expect(outcome.document.groups.map((g: { name: string }) => g.name)).toEqual([
@@ -59,6 +62,19 @@ describe('tokenworks rules (CLI)', () => {
     ]);
     expect(text.stdout).not.toMatch(/NaN|Infinity|undefined/);
   });
+
+  it('takes the JSON of `plan --json`: the rules are for the design it chose', async () => {
+    const plan = await run('plan', 'examples/llama3-8b.yaml', '--json', '--threads', '1');
+    expect(plan.code, plan.stderr).toBe(0);
+    const file = join(dir, 'plan.json');
+    await writeFile(file, plan.stdout);
+    const rules = await run('rules', file, '--json', '--threads', '1');
+    expect(rules.code, rules.stderr).toBe(0);
+    const chosen = JSON.parse(plan.stdout).chosen;
+    const outcome = JSON.parse(rules.stdout);
+    expect(outcome.thresholds.tokensPerSecond.planned).toBe(chosen.estimate.tokensPerSecond);
+    expect(outcome.design.gpus).toBe(chosen.system.gpuCount);
+  }, 60_000);
 
   it('a bad spec exits 2 naming the field', async () => {
     const file = join(dir, 'bad.yaml');

@@ -443,6 +443,39 @@ export const CalibrateOutputSchema = z.object({
   warnings: z.array(z.string()),
 });
 
+/** `tokenworks rules --json`: the plan's thresholds, the metrics the rules read and the rules (src/app/rules.ts). */
+export const RulesOutputSchema = z.object({
+  title: z.string(),
+  design: z.object({ name: z.string(), gpus: count(), accelerator: z.string(), layout: z.string() }),
+  thresholds: z.object({
+    tokensPerSecond: z.object({ planned: finite(), low: finite(), modelError: finite() }),
+    gpuPowerW: z.object({ planned: finite(), low: finite(), high: finite() }).optional(),
+    stragglerScore: finite(),
+    xidBurst: z.object({ events: count(), windowMinutes: finite() }),
+  }),
+  metrics: z.array(z.object({ metric: z.string(), exporter: z.string(), use: z.string() })),
+  document: z.object({
+    groups: z.array(
+      z.object({
+        name: z.string(),
+        rules: z.array(
+          z.union([
+            z.object({ record: z.string(), expr: z.string() }),
+            z.object({
+              alert: z.string(),
+              expr: z.string(),
+              for: z.string().optional(),
+              labels: z.record(z.string(), z.string()),
+              annotations: z.object({ summary: z.string(), description: z.string() }),
+            }),
+          ]),
+        ),
+      }),
+    ),
+  }),
+  notes: z.array(z.string()),
+});
+
 /** Every use case's output schema, by the name its file in schemas/ takes. */
 export const OUTPUT_SCHEMAS = {
   check: CheckOutputSchema,
@@ -454,6 +487,7 @@ export const OUTPUT_SCHEMAS = {
   emulate: EmulateOutputSchema,
   observe: ObserveOutputSchema,
   calibrate: CalibrateOutputSchema,
+  rules: RulesOutputSchema,
 } as const;
 
 /** File name and JSON Schema (draft 2020-12) of each use case's output: `schemas/<use-case>-output.schema.json`. */
