@@ -1,0 +1,216 @@
+/**
+ * Straggler scores for one synchronous job from per-rank timings: each iteration, every rank's time in a traced
+ * section (its compute, NCCL kernels excluded, as NVIDIA's resiliency extension measures it [operate.md §2.1,
+ * O20]). In a synchronous job every rank waits for the slowest at the next collective, so a slow rank shows in its
+ * own section time, not in the step time.
+ *
+ * Scores follow the resiliency extension: a rank's *relative* score is the reference rank's time over its own (1:
+ * as fast as the reference, 0.5: twice as slow) and its *individual* score is its own best over its current. The
+ * reference here is the job's typical rank (the median across ranks) rather than the fastest, so that the score of
+ * a healthy rank does not sink with the job's size as the fastest of 16,384 noisy ranks gets faster by chance; the
+ * NVRx relative score against the fastest rank is kept in the evidence (`relativeToFastest`).
+ *
+ * The flag is a per-job noise model rather than NVRx's fixed 0.75 (which cannot see a 10 % straggler):
+ * - each iteration's log ratios to the cross-rank median remove what all ranks share (a slow step is slow for all);
+ * - every {@link REPORT_SECONDS} the detector averages each rank's log ratios over the iterations of the last
+ *   {@link WINDOW_SECONDS} (at least {@link MIN_ITERATIONS}), each clipped at ±6 σ̂ so that one hiccup does not
+ *   flag a rank, where σ̂ is 1.4826 × the MAD of every log ratio in the window (the job's rank-to-rank noise);
+ * - a rank is flagged when the mean of its newest m iterations (m from {@link MIN_ITERATIONS} to the window's n)
+ *   exceeds max(ln(1 + {@link MIN_SHIFT}), z σ̂ / √m) with z = Φ⁻¹(1 − α / (ranks · n)), a Bonferroni bound over
+ *   ranks and lengths that keeps the chance of any false flag per report near α = {@link FAMILY_ALPHA} whatever the
+ *   job's size: a strong straggler is flagged after two iterations, a 10 % one in a noisy job once enough add up;
+ *   it is released when no length flags it and its mean is below half the level (hysteresis): one episode, one
+ *   detection.
+ *
+ * Pure: no Node APIs. Memory: ranks × the window's iterations, bounded by {@link MAX_WINDOW_ITERATIONS}.
+ * @module
+ */
+import { probit } from 'simple-statistics';
+import type { Detection } from './types.js';
+import { MAD_TO_SIGMA, sortedMad, sortedMedian } from './window.js';
+
+/** Seconds between two reports (NVRx reports every 60 s by default, `report_time_interval`; here 4× as often). */
+export const REPORT_SECONDS = 10;
+/** Seconds of iterations a report averages over. */
+export const WINDOW_SECONDS = 40;
+/** Fewest iterations a report averages over (a slow job's window reaches further back). */
+export const MIN_ITERATIONS = 2;
+/** Most iterations kept per rank (a fast job's window holds fewer than its 40 s). */
+export const MAX_WINDOW_ITERATIONS = 64;
+/** Smallest slowdown flagged: half the 10 % straggler the detector is held to (issue 13). */
+export const MIN_SHIFT = 0.05;
+/** Family-wise chance of a false flag per report, over all ranks. */
+export const FAMILY_ALPHA = 0.001;
+/** One iteration's log ratio is clipped at this many σ̂ … */
+const CLIP_SIGMAS = 6;
+/** … or at twice a 10 % straggler's, whichever is larger (a quiet job's σ̂ must not clip the straggler away). */
+const CLIP_FLOOR = 2 * Math.log(1.1);
+/** Log ratios the noise estimate samples at most (an even stride over the window). */
+const SIGMA_SAMPLE = 1 << 16;
+
+/** Options of {@link RankStragglerDetector}. */
+export interface RankStragglerOptions {
+  /** The host of a rank (default `host-<rank ÷ 8>`, eight GPUs a host). */
+  readonly hostOf?: (rank: number) => string;
+  readonly reportSeconds?: number;
+  readonly windowSeconds?: number;
+}
+
+/** Per-rank straggler detection over one job's iterations. */
+export class RankStragglerDetector {
+  private readonly logs: Float32Array;
+  private readonly times = new Float64Array(MAX_WINDOW_ITERATIONS);
+  private count = 0;
+  private next = 0;
+  private lastReport = Number.NEGATIVE_INFINITY;
+  private readonly scratch: Float64Array;
+  private readonly flagged: Uint8Array;
+  /** Each rank's lowest window mean so far (its best), for the individual score. */
+  private readonly best: Float32Array;
+  private readonly hostOf: (rank: number) => string;
+  private readonly reportSeconds: number;
+  private readonly windowSeconds: number;
+  readonly detections: Detection[] = [];
+  /** Reports made. */
+  reports = 0;
+
+  constructor(
+    readonly ranks: number,
+    options: RankStragglerOptions = {},
+  ) {
+    if (!Number.isInteger(ranks) || ranks < 2 || ranks > 1 << 20) {
+      throw new RangeError(`ranks ${ranks}: an integer from 2 to ${1 << 20}`);
+    }
+    this.logs = new Float32Array(ranks * MAX_WINDOW_ITERATIONS);
+    this.scratch = new Float64Array(ranks);
+    this.flagged = new Uint8Array(ranks);
+    this.best = new Float32Array(ranks).fill(Number.POSITIVE_INFINITY);
+    this.hostOf = options.hostOf ?? ((rank) => `host-${Math.floor(rank / 8)}`);
+    this.reportSeconds = options.reportSeconds ?? REPORT_SECONDS;
+    this.windowSeconds = options.windowSeconds ?? WINDOW_SECONDS;
+  }
+
+  /**
+   * One iteration: `sections[r]` is rank r's section time (seconds) and `time` when the iteration ended. Returns
+   * the detections of the report made now, if one is due. Ranks with a missing or non-positive time count as the
+   * median for this iteration.
+   */
+  pushIteration(time: number, sections: ArrayLike<number>): Detection[] {
+    if (sections.length !== this.ranks) {
+      throw new RangeError(`${sections.length} section times for ${this.ranks} ranks`);
+    }
+    const scratch = this.scratch;
+    let valid = 0;
+    for (let r = 0; r < this.ranks; r++) {
+      const s = sections[r] as number;
+      if (Number.isFinite(s) && s > 0) scratch[valid++] = s;
+    }
+    if (valid === 0) return [];
+    const sorted = scratch.subarray(0, valid).sort();
+    const median = sortedMedian(sorted as unknown as number[]) as number;
+    const row = this.next * this.ranks;
+    for (let r = 0; r < this.ranks; r++) {
+      const s = sections[r] as number;
+      this.logs[row + r] = Number.isFinite(s) && s > 0 ? Math.log(s / median) : 0;
+    }
+    this.times[this.next] = time;
+    this.next = (this.next + 1) % MAX_WINDOW_ITERATIONS;
+    this.count = Math.min(this.count + 1, MAX_WINDOW_ITERATIONS);
+    if (time - this.lastReport < this.reportSeconds) return [];
+    this.lastReport = time;
+    return this.report(time);
+  }
+
+  /** The slots (ring indices) of the iterations in the window ending at `time`, newest first. */
+  private windowSlots(time: number): number[] {
+    const slots: number[] = [];
+    for (let k = 1; k <= this.count; k++) {
+      const slot = (this.next - k + MAX_WINDOW_ITERATIONS) % MAX_WINDOW_ITERATIONS;
+      if (slots.length >= MIN_ITERATIONS && time - (this.times[slot] as number) > this.windowSeconds) break;
+      slots.push(slot);
+    }
+    return slots;
+  }
+
+  private report(time: number): Detection[] {
+    const slots = this.windowSlots(time);
+    const n = slots.length;
+    if (n < MIN_ITERATIONS) return [];
+    this.reports++;
+    // σ̂: 1.4826 × MAD of the window's log ratios (an even sample of them for a large job).
+    const total = n * this.ranks;
+    const stride = Math.max(1, Math.floor(total / SIGMA_SAMPLE));
+    const sample: number[] = [];
+    for (let k = 0; k < total; k += stride) {
+      const slot = slots[Math.floor(k / this.ranks)] as number;
+      sample.push(this.logs[slot * this.ranks + (k % this.ranks)] as number);
+    }
+    sample.sort((a, b) => a - b);
+    const centre = sortedMedian(sample) as number;
+    const sigma = Math.max(MAD_TO_SIGMA * sortedMad(sample, centre), 1e-6);
+    const clip = Math.max(CLIP_SIGMAS * sigma, CLIP_FLOOR);
+    // The flag level of a mean over the newest m iterations: max(ln 1.05, z σ̂ / √m), Bonferroni over the ranks
+    // and the window's lengths (z is Φ⁻¹(1 − α / (ranks · window))). A strong straggler is flagged after two
+    // iterations, a 10 % one in a noisy job once enough of them add up.
+    const z = probit(1 - FAMILY_ALPHA / (this.ranks * n));
+    const floor = Math.log1p(MIN_SHIFT);
+    const levels = Array.from({ length: n + 1 }, (_, m) =>
+      m === 0 ? Infinity : Math.max(floor, (z * sigma) / Math.sqrt(m)),
+    );
+    const level = levels[n] as number;
+    const means = this.scratch;
+    const lengths = new Uint8Array(this.ranks);
+    let fastest = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < this.ranks; r++) {
+      let sum = 0;
+      let flaggedAt = 0;
+      let flaggedMean = 0;
+      for (let m = 1; m <= n; m++) {
+        const x = this.logs[(slots[m - 1] as number) * this.ranks + r] as number;
+        sum += x > clip ? clip : x < -clip ? -clip : x;
+        if (flaggedAt === 0 && m >= MIN_ITERATIONS && sum / m > (levels[m] as number)) {
+          flaggedAt = m;
+          flaggedMean = sum / m;
+        }
+      }
+      const mean = sum / n;
+      means[r] = flaggedAt > 0 ? flaggedMean : mean;
+      lengths[r] = flaggedAt;
+      if (mean < fastest) fastest = mean;
+    }
+    const out: Detection[] = [];
+    for (let r = 0; r < this.ranks; r++) {
+      const mean = means[r] as number;
+      if (mean < (this.best[r] as number)) this.best[r] = mean;
+      if (this.flagged[r] === 1) {
+        if (lengths[r] === 0 && mean < level / 2) this.flagged[r] = 0;
+        continue;
+      }
+      if (lengths[r] === 0) continue;
+      const m = lengths[r] as number;
+      this.flagged[r] = 1;
+      const score = Math.exp(-mean);
+      const host = this.hostOf(r);
+      const detection: Detection = {
+        kind: 'straggler',
+        time,
+        rank: r,
+        host,
+        score,
+        threshold: Math.exp(-(levels[m] as number)),
+        severity: score < 0.75 ? 'critical' : 'warning',
+        evidence: `rank ${r} on ${host} spent ${((Math.exp(mean) - 1) * 100).toFixed(1)} % longer in its section than the job's typical rank over the last ${m} iterations (relative score ${score.toFixed(3)}, flagged below ${Math.exp(-(levels[m] as number)).toFixed(3)}: the job's rank-to-rank noise σ̂ = ${(sigma * 100).toFixed(2)} %)`,
+        signals: {
+          relativeScore: score,
+          relativeToFastest: Math.exp(fastest - mean),
+          individualScore: Math.exp((this.best[r] as number) - mean),
+          windowIterations: m,
+          sigma,
+        },
+      };
+      out.push(detection);
+      this.detections.push(detection);
+    }
+    return out;
+  }
+}
