@@ -12,9 +12,10 @@
  * Pure: no Node APIs; the same seed gives the same table.
  * @module
  */
+
+import { emulateFailSlowRun, emulateStragglerRun, type NoiseModel } from '../detect/faults.js';
 import { FailSlowDetector, StallDetector } from '../detect/step-time.js';
 import { RankStragglerDetector } from '../detect/stragglers.js';
-import { emulateFailSlowRun, emulateStragglerRun, type NoiseModel } from '../detect/faults.js';
 import { ReplicaStreams } from '../sim/index.js';
 import { percentile } from '../twin/study.js';
 import type { Progress } from './ports.js';

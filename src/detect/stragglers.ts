@@ -167,7 +167,7 @@ export class RankStragglerDetector {
       let flaggedMean = 0;
       for (let m = 1; m <= n; m++) {
         const x = this.logs[(slots[m - 1] as number) * this.ranks + r] as number;
-        sum += x > clip ? clip : x < -clip ? -clip : x;
+        sum += Math.min(clip, Math.max(x, -clip));
         if (flaggedAt === 0 && m >= MIN_ITERATIONS && sum / m > (levels[m] as number)) {
           flaggedAt = m;
           flaggedMean = sum / m;

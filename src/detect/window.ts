@@ -42,7 +42,7 @@ export function sortedMad(sorted: readonly number[], centre: number): number {
   for (let k = 0; k <= target; k++) {
     const dl = left >= 0 ? centre - (sorted[left] as number) : Number.POSITIVE_INFINITY;
     const dr = right < n ? (sorted[right] as number) - centre : Number.POSITIVE_INFINITY;
-    const d = dl <= dr ? dl : dr;
+    const d = Math.min(dl, dr);
     if (dl <= dr) left--;
     else right++;
     if (n % 2 === 0 && k === target - 1) previous = d;
