@@ -22,6 +22,7 @@ import type { ResolvedSpec } from '../spec/resolve.js';
 import { twinConfig } from '../twin/setup.js';
 import { formatCount, significant } from '../util/number.js';
 import { designOf } from './design.js';
+import type { ObserveOutcome } from './observe.js';
 import { MODEL_ERROR_P90, POWER_TOLERANCE } from './plan-vs-actual.js';
 import type { Ports, UseCaseOptions } from './ports.js';
 
@@ -108,12 +109,8 @@ export interface ExpectedMetric {
 /** What `tokenworks rules` wrote: the plan's figures, the metrics the rules expect, the rules. */
 export interface RulesOutcome {
   readonly title: string;
-  readonly design: {
-    readonly name: string;
-    readonly gpus: number;
-    readonly accelerator: string;
-    readonly layout: string;
-  };
+  /** The design the rules are for, as `observe` names it. */
+  readonly design: Omit<ObserveOutcome['design'], 'siteEfficiency'>;
   readonly thresholds: {
     readonly tokensPerSecond: {
       readonly planned: number;
