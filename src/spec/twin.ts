@@ -224,3 +224,9 @@ export type TwinInput = z.output<typeof TwinSchema>;
 
 /** The twin settings of a spec without a `twin` section: every default of {@link TwinSchema}. */
 export const TWIN_DEFAULTS: TwinInput = TwinSchema.parse({});
+
+/** The same `twin` section without its mitigation policy: the baseline a policy is compared with. */
+export function withoutMitigation(twin: TwinInput | undefined): TwinInput {
+  const { mitigation: _policy, ...rest } = twin ?? TWIN_DEFAULTS;
+  return rest;
+}

@@ -94,6 +94,19 @@ export interface RunResult {
   readonly kernelEvents: number;
 }
 
+/**
+ * The badput causes ETTR charges (Meta's effective training time ratio: time training at any speed and kept):
+ * ETTR = 1 − Σ these / wall. Stragglers, throttling and shrinking slow the job but are not downtime.
+ */
+export const ETTR_CAUSES = [
+  'lostWork',
+  'detection',
+  'restart',
+  'checkpoint',
+  'maintenance',
+  'spares',
+] as const satisfies readonly BadputCause[];
+
 /** Options of {@link simulateRun}. */
 export interface RunOptions {
   /** Keep the event log and timeline (studies turn them off for every replica but one). */
@@ -202,8 +215,7 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
   const counts = recovery.counts();
 
   const hours = (seconds: number) => seconds / 3600;
-  const downtime =
-    badput.lostWork + badput.detection + badput.restart + badput.checkpoint + badput.maintenance + badput.spares;
+  const downtime = ETTR_CAUSES.reduce((sum, cause) => sum + badput[cause], 0);
   const timeToTrain = finished ? wall : work > 0 ? (wall * config.idealSeconds) / work : Number.POSITIVE_INFINITY;
   const summary: RunSummary = {
     replica,
