@@ -13,12 +13,17 @@
  * @module
  */
 
-import { emulateFailSlowRun, emulateStragglerRun, type NoiseModel } from '../detect/faults.js';
+import { z } from 'zod';
+import { emulateFailSlowRun, emulateStragglerRun, type NoiseModel, noiseModel } from '../detect/faults.js';
 import { FailSlowDetector, StallDetector } from '../detect/step-time.js';
 import { RankStragglerDetector } from '../detect/stragglers.js';
 import { ReplicaStreams } from '../sim/index.js';
+import type { Result } from '../spec/issues.js';
+import { fromZodIssues } from '../spec/issues.js';
+import type { ResolvedSpec } from '../spec/resolve.js';
 import { percentile } from '../twin/study.js';
-import type { Progress } from './ports.js';
+import { designOf } from './design.js';
+import type { Ports, Progress, UseCaseOptions } from './ports.js';
 
 /** Random streams of the evaluation (one replica per run). */
 const STRAGGLER_STREAM = 0;
@@ -38,6 +43,8 @@ export interface DetectEvalInput {
   readonly faultsPerRun: number;
   /** Simulated seconds of each straggler run. */
   readonly runSeconds: number;
+  /** Slowdown range of the stragglers (default [1.1, 2]). */
+  readonly slowdown?: readonly [number, number];
   /** Fail-slow runs (one episode each). */
   readonly failSlowRuns: number;
   readonly failSlowIterations: number;
@@ -123,7 +130,14 @@ export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): 
       replica++;
       const detector = new RankStragglerDetector(ranks);
       const injected = emulateStragglerRun(
-        { ranks, stepSeconds: input.stepSeconds, durationSeconds: input.runSeconds, faults: input.faultsPerRun, noise },
+        {
+          ranks,
+          stepSeconds: input.stepSeconds,
+          durationSeconds: input.runSeconds,
+          faults: input.faultsPerRun,
+          noise,
+          ...(input.slowdown && { slowdown: input.slowdown }),
+        },
         streams.stream(STRAGGLER_STREAM),
         (time, sections) => detector.pushIteration(time, sections),
       );
@@ -198,4 +212,110 @@ export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): 
       seed: input.seed,
     },
   };
+}
+
+/** The labelled-run settings a `--faults` file may set (YAML or JSON); every field is optional. */
+export const FaultsFileSchema = z
+  .object({
+    stragglers: z
+      .object({
+        /** Slowdown range of an injected straggler (the acceptance's stragglers slow a rank by ≥ 10 %). */
+        slowdown: z.tuple([z.number().min(1.01).max(10), z.number().min(1.01).max(10)]).optional(),
+        perRun: z.number().int().min(1).max(64).optional(),
+        sizes: z.array(z.number().int().min(8).max(131_072)).min(1).max(12).optional(),
+        runSeconds: z.number().min(120).max(7200).optional(),
+      })
+      .strict()
+      .optional(),
+    failSlow: z
+      .object({
+        runs: z.number().int().min(1).max(10_000).optional(),
+        iterations: z.number().int().min(600).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type FaultsFile = z.infer<typeof FaultsFileSchema>;
+
+/** Sizes of the straggler runs by default: 64 to 16,384 GPUs (issue 13). */
+export const DEFAULT_SIZES = [64, 256, 1024, 4096, 16_384] as const;
+
+/** Reads a `--faults` document (already parsed from YAML/JSON) into settings, or issues naming the field. */
+export function parseFaultsFile(document: unknown, file: string): Result<FaultsFile> {
+  const parsed = FaultsFileSchema.safeParse(document ?? {});
+  if (parsed.success) {
+    const range = parsed.data.stragglers?.slowdown;
+    if (range !== undefined && range[0] > range[1]) {
+      return {
+        ok: false,
+        issues: [
+          {
+            code: 'invalid_value',
+            path: 'stragglers.slowdown',
+            message: `${file}: slowdown [${range[0]}, ${range[1]}] runs backwards; give [low, high]`,
+          },
+        ],
+      };
+    }
+    return { ok: true, value: parsed.data };
+  }
+  return { ok: false, issues: fromZodIssues(parsed.error.issues) };
+}
+
+/** `detect-eval`: the spec's step time (its design's estimate) and labelled runs with `replicas` runs per size. */
+export async function runDetectEval(
+  input: {
+    readonly spec: ResolvedSpec;
+    /** Iteration-time series (seconds) the noise is resampled from, each with its source's name. */
+    readonly noise: readonly { readonly source: string; readonly seconds: readonly number[] }[];
+    readonly replicas: number;
+    readonly faults?: FaultsFile;
+    readonly seed?: number;
+  },
+  ports: Ports,
+  options: UseCaseOptions = {},
+): Promise<Result<DetectEvalResult & { readonly design: string }>> {
+  const design = await designOf(input.spec, ports.runner, {
+    ...(options.signal && { signal: options.signal }),
+  });
+  if (!design.ok) return design;
+  const stepSeconds = design.value.estimate.step.seconds;
+  const stragglers = input.faults?.stragglers;
+  const failSlow = input.faults?.failSlow;
+  const sizes = stragglers?.sizes ?? DEFAULT_SIZES;
+  // At least 200 faults of each type by default (issue 13): 4 stragglers a run, 200 fail-slow runs.
+  const perRun = stragglers?.perRun ?? 4;
+  const noise: NoiseModel[] = [];
+  for (const series of input.noise) {
+    if (series.seconds.filter((x) => Number.isFinite(x) && x > 0).length < 10) {
+      return {
+        ok: false,
+        issues: [
+          {
+            code: 'too_small',
+            path: 'noise',
+            message: `${series.source}: fewer than 10 timed iterations; give a training log or a Megatron CI golden file`,
+          },
+        ],
+      };
+    }
+    noise.push(noiseModel(series.source, series.seconds));
+  }
+  const result = evaluateDetectors(
+    {
+      noise,
+      stepSeconds,
+      sizes,
+      runsPerSize: input.replicas,
+      faultsPerRun: perRun,
+      runSeconds: stragglers?.runSeconds ?? 600,
+      ...(stragglers?.slowdown && { slowdown: stragglers.slowdown }),
+      failSlowRuns: failSlow?.runs ?? Math.max(200, input.replicas * sizes.length),
+      failSlowIterations: failSlow?.iterations ?? 2000,
+      seed: input.seed ?? 1,
+    },
+    ports.progress,
+  );
+  return { ok: true, value: { ...result, design: design.value.name } };
 }

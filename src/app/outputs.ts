@@ -476,6 +476,35 @@ export const RulesOutputSchema = z.object({
   notes: z.array(z.string()),
 });
 
+/** One fault type's figures in `detect-eval --json` (src/app/detect-eval.ts). */
+const DetectionScoreSchema = z.object({
+  faults: count(),
+  found: count(),
+  detections: count(),
+  truePositives: count(),
+  precision: finite(),
+  recall: finite(),
+  latencyP50: finite(),
+  latencyP90: finite(),
+});
+
+/** `tokenworks detect-eval --json`: precision, recall and latency per fault type on labelled emulated runs. */
+export const DetectEvalOutputSchema = z.object({
+  design: z.string(),
+  stragglers: z.object({
+    bySize: z.array(DetectionScoreSchema.extend({ ranks: count() })),
+    all: DetectionScoreSchema,
+  }),
+  failSlow: DetectionScoreSchema.extend({ recoveries: count() }),
+  settings: z.object({
+    stepSeconds: finite(),
+    latencySeconds: finite(),
+    changeIterations: count(),
+    noise: z.array(z.string()),
+    seed: z.number().int(),
+  }),
+});
+
 /** Every use case's output schema, by the name its file in schemas/ takes. */
 export const OUTPUT_SCHEMAS = {
   check: CheckOutputSchema,
@@ -488,6 +517,7 @@ export const OUTPUT_SCHEMAS = {
   observe: ObserveOutputSchema,
   calibrate: CalibrateOutputSchema,
   rules: RulesOutputSchema,
+  'detect-eval': DetectEvalOutputSchema,
 } as const;
 
 /** File name and JSON Schema (draft 2020-12) of each use case's output: `schemas/<use-case>-output.schema.json`. */

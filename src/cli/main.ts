@@ -11,6 +11,7 @@ import { registerCalibrate } from './commands/calibrate.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompare } from './commands/compare.js';
+import { registerDetectEval } from './commands/detect-eval.js';
 import { registerEmulate } from './commands/emulate.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerObserve } from './commands/observe.js';
@@ -45,6 +46,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerCatalog(program, streams);
   registerCheck(program, streams);
   registerCompare(program, streams);
+  registerDetectEval(program, streams);
   registerEmulate(program, streams);
   registerEstimate(program, streams);
   registerObserve(program, streams);
