@@ -15,7 +15,7 @@ describe('tokenworks detect-eval', () => {
     const faults = join(dir, 'faults.yaml');
     await writeFile(
       faults,
-      'stragglers: { sizes: [64], perRun: 3, runSeconds: 300 }\nfailSlow: { runs: 10, iterations: 1000 }\n',
+      'stragglers: { sizes: [64], perRun: 3, runSeconds: 300 }\nfailSlow: { runs: 10, iterations: 1000 }\nfailures: { runs: 1, hosts: 64, days: 7 }\n',
     );
     const { code, stdout, stderr } = await run(
       'detect-eval',

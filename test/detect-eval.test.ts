@@ -42,6 +42,7 @@ describe('detectors on labelled emulated runs', () => {
     failSlowRuns: 80,
     failSlowIterations: 1500,
     seed: 7,
+    failureRuns: 2,
   });
 
   it('stragglers ≥ 10 %: precision and recall ≥ 0.95 within 60 s at 64 to 16,384 GPUs', () => {
@@ -59,6 +60,17 @@ describe('detectors on labelled emulated runs', () => {
     expect(f.recall).toBeGreaterThanOrEqual(0.9);
     expect(f.precision).toBeGreaterThanOrEqual(0.9);
     expect(f.latencyP90).toBeLessThanOrEqual(20);
+  });
+
+  it('failure prediction: precision reported against the 85.4 % anchor; recall bounded by the failures that warn', () => {
+    const f = result.failureRisk;
+    // 2 runs × 1,024 hosts × 14 days at 419 / 54 / 2,048 failures per host-day: 2 × 1024 × 14 × 0.00379 = 108.6.
+    expect(f.faults).toBeGreaterThan(108.6 - 3 * Math.sqrt(108.6));
+    expect(f.faults).toBeLessThan(108.6 + 3 * Math.sqrt(108.6));
+    expect(f.precisionAnchor).toBe(0.854);
+    expect(f.found).toBeLessThanOrEqual(f.withPrecursor);
+    expect(f.found).toBeGreaterThanOrEqual(0.8 * f.withPrecursor);
+    expect(f.precision).toBeGreaterThanOrEqual(0.854);
   });
 
   it('a job without faults raises no straggler at 16,384 GPUs (the Bonferroni level holds)', () => {

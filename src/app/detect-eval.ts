@@ -14,7 +14,16 @@
  */
 
 import { z } from 'zod';
-import { emulateFailSlowRun, emulateStragglerRun, type NoiseModel, noiseModel } from '../detect/faults.js';
+import { FailureRiskDetector } from '../detect/failure-risk.js';
+import {
+  DEFAULT_HOST_ERROR_MODEL,
+  emulateFailSlowRun,
+  emulateHostErrors,
+  emulateStragglerRun,
+  type HostErrorModel,
+  type NoiseModel,
+  noiseModel,
+} from '../detect/faults.js';
 import { FailSlowDetector, StallDetector } from '../detect/step-time.js';
 import { RankStragglerDetector } from '../detect/stragglers.js';
 import { ReplicaStreams } from '../sim/index.js';
@@ -28,6 +37,14 @@ import type { Ports, Progress, UseCaseOptions } from './ports.js';
 /** Random streams of the evaluation (one replica per run). */
 const STRAGGLER_STREAM = 0;
 const FAIL_SLOW_STREAM = 1;
+const HOST_ERROR_STREAM = 2;
+
+/** A failure counts as predicted when a flag comes at least this long before it … */
+export const MIN_LEAD_SECONDS = 300;
+/** … and at most this long (the ByteDance predictor's horizon is a day; SYSTOR'23 [operate.md O31]). */
+export const HORIZON_SECONDS = 86_400;
+/** The failure-prediction anchor: ByteDance's GPU failure predictor, precision 85.4 % (SYSTOR'23, O31). */
+export const PREDICTION_PRECISION_ANCHOR = 0.854;
 
 /** What to evaluate. */
 export interface DetectEvalInput {
@@ -51,6 +68,11 @@ export interface DetectEvalInput {
   readonly seed: number;
   readonly latencySeconds?: number;
   readonly changeIterations?: number;
+  /** Fleet runs of the failure-risk detector (default 0: none). */
+  readonly failureRuns?: number;
+  readonly failureHosts?: number;
+  readonly failureDays?: number;
+  readonly hostErrors?: HostErrorModel;
 }
 
 /** One fault type's figures. */
@@ -72,6 +94,12 @@ export interface DetectEvalResult {
     readonly all: DetectionScore;
   };
   readonly failSlow: DetectionScore & { readonly recoveries: number };
+  /** Failure prediction: latencies are leads (seconds before the failure); false alarms per host-day. */
+  readonly failureRisk: DetectionScore & {
+    readonly withPrecursor: number;
+    readonly falseAlarmsPerHostDay: number;
+    readonly precisionAnchor: number;
+  };
   readonly settings: {
     readonly stepSeconds: number;
     readonly latencySeconds: number;
@@ -107,12 +135,60 @@ function total(scores: readonly DetectionScore[], latencies: number[]): Detectio
   return score(sum('faults'), sum('found'), sum('detections'), sum('truePositives'), latencies);
 }
 
+/** The failure-risk detector on labelled fleet runs (replicas from `replica` on). */
+function evaluateFailureRisk(
+  input: DetectEvalInput,
+  replica: number,
+  runs: number,
+  tick: () => void,
+): DetectEvalResult['failureRisk'] {
+  const hosts = input.failureHosts ?? 1024;
+  const days = input.failureDays ?? 14;
+  const model = input.hostErrors ?? DEFAULT_HOST_ERROR_MODEL;
+  let faults = 0;
+  let found = 0;
+  let detections = 0;
+  let truePositives = 0;
+  let withPrecursor = 0;
+  const leads: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const streams = new ReplicaStreams(input.seed, replica + run);
+    const { events, failures } = emulateHostErrors(hosts, days, model, streams.stream(HOST_ERROR_STREAM));
+    const detector = new FailureRiskDetector();
+    for (const { time, host, event } of events) detector.event(`host-${host}`, time, event);
+    const failureOf = new Map(failures.map((f) => [`host-${f.host}`, f]));
+    faults += failures.length;
+    withPrecursor += failures.filter((f) => f.precursor).length;
+    const predicted = new Set<string>();
+    for (const d of detector.detections) {
+      detections++;
+      const failure = failureOf.get(d.host as string);
+      const lead = failure === undefined ? -1 : failure.time - d.time;
+      if (lead >= MIN_LEAD_SECONDS && lead <= HORIZON_SECONDS) {
+        truePositives++;
+        if (!predicted.has(d.host as string)) leads.push(lead);
+        predicted.add(d.host as string);
+      }
+    }
+    found += predicted.size;
+    tick();
+  }
+  const hostDays = runs * hosts * days;
+  return {
+    ...score(faults, found, detections, truePositives, leads),
+    withPrecursor,
+    falseAlarmsPerHostDay: hostDays === 0 ? 0 : (detections - truePositives) / hostDays,
+    precisionAnchor: PREDICTION_PRECISION_ANCHOR,
+  };
+}
+
 /** Measures the detectors on labelled emulated runs. */
 export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): DetectEvalResult {
   if (input.noise.length === 0) throw new RangeError('detect-eval needs at least one noise series');
   const latencyBound = input.latencySeconds ?? 60;
   const changeBound = input.changeIterations ?? 20;
-  const totalRuns = input.sizes.length * input.runsPerSize + input.failSlowRuns;
+  const failureRuns = input.failureRuns ?? 0;
+  const totalRuns = input.sizes.length * input.runsPerSize + input.failSlowRuns + failureRuns;
   progress?.start('labelled runs', totalRuns);
   const tick = () => progress?.tick(1);
   const bySize: (DetectionScore & { ranks: number })[] = [];
@@ -200,8 +276,10 @@ export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): 
     if (hit) found++;
     tick();
   }
+  const failureRisk = evaluateFailureRisk(input, replica, failureRuns, tick);
   progress?.done();
   return {
+    failureRisk,
     stragglers: { bySize, all: total(bySize, allLatencies) },
     failSlow: { ...score(input.failSlowRuns, found, detections, truePositives, latencies), recoveries },
     settings: {
@@ -231,6 +309,16 @@ export const FaultsFileSchema = z
       .object({
         runs: z.number().int().min(1).max(10_000).optional(),
         iterations: z.number().int().min(600).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
+    failures: z
+      .object({
+        runs: z.number().int().min(0).max(1000).optional(),
+        hosts: z.number().int().min(8).max(16_384).optional(),
+        days: z.number().min(1).max(120).optional(),
+        /** Share of failures with an error burst before them. */
+        precursorShare: z.number().min(0).max(1).optional(),
       })
       .strict()
       .optional(),
@@ -313,6 +401,15 @@ export async function runDetectEval(
       ...(stragglers?.slowdown && { slowdown: stragglers.slowdown }),
       failSlowRuns: failSlow?.runs ?? Math.max(200, input.replicas * sizes.length),
       failSlowIterations: failSlow?.iterations ?? 2000,
+      failureRuns: input.faults?.failures?.runs ?? 4,
+      failureHosts: input.faults?.failures?.hosts ?? 1024,
+      failureDays: input.faults?.failures?.days ?? 14,
+      hostErrors: {
+        ...DEFAULT_HOST_ERROR_MODEL,
+        ...(input.faults?.failures?.precursorShare !== undefined && {
+          precursorShare: input.faults.failures.precursorShare,
+        }),
+      },
       seed: input.seed ?? 1,
     },
     ports.progress,

@@ -496,6 +496,11 @@ export const DetectEvalOutputSchema = z.object({
     all: DetectionScoreSchema,
   }),
   failSlow: DetectionScoreSchema.extend({ recoveries: count() }),
+  failureRisk: DetectionScoreSchema.extend({
+    withPrecursor: count(),
+    falseAlarmsPerHostDay: finite(),
+    precisionAnchor: finite(),
+  }),
   settings: z.object({
     stepSeconds: finite(),
     latencySeconds: finite(),

@@ -147,3 +147,134 @@ export function emulateFailSlowRun(
   }
   return { seconds, fault };
 }
+
+/** Background error rates of a healthy host and the precursors of a failing one (planner assumptions). */
+export interface HostErrorModel {
+  /** Failures per host-day (default 0.0038: Llama 3 405B, 419 interruptions in 54 days on 2,048 hosts). */
+  readonly failuresPerHostDay: number;
+  /** Share of failures with an error burst before them (default 0.5; the 504-GPU B200 study saw 2 of 10 before the XID). */
+  readonly precursorShare: number;
+  /** Lead of the burst before the failure, hours, uniform in this range (default [0.5, 12]). */
+  readonly leadHours: readonly [number, number];
+  /** Error events per hour during a burst (default 3). */
+  readonly burstEventsPerHour: number;
+  /**
+   * Share of hosts that emit errors at {@link HostErrorModel.noisyFactor} × the background without failing more
+   * (chronic correctable errors, a flaky link): the false alarms a predictor must tell apart (default 5 %).
+   */
+  readonly noisyShare: number;
+  readonly noisyFactor: number;
+  /** Background events per host-day, by kind (defaults: correctable ECC 1/week, PCIe replays 1/2 weeks, NVLink 1/month, application XIDs 1/3 days, thermal excursions 1/month). */
+  readonly backgroundPerHostDay: Readonly<
+    Record<'ecc-sbe' | 'pcie-replay' | 'nvlink-error' | 'xid-app' | 'thermal', number>
+  >;
+}
+
+export const DEFAULT_HOST_ERROR_MODEL: HostErrorModel = {
+  failuresPerHostDay: 419 / 54 / 2048,
+  precursorShare: 0.5,
+  leadHours: [0.5, 12],
+  burstEventsPerHour: 3,
+  noisyShare: 0.05,
+  noisyFactor: 20,
+  backgroundPerHostDay: {
+    'ecc-sbe': 1 / 7,
+    'pcie-replay': 1 / 14,
+    'nvlink-error': 1 / 30,
+    'xid-app': 1 / 3,
+    thermal: 1 / 30,
+  },
+};
+
+/** One emulated error event on a host. */
+export interface HostErrorEvent {
+  readonly time: number;
+  readonly host: number;
+  readonly event:
+    | { readonly kind: 'xid'; readonly code: number }
+    | { readonly kind: 'ecc-sbe' | 'row-remap' | 'pcie-replay' | 'nvlink-error' | 'thermal'; readonly count: number };
+}
+
+/** A host failure of the labelled run (the host is replaced: its later events are a new host's). */
+export interface HostFailure {
+  readonly time: number;
+  readonly host: number;
+  readonly precursor: boolean;
+}
+
+/** Precursor event kinds and their shares in a burst (planner assumption). */
+const BURST_KINDS = [
+  [0.4, { kind: 'ecc-sbe', count: 1 }],
+  [0.2, { kind: 'pcie-replay', count: 2 }],
+  [0.15, { kind: 'row-remap', count: 1 }],
+  [0.15, { kind: 'nvlink-error', count: 1 }],
+  [0.1, { kind: 'xid', code: 92 }],
+] as const;
+
+/**
+ * One labelled fleet run for the failure-risk detector: `hosts` hosts over `days`, background errors on every host,
+ * failures at the model's rate, a precursor burst before a share of them. Events come sorted by time; host ids of
+ * a replaced host continue past `hosts`.
+ */
+export function emulateHostErrors(
+  hosts: number,
+  days: number,
+  model: HostErrorModel,
+  random: RandomStream,
+): { events: HostErrorEvent[]; failures: HostFailure[] } {
+  const end = days * 86_400;
+  const events: HostErrorEvent[] = [];
+  const failures: HostFailure[] = [];
+  let nextId = hosts;
+  const slot = Array.from({ length: hosts }, (_, h) => h);
+  for (let s = 0; s < hosts; s++) {
+    let start = 0;
+    while (start < end) {
+      const host = slot[s] as number;
+      const failAt = start + random.exponential(86_400 / model.failuresPerHostDay);
+      const until = Math.min(failAt, end);
+      const factor = random.bernoulli(model.noisyShare) ? model.noisyFactor : 1;
+      for (const [kind, base] of Object.entries(model.backgroundPerHostDay)) {
+        const perDay = base * factor;
+        for (let t = start + random.exponential(86_400 / perDay); t < until; t += random.exponential(86_400 / perDay)) {
+          const event =
+            kind === 'xid-app'
+              ? ({ kind: 'xid', code: [13, 31, 43][Math.floor(random.uniform() * 3)] as number } as const)
+              : ({
+                  kind: kind as 'ecc-sbe',
+                  count: kind === 'pcie-replay' ? 1 + Math.floor(random.exponential(4)) : 1,
+                } as const);
+          events.push({ time: t, host, event });
+        }
+      }
+      if (failAt >= end) break;
+      const precursor = random.bernoulli(model.precursorShare);
+      if (precursor) {
+        const [low, high] = model.leadHours;
+        const lead = (low + random.uniform() * (high - low)) * 3600;
+        for (
+          let t = Math.max(start, failAt - lead) + random.exponential(3600 / model.burstEventsPerHour);
+          t < failAt;
+        ) {
+          let u = random.uniform();
+          let chosen: HostErrorEvent['event'] = BURST_KINDS[0][1];
+          for (const [share, event] of BURST_KINDS) {
+            if (u < share) {
+              chosen = event;
+              break;
+            }
+            u -= share;
+          }
+          events.push({ time: t, host, event: chosen });
+          t += random.exponential(3600 / model.burstEventsPerHour);
+        }
+      }
+      failures.push({ time: failAt, host, precursor });
+      // The failed host is replaced by a fresh one.
+      slot[s] = nextId++;
+      start = failAt;
+    }
+  }
+  events.sort((a, b) => a.time - b.time);
+  return { events, failures };
+}

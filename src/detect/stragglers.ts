@@ -52,6 +52,17 @@ const SIGMA_SAMPLE = 1 << 16;
 export interface RankStragglerOptions {
   /** The host of a rank (default `host-<rank ÷ 8>`, eight GPUs a host). */
   readonly hostOf?: (rank: number) => string;
+  /**
+   * A per-GPU signal in place of section times (one value per GPU per scrape): its name for the evidence, whether
+   * a lower value is the slower GPU (SM clock) or a higher one (temperature), and the GPU's key (its dcgm UUID or
+   * host/index) that detections carry in `gpu` instead of a rank.
+   */
+  readonly signal?: {
+    readonly name: string;
+    readonly unit: string;
+    readonly lowerIsSlower: boolean;
+    readonly gpuOf: (index: number) => string;
+  };
   readonly reportSeconds?: number;
   readonly windowSeconds?: number;
 }
@@ -68,6 +79,7 @@ export class RankStragglerDetector {
   /** Each rank's lowest window mean so far (its best), for the individual score. */
   private readonly best: Float32Array;
   private readonly hostOf: (rank: number) => string;
+  private readonly signal: RankStragglerOptions['signal'];
   private readonly reportSeconds: number;
   private readonly windowSeconds: number;
   readonly detections: Detection[] = [];
@@ -86,6 +98,7 @@ export class RankStragglerDetector {
     this.flagged = new Uint8Array(ranks);
     this.best = new Float32Array(ranks).fill(Number.POSITIVE_INFINITY);
     this.hostOf = options.hostOf ?? ((rank) => `host-${Math.floor(rank / 8)}`);
+    this.signal = options.signal;
     this.reportSeconds = options.reportSeconds ?? REPORT_SECONDS;
     this.windowSeconds = options.windowSeconds ?? WINDOW_SECONDS;
   }
@@ -109,9 +122,11 @@ export class RankStragglerDetector {
     const sorted = scratch.subarray(0, valid).sort();
     const median = sortedMedian(sorted as unknown as number[]) as number;
     const row = this.next * this.ranks;
+    // The slower side is positive: a longer section, or a lower clock.
+    const sign = this.signal?.lowerIsSlower === true ? -1 : 1;
     for (let r = 0; r < this.ranks; r++) {
       const s = sections[r] as number;
-      this.logs[row + r] = Number.isFinite(s) && s > 0 ? Math.log(s / median) : 0;
+      this.logs[row + r] = Number.isFinite(s) && s > 0 ? sign * Math.log(s / median) : 0;
     }
     this.times[this.next] = time;
     this.next = (this.next + 1) % MAX_WINDOW_ITERATIONS;
@@ -191,15 +206,22 @@ export class RankStragglerDetector {
       this.flagged[r] = 1;
       const score = Math.exp(-mean);
       const host = this.hostOf(r);
+      const signal = this.signal;
+      const gpu = signal?.gpuOf(r);
+      const flagLevel = Math.exp(-(levels[m] as number));
+      const noise = `the job's ${signal === undefined ? 'rank-to-rank' : 'GPU-to-GPU'} noise σ̂ = ${(sigma * 100).toFixed(2)} %`;
       const detection: Detection = {
         kind: 'straggler',
         time,
-        rank: r,
+        ...(signal === undefined ? { rank: r } : { gpu: gpu as string }),
         host,
         score,
-        threshold: Math.exp(-(levels[m] as number)),
+        threshold: flagLevel,
         severity: score < 0.75 ? 'critical' : 'warning',
-        evidence: `rank ${r} on ${host} spent ${((Math.exp(mean) - 1) * 100).toFixed(1)} % longer in its section than the job's typical rank over the last ${m} iterations (relative score ${score.toFixed(3)}, flagged below ${Math.exp(-(levels[m] as number)).toFixed(3)}: the job's rank-to-rank noise σ̂ = ${(sigma * 100).toFixed(2)} %)`,
+        evidence:
+          signal === undefined
+            ? `rank ${r} on ${host} spent ${((Math.exp(mean) - 1) * 100).toFixed(1)} % longer in its section than the job's typical rank over the last ${m} iterations (relative score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`
+            : `GPU ${gpu} on ${host}: ${signal.name} ${((1 - Math.exp(-mean)) * 100).toFixed(1)} % ${signal.lowerIsSlower ? 'below' : 'above'} the job's typical GPU over the last ${m} scrapes (score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`,
         signals: {
           relativeScore: score,
           relativeToFastest: Math.exp(fastest - mean),
@@ -213,4 +235,25 @@ export class RankStragglerDetector {
     }
     return out;
   }
+}
+
+/** The per-GPU signals a straggler shows in dcgm-exporter data: a throttled SM clock, a hot GPU. */
+export const GPU_STRAGGLER_SIGNALS = {
+  smClock: { name: 'SM clock', unit: 'MHz', lowerIsSlower: true },
+  temperature: { name: 'GPU temperature', unit: '°C', lowerIsSlower: false },
+} as const;
+
+/**
+ * A straggler detector over one per-GPU signal of a synchronous job's GPUs (one value per GPU per scrape, in the
+ * order of `gpus`): a GPU whose SM clock sits below the job's typical GPU (throttling) or whose temperature sits
+ * above it, by more than the job's GPU-to-GPU noise allows.
+ */
+export function gpuSignalDetector(
+  gpus: readonly { readonly gpu: string; readonly host: string }[],
+  signal: keyof typeof GPU_STRAGGLER_SIGNALS,
+): RankStragglerDetector {
+  return new RankStragglerDetector(gpus.length, {
+    hostOf: (index) => (gpus[index] as { host: string }).host,
+    signal: { ...GPU_STRAGGLER_SIGNALS[signal], gpuOf: (index) => (gpus[index] as { gpu: string }).gpu },
+  });
 }

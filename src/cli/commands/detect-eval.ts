@@ -34,6 +34,9 @@ function table(result: DetectEvalResult & { design: string }): string {
     ),
     `straggler, all           ${String(s.all.faults).padStart(6)}  ${String(s.all.found).padStart(5)}  ${String(s.all.detections).padStart(10)}  ${percent(s.all.precision).padStart(9)}  ${percent(s.all.recall).padStart(7)}  ${s.all.latencyP50.toFixed(0).padStart(5)} s / ${s.all.latencyP90.toFixed(0)} s   (found: within ${result.settings.latencySeconds} s)`,
     `fail-slow ×1.2–2         ${String(result.failSlow.faults).padStart(6)}  ${String(result.failSlow.found).padStart(5)}  ${String(result.failSlow.detections).padStart(10)}  ${percent(result.failSlow.precision).padStart(9)}  ${percent(result.failSlow.recall).padStart(7)}  ${result.failSlow.latencyP50.toFixed(0).padStart(5)} it / ${result.failSlow.latencyP90.toFixed(0)} it (found: change point within ${result.settings.changeIterations} iterations)`,
+    `failure prediction       ${String(result.failureRisk.faults).padStart(6)}  ${String(result.failureRisk.found).padStart(5)}  ${String(result.failureRisk.detections).padStart(10)}  ${percent(result.failureRisk.precision).padStart(9)}  ${percent(result.failureRisk.recall).padStart(7)}  ${(result.failureRisk.latencyP50 / 3600).toFixed(1).padStart(5)} h / ${(result.failureRisk.latencyP90 / 3600).toFixed(1)} h lead (found: flagged 5 min to 24 h before; ${result.failureRisk.withPrecursor} of the failures had an error burst before them)`,
+    '',
+    `failure prediction against ByteDance's predictor (precision ${percent(result.failureRisk.precisionAnchor)}, SYSTOR'23): ${percent(result.failureRisk.precision)} here at ${(result.failureRisk.falseAlarmsPerHostDay * 1000).toFixed(2)} false alarms per 1,000 host-days; its recall is bounded by the share of failures that warn (${percent(result.failureRisk.withPrecursor / Math.max(1, result.failureRisk.faults))} in these runs, an assumption: docs/operate.md)`,
   ];
   return lines.join('\n');
 }
@@ -50,7 +53,7 @@ export function registerDetectEval(program: Command, streams: OutputStreams): vo
     )
     .option(
       '--faults <file>',
-      'YAML/JSON settings of the injected faults (stragglers: slowdown, perRun, sizes, runSeconds; failSlow: runs, iterations)',
+      'YAML/JSON settings of the injected faults (stragglers: slowdown, perRun, sizes, runSeconds; failSlow: runs, iterations; failures: runs, hosts, days, precursorShare)',
     )
     .option('--replicas <n>', 'labelled runs per job size', '10')
     .option('--seed <n>', 'random seed', '1')
