@@ -16,6 +16,7 @@ import type { StragglerSummary } from '../telemetry/megatron-straggler.js';
 import { expectedFailures, type TwinConfig, twinConfig } from '../twin/setup.js';
 import type { StudyResult } from '../twin/study.js';
 import { designOf } from './design.js';
+import type { DetectOutcome } from './detect.js';
 import { runStudyWith } from './fan-out.js';
 import { type ForecastOutcome, type ObservedRun, runForecast } from './forecast.js';
 import { type Comparison, type ObservedGpu, planVersusActual } from './plan-vs-actual.js';
@@ -96,6 +97,8 @@ export interface ObserveOutcome {
   /** The GPU KPIs (gpu-kpis.ts) and the figures plan versus actual took from them. */
   readonly gpu?: { readonly source: string; readonly kpis: GpuKpis; readonly observed: ObservedGpu };
   readonly stragglers?: StragglerSummary;
+  /** `--detect`: the detections and the actions they call for (src/app/detect.ts). */
+  readonly detect?: DetectOutcome;
   /** Time to train projected from what was observed (absent when not asked for, or when no work is left). */
   readonly forecast?: ForecastOutcome;
   readonly chart: {

@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from 'zod';
+import { ACTION_KINDS, DETECTION_KINDS } from '../detect/types.js';
 
 const finite = () => z.number().finite();
 const count = () => z.number().int().nonnegative();
@@ -377,6 +378,21 @@ const ObservedKpisOutput = z.object({
 });
 
 /** `tokenworks observe --json`: the KPIs, plan versus actual, the GPUs, the forecast and what was read. */
+/** One detection of `observe --detect` (src/detect/types.ts). */
+const DetectionOutput = z.object({
+  kind: z.enum(DETECTION_KINDS),
+  time: finite(),
+  step: finite().optional(),
+  host: z.string().optional(),
+  rank: count().optional(),
+  gpu: z.string().optional(),
+  score: finite(),
+  threshold: finite(),
+  severity: z.enum(['info', 'warning', 'critical']),
+  evidence: z.string(),
+  signals: z.record(z.string(), finite()).optional(),
+});
+
 export const ObserveOutputSchema = z.object({
   title: z.string(),
   design: z.object({
@@ -412,6 +428,26 @@ export const ObserveOutputSchema = z.object({
       remainingShare: finite(),
       timeToTrainDays: z.object({ p10: finite().nullable(), p50: finite().nullable(), p90: finite().nullable() }),
       meetDeadlineProbability: finite().optional(),
+    })
+    .optional(),
+  /** `--detect`: the detections (src/detect/types.ts) and the actions they call for. */
+  detect: z
+    .object({
+      detections: z.array(DetectionOutput),
+      moreDetections: count(),
+      actions: z.array(
+        z.object({
+          kind: z.enum(ACTION_KINDS),
+          host: z.string().optional(),
+          reason: z.string(),
+          detections: z.array(DetectionOutput),
+          parameters: z.record(z.string(), finite()).optional(),
+          expectedGain: z.object({ ettrWithout: finite(), ettrWith: finite(), basis: z.string() }).optional(),
+          time: finite(),
+        }),
+      ),
+      counts: z.record(z.enum(DETECTION_KINDS), count()),
+      notes: z.array(z.string()),
     })
     .optional(),
   notes: z.array(z.string()),

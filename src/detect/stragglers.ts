@@ -43,8 +43,11 @@ export const MIN_SHIFT = 0.05;
 export const FAMILY_ALPHA = 0.001;
 /** One iteration's log ratio is clipped at this many σ̂ … */
 const CLIP_SIGMAS = 6;
-/** … or at twice a 10 % straggler's, whichever is larger (a quiet job's σ̂ must not clip the straggler away). */
-const CLIP_FLOOR = 2 * Math.log(1.1);
+/**
+ * … or at a 10 % straggler's, whichever is larger: a quiet job's σ̂ must not clip the straggler away, and one
+ * hiccup then adds at most ln 1.1 / m to a mean over m ≥ 2 iterations, below the ln 1.05 floor: it cannot flag alone.
+ */
+const CLIP_FLOOR = Math.log(1.1);
 /** Log ratios the noise estimate samples at most (an even stride over the window). */
 const SIGMA_SAMPLE = 1 << 16;
 
@@ -175,6 +178,7 @@ export class RankStragglerDetector {
     const level = levels[n] as number;
     const means = this.scratch;
     const lengths = new Uint8Array(this.ranks);
+    const magnitudes = new Map<number, number>();
     let fastest = Number.POSITIVE_INFINITY;
     for (let r = 0; r < this.ranks; r++) {
       let sum = 0;
@@ -190,6 +194,13 @@ export class RankStragglerDetector {
       }
       const mean = sum / n;
       means[r] = flaggedAt > 0 ? flaggedMean : mean;
+      // The score of a flagged rank: the median of its unclipped log ratios over the flagged iterations.
+      if (flaggedAt > 0) {
+        const values: number[] = [];
+        for (let m = 0; m < flaggedAt; m++) values.push(this.logs[(slots[m] as number) * this.ranks + r] as number);
+        values.sort((a, b) => a - b);
+        magnitudes.set(r, sortedMedian(values) as number);
+      }
       lengths[r] = flaggedAt;
       if (mean < fastest) fastest = mean;
     }
@@ -203,8 +214,9 @@ export class RankStragglerDetector {
       }
       if (lengths[r] === 0) continue;
       const m = lengths[r] as number;
+      const slowdown = magnitudes.get(r) ?? mean;
       this.flagged[r] = 1;
-      const score = Math.exp(-mean);
+      const score = Math.exp(-slowdown);
       const host = this.hostOf(r);
       const signal = this.signal;
       const gpu = signal?.gpuOf(r);
@@ -220,12 +232,12 @@ export class RankStragglerDetector {
         severity: score < 0.75 ? 'critical' : 'warning',
         evidence:
           signal === undefined
-            ? `rank ${r} on ${host} spent ${((Math.exp(mean) - 1) * 100).toFixed(1)} % longer in its section than the job's typical rank over the last ${m} iterations (relative score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`
-            : `GPU ${gpu} on ${host}: ${signal.name} ${((1 - Math.exp(-mean)) * 100).toFixed(1)} % ${signal.lowerIsSlower ? 'below' : 'above'} the job's typical GPU over the last ${m} scrapes (score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`,
+            ? `rank ${r} on ${host} spent ${((Math.exp(slowdown) - 1) * 100).toFixed(1)} % longer in its section than the job's typical rank over the last ${m} iterations (relative score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`
+            : `GPU ${gpu} on ${host}: ${signal.name} ${((signal.lowerIsSlower ? 1 - Math.exp(-slowdown) : Math.exp(slowdown) - 1) * 100).toFixed(1)} % ${signal.lowerIsSlower ? 'below' : 'above'} the job's typical GPU over the last ${m} scrapes (score ${score.toFixed(3)}, flagged below ${flagLevel.toFixed(3)}: ${noise})`,
         signals: {
           relativeScore: score,
-          relativeToFastest: Math.exp(fastest - mean),
-          individualScore: Math.exp((this.best[r] as number) - mean),
+          relativeToFastest: Math.min(1, Math.exp(fastest - slowdown)),
+          individualScore: Math.min(1, Math.exp((this.best[r] as number) - slowdown)),
           windowIterations: m,
           sigma,
         },

@@ -7,6 +7,7 @@
 import * as Plot from '@observablehq/plot';
 import type { ObserveOutcome } from '../app/observe.js';
 import type { Comparison } from '../app/plan-vs-actual.js';
+import type { Action, Detection } from '../detect/types.js';
 import { OBSERVED_BADPUT_CAUSES, type ObservedBadputCause, type ObservedKpis } from '../telemetry/kpis.js';
 import { chartFigure, PALETTE, plainNumber, renderChart } from './charts.js';
 import { formatCount, formatDuration, formatInteger, significant } from './format.js';
@@ -187,6 +188,38 @@ function stragglerTable(outcome: ObserveOutcome): TextTable | undefined {
   return { headers: ['straggler detector', 'value'], rows };
 }
 
+/** Detections shown in a report table at most (the JSON carries them all). */
+const DETECTIONS_SHOWN = 20;
+
+/** Where a detection points: host, rank or GPU, or the iteration. */
+function detectionPlace(d: Detection): string {
+  const place = [d.host, d.rank !== undefined ? `rank ${d.rank}` : undefined, d.gpu].filter((x) => x !== undefined);
+  if (place.length > 0) return place.join(' ');
+  return d.step !== undefined ? `iteration ${formatInteger(d.step)}` : '';
+}
+
+/** `observe --detect`'s detections, newest severities first, and its actions; undefined without `--detect`. */
+function detectTables(outcome: ObserveOutcome): { detections: TextTable; actions: TextTable } | undefined {
+  const found = outcome.detect;
+  if (!found) return undefined;
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  const shown = [...found.detections].sort((a, b) => rank[a.severity] - rank[b.severity] || a.time - b.time);
+  const rows = shown
+    .slice(0, DETECTIONS_SHOWN)
+    .map((d) => [d.kind, d.severity, detectionPlace(d), d.score.toFixed(3), d.evidence]);
+  const more = found.detections.length - Math.min(found.detections.length, DETECTIONS_SHOWN) + found.moreDetections;
+  if (more > 0) rows.push(['…', '', '', '', `${formatInteger(more)} more (--json lists them)`]);
+  if (rows.length === 0) rows.push(['none', '', '', '', 'no detector fired']);
+  const gainOf = (a: Action) =>
+    a.expectedGain ? `ETTR ${a.expectedGain.ettrWithout.toFixed(4)} → ${a.expectedGain.ettrWith.toFixed(4)}` : '';
+  const actions = found.actions.map((a) => [a.kind, a.host ?? '', gainOf(a), a.reason]);
+  if (actions.length === 0) actions.push(['none', '', '', 'nothing to do']);
+  return {
+    detections: { headers: ['detection', 'severity', 'where', 'score', 'evidence'], rows },
+    actions: { headers: ['action', 'host', 'expected (twin)', 'reason'], rows: actions },
+  };
+}
+
 /** The forecast as label/value rows; undefined without one. */
 function forecastTable(outcome: ObserveOutcome): TextTable | undefined {
   const f = outcome.forecast;
@@ -272,6 +305,8 @@ export function renderObserveText(outcome: ObserveOutcome): string {
     if (forecast) parts.push(renderPairs(forecast.rows.map((r) => [r[0] as string, r[1] as string])), '');
     const stragglers = stragglerTable(outcome);
     if (stragglers) parts.push(renderPairs(stragglers.rows.map((r) => [r[0] as string, r[1] as string])), '');
+    const detect = detectTables(outcome);
+    if (detect) parts.push(toText(detect.detections), '', toText(detect.actions), '');
     parts.push(toText(breakdownTable(outcome)));
   }
   const w = windowLine(outcome);
@@ -316,6 +351,11 @@ export function renderObserveMarkdown(outcome: ObserveOutcome): string {
     if (forecast) parts.push('## Forecast', '', markdownTable(forecast), '');
     const stragglers = stragglerTable(outcome);
     if (stragglers) parts.push('## Straggler detector', '', markdownTable(stragglers), '');
+    const detect = detectTables(outcome);
+    if (detect) {
+      parts.push('## Detections', '', markdownTable(detect.detections), '');
+      parts.push('## Actions', '', markdownTable(detect.actions), '');
+    }
     parts.push('## Predicted step', '', markdownTable(breakdownTable(outcome)));
   }
   const w = windowLine(outcome);
@@ -430,6 +470,11 @@ export function renderObserveHtml(outcome: ObserveOutcome): string {
     body.push('<h2>KPIs</h2>', htmlTable('the whole run', kpiTable(k)));
     body.push(htmlTable('forecast of the time to train', forecastTable(outcome)));
     body.push(htmlTable('Megatron’s straggler detector', stragglerTable(outcome)));
+    const detect = detectTables(outcome);
+    if (detect) {
+      body.push('<h2>Detections and actions</h2>', htmlTable('what the detectors found', detect.detections));
+      body.push(htmlTable('what to do, with the twin’s expected ETTR', detect.actions));
+    }
     body.push(htmlTable('badput by cause', badputTable(k)), htmlTable('GPUs', gpuTable(outcome)));
     body.push(htmlTable('the estimate’s step', breakdownTable(outcome)));
   }

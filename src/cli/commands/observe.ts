@@ -6,10 +6,16 @@
  */
 import { basename } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import type { DetectOutcome } from '../../app/detect.js';
+import type { ObserveOutcome } from '../../app/observe.js';
 import type { TelemetryStore } from '../../app/ports.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
-import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
+import { createOutput, type Output, type OutputStreams, progressPort } from '../../node/output.js';
+import type { Result } from '../../spec/issues.js';
+import type { ResolvedSpec } from '../../spec/resolve.js';
+import type { ObservedKpis } from '../../telemetry/kpis.js';
+import type { StepPoint } from '../../telemetry/megatron-ci.js';
 import { escapeControls } from '../../util/text.js';
 import { waitFor } from '../../util/wait.js';
 import { specFailure } from '../failure.js';
@@ -83,6 +89,9 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
     .option('--no-forecast', 'leave out the forecast of the time to train')
     .option('--seed <s>', 'seed of the twin band', '1')
     .option('--threads <n>', 'worker threads (default: the cores available)')
+    .option('--detect', 'run the detectors (stalls, fail-slow, stragglers, failure risk) and propose actions')
+    .option('--webhook <url>', 'with --detect: POST each action as JSON to this URL')
+    .option('--alertmanager <url>', 'with --detect: post the detections to this Alertmanager (api/v2/alerts)')
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .action(async (file, options, command) => {
@@ -193,7 +202,31 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
           ),
         );
         if (!result.ok) throw specFailure(file, result.issues);
-        const outcome = { ...result.value, notes: [...inputs.notes, ...result.value.notes] };
+        let outcome: ObserveOutcome = { ...result.value, notes: [...inputs.notes, ...result.value.notes] };
+        if (options.detect) {
+          const detect = await detectObserved(store, sources, spec, {
+            steps: inputs.steps,
+            kpis: outcome.kpis.run,
+            gpuFromStore: dcgm.length > 0,
+            replicas: Math.min(replicas, DETECT_REPLICAS),
+            seed,
+            output,
+          });
+          if (!detect.ok) throw specFailure(file, detect.issues);
+          outcome = { ...outcome, detect: detect.value };
+          if (options.prometheus !== undefined) {
+            outcome = {
+              ...outcome,
+              notes: [
+                ...outcome.notes,
+                'the GPU detectors read dcgm samples from --dcgm; with --prometheus only the step and straggler-line detectors ran',
+              ],
+            };
+          }
+          await deliverActions(detect.value, { webhook: options.webhook, alertmanager: options.alertmanager, output });
+        } else if (options.webhook !== undefined || options.alertmanager !== undefined) {
+          throw new TokenworksError('USAGE', '--webhook and --alertmanager deliver what --detect finds: add --detect');
+        }
         if (options.report !== undefined) {
           await writeReport(options.report, {
             markdown: () => report.renderObserveMarkdown(outcome),
@@ -218,6 +251,78 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
         await store.close();
       }
     });
+}
+
+/** Twin replicas of the actions' expected gains at most (each policy is a paired study). */
+const DETECT_REPLICAS = 20;
+
+/** `--detect`: the detectors over the observed steps, the logs' straggler lines and the store's dcgm samples. */
+async function detectObserved(
+  store: TelemetryStore,
+  sources: { readonly run: string; readonly logs: readonly string[] },
+  spec: ResolvedSpec,
+  context: {
+    readonly steps: readonly StepPoint[];
+    readonly kpis: ObservedKpis;
+    readonly gpuFromStore: boolean;
+    readonly replicas: number;
+    readonly seed: number;
+    readonly output: Output;
+  },
+): Promise<Result<DetectOutcome>> {
+  const [{ DETECT_FIELDS, GpuDetectors, runDetect }, { readStragglerLines }] = await Promise.all([
+    import('../../app/detect.js'),
+    import('../../node/observe-inputs.js'),
+  ]);
+  let gpu: InstanceType<typeof GpuDetectors> | undefined;
+  if (context.gpuFromStore) {
+    gpu = new GpuDetectors();
+    for await (const batch of store.gpuPoints(sources.run, { fields: DETECT_FIELDS })) {
+      for (const point of batch) gpu.push(point);
+    }
+    gpu.flush();
+  }
+  const stragglerReports = await readStragglerLines(sources.logs);
+  const k = context.kpis;
+  const observed = k.empty ? undefined : { restarts: k.restarts, hours: k.wallSeconds / 3600 };
+  // The detectors and the paired twin studies run in this thread; the runner only resolves the design.
+  return withRunner(1, (runner) =>
+    runDetect(
+      {
+        spec,
+        steps: context.steps,
+        stragglerReports,
+        ...(gpu && { gpu }),
+        ...(observed && { observed }),
+        replicas: context.replicas,
+        seed: context.seed,
+      },
+      { runner, progress: progressPort(context.output) },
+    ),
+  );
+}
+
+/** Delivers `--detect`'s actions to a webhook and its detections to an Alertmanager, reporting failures. */
+async function deliverActions(
+  found: DetectOutcome,
+  targets: {
+    readonly webhook?: string | undefined;
+    readonly alertmanager?: string | undefined;
+    readonly output: Output;
+  },
+): Promise<void> {
+  const { createAlertmanagerActuator, createWebhookActuator } = await import('../../node/actuators.js');
+  for (const [name, url, make] of [
+    ['--webhook', targets.webhook, createWebhookActuator],
+    ['--alertmanager', targets.alertmanager, createAlertmanagerActuator],
+  ] as const) {
+    if (url === undefined) continue;
+    if (!/^https?:\/\//i.test(url)) throw new TokenworksError('USAGE', `${name} must be an http(s) URL, got "${url}"`);
+    const report = await make({ url }).deliver(found.actions, found.detections);
+    const line = `${report.actuator}: ${report.delivered} delivered, ${report.failed} failed (${report.requests} requests)`;
+    if (report.failed === 0) targets.output.info(line);
+    else targets.output.warn(`${line}; first failure: ${report.failures[0]?.error ?? 'unknown'}`);
+  }
 }
 
 /**
