@@ -177,6 +177,32 @@ export function megatronStragglers(reports: readonly StragglerReport[]): Detecti
   return out;
 }
 
+/** A fail-slow change is tied to a host whose GPU was flagged within this many seconds of it. */
+export const LOCALISE_SECONDS = 120;
+
+/**
+ * Fail-slow changes tied to a host where per-GPU data exists: the host of a GPU straggler (or failure-risk)
+ * detection within {@link LOCALISE_SECONDS} of the change, the nearest in time; the others unchanged. The log's
+ * time stamps and the scrapes' must share a clock (Unix seconds).
+ */
+export function localise(stepDetections: readonly Detection[], gpuDetections: readonly Detection[]): Detection[] {
+  return stepDetections.map((d) => {
+    if (d.kind !== 'fail-slow' || (d.signals?.shift ?? 0) <= 0 || gpuDetections.length === 0) return d;
+    let nearest: Detection | undefined;
+    for (const g of gpuDetections) {
+      if (g.host === undefined || Math.abs(g.time - d.time) > LOCALISE_SECONDS) continue;
+      if (nearest === undefined || Math.abs(g.time - d.time) < Math.abs(nearest.time - d.time)) nearest = g;
+    }
+    if (nearest === undefined) return d;
+    return {
+      ...d,
+      host: nearest.host as string,
+      ...(nearest.gpu !== undefined && { gpu: nearest.gpu }),
+      evidence: `${d.evidence}; localised to ${nearest.host}: ${nearest.evidence}`,
+    };
+  });
+}
+
 /** What `observe --detect` found and proposes. */
 export interface DetectOutcome {
   readonly detections: readonly Detection[];
@@ -215,10 +241,11 @@ export async function runDetect(
     if (p.iterationSeconds !== undefined)
       steps.push({ step: p.step, seconds: p.iterationSeconds, time: p.time ?? p.step });
   }
+  const gpuDetections = input.gpu?.detections ?? [];
   const all = [
-    ...steps.detections,
+    ...localise(steps.detections, gpuDetections),
     ...megatronStragglers(input.stragglerReports ?? []),
-    ...(input.gpu?.detections ?? []),
+    ...gpuDetections,
   ];
   all.sort((a, b) => a.time - b.time);
   if ((input.gpu?.lateGpus ?? 0) > 0) {
@@ -282,6 +309,19 @@ export async function runDetect(
         ...(expectedGain && { expectedGain }),
         time: d.time,
       });
+    } else if (d.kind === 'fail-slow' && (d.signals?.shift ?? 0) > 0 && d.host !== undefined) {
+      if (!drained.has(d.host)) {
+        drained.add(d.host);
+        const expectedGain = cached('stragglers', { stragglers: { detectMinutes: 1 } }, 'draining detected slow hosts');
+        actions.push({
+          kind: 'drain-host',
+          host: d.host,
+          reason: `the job slowed down with ${d.host}: ${d.evidence}`,
+          detections: [d],
+          ...(expectedGain && { expectedGain }),
+          time: d.time,
+        });
+      }
     } else if (d.kind === 'fail-slow' && (d.signals?.shift ?? 0) > 0) {
       actions.push({
         kind: 'checkpoint-now',
