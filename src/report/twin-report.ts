@@ -131,10 +131,26 @@ function tables(outcome: SimulateOutcome): {
       ['mean facility power', `${p.meanMW.toFixed(2)} MW`],
       ['training level / waiting level', `${p.peakMW.toFixed(2)} / ${p.minimumMW.toFixed(2)} MW`],
       [
-        'swing inside each step',
-        `${p.stepSwingMW.toFixed(2)} MW at ${p.stepHz.toFixed(3)} Hz${inBand ? ' (inside the 0.1-20 Hz band utilities watch)' : ''}`,
+        'step phases, one GPU',
+        p.phases
+          .filter((phase) => phase.seconds > 0)
+          .map((phase) => `${phase.name} ${phase.seconds.toFixed(2)} s at ${formatInteger(phase.gpuW)} W`)
+          .join(', '),
       ],
-      ['drops to the waiting level', `${p.dipsPerDay.toFixed(1)} a day, ${p.dipMW.toFixed(2)} MW each`],
+      [
+        'swing inside each step',
+        `${p.stepSwingMW.toFixed(2)} MW peak to peak at ${p.stepHz.toFixed(3)} Hz${inBand ? ' (inside the 0.1-20 Hz band utilities watch)' : ''}`,
+      ],
+      [
+        'its largest harmonics',
+        p.spectrum.harmonics.map((h) => `${h.hz.toFixed(3)} Hz ${h.amplitudeMW.toFixed(2)} MW`).join(', ') || 'none',
+      ],
+      ['share of the swing at 0.1-20 Hz', `${(100 * p.spectrum.bandShare).toFixed(1)}%`],
+      [
+        'facility overhead',
+        `PUE ${outcome.config.power.pue} on the IT load averaged over ${formatInteger(p.coolingTimeConstantSeconds)} s (cooling)`,
+      ],
+      ['drops to the waiting level', `${p.dipsPerDay.toFixed(1)} a day, ${p.dipMW.toFixed(2)} MW each as they happen`],
       ['energy', `${formatInteger(p.energyMWh)} MWh`],
     ],
   };

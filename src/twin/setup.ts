@@ -24,6 +24,13 @@ import type { ResolvedFacility, ResolvedPlan, ResolvedSystem, ResolvedWorkload }
 import type { TwinInput } from '../spec/twin.js';
 import { resolveTwin } from '../spec/twin-settings.js';
 import { formatCount, significant } from '../util/number.js';
+import {
+  COMM_POWER_SHARE,
+  COOLING_TIME_CONSTANT_SECONDS,
+  facilityGain,
+  type PowerSettings,
+  stepSpectrum,
+} from './power.js';
 
 /** One failure process of the twin. */
 export interface TwinFailureClass {
@@ -157,17 +164,7 @@ export interface TwinConfig {
     readonly peakMeanDeficit: number;
     readonly intervalSeconds: number;
   };
-  readonly power: {
-    readonly pue: number;
-    /** Facility MW while the job trains (step average), and while its GPUs wait (checkpoint, restart). */
-    readonly runningMW: number;
-    readonly idleMW: number;
-    /** Swing inside every step between compute and communication phases, and its frequency. */
-    readonly stepSwingMW: number;
-    readonly stepHz: number;
-    /** Board power of one training GPU averaged over a step (compute at the training level, the rest idle), W. */
-    readonly gpuRunningW: number;
-  };
+  readonly power: PowerSettings;
   /** Modelled mean time between unplanned interruptions, and mean recovery (detection + restart + reload + swap). */
   readonly mtbfSeconds: number;
   readonly meanRecoverySeconds: number;
@@ -609,19 +606,38 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const swing = twin.throttling.diurnalSwing;
   const peakMeanDeficit = swing / harmonic(16384);
 
-  // Power: GPUs draw the training level while computing and the idle level while waiting; the rest of the IT load
-  // (CPUs, fans, NICs, switches, storage) is constant. Levels are facility MW (× PUE).
+  // Power: GPUs draw the training level while computing, the communication level during exposed communication and
+  // the idle level while waiting (bubble, imbalance, checkpoints, restarts); the rest of the IT load (CPUs, fans,
+  // NICs, switches, storage) is constant. Levels are facility MW (× PUE); the cooling overhead lags (power.ts).
   const tdp = system.accelerator.tdpW ?? 0;
   const capW = Math.min(tdp, system.gpuPowerLimitW ?? Number.POSITIVE_INFINITY);
   const busyW = Math.min(TRAINING_POWER_SHARE.value * tdp, capW);
   const idleW = Math.min(GPU_IDLE_POWER_SHARE.value * tdp, busyW);
-  const computeShare = Math.min(1, (estimate.step.compute + estimate.step.optimizer) / estimate.step.seconds);
+  // Communication level: idle + COMM_POWER_SHARE of the gap to the training level (planner assumption, power.ts).
+  const commW = idleW + COMM_POWER_SHARE * (busyW - idleW);
+  const step = estimate.step;
+  const computeSeconds = Math.min(step.seconds, step.compute + step.optimizer);
+  const exposed = step.exposedCommunication;
+  const commSeconds = Math.min(
+    step.seconds - computeSeconds,
+    Math.max(0, exposed.tp + exposed.cp + exposed.ep + exposed.pp + exposed.dp),
+  );
+  const phases = [
+    { name: 'compute', seconds: computeSeconds, gpuW: busyW },
+    { name: 'communication', seconds: commSeconds, gpuW: commW },
+    { name: 'waiting', seconds: Math.max(0, step.seconds - computeSeconds - commSeconds), gpuW: idleW },
+  ];
   const otherKW = Math.max(0, factory.powerKW.it - (factory.purchasedGpus * busyW) / 1000);
   const pue = facility.pue;
   const mw = (kw: number) => (kw * pue) / 1000;
-  const runningGpuW = computeShare * busyW + (1 - computeShare) * idleW;
+  // The step average: Σ phase seconds × phase level / step seconds.
+  const runningGpuW = phases.reduce((sum, p) => sum + p.seconds * p.gpuW, 0) / step.seconds;
   const runningMW = mw((gpus * runningGpuW + (factory.purchasedGpus - gpus) * idleW) / 1000 + otherKW);
   const idleMW = mw((factory.purchasedGpus * idleW) / 1000 + otherKW);
+  const coolingTimeConstantSeconds = COOLING_TIME_CONSTANT_SECONDS;
+  const stepPhases = phases.map((p) => ({ name: p.name, seconds: p.seconds, mw: (gpus * p.gpuW) / 1e6 }));
+  const held = stepPhases.filter((p) => p.seconds > 0).map((p) => p.mw);
+  const stepSwingMW = held.length > 0 ? Math.max(...held) - Math.min(...held) : 0;
 
   const stragglerRate = twin.stragglers.ratePerNodeYear;
   const throttleIntervalSeconds = THROTTLE_INTERVAL_MINUTES.value * 60;
@@ -769,9 +785,13 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
         pue,
         runningMW,
         idleMW,
-        stepSwingMW: (gpus * (busyW - idleW) * pue) / 1e6,
+        // The IT swing at the facility: a first-order cooling lag of τ ≫ step passes (PUE − 1)/√(1 + (ωτ)²) of it.
+        stepSwingMW: stepSwingMW * facilityGain(1 / step.seconds, pue, coolingTimeConstantSeconds),
         gpuRunningW: runningGpuW,
-        stepHz: 1 / estimate.step.seconds,
+        stepHz: 1 / step.seconds,
+        phases,
+        spectrum: stepSpectrum(stepPhases, pue, coolingTimeConstantSeconds),
+        coolingTimeConstantSeconds,
       },
       mtbfSeconds,
       meanRecoverySeconds,
