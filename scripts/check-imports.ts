@@ -12,7 +12,19 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const src = join(root, 'src');
-const ENGINE = ['spec', 'catalog', 'perf', 'plan', 'sim', 'twin', 'breakpoint', 'validation', 'telemetry', 'detect', 'app'];
+const ENGINE = [
+  'spec',
+  'catalog',
+  'perf',
+  'plan',
+  'sim',
+  'twin',
+  'breakpoint',
+  'validation',
+  'telemetry',
+  'detect',
+  'app',
+];
 const OUTER = ['report', 'node', 'cli'];
 // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'` and `import('./x.js')`, across lines.
 const IMPORT = /(?:\b(?:import|export)\b[^'"`;]*?\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
