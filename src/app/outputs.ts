@@ -248,6 +248,27 @@ export const SimulateOutputSchema = z.object({
   badputHours: z.record(z.string(), StatOutput),
   interruptionsByCause: z.record(z.string(), StatOutput),
   settings: z.object({ gpus: count(), nodes: count(), mtbfSeconds: finite().nullable() }),
+  /** Settings far from an observed or stated reliability (printed as warnings in text mode). */
+  warnings: z.array(z.object({ path: z.string(), message: z.string() })),
+  /** With `--mitigation`: ETTR without and with the spec's policy on the same seeds, the gain by cause. */
+  mitigation: z
+    .object({
+      replicas: count(),
+      seed: z.number().int(),
+      without: z.object({ ettr: StatOutput, goodput: StatOutput }),
+      with: z.object({ ettr: StatOutput, goodput: StatOutput }),
+      ettrGain: StatOutput,
+      goodputGain: StatOutput,
+      ettrGainByCause: z.record(z.string(), finite()),
+      badputHours: z.object({ without: z.record(z.string(), finite()), with: z.record(z.string(), finite()) }),
+      actions: z.object({
+        predictedCheckpoints: finite(),
+        falseAlarms: finite(),
+        drains: finite(),
+        excluded: finite(),
+      }),
+    })
+    .optional(),
   example: z.object({
     summary: z.object({ ettr: finite(), goodput: finite() }),
     timeline: z.object({ bucketSeconds: finite(), tokensPerSecond: z.array(finite()) }),

@@ -8,9 +8,9 @@ import { planLayout } from '../plan/layout.js';
 import { isEventBudgetError } from '../sim/index.js';
 import type { Result, SpecIssue } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
-import { TWIN_DEFAULTS, type TwinInput } from '../spec/twin.js';
-import { type TwinConfig, type TwinDesign, twinConfig } from '../twin/setup.js';
-import type { StudyResult } from '../twin/study.js';
+import { TWIN_DEFAULTS, type TwinInput, withoutMitigation } from '../spec/twin.js';
+import { type TwinConfig, type TwinDesign, type TwinWarning, twinConfig } from '../twin/setup.js';
+import { compareMitigation, type MitigationComparison, type StudyResult } from '../twin/study.js';
 import { designOf } from './design.js';
 import { runStudyWith } from './fan-out.js';
 import type { Ports, UseCaseOptions } from './ports.js';
@@ -27,6 +27,10 @@ export interface SimulateOutcome {
   };
   readonly config: TwinConfig;
   readonly study: StudyResult;
+  /** Settings far from an observed or stated reliability (TwinConfig.warnings), for the front-end to show. */
+  readonly warnings: readonly TwinWarning[];
+  /** With `mitigation`: ETTR without and with the spec's `twin.mitigation` on the same seeds, and the gain by cause. */
+  readonly mitigation?: MitigationComparison;
 }
 
 /** How many replicas and from which seed. */
@@ -40,6 +44,8 @@ export interface SimulateInput extends StudySettings {
   readonly spec: ResolvedSpec;
   /** Simulate this many wall-clock days (overrides `twin.days`). */
   readonly days?: number;
+  /** Also compare the run without and with the spec's `twin.mitigation` (an issue when it has none). */
+  readonly mitigation?: boolean;
 }
 
 /** Simulates the design `spec` describes with its `twin` settings. */
@@ -54,7 +60,42 @@ export async function runSimulate(
     ...(ports.progress && { progress: ports.progress }),
   });
   if (!design.ok) return design;
-  return simulateDesign(design.value, twinWithDays(spec, days), input, ports, options);
+  const twin = twinWithDays(spec, days);
+  if (input.mitigation && twin?.mitigation === undefined) {
+    return {
+      ok: false,
+      issues: [
+        {
+          code: 'missing_mitigation',
+          path: 'twin.mitigation',
+          message:
+            'the spec has no twin.mitigation policy to compare; add one (e.g. examples/llama3-405b-54d-mitigation.yaml) or drop --mitigation',
+        },
+      ],
+    };
+  }
+  const outcome = await simulateDesign(design.value, twin, input, ports, options);
+  if (!outcome.ok || !input.mitigation) return outcome;
+  const baseline = twinConfig(design.value, withoutMitigation(twin));
+  if (!baseline.ok) return baseline;
+  options.signal?.throwIfAborted();
+  ports.progress?.start('mitigation: without and with the policy on the same seeds', 1);
+  let mitigation: MitigationComparison;
+  try {
+    // On the calling thread: compareMitigation pairs each replica of both configs (common random numbers).
+    mitigation = compareMitigation(baseline.value, outcome.value.config, {
+      replicas: input.replicas,
+      seed: input.seed,
+    });
+    ports.progress?.tick();
+    ports.progress?.done();
+  } catch (error) {
+    return {
+      ok: false,
+      issues: eventBudgetIssue(error, 'lower the failure or straggler rates, or simulate fewer days'),
+    };
+  }
+  return { ok: true, value: { ...outcome.value, mitigation } };
 }
 
 /** The spec's `twin` settings, with `days` (a `--days` flag) in place of `twin.days` when given. */
@@ -106,6 +147,7 @@ export async function simulateDesign(
       },
       config: config.value,
       study,
+      warnings: config.value.warnings,
     },
   };
 }

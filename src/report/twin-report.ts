@@ -7,7 +7,7 @@
 
 import * as Plot from '@observablehq/plot';
 import type { SimulateOutcome } from '../app/simulate.js';
-import { BADPUT_CAUSES, type BadputCause, type TwinEventKind } from '../twin/run.js';
+import { BADPUT_CAUSES, type BadputCause, ETTR_CAUSES, type TwinEventKind } from '../twin/run.js';
 import type { StudyFigure, StudyResult, StudyStat } from '../twin/study.js';
 import {
   chartFigure,
@@ -157,9 +157,45 @@ function tables(outcome: SimulateOutcome): {
   return { figures, badput, causes, power };
 }
 
+/** ETTR points with their sign, to five decimals (the policy's gains are a few 10^-4 on the Llama 3 case). */
+const points = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(5)}`;
+
+/** The mitigation comparison as a table: ETTR without and with, the paired gain, then the gain by cause. */
+function mitigationTable(outcome: SimulateOutcome): TextTable | undefined {
+  const m = outcome.mitigation;
+  if (!m) return undefined;
+  const stat = (s: { p10: number; p50: number; p90: number; mean: number }, format: (v: number) => string) => [
+    format(s.p10),
+    format(s.p50),
+    format(s.p90),
+    format(s.mean),
+  ];
+  const ettr = (v: number) => v.toFixed(5);
+  return {
+    headers: ['mitigation (same seeds)', 'P10', 'P50', 'P90', 'mean'],
+    rows: [
+      ['ETTR without the policy', ...stat(m.without.ettr, ettr)],
+      ['ETTR with the policy', ...stat(m.with.ettr, ettr)],
+      ['gain (paired by replica)', ...stat(m.ettrGain, points)],
+      ...ETTR_CAUSES.map((c) => [`gain from ${CAUSE_LABELS[c]}`, '', '', '', points(m.ettrGainByCause[c])]),
+    ],
+  };
+}
+
+/** What the policy did, one line. */
+function mitigationActions(m: NonNullable<SimulateOutcome['mitigation']>): string {
+  return `Actions a run (mean over ${m.replicas} replicas): ${m.actions.predictedCheckpoints.toFixed(1)} predicted checkpoints, ${m.actions.falseAlarms.toFixed(1)} false alarms, ${m.actions.excluded.toFixed(1)} hosts excluded, ${m.actions.drains.toFixed(1)} drains.`;
+}
+
+/** The reliability warnings of the twin's settings, one line each (`path: message`). */
+export function simulateWarnings(outcome: SimulateOutcome): string[] {
+  return outcome.warnings.map((w) => `${w.path}: ${w.message}`);
+}
+
 /** Plain-text report. */
 export function renderSimulateText(outcome: SimulateOutcome): string {
   const t = tables(outcome);
+  const mitigation = mitigationTable(outcome);
   const text = (tab: TextTable) =>
     renderTable(
       tab.headers.map((header, i) => ({ header, align: i === 0 || header === 'value' ? 'left' : 'right' })),
@@ -178,12 +214,14 @@ export function renderSimulateText(outcome: SimulateOutcome): string {
     text(t.causes),
     '',
     text(t.power),
+    ...(mitigation && outcome.mitigation ? ['', text(mitigation), mitigationActions(outcome.mitigation)] : []),
   ].join('\n');
 }
 
 /** Markdown report. */
 export function renderSimulateMarkdown(outcome: SimulateOutcome): string {
   const t = tables(outcome);
+  const mitigation = mitigationTable(outcome);
   return `${[
     `# ${outcome.title}`,
     settings(outcome)
@@ -197,6 +235,9 @@ export function renderSimulateMarkdown(outcome: SimulateOutcome): string {
     markdownTable(t.causes),
     '## Power',
     markdownTable(t.power),
+    ...(mitigation && outcome.mitigation
+      ? ['## Mitigation', markdownTable(mitigation), mitigationActions(outcome.mitigation)]
+      : []),
   ].join('\n\n')}\n`;
 }
 
@@ -499,6 +540,36 @@ function badputFigure(study: StudyResult): string {
   return chartFigure(svg, caption);
 }
 
+/** Horizontal bars of the mean ETTR gain by cause (negative: the policy costs there), with the total as a caption. */
+function mitigationFigure(m: NonNullable<SimulateOutcome['mitigation']>): string {
+  const rows = ETTR_CAUSES.map((cause) => ({
+    cause: CAUSE_LABELS[cause],
+    gain: m.ettrGainByCause[cause],
+    text: points(m.ettrGainByCause[cause]),
+  }));
+  const extent = Math.max(1e-9, ...rows.map((r) => Math.abs(r.gain)));
+  const svg = renderChart('mitigation', {
+    ariaLabel: 'ETTR gain by cause',
+    height: 30 * rows.length + 66,
+    ...MARGINS,
+    marginLeft: Math.ceil(Math.max(...rows.map((r) => r.cause.length)) * 7.2) + 16,
+    x: {
+      label: 'ETTR gain, mean over the paired replicas',
+      domain: [-extent * 1.4, extent * 1.4],
+      grid: true,
+      ...AXIS,
+    },
+    y: { label: null, domain: rows.map((r) => r.cause), padding: 0.25 },
+    marks: [
+      Plot.barX(rows, { x: 'gain', y: 'cause', fill: PALETTE.green, ariaDescription: 'gain' }),
+      Plot.text(rows, { x: 'gain', y: 'cause', text: 'text', textAnchor: 'start', dx: 5, ariaDescription: 'values' }),
+      Plot.ruleX([0]),
+    ],
+  });
+  const caption = `${m.replicas} replica${m.replicas === 1 ? '' : 's'} from seed ${m.seed}, each run without and with the policy: ETTR ${m.without.ettr.mean.toFixed(5)} → ${m.with.ettr.mean.toFixed(5)}, gain ${points(m.ettrGain.mean)}, the sum of the bars.`;
+  return chartFigure(svg, caption);
+}
+
 /** Self-contained HTML report. */
 export function renderSimulateHtml(outcome: SimulateOutcome): string {
   const t = tables(outcome);
@@ -518,6 +589,14 @@ export function renderSimulateHtml(outcome: SimulateOutcome): string {
     htmlTable('Unexpected interruptions by cause', t.causes),
     htmlTable('Power', t.power),
   ];
+  const mitigation = mitigationTable(outcome);
+  if (mitigation && outcome.mitigation) {
+    body.push('<h2>Mitigation: ETTR gain by cause</h2>', mitigationFigure(outcome.mitigation));
+    body.push(
+      htmlTable('Mitigation (same seeds)', mitigation),
+      `<p>${escapeHtml(mitigationActions(outcome.mitigation))}</p>`,
+    );
+  }
   return htmlPage(outcome.title, body.join(''));
 }
 
@@ -539,6 +618,8 @@ export function simulateJson(outcome: SimulateOutcome): unknown {
     badputHours: study.badputHours,
     interruptionsByCause: study.interruptionsByCause,
     settings: outcome.config,
+    warnings: outcome.warnings,
+    ...(outcome.mitigation && { mitigation: outcome.mitigation }),
     // Replica 0 in full, its event log cut to the first MAX_JSON_EVENTS (the count of the rest is kept); its
     // speed segments (the emulator's input, thousands over a long run) are left out.
     example: (({ speedSegments: _segments, speedSegmentsDropped: _dropped, ...example }) => ({

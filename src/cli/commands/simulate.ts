@@ -24,6 +24,10 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
     .option('--threads <n>', 'worker threads (default: the cores available)')
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
+    .option(
+      '--mitigation',
+      "also run the replicas without the spec's twin.mitigation policy on the same seeds: ETTR without and with, the gain by cause",
+    )
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
@@ -33,16 +37,25 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       const days = options.days === undefined ? undefined : daysOption(options.days);
       await checkReportPath(options.report);
       const spec = await loadSpecFile(file);
-      const [{ runSimulate }, { renderSimulateHtml, renderSimulateMarkdown, renderSimulateText, simulateJson }] =
-        await Promise.all([import('../../app/simulate.js'), import('../../report/twin-report.js')]);
+      const [
+        { runSimulate },
+        { renderSimulateHtml, renderSimulateMarkdown, renderSimulateText, simulateJson, simulateWarnings },
+      ] = await Promise.all([import('../../app/simulate.js'), import('../../report/twin-report.js')]);
       const result = await withRunner(threads, (runner) =>
         runSimulate(
-          { spec, replicas, seed, ...(days !== undefined && { days }) },
+          {
+            spec,
+            replicas,
+            seed,
+            ...(days !== undefined && { days }),
+            ...(options.mitigation && { mitigation: true }),
+          },
           { runner, progress: progressPort(output) },
         ),
       );
       if (!result.ok) throw specFailure(file, result.issues);
       const outcome = result.value;
+      for (const line of simulateWarnings(outcome)) output.warn(line);
       if (options.report !== undefined) {
         await writeReport(options.report, {
           markdown: () => renderSimulateMarkdown(outcome),
