@@ -267,7 +267,8 @@ export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): 
       }
       detections++;
       const decided = d.signals?.detectedAtStep as number;
-      if (Math.abs((d.step as number) - fault.onsetStep) <= changeBound && decided - fault.onsetStep <= changeBound) {
+      const lag = decided - fault.onsetStep;
+      if (Math.abs((d.step as number) - fault.onsetStep) <= changeBound && lag >= 0 && lag <= changeBound) {
         truePositives++;
         if (!hit) latencies.push(decided - fault.onsetStep);
         hit = true;

@@ -88,4 +88,20 @@ describe('observe --detect helpers', () => {
     );
     expect(d.detections).toHaveLength(2);
   });
+
+  it('groups hosts scraped at their own moments into one scrape', () => {
+    const d = new GpuDetectors();
+    for (let s = 0; s < 8; s++) {
+      for (let h = 0; h < 4; h++) {
+        for (let g = 0; g < 8; g++) {
+          const time = s * 15 + h * 0.2;
+          const value = h === 2 && g === 4 && s >= 2 ? 1500 : 1980 + (g % 3);
+          d.push({ time, gpuKey: `h${h}g${g}`, hostname: `node-${h}`, field: 'DCGM_FI_DEV_SM_CLOCK', value });
+        }
+      }
+    }
+    d.flush();
+    expect(d.lateGpus).toBe(0);
+    expect(d.detections.map((x) => x.gpu)).toEqual(['h2g4']);
+  });
 });

@@ -41,6 +41,9 @@ export const MEGATRON_PERSISTENCE = 3;
 /** Power cap proposed for a hot GPU: 85 % of its board limit (planner assumption, see the module note). */
 export const HOT_GPU_CAP_SHARE = 0.85;
 
+/** Samples this close in time to a scrape's first belong to that scrape (a third of dcgm-exporter's 15 s default). */
+export const SCRAPE_GROUP_SECONDS = 5;
+
 /** dcgm fields the detectors read. */
 const FIELD = {
   smClock: 'DCGM_FI_DEV_SM_CLOCK',
@@ -90,7 +93,8 @@ export class GpuDetectors {
     if (!Number.isFinite(time) || !Number.isFinite(value)) return;
     this.samples++;
     const host = sample.hostname ?? gpuKey;
-    if (this.scrape !== undefined && time !== this.scrape.time) this.flush();
+    // Hosts are scraped at their own moments: samples within SCRAPE_GROUP_SECONDS of a scrape's first are that scrape.
+    if (this.scrape !== undefined && Math.abs(time - this.scrape.time) >= SCRAPE_GROUP_SECONDS) this.flush();
     this.scrape ??= { time, clock: new Map(), temperature: new Map() };
     if (field === FIELD.smClock) this.scrape.clock.set(gpuKey, value);
     else if (field === FIELD.temperature) {
@@ -181,17 +185,22 @@ export function megatronStragglers(reports: readonly StragglerReport[]): Detecti
 export const LOCALISE_SECONDS = 120;
 
 /**
- * Fail-slow changes tied to a host where per-GPU data exists: the host of a GPU straggler (or failure-risk)
- * detection within {@link LOCALISE_SECONDS} of the change, the nearest in time; the others unchanged. The log's
+ * Fail-slow changes tied to a host where per-GPU data exists: the host of a GPU straggler detection from
+ * {@link LOCALISE_SECONDS} before the change point to as long after the decision, the nearest to the change point;
+ * the others unchanged. The log's
  * time stamps and the scrapes' must share a clock (Unix seconds).
  */
 export function localise(stepDetections: readonly Detection[], gpuDetections: readonly Detection[]): Detection[] {
   return stepDetections.map((d) => {
     if (d.kind !== 'fail-slow' || (d.signals?.shift ?? 0) <= 0 || gpuDetections.length === 0) return d;
     let nearest: Detection | undefined;
+    // From the change point's time to the decision's: the GPU may have been flagged at the onset.
+    const from = (d.signals?.changeTime ?? d.time) - LOCALISE_SECONDS;
+    const to = d.time + LOCALISE_SECONDS;
+    const distance = (g: Detection) => Math.abs(g.time - (d.signals?.changeTime ?? d.time));
     for (const g of gpuDetections) {
-      if (g.host === undefined || Math.abs(g.time - d.time) > LOCALISE_SECONDS) continue;
-      if (nearest === undefined || Math.abs(g.time - d.time) < Math.abs(nearest.time - d.time)) nearest = g;
+      if (g.host === undefined || g.kind !== 'straggler' || g.time < from || g.time > to) continue;
+      if (nearest === undefined || distance(g) < distance(nearest)) nearest = g;
     }
     if (nearest === undefined) return d;
     return {
@@ -278,11 +287,13 @@ export async function runDetect(
     return gains.get(key);
   };
   const actions: Action[] = [];
-  const drained = new Set<string>();
+  /** Hosts with an action of each kind already (one drain, one cap, one swap per host). */
+  const acted = { drain: new Set<string>(), cap: new Set<string>() };
   for (const d of all) {
-    if (d.kind === 'straggler' && d.host !== undefined && !drained.has(d.host)) {
-      drained.add(d.host);
-      const hot = d.signals?.sigma !== undefined && d.gpu !== undefined && d.evidence.includes('temperature');
+    const hot = d.kind === 'straggler' && d.signals?.hot === 1;
+    const done = hot ? acted.cap : acted.drain;
+    if (d.kind === 'straggler' && d.host !== undefined && !done.has(d.host)) {
+      done.add(d.host);
       const expectedGain = cached('stragglers', { stragglers: { detectMinutes: 1 } }, 'draining detected slow hosts');
       actions.push({
         kind: hot ? 'cap-power' : 'drain-host',
@@ -310,8 +321,8 @@ export async function runDetect(
         time: d.time,
       });
     } else if (d.kind === 'fail-slow' && (d.signals?.shift ?? 0) > 0 && d.host !== undefined) {
-      if (!drained.has(d.host)) {
-        drained.add(d.host);
+      if (!acted.drain.has(d.host)) {
+        acted.drain.add(d.host);
         const expectedGain = cached('stragglers', { stragglers: { detectMinutes: 1 } }, 'draining detected slow hosts');
         actions.push({
           kind: 'drain-host',

@@ -51,7 +51,20 @@ describe('failure risk per host', () => {
     d.xidGauge('a', 'g0', 15, 92);
     d.xidGauge('a', 'g0', 30, 92);
     expect(d.score('a', 30)).toBeCloseTo(0.5 * Math.exp(-15 / DECAY_SECONDS), 12);
-    expect(d.temperature('a', 'g0', 45, 95)).toHaveLength(0);
-    expect(d.score('a', 45)).toBeGreaterThan(0.7);
+    // A stale code at the first reading is the base, not an event.
+    d.xidGauge('b', 'g0', 0, 79);
+    expect(d.score('b', 0)).toBe(0);
+  });
+
+  it('a thermal excursion counts once on the way up, and again only after cooling 3 °C below 87 °C', () => {
+    const d = new FailureRiskDetector();
+    for (let t = 0; t < 10; t++) d.temperature('a', 'g0', t * 15, 90);
+    expect(d.score('a', 135)).toBeCloseTo(0.3 * Math.exp(-0 / DECAY_SECONDS) * Math.exp(-135 / DECAY_SECONDS), 12);
+    d.temperature('a', 'g0', 150, 85); // still within the hysteresis: no re-arm
+    d.temperature('a', 'g0', 165, 90);
+    expect(d.score('a', 165)).toBeCloseTo(0.3 * Math.exp(-165 / DECAY_SECONDS), 12);
+    d.temperature('a', 'g0', 180, 80);
+    d.temperature('a', 'g0', 195, 90);
+    expect(d.score('a', 195)).toBeCloseTo(0.3 * Math.exp(-195 / DECAY_SECONDS) + 0.3, 12);
   });
 });

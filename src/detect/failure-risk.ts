@@ -26,6 +26,8 @@ export const REARM_SECONDS = 24 * 3600;
 export const RISK_THRESHOLD = 1;
 /** A GPU temperature above this is a thermal excursion (H100 slowdown temperature is about 87–90 °C; assumption). */
 export const THERMAL_EXCURSION_C = 87;
+/** Degrees below the excursion temperature that end an excursion. */
+export const THERMAL_HYSTERESIS_C = 3;
 
 /** The error events the score counts. */
 export type ErrorEvent =
@@ -91,6 +93,8 @@ interface HostState {
   readonly counters: Map<string, number>;
   /** Last XID value by GPU (the gauge holds the last code: a change is a new event). */
   readonly xids: Map<string, number>;
+  /** GPUs above the excursion temperature now (an excursion counts once, on the way up). */
+  readonly hot: Set<string>;
 }
 
 const label = (event: ErrorEvent) =>
@@ -111,6 +115,7 @@ export class FailureRiskDetector {
         recent: [],
         counters: new Map(),
         xids: new Map(),
+        hot: new Set(),
       };
       this.hosts.set(host, state);
     }
@@ -126,7 +131,7 @@ export class FailureRiskDetector {
   /** One error event on `host` at `time`; returns the detection it raises, if any. */
   event(host: string, time: number, event: ErrorEvent, gpu?: string): Detection[] {
     const weight = eventWeight(event);
-    if (weight <= 0) return [];
+    if (!(weight > 0) || !Number.isFinite(time)) return [];
     const state = this.state(host);
     // Exponentially weighted moving sum: decay to now, then add.
     state.score = state.score * Math.exp(-Math.max(0, time - state.at) / DECAY_SECONDS) + weight;
@@ -172,19 +177,33 @@ export class FailureRiskDetector {
     return delta > 0 ? this.event(host, time, { kind, count: delta }, gpu) : [];
   }
 
-  /** The last-XID gauge of one GPU: a change to a non-zero code is a new XID. */
+  /**
+   * The last-XID gauge of one GPU: a change to a non-zero code is a new XID. The first reading is the base (the
+   * gauge keeps an old code: a detector started later must not count it again).
+   */
   xidGauge(host: string, gpu: string, time: number, code: number): Detection[] {
     if (!Number.isInteger(code) || code < 0) return [];
     const state = this.state(host);
     const previous = state.xids.get(gpu);
     state.xids.set(gpu, code);
-    return code !== 0 && code !== previous ? this.event(host, time, { kind: 'xid', code }, gpu) : [];
+    return previous !== undefined && code !== 0 && code !== previous
+      ? this.event(host, time, { kind: 'xid', code }, gpu)
+      : [];
   }
 
-  /** A temperature reading: above {@link THERMAL_EXCURSION_C} it is an excursion. */
+  /**
+   * A temperature reading: rising above {@link THERMAL_EXCURSION_C} is one excursion; the GPU re-arms once it is
+   * {@link THERMAL_HYSTERESIS_C} below.
+   */
   temperature(host: string, gpu: string, time: number, celsius: number): Detection[] {
-    return Number.isFinite(celsius) && celsius > THERMAL_EXCURSION_C
-      ? this.event(host, time, { kind: 'thermal', count: 1 }, gpu)
-      : [];
+    if (!Number.isFinite(celsius)) return [];
+    const state = this.state(host);
+    if (celsius > THERMAL_EXCURSION_C) {
+      if (state.hot.has(gpu)) return [];
+      state.hot.add(gpu);
+      return this.event(host, time, { kind: 'thermal', count: 1 }, gpu);
+    }
+    if (celsius < THERMAL_EXCURSION_C - THERMAL_HYSTERESIS_C) state.hot.delete(gpu);
+    return [];
   }
 }

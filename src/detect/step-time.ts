@@ -206,7 +206,7 @@ export class FailSlowDetector {
       evidence: slowdown
         ? `step time rose ${(shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s (CUSUM change point, Greyhound's rules: ≥ 10 % shift, ≥ 10 iterations apart)`
         : `step time recovered from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s while slow`,
-      signals: { shift, referenceSeconds, levelSeconds, detectedAtStep: observation.step },
+      signals: { shift, referenceSeconds, levelSeconds, detectedAtStep: observation.step, changeTime: candidate.time },
     };
     this.detections.push(detection);
     this.lastChange = candidate.step;

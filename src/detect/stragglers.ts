@@ -16,7 +16,8 @@
  *   {@link WINDOW_SECONDS} (at least {@link MIN_ITERATIONS}), each clipped at ±6 σ̂ so that one hiccup does not
  *   flag a rank, where σ̂ is 1.4826 × the MAD of every log ratio in the window (the job's rank-to-rank noise);
  * - a rank is flagged when the mean of its newest m iterations (m from {@link MIN_ITERATIONS} to the window's n)
- *   exceeds max(ln(1 + {@link MIN_SHIFT}), z σ̂ / √m) with z = Φ⁻¹(1 − α / (ranks · n)), a Bonferroni bound over
+ *   exceeds max(ln(1 + {@link MIN_SHIFT}), z σ̂ / √m) and the same mean less their largest exceeds ln(1 + MIN_SHIFT)
+ *   (one hiccup cannot flag alone), with z = Φ⁻¹(1 − α / (ranks · n)), a Bonferroni bound over
  *   ranks and lengths that keeps the chance of any false flag per report near α = {@link FAMILY_ALPHA} whatever the
  *   job's size: a strong straggler is flagged after two iterations, a 10 % one in a noisy job once enough add up;
  *   it is released when no length flags it and its mean is below half the level (hysteresis): one episode, one
@@ -29,8 +30,8 @@ import { probit } from 'simple-statistics';
 import type { Detection } from './types.js';
 import { MAD_TO_SIGMA, sortedMad, sortedMedian } from './window.js';
 
-/** Seconds between two reports (NVRx reports every 60 s by default, `report_time_interval`; here 4× as often). */
-export const REPORT_SECONDS = 10;
+/** Seconds between two reports (NVRx reports every 60 s by default, `report_time_interval`; here 12× as often, about every iteration of a multi-second step). */
+export const REPORT_SECONDS = 5;
 /** Seconds of iterations a report averages over. */
 export const WINDOW_SECONDS = 40;
 /** Fewest iterations a report averages over (a slow job's window reaches further back). */
@@ -43,10 +44,7 @@ export const MIN_SHIFT = 0.05;
 export const FAMILY_ALPHA = 0.001;
 /** One iteration's log ratio is clipped at this many σ̂ … */
 const CLIP_SIGMAS = 6;
-/**
- * … or at a 10 % straggler's, whichever is larger: a quiet job's σ̂ must not clip the straggler away, and one
- * hiccup then adds at most ln 1.1 / m to a mean over m ≥ 2 iterations, below the ln 1.05 floor: it cannot flag alone.
- */
+/** … or at a 10 % straggler's, whichever is larger: a quiet job's σ̂ must not clip the straggler away. */
 const CLIP_FLOOR = Math.log(1.1);
 /** Log ratios the noise estimate samples at most (an even stride over the window). */
 const SIGMA_SAMPLE = 1 << 16;
@@ -134,6 +132,11 @@ export class RankStragglerDetector {
     this.times[this.next] = time;
     this.next = (this.next + 1) % MAX_WINDOW_ITERATIONS;
     this.count = Math.min(this.count + 1, MAX_WINDOW_ITERATIONS);
+    // A clock that went back (a restarted run's seconds) starts the window afresh.
+    if (time < this.lastReport) {
+      this.lastReport = Number.NEGATIVE_INFINITY;
+      this.count = 1;
+    }
     if (time - this.lastReport < this.reportSeconds) return [];
     this.lastReport = time;
     return this.report(time);
@@ -182,12 +185,17 @@ export class RankStragglerDetector {
     let fastest = Number.POSITIVE_INFINITY;
     for (let r = 0; r < this.ranks; r++) {
       let sum = 0;
+      let largest = Number.NEGATIVE_INFINITY;
       let flaggedAt = 0;
       let flaggedMean = 0;
       for (let m = 1; m <= n; m++) {
-        const x = this.logs[(slots[m - 1] as number) * this.ranks + r] as number;
-        sum += Math.min(clip, Math.max(x, -clip));
-        if (flaggedAt === 0 && m >= MIN_ITERATIONS && sum / m > (levels[m] as number)) {
+        const x = Math.min(clip, Math.max(this.logs[(slots[m - 1] as number) * this.ranks + r] as number, -clip));
+        sum += x;
+        if (x > largest) largest = x;
+        // The mean of the newest m iterations against its level, and the same less their largest against the
+        // floor: one hiccup, however large, cannot flag a rank alone.
+        const trimmed = (sum - largest) / (m - 1);
+        if (flaggedAt === 0 && m >= MIN_ITERATIONS && sum / m > (levels[m] as number) && trimmed > floor) {
           flaggedAt = m;
           flaggedMean = sum / m;
         }
@@ -214,7 +222,8 @@ export class RankStragglerDetector {
       }
       if (lengths[r] === 0) continue;
       const m = lengths[r] as number;
-      const slowdown = magnitudes.get(r) ?? mean;
+      // The larger of the flagged statistic and the median unclipped ratio: the score sits below its threshold.
+      const slowdown = Math.max(magnitudes.get(r) ?? mean, mean);
       this.flagged[r] = 1;
       const score = Math.exp(-slowdown);
       const host = this.hostOf(r);
@@ -240,6 +249,8 @@ export class RankStragglerDetector {
           individualScore: Math.min(1, Math.exp((this.best[r] as number) - slowdown)),
           windowIterations: m,
           sigma,
+          // 1 for a GPU that runs hot (the temperature signal): the action is a power cap, not a drain.
+          ...(signal !== undefined && !signal.lowerIsSlower && { hot: 1 }),
         },
       };
       out.push(detection);
