@@ -79,3 +79,27 @@ describe('fail-slow change points', () => {
     expect(d.detections).toHaveLength(0);
   });
 });
+
+describe('fail-slow after a first slowdown', () => {
+  it('finds a second slowdown on top of the first (a staircase), and a resume does not blind it', () => {
+    const d = new FailSlowDetector();
+    const noise = (i: number) => 1 + 0.01 * Math.sin(i * 1.7);
+    let step = 0;
+    for (const [count, level] of [
+      [300, 1],
+      [700, 1.2],
+      [700, 1.5],
+    ] as const) {
+      for (let i = 0; i < count; i++) d.push({ step: ++step, seconds: level * noise(step), time: step });
+    }
+    expect(d.detections.map((x) => x.step)).toEqual([301, 1001]);
+    expect(d.detections[1]?.signals?.shift).toBeCloseTo(0.25, 1);
+    // A resume rewinds the counter to 1,500 at the slow level, then the job recovers at 1,800.
+    step = 1500;
+    for (let i = 0; i < 300; i++) d.push({ step: ++step, seconds: 1.5 * noise(step), time: 2000 + i });
+    for (let i = 0; i < 200; i++) d.push({ step: ++step, seconds: noise(step), time: 2300 + i });
+    const back = d.detections.at(-1);
+    expect(back?.step).toBe(1801);
+    expect(back?.signals?.shift).toBeLessThan(-0.3);
+  });
+});

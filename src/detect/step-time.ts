@@ -13,8 +13,8 @@
  *   is the step after the CUSUM last stood at zero. It is kept only under Greyhound's validation rules (ATC'25
  *   [operate.md O21]): at least {@link GREYHOUND_MIN_GAP} iterations after the previous change point and a mean
  *   shift of at least 10 %, here the median of the ≥ {@link VALIDATE_POINTS} steps since the change (robust to the
- *   spikes the clip lets through). A validated slowdown re-bases the reference on the slow level and the detector
- *   then looks for the way back (a recovery, reported with a negative shift) with the mirror-image CUSUM.
+ *   spikes the clip lets through). The mirror-image CUSUM runs beside it and reports the way back (a negative
+ *   shift); a validated change re-bases both on the new level, so a slowdown on top of a slowdown is found too.
  *
  * Pure: no Node APIs. Streaming: O(window) per step, no growth with run length.
  * @module
@@ -146,56 +146,97 @@ const CLIP = 2 * DELTA;
 /** Alarm level h = 4δ: at least three slow steps in a row (with the clip at 2δ). */
 const H = 4 * DELTA;
 
-/** CUSUM change points of the step time, validated by Greyhound's rules. */
+/** One side's CUSUM: its sum and the candidate change point it opened (the step after it last stood at zero). */
+interface Side {
+  readonly sign: 1 | -1;
+  sum: number;
+  candidate: { step: number; logs: number[]; time: number } | undefined;
+}
+
+/**
+ * CUSUM change points of the step time, validated by Greyhound's rules. Both one-sided CUSUMs run together (a
+ * slowdown on top of a slowdown is found, as is the way back); a validated change re-bases both on the new level.
+ */
 export class FailSlowDetector {
   private readonly window = new RollingWindow(STALL_WINDOW);
-  /** The CUSUM statistic, and the step after it last stood at zero. */
-  private sum = 0;
-  private candidate: { step: number; logs: number[]; time: number } | undefined;
-  /** +1: looking for a slowdown; −1: slowed down, looking for the recovery. */
-  private direction: 1 | -1 = 1;
+  private readonly sides: readonly Side[] = [
+    { sign: 1, sum: 0, candidate: undefined },
+    { sign: -1, sum: 0, candidate: undefined },
+  ];
+  /** The level before the first validated slowdown (the job's healthy pace), log seconds. */
+  private healthy: number | undefined;
   private lastChange = Number.NEGATIVE_INFINITY;
+  private lastStep = Number.NEGATIVE_INFINITY;
   readonly detections: Detection[] = [];
 
   /** `stall`: the stall rule flagged this step (it is left out). */
   push(observation: StepObservation, stall = false): Detection[] {
     if (stall || !Number.isFinite(observation.seconds) || observation.seconds <= 0) return [];
+    // A resume rewinds the iteration counter: the change-point spacing starts again (the reference stays).
+    if (observation.step <= this.lastStep) {
+      this.lastChange = Number.NEGATIVE_INFINITY;
+      for (const side of this.sides) {
+        side.sum = 0;
+        side.candidate = undefined;
+      }
+    }
+    this.lastStep = observation.step;
     const x = Math.log(observation.seconds);
     const reference = this.window.median();
     if (reference === undefined || this.window.size < MIN_STEADY) {
       this.window.push(x);
       return [];
     }
-    const deviation = this.direction * (x - reference);
-    const before = this.sum;
-    this.sum = Math.max(0, this.sum + Math.max(-CLIP, Math.min(CLIP, deviation)) - K);
-    if (before === 0 && this.sum > 0) this.candidate = { step: observation.step, logs: [], time: observation.time };
-    if (this.sum === 0) {
-      this.candidate = undefined;
+    let open = false;
+    for (const side of this.sides) {
+      const before = side.sum;
+      side.sum = Math.max(0, side.sum + Math.max(-CLIP, Math.min(CLIP, side.sign * (x - reference))) - K);
+      if (before === 0 && side.sum > 0) side.candidate = { step: observation.step, logs: [], time: observation.time };
+      if (side.sum === 0) side.candidate = undefined;
+      if (side.candidate !== undefined) {
+        side.candidate.logs.push(x);
+        open = true;
+      }
+    }
+    // While a candidate is open its steps stay out of the reference (they may be the new level).
+    if (!open) {
       this.window.push(x);
       return [];
     }
-    const candidate = this.candidate;
-    if (candidate === undefined) return [];
-    candidate.logs.push(x);
-    // While a candidate is open its steps stay out of the reference (they may be the new level).
-    if (this.sum < H || candidate.logs.length < VALIDATE_POINTS) {
-      if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
-      return [];
+    for (const side of this.sides) {
+      const candidate = side.candidate;
+      if (candidate === undefined) continue;
+      if (side.sum < H || candidate.logs.length < VALIDATE_POINTS) {
+        if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
+        continue;
+      }
+      const sorted = [...candidate.logs].sort((p, q) => p - q);
+      const level = sorted[sorted.length >> 1] as number;
+      const shift = Math.exp(level - reference) - 1;
+      // A slowdown of ≥ 10 %, or a speed-up by the same ratio (1/1.1 − 1 = −9.1 %).
+      const enough = side.sign === 1 ? shift >= GREYHOUND_MIN_SHIFT : shift <= 1 / (1 + GREYHOUND_MIN_SHIFT) - 1;
+      if (!enough || candidate.step - this.lastChange < GREYHOUND_MIN_GAP) {
+        // A drift below the 10 % bar that lasts: take its level as the reference, without a detection.
+        if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
+        continue;
+      }
+      return [this.detect(observation, candidate, reference, level, shift)];
     }
-    const sorted = [...candidate.logs].sort((a, b) => a - b);
-    const level = sorted[sorted.length >> 1] as number;
-    const shift = Math.exp(level - reference) - 1;
-    // A slowdown of ≥ 10 %, or back by the same ratio (1/1.1 − 1 = −9.1 %).
-    const enough = this.direction === 1 ? shift >= GREYHOUND_MIN_SHIFT : shift <= 1 / (1 + GREYHOUND_MIN_SHIFT) - 1;
-    if (!enough || candidate.step - this.lastChange < GREYHOUND_MIN_GAP) {
-      // A drift below the 10 % bar that lasts: take its level as the reference, without a detection.
-      if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
-      return [];
-    }
-    const slowdown = this.direction === 1;
+    return [];
+  }
+
+  private detect(
+    observation: StepObservation,
+    candidate: { step: number; logs: number[]; time: number },
+    reference: number,
+    level: number,
+    shift: number,
+  ): Detection {
+    const slowdown = shift > 0;
+    if (slowdown) this.healthy ??= reference;
     const referenceSeconds = Math.exp(reference);
     const levelSeconds = Math.exp(level);
+    const healthy = this.healthy === undefined ? undefined : Math.exp(this.healthy);
     const detection: Detection = {
       kind: 'fail-slow',
       time: observation.time,
@@ -204,23 +245,24 @@ export class FailSlowDetector {
       threshold: slowdown ? 1 + GREYHOUND_MIN_SHIFT : 1 / (1 + GREYHOUND_MIN_SHIFT),
       severity: slowdown ? 'warning' : 'info',
       evidence: slowdown
-        ? `step time rose ${(shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s (CUSUM change point, Greyhound's rules: ≥ 10 % shift, ≥ 10 iterations apart)`
-        : `step time recovered from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s while slow`,
+        ? `step time rose ${(shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s${healthy !== undefined && healthy < referenceSeconds ? ` (${healthy.toPrecision(3)} s when healthy)` : ''} (CUSUM change point, Greyhound's rules: ≥ 10 % shift, ≥ 10 iterations apart)`
+        : `step time fell ${(-shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s`,
       signals: { shift, referenceSeconds, levelSeconds, detectedAtStep: observation.step, changeTime: candidate.time },
     };
     this.detections.push(detection);
     this.lastChange = candidate.step;
-    // Re-base: the new level is the reference from here on, and the detector looks the other way.
+    // Re-base: the new level is the reference from here on, for both sides.
     this.rebase(candidate.logs);
-    this.direction = slowdown ? -1 : 1;
-    return [detection];
+    return detection;
   }
 
   private rebase(logs: readonly number[]): void {
     this.window.clear();
     for (const value of logs.slice(-STALL_WINDOW)) this.window.push(value);
-    this.sum = 0;
-    this.candidate = undefined;
+    for (const side of this.sides) {
+      side.sum = 0;
+      side.candidate = undefined;
+    }
   }
 }
 
