@@ -1,7 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../detect/types.js';
+import { loadSpec } from '../spec/load.js';
 import type { StragglerReport } from '../telemetry/megatron-straggler.js';
-import { GpuDetectors, LOCALISE_SECONDS, localise, MEGATRON_PERSISTENCE, megatronStragglers } from './detect.js';
+import { twinConfig } from '../twin/setup.js';
+import { designOf } from './design.js';
+import {
+  GpuDetectors,
+  LOCALISE_SECONDS,
+  localise,
+  MEGATRON_PERSISTENCE,
+  megatronStragglers,
+  runDetect,
+} from './detect.js';
+import { createInlineRunner } from './inline-runner.js';
 
 const failSlow: Detection = {
   kind: 'fail-slow',
@@ -103,5 +116,31 @@ describe('observe --detect helpers', () => {
     d.flush();
     expect(d.lateGpus).toBe(0);
     expect(d.detections.map((x) => x.gpu)).toEqual(['h2g4']);
+  });
+
+  it("proposes Young's interval √(2 δ M) for the observed restarts, with the twin's gain at that rate", async () => {
+    const loaded = loadSpec(
+      readFileSync(fileURLToPath(new URL('../../examples/llama3-405b-54d.yaml', import.meta.url)), 'utf8'),
+      'yaml',
+    );
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+    const spec = loaded.value;
+    // 4 restarts in 100 h: one every 25 h, far less often than the plan's census rate (Young's interval then
+    // lengthens well past the planned one).
+    const result = await runDetect(
+      { spec, steps: [], observed: { restarts: 4, hours: 100 }, replicas: 2, seed: 1 },
+      { runner: createInlineRunner() },
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const action = result.value.actions.find((a) => a.kind === 'set-checkpoint-interval');
+    const design = await designOf(spec, createInlineRunner());
+    if (!design.ok) throw new Error('design');
+    const planned = twinConfig(design.value, spec.twin);
+    if (!planned.ok) throw new Error('twin');
+    const delta = planned.value.checkpoint.stallSeconds;
+    expect(action?.parameters?.mtbfSeconds).toBe(25 * 3600);
+    expect(action?.parameters?.intervalSeconds).toBeCloseTo(Math.sqrt(2 * delta * 25 * 3600), 9);
+    expect(action?.expectedGain?.basis).toMatch(/Young's interval at the observed failure rate/);
+    expect(Number.isFinite(action?.expectedGain?.ettrWith)).toBe(true);
   });
 });

@@ -10,8 +10,9 @@
  * - a host at failure risk → `swap-host`: checkpoint now and restart on a spare (the twin's prediction policy);
  * - a fail-slow change not yet tied to a host → `checkpoint-now`, so that a restart to shed it costs no work;
  * - stalls and recoveries call for nothing (they are reported; a webhook gets them as detections);
- * - a failure rate observed above the plan's (restarts per hour) → `set-checkpoint-interval` to Young's
- *   τ = √(2 δ M) (Young 1974) for the observed mean time between failures M and checkpoint write time δ;
+ * - a failure rate observed off the plan's (restarts per hour) so that Young's interval τ = √(2 δ M) (Young 1974)
+ *   for the observed mean time between restarts M and the checkpoint's stall δ is off the planned interval by more
+ *   than a quarter → `set-checkpoint-interval`, its gain from the twin at the observed rate (`failureScale`);
  * - a GPU hotter than the job's others → `cap-power` (a cap at 85 % of the board limit: a planner assumption, the
  *   H100's clock holds near its top under such a cap in ../shared/data/telemetry/h100-power-2026-11-25.csv).
  *
@@ -27,7 +28,7 @@ import type { ResolvedSpec } from '../spec/resolve.js';
 import { withoutMitigation } from '../spec/twin.js';
 import type { StepPoint } from '../telemetry/megatron-ci.js';
 import type { StragglerReport } from '../telemetry/megatron-straggler.js';
-import { twinConfig } from '../twin/setup.js';
+import { expectedFailures, twinConfig } from '../twin/setup.js';
 import { compareMitigation } from '../twin/study.js';
 import { designOf } from './design.js';
 import type { Ports, UseCaseOptions } from './ports.js';
@@ -266,10 +267,15 @@ export async function runDetect(
   for (const d of all) counts[d.kind]++;
   // The twin's expected gains: one comparison per policy an action calls for.
   const base = withoutMitigation(input.spec.twin);
-  const gain = (mitigation: Record<string, unknown>, label: string): ExpectedGain | undefined => {
+  /** ETTR of the twin under `withSettings` against `withoutSettings`, on the same seeds. */
+  const pairedGain = (
+    withoutSettings: typeof base,
+    withSettings: typeof base,
+    label: string,
+  ): ExpectedGain | undefined => {
     if (input.replicas <= 0) return undefined;
-    const without = twinConfig(design.value, base);
-    const withPolicy = twinConfig(design.value, { ...base, mitigation } as typeof base);
+    const without = twinConfig(design.value, withoutSettings);
+    const withPolicy = twinConfig(design.value, withSettings);
     if (!without.ok || !withPolicy.ok) return undefined;
     const comparison = compareMitigation(without.value, withPolicy.value, {
       replicas: input.replicas,
@@ -281,6 +287,8 @@ export async function runDetect(
       basis: `twin, ${input.replicas} replicas of ${design.value.name} with and without ${label}, same seeds`,
     };
   };
+  const gain = (mitigation: Record<string, unknown>, label: string) =>
+    pairedGain(base, { ...base, mitigation } as typeof base, label);
   const gains = new Map<string, ExpectedGain | undefined>();
   const cached = (key: string, mitigation: Record<string, unknown>, label: string) => {
     if (!gains.has(key)) gains.set(key, gain(mitigation, label));
@@ -347,19 +355,32 @@ export async function runDetect(
   const planned = twinConfig(design.value, base);
   if (observed !== undefined && observed.restarts > 0 && observed.hours > 0 && planned.ok) {
     const mtbfSeconds = (observed.hours * 3600) / observed.restarts;
-    const writeSeconds = planned.value.checkpoint.writeSeconds;
+    // δ: what a checkpoint stops training for (the write when blocking, the snapshot when asynchronous).
+    const delta = planned.value.checkpoint.stallSeconds;
     // Young (1974): the interval that minimises lost work plus checkpoint cost, τ = √(2 δ M).
-    const young = Math.sqrt(2 * writeSeconds * mtbfSeconds);
+    const young = Math.sqrt(2 * delta * mtbfSeconds);
     const current = planned.value.checkpoint.intervalSeconds;
     if (Math.abs(young - current) / current > 0.25) {
-      const expectedGain = cached('interval', { checkpointInterval: 'young' }, "Young's checkpoint interval");
+      // The twin at the observed failure rate, with the planned interval against Young's.
+      const runSeconds = planned.value.windowSeconds ?? planned.value.idealSeconds;
+      const modelled = planned.value.classes.reduce((sum, c) => sum + expectedFailures(c, runSeconds), 0) / runSeconds;
+      const scale = modelled > 0 ? Math.min(1000, 1 / mtbfSeconds / modelled) : undefined;
+      const atObserved = { ...base, ...(scale !== undefined && { failureScale: scale }) } as typeof base;
+      const expectedGain =
+        scale === undefined
+          ? undefined
+          : pairedGain(
+              atObserved,
+              { ...atObserved, checkpoint: { ...atObserved.checkpoint, intervalMinutes: young / 60 } } as typeof base,
+              "Young's interval at the observed failure rate",
+            );
       actions.push({
         kind: 'set-checkpoint-interval',
-        reason: `${observed.restarts} restarts in ${observed.hours.toFixed(1)} h (one every ${(mtbfSeconds / 3600).toFixed(2)} h): Young's interval √(2 × ${writeSeconds.toFixed(0)} s × ${mtbfSeconds.toFixed(0)} s) = ${(young / 60).toFixed(1)} min, against ${(current / 60).toFixed(1)} min planned`,
+        reason: `${observed.restarts} restarts in ${observed.hours.toFixed(1)} h (one every ${(mtbfSeconds / 3600).toFixed(2)} h): Young's interval √(2 × ${delta.toFixed(0)} s × ${mtbfSeconds.toFixed(0)} s) = ${(young / 60).toFixed(1)} min, against ${(current / 60).toFixed(1)} min planned`,
         detections: [],
         parameters: { intervalSeconds: young, currentSeconds: current, mtbfSeconds },
         ...(expectedGain && { expectedGain }),
-        time: input.steps.at(-1)?.time ?? 0,
+        time: input.steps.at(-1)?.time ?? input.steps.at(-1)?.step ?? 0,
       });
     }
   }
