@@ -103,3 +103,23 @@ describe('fail-slow after a first slowdown', () => {
     expect(back?.signals?.shift).toBeLessThan(-0.3);
   });
 });
+
+describe('fail-slow by drifts', () => {
+  it('reports a degradation in +7 % steps once it adds up to 10 % over the healthy level', () => {
+    const d = new FailSlowDetector();
+    const noise = (i: number) => 1 + 0.005 * Math.sin(i * 1.7);
+    let step = 0;
+    let level = 1;
+    for (let k = 0; k < 4; k++) {
+      for (let i = 0; i < 400; i++) d.push({ step: ++step, seconds: level * noise(step), time: step });
+      level *= 1.07;
+    }
+    // 1.07² = 1.145 ≥ 1.1: found at the second drift (from iteration 801), not the first (1.07).
+    expect(d.detections.length).toBeGreaterThanOrEqual(1);
+    const first = d.detections[0];
+    expect(first?.evidence).toMatch(/drifts below 10 % each/);
+    expect(first?.step).toBeGreaterThan(800);
+    expect(first?.step).toBeLessThan(1000);
+    expect(first?.signals?.shift).toBeCloseTo(1.07 ** 2 - 1, 1);
+  });
+});

@@ -165,6 +165,11 @@ export class FailSlowDetector {
   ];
   /** The level before the first validated slowdown (the job's healthy pace), log seconds. */
   private healthy: number | undefined;
+  /**
+   * The level at the start or at the last validated change, log seconds: drifts below the 10 % bar that the
+   * reference absorbs one by one are held against it, so that a slow degradation is reported once it adds up.
+   */
+  private anchor: number | undefined;
   private lastChange = Number.NEGATIVE_INFINITY;
   private lastStep = Number.NEGATIVE_INFINITY;
   readonly detections: Detection[] = [];
@@ -187,6 +192,7 @@ export class FailSlowDetector {
       this.window.push(x);
       return [];
     }
+    this.anchor ??= reference;
     let open = false;
     for (const side of this.sides) {
       const before = side.sum;
@@ -207,7 +213,12 @@ export class FailSlowDetector {
       const candidate = side.candidate;
       if (candidate === undefined) continue;
       if (side.sum < H || candidate.logs.length < VALIDATE_POINTS) {
-        if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
+        if (candidate.logs.length >= STALL_WINDOW / 2) {
+          const sorted = [...candidate.logs].sort((p, q) => p - q);
+          const drift = this.drift(observation, candidate, sorted[sorted.length >> 1] as number);
+          if (drift !== undefined) return [drift];
+          this.rebase(candidate.logs);
+        }
         continue;
       }
       const sorted = [...candidate.logs].sort((p, q) => p - q);
@@ -216,8 +227,13 @@ export class FailSlowDetector {
       // A slowdown of ≥ 10 %, or a speed-up by the same ratio (1/1.1 − 1 = −9.1 %).
       const enough = side.sign === 1 ? shift >= GREYHOUND_MIN_SHIFT : shift <= 1 / (1 + GREYHOUND_MIN_SHIFT) - 1;
       if (!enough || candidate.step - this.lastChange < GREYHOUND_MIN_GAP) {
-        // A drift below the 10 % bar that lasts: take its level as the reference, without a detection.
-        if (candidate.logs.length >= STALL_WINDOW / 2) this.rebase(candidate.logs);
+        // A drift below the 10 % bar that lasts: take its level as the reference, reported only once the drifts
+        // since the anchor add up to the bar.
+        if (candidate.logs.length >= STALL_WINDOW / 2) {
+          const drift = this.drift(observation, candidate, level);
+          if (drift !== undefined) return [drift];
+          this.rebase(candidate.logs);
+        }
         continue;
       }
       return [this.detect(observation, candidate, reference, level, shift)];
@@ -231,6 +247,7 @@ export class FailSlowDetector {
     reference: number,
     level: number,
     shift: number,
+    note = '',
   ): Detection {
     const slowdown = shift > 0;
     if (slowdown) this.healthy ??= reference;
@@ -245,15 +262,34 @@ export class FailSlowDetector {
       threshold: slowdown ? 1 + GREYHOUND_MIN_SHIFT : 1 / (1 + GREYHOUND_MIN_SHIFT),
       severity: slowdown ? 'warning' : 'info',
       evidence: slowdown
-        ? `step time rose ${(shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s${healthy !== undefined && healthy < referenceSeconds ? ` (${healthy.toPrecision(3)} s when healthy)` : ''} (CUSUM change point, Greyhound's rules: ≥ 10 % shift, ≥ 10 iterations apart)`
+        ? `step time rose ${(shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s${healthy !== undefined && healthy < referenceSeconds ? ` (${healthy.toPrecision(3)} s when healthy)` : ''} (CUSUM change point, Greyhound's rules: ≥ 10 % shift, ≥ 10 iterations apart)${note}`
         : `step time fell ${(-shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s`,
       signals: { shift, referenceSeconds, levelSeconds, detectedAtStep: observation.step, changeTime: candidate.time },
     };
     this.detections.push(detection);
     this.lastChange = candidate.step;
+    this.anchor = level;
     // Re-base: the new level is the reference from here on, for both sides.
     this.rebase(candidate.logs);
     return detection;
+  }
+
+  /** A slowdown by drifts: the level is ≥ 10 % above the anchor though no single step was (Greyhound's bar). */
+  private drift(
+    observation: StepObservation,
+    candidate: { step: number; logs: number[]; time: number },
+    level: number,
+  ): Detection | undefined {
+    const anchor = this.anchor;
+    if (anchor === undefined || Math.exp(level - anchor) - 1 < GREYHOUND_MIN_SHIFT) return undefined;
+    return this.detect(
+      observation,
+      candidate,
+      anchor,
+      level,
+      Math.exp(level - anchor) - 1,
+      '; reached by drifts below 10 % each',
+    );
   }
 
   private rebase(logs: readonly number[]): void {
