@@ -49,6 +49,28 @@ const CLIP_FLOOR = Math.log(1.1);
 /** Log ratios the noise estimate samples at most (an even stride over the window). */
 const SIGMA_SAMPLE = 1 << 16;
 
+/** Reports whose σ̂ the noise estimate pools (a median of them). */
+const SIGMA_HISTORY = 20;
+
+/** Jobs with fewer ranks than this hold each rank against the median of the others. */
+const LEAVE_ONE_OUT = 32;
+
+/** The median of `sorted` (ascending, at least 2 values) less one copy of `value`, which it holds. */
+function medianWithout(sorted: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  const removed = lo;
+  const at = (i: number) => sorted[i < removed ? i : i + 1] as number;
+  const n = sorted.length - 1;
+  const mid = n >> 1;
+  return n % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+}
+
 /** Options of {@link RankStragglerDetector}. */
 export interface RankStragglerOptions {
   /** The host of a rank (default `host-<rank ÷ 8>`, eight GPUs a host). */
@@ -83,6 +105,8 @@ export class RankStragglerDetector {
   private readonly signal: RankStragglerOptions['signal'];
   private readonly reportSeconds: number;
   private readonly windowSeconds: number;
+  /** The σ̂ of the last reports, oldest first. */
+  private readonly sigmas: number[] = [];
   readonly detections: Detection[] = [];
   /** Reports made. */
   reports = 0;
@@ -125,9 +149,17 @@ export class RankStragglerDetector {
     const row = this.next * this.ranks;
     // The slower side is positive: a longer section, or a lower clock.
     const sign = this.signal?.lowerIsSlower === true ? -1 : 1;
+    // A small job's median is pulled by each rank itself (the deviations, and σ̂ with them, read low: about 15 %
+    // at 8 ranks): below LEAVE_ONE_OUT ranks each rank is held against the median of the others.
+    const own = valid < LEAVE_ONE_OUT;
     for (let r = 0; r < this.ranks; r++) {
       const s = sections[r] as number;
-      this.logs[row + r] = Number.isFinite(s) && s > 0 ? sign * Math.log(s / median) : 0;
+      if (!(Number.isFinite(s) && s > 0)) {
+        this.logs[row + r] = 0;
+        continue;
+      }
+      const reference = own ? medianWithout(sorted, s) : median;
+      this.logs[row + r] = sign * Math.log(s / reference);
     }
     this.times[this.next] = time;
     this.next = (this.next + 1) % MAX_WINDOW_ITERATIONS;
@@ -168,7 +200,11 @@ export class RankStragglerDetector {
     }
     sample.sort((a, b) => a - b);
     const centre = sortedMedian(sample) as number;
-    const sigma = Math.max(MAD_TO_SIGMA * sortedMad(sample, centre), 1e-6);
+    // The job's noise: this window's σ̂ pooled with the last reports' (a median of up to SIGMA_HISTORY of them), so
+    // that a small job's few values do not make the level itself noisy.
+    this.sigmas.push(Math.max(MAD_TO_SIGMA * sortedMad(sample, centre), 1e-6));
+    if (this.sigmas.length > SIGMA_HISTORY) this.sigmas.shift();
+    const sigma = sortedMedian([...this.sigmas].sort((a, b) => a - b)) as number;
     const clip = Math.max(CLIP_SIGMAS * sigma, CLIP_FLOOR);
     // The flag level of a mean over the newest m iterations: max(ln 1.05, z σ̂ / √m), Bonferroni over the ranks
     // and the window's lengths (z is Φ⁻¹(1 − α / (ranks · window))). A strong straggler is flagged after two
