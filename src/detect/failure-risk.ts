@@ -16,7 +16,7 @@
  * Pure: no Node APIs. Memory: one record per host and counter.
  * @module
  */
-import type { Detection } from './types.js';
+import { type Detection, keep, MAX_KEPT_DETECTIONS } from './types.js';
 
 /** The score's decay time constant: two hours (a burst within hours, not a month's trickle, predicts a failure). */
 export const DECAY_SECONDS = 2 * 3600;
@@ -104,6 +104,8 @@ const label = (event: ErrorEvent) =>
 export class FailureRiskDetector {
   private readonly hosts = new Map<string, HostState>();
   readonly detections: Detection[] = [];
+  /** Detections past {@link MAX_KEPT_DETECTIONS}, counted only. */
+  dropped = 0;
 
   private state(host: string): HostState {
     let state = this.hosts.get(host);
@@ -152,7 +154,7 @@ export class FailureRiskDetector {
       evidence: `${host}: error score ${state.score.toFixed(2)} ≥ ${RISK_THRESHOLD} (decayed sum of weighted events, τ = ${DECAY_SECONDS / 3600} h): ${state.recent.map((e) => e.label).join(', ')}`,
       signals: { score: state.score, events: state.recent.length },
     };
-    this.detections.push(detection);
+    if (!keep(this.detections, detection)) this.dropped++;
     return [detection];
   }
 

@@ -19,7 +19,7 @@
  * Pure: no Node APIs. Streaming: O(window) per step, no growth with run length.
  * @module
  */
-import type { Detection } from './types.js';
+import { type Detection, keep, MAX_KEPT_DETECTIONS } from './types.js';
 import { RollingWindow } from './window.js';
 
 /** Steady steps the stall rule's median and MAD are taken over. */
@@ -63,8 +63,11 @@ export interface StallEpisode {
 export class StallDetector {
   private readonly window = new RollingWindow(STALL_WINDOW);
   private readonly pending: StepObservation[] = [];
-  /** The episodes so far, in order; the last one may still grow. */
+  /** The episodes so far, in order (at most {@link MAX_KEPT_DETECTIONS}); the open one may still grow. */
   readonly episodes: StallEpisode[] = [];
+  private open: StallEpisode | undefined;
+  /** Detections past {@link MAX_KEPT_DETECTIONS}, counted only. */
+  dropped = 0;
   /** Whether the first {@link MIN_STEADY} steps have been judged (the rule judges each step as it comes from then). */
   private started = false;
   /** Detections decided so far (each is returned once by `push`, and kept here). */
@@ -104,13 +107,14 @@ export class StallDetector {
     return out;
   }
 
-  /** Flags `point` against `threshold` (opening or extending an episode), else adds it to the window when `keep`. */
-  private judge(point: StepObservation, now: number, out: Detection[], threshold: number, keep: boolean): void {
+  /** Flags `point` against `threshold` (opening or extending an episode), else adds it to the window when asked. */
+  private judge(point: StepObservation, now: number, out: Detection[], threshold: number, addToWindow: boolean): void {
     const median = this.window.median() as number;
-    const episode = this.episodes.at(-1);
+    const episode = this.open;
     if (point.seconds > threshold) {
       const ratio = point.seconds / median;
-      if (episode !== undefined && point.step - episode.last < EPISODE_GAP) {
+      // A rewound counter (a resume) opens a new episode.
+      if (episode !== undefined && point.step >= episode.last && point.step - episode.last < EPISODE_GAP) {
         episode.last = point.step;
         if (ratio > episode.peakRatio) {
           episode.peakRatio = ratio;
@@ -118,7 +122,7 @@ export class StallDetector {
         }
         return;
       }
-      this.episodes.push({ first: point.step, last: point.step, peakStep: point.step, peakRatio: ratio });
+      this.open = { first: point.step, last: point.step, peakStep: point.step, peakRatio: ratio };
       const detection: Detection = {
         kind: 'stall',
         time: now,
@@ -129,11 +133,12 @@ export class StallDetector {
         evidence: `iteration ${point.step} took ${point.seconds.toPrecision(3)} s, ${(point.seconds / median).toFixed(1)}× the job's median ${median.toPrecision(3)} s (threshold ${threshold.toPrecision(3)} s: the larger of median + ${STALL_SIGMAS} σ̂ and ${STALL_FLOOR}× median)`,
         signals: { seconds: point.seconds, medianSeconds: median, thresholdSeconds: threshold },
       };
-      this.detections.push(detection);
+      if (keep(this.detections, detection)) this.episodes.push(this.open);
+      else this.dropped++;
       out.push(detection);
       return;
     }
-    if (keep) this.window.push(point.seconds);
+    if (addToWindow) this.window.push(point.seconds);
   }
 }
 
@@ -173,6 +178,8 @@ export class FailSlowDetector {
   private lastChange = Number.NEGATIVE_INFINITY;
   private lastStep = Number.NEGATIVE_INFINITY;
   readonly detections: Detection[] = [];
+  /** Detections past {@link MAX_KEPT_DETECTIONS}, counted only. */
+  dropped = 0;
 
   /** `stall`: the stall rule flagged this step (it is left out). */
   push(observation: StepObservation, stall = false): Detection[] {
@@ -266,7 +273,7 @@ export class FailSlowDetector {
         : `step time fell ${(-shift * 100).toFixed(0)} % from iteration ${candidate.step}: ${levelSeconds.toPrecision(3)} s against ${referenceSeconds.toPrecision(3)} s`,
       signals: { shift, referenceSeconds, levelSeconds, detectedAtStep: observation.step, changeTime: candidate.time },
     };
-    this.detections.push(detection);
+    if (!keep(this.detections, detection)) this.dropped++;
     this.lastChange = candidate.step;
     this.anchor = level;
     // Re-base: the new level is the reference from here on, for both sides.

@@ -27,7 +27,7 @@
  * @module
  */
 import { probit } from 'simple-statistics';
-import type { Detection } from './types.js';
+import { type Detection, keep, MAX_KEPT_DETECTIONS } from './types.js';
 import { MAD_TO_SIGMA, sortedMad, sortedMedian } from './window.js';
 
 /** Seconds between two reports (NVRx reports every 60 s by default, `report_time_interval`; here 12× as often, about every iteration of a multi-second step). */
@@ -108,6 +108,8 @@ export class RankStragglerDetector {
   /** The σ̂ of the last reports, oldest first. */
   private readonly sigmas: number[] = [];
   readonly detections: Detection[] = [];
+  /** Detections past {@link MAX_KEPT_DETECTIONS}, counted only. */
+  dropped = 0;
   /** Reports made. */
   reports = 0;
 
@@ -290,7 +292,7 @@ export class RankStragglerDetector {
         },
       };
       out.push(detection);
-      this.detections.push(detection);
+      if (!keep(this.detections, detection)) this.dropped++;
     }
     return out;
   }

@@ -90,3 +90,13 @@ export interface Action {
   /** Unix seconds (or run seconds) when it was proposed. */
   readonly time: number;
 }
+
+/** Detections a detector keeps at most (the rest are counted in its `dropped`): memory stays bounded in run length. */
+export const MAX_KEPT_DETECTIONS = 100_000;
+
+/** Appends `item` unless `list` holds {@link MAX_KEPT_DETECTIONS}; whether it was kept. */
+export function keep<T>(list: T[], item: T): boolean {
+  if (list.length >= MAX_KEPT_DETECTIONS) return false;
+  list.push(item);
+  return true;
+}
