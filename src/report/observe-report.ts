@@ -188,6 +188,9 @@ function stragglerTable(outcome: ObserveOutcome): TextTable | undefined {
   return { headers: ['straggler detector', 'value'], rows };
 }
 
+/** Detections marked on the step chart at most. */
+const MAX_MARKED = 200;
+
 /** Detections shown in a report table at most (the JSON carries them all). */
 const DETECTIONS_SHOWN = 20;
 
@@ -400,15 +403,45 @@ function stepChart(outcome: ObserveOutcome): string {
   // Clip the y axis at the P99 of the logged times and the band, so that a few stalls do not flatten the chart.
   const p99 = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 1;
   const top = Math.max(p99, step.band.high) * 1.1;
+  // `--detect`: the iterations where a stall episode began or the step time changed, as rules on the chart.
+  const STALL = 'stall detected';
+  const CHANGE = 'fail-slow change detected';
+  const marked = (outcome.detect?.detections ?? [])
+    .filter(
+      (d) => d.step !== undefined && (d.kind === 'stall' || (d.kind === 'fail-slow' && (d.signals?.shift ?? 0) > 0)),
+    )
+    .slice(0, MAX_MARKED)
+    .map((d) => ({ step: d.step as number, kind: d.kind === 'stall' ? STALL : CHANGE }));
+  const kinds = [STALL, CHANGE].filter((k) => marked.some((m) => m.kind === k));
   const svg = renderChart('observe-steps', {
     ariaLabel: 'step time against the plan',
     height: 280,
     marginLeft: 60,
     x: { label: 'iteration', grid: true },
     y: { label: 'seconds per iteration', domain: [0, top], grid: true, clamp: true },
-    color: { domain: [MEASURED, PREDICTED, BAND], range: [PALETTE.blue, PALETTE.orange, '#ffd0a3'], legend: true },
+    color: {
+      domain: [MEASURED, PREDICTED, BAND, ...kinds],
+      range: [
+        PALETTE.blue,
+        PALETTE.orange,
+        '#ffd0a3',
+        ...kinds.map((k) => (k === STALL ? PALETTE.red : PALETTE.purple)),
+      ],
+      legend: true,
+    },
     marks: [
       ...planMarks(step, [first, last], BAND, PREDICTED, ['model band', 'predicted step']),
+      ...(marked.length > 0
+        ? [
+            Plot.ruleX(marked, {
+              x: 'step',
+              stroke: 'kind',
+              strokeWidth: 1.5,
+              strokeDasharray: '4,3',
+              ariaDescription: 'detections',
+            }),
+          ]
+        : []),
       Plot.dot(points, {
         x: 'step',
         y: 'seconds',
@@ -420,7 +453,11 @@ function stepChart(outcome: ObserveOutcome): string {
       Plot.ruleY([0]),
     ],
   });
-  const caption = `${formatInteger(points.length)} logged step times (thinned to at most 2,000) from iteration ${formatInteger(first)} to ${formatInteger(last)}; predicted ${plainNumber(step.predicted)} s, band ${plainNumber(step.band.low)}–${plainNumber(step.band.high)} s; measured median ${plainNumber(step.actual ?? Number.NaN)} s; the axis is cut at ${plainNumber(top)} s.`;
+  const detections =
+    marked.length > 0
+      ? ` Dashed lines: ${formatInteger(marked.length)} detections (stall episodes and step-time changes).`
+      : '';
+  const caption = `${formatInteger(points.length)} logged step times (thinned to at most 2,000) from iteration ${formatInteger(first)} to ${formatInteger(last)}; predicted ${plainNumber(step.predicted)} s, band ${plainNumber(step.band.low)}–${plainNumber(step.band.high)} s; measured median ${plainNumber(step.actual ?? Number.NaN)} s; the axis is cut at ${plainNumber(top)} s.${detections}`;
   return chartFigure(svg, caption, 'step time against the plan');
 }
 
