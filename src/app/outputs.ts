@@ -305,7 +305,9 @@ export const CompareOutputSchema = z.object({
 const ErrorSummaryOutput = z.object({ rows: count(), medianPct: finite(), meanPct: finite(), p90Pct: finite() });
 const ValidationRowOutput = z.object({
   id: z.string(),
+  set: z.string(),
   source: z.string(),
+  framework: z.string(),
   model: z.string(),
   gpu: z.string(),
   gpus: count(),
@@ -316,6 +318,7 @@ const ValidationRowOutput = z.object({
   predicted: finite(),
   error: finite(),
   absPctError: finite(),
+  filled: z.array(z.string()),
 });
 
 /** `tokenworks validate --json`. */
@@ -324,6 +327,7 @@ export const ValidateOutputSchema = z.object({
   skipped: z.array(
     z.object({
       id: z.string(),
+      set: z.string().optional(),
       model: z.string(),
       reason: z.string(),
       kind: z.enum(['unsupported', 'infeasible', 'invalid']),
@@ -354,6 +358,27 @@ export const EmulateOutputSchema = z.object({
     rewinds: count(),
     iterations: count(),
     lines: count(),
+    /** `--faults`: each injected fault (seconds from the run's start, and wall-clock ISO times). */
+    faults: z
+      .array(
+        z.object({
+          index: count(),
+          kind: z.enum(['slow-host', 'thermal', 'flapping-link', 'error-burst']),
+          host: z.string(),
+          hostIndex: count(),
+          gpus: z.array(count()),
+          start: finite(),
+          end: finite(),
+          settings: z.record(z.string(), z.union([finite(), z.string()])),
+          events: count().optional(),
+          failure: z
+            .object({ t: finite(), xid: count(), interruption: z.boolean(), cause: z.string().optional() })
+            .optional(),
+          startTime: z.string(),
+          endTime: z.string(),
+        }),
+      )
+      .optional(),
   }),
   notes: z.array(z.string()),
 });

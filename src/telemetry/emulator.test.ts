@@ -3,13 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { designOfPlan } from '../app/design.js';
 import { defaultFacility } from '../app/facility.js';
+import { ReplicaStreams } from '../sim/index.js';
 import { loadSpec } from '../spec/load.js';
 import { type RunResult, simulateRun } from '../twin/run.js';
 import { type TwinConfig, twinConfig } from '../twin/setup.js';
 import { normaliseDcgm } from './dcgm.js';
 import { type EmulatedRun, emulateDcgm, emulateRun, noiseRatios, pythonExponent } from './emulator.js';
+import { FAULT_STREAM, type FaultSpec, injectFaults, stepSegments } from './emulator-faults.js';
 import { DOWNTIME_CAUSES, observedKpis } from './kpis.js';
-import { readMegatronCiGolden } from './megatron-ci.js';
+import { median, readMegatronCiGolden } from './megatron-ci.js';
 import { parseStepLog, toStepPoints } from './step-log.js';
 
 const GOLDEN = fileURLToPath(
@@ -162,5 +164,120 @@ describe('emulateRun', () => {
     expect(bounded.truth.lines).toBeLessThanOrEqual(1000);
     expect(bounded.notes.join('\n')).toMatch(/log interval raised .*no noise series/s);
     expect(parseStepLog(bounded.log).malformed).toEqual([]);
+  });
+});
+
+describe('fault injection', () => {
+  let twin: { run: RunResult; config: TwinConfig };
+  beforeAll(() => {
+    twin = emulate(7);
+  });
+  const inject = (specs: FaultSpec[]) => {
+    const { run, config } = twin;
+    const interruptions = run.events.flatMap((e) =>
+      e.kind === 'interruption' ? [{ t: e.t, ...(e.cause !== undefined && { cause: e.cause }) }] : [],
+    );
+    return injectFaults(
+      specs,
+      {
+        nodes: config.nodes,
+        gpusPerNode: config.gpusPerNode,
+        wallSeconds: run.summary.wallDays * 86400,
+        interruptions,
+      },
+      new ReplicaStreams(run.seed, 0).stream(FAULT_STREAM),
+    );
+  };
+  const emulateWith = (faults?: ReturnType<typeof inject>['faults']) =>
+    emulateRun({
+      run: twin.run,
+      config: twin.config,
+      globalBatchSequences: 1024,
+      sequenceLength: 8192,
+      noise: noise(),
+      ...(faults && { faults }),
+    });
+
+  it('takes the largest factor where faults overlap', () => {
+    expect(
+      stepSegments([
+        { start: 0, end: 10, factor: 1.2 },
+        { start: 5, end: 8, factor: 2 },
+        { start: 8, end: 12, factor: 1.2 },
+      ]),
+    ).toEqual([
+      { start: 0, end: 5, factor: 1.2 },
+      { start: 5, end: 8, factor: 2 },
+      { start: 8, end: 12, factor: 1.2 },
+    ]);
+  });
+
+  it('slows the log by the slow host’s factor while it lasts and lists it in the truth', () => {
+    const { faults } = inject([{ kind: 'slow-host', host: 2, startHours: 20, durationHours: 10, slowdown: 1.5 }]);
+    const healthy = emulateWith();
+    const slowed = emulateWith(faults);
+    const times = (log: string) =>
+      toStepPoints(parseStepLog(log).samples).map((p) => ({
+        t: (p.time ?? 0) - Date.UTC(2026, 0, 1) / 1000,
+        s: p.iterationSeconds ?? 0,
+      }));
+    const beforeFault = (log: string) => times(log).filter((p) => p.t < 20 * 3600);
+    expect(beforeFault(slowed.log)).toEqual(beforeFault(healthy.log));
+    const inside = (log: string) =>
+      median(
+        times(log)
+          .filter((p) => p.t > 21 * 3600 && p.t < 29 * 3600)
+          .map((p) => p.s),
+      ) ?? 0;
+    expect(inside(slowed.log) / inside(healthy.log)).toBeCloseTo(1.5, 1);
+    expect(slowed.truth.faults?.[0]).toMatchObject({
+      kind: 'slow-host',
+      host: 'host-0002',
+      start: 72_000,
+      end: 108_000,
+    });
+    expect(slowed.truth.faults?.[0]?.startTime).toBe('2026-01-01T20:00:00.000Z');
+    expect(slowed.eventList.filter((e) => e.kind === 'fault')).toHaveLength(1);
+    expect(healthy.truth.faults).toBeUndefined();
+  });
+
+  it('changes only the faulty GPUs in the scrape files, and places an error burst before the twin’s next failure', () => {
+    const failure = twin.run.events.find((e) => e.kind === 'interruption' && e.t > 30 * 3600);
+    expect(failure).toBeDefined();
+    const { faults } = inject([
+      { kind: 'thermal', host: 1, gpu: 3, startHours: 10, durationHours: 20, temperatureC: 91, clockRatio: 0.75 },
+      { kind: 'error-burst', host: 4, gpu: 6, startHours: 24, durationHours: 6, eventsPerHour: 5, failure: 'next' },
+    ]);
+    const burst = faults.faults[1];
+    expect(burst?.end).toBe(failure?.t);
+    expect(burst?.failure).toMatchObject({ xid: 79, interruption: true });
+    expect((burst?.end ?? 0) - (burst?.start ?? 0)).toBeCloseTo(6 * 3600, 6);
+    const plain = emulateDcgm(twin, { modelName: 'x', idleW: 120 }, { maxSamples: 1e9 }).files;
+    const faulty = emulateDcgm({ ...twin, faults }, { modelName: 'x', idleW: 120 }, { maxSamples: 1e9 }).files;
+    // Host 0's base fields: the same lines.
+    const base = (text: string) =>
+      text.split('\n').filter((l) => /^DCGM_FI_DEV_(SM_CLOCK|GPU_TEMP|POWER_USAGE|GPU_UTIL)\{/.test(l));
+    expect(base(faulty[0]?.text ?? '')).toEqual(base(plain[0]?.text ?? ''));
+    const samples = (host: number) => normaliseDcgm(faulty[host]?.text ?? '').samples;
+    const at = (host: number, gpu: string, field: string, hours: number) =>
+      samples(host).find(
+        (s) => s.gpuKey?.endsWith(gpu) && s.field === field && s.timestamp === Date.UTC(2026, 0, 1) + hours * 3600_000,
+      )?.value;
+    const gpu3 = `-0001-0003`;
+    // Hour 15: the job runs (every GPU busy) and GPU 3 of host 1 is throttled.
+    expect(at(1, gpu3, 'DCGM_FI_DEV_GPU_UTIL', 15)).toBeGreaterThan(90);
+    expect(at(1, gpu3, 'DCGM_FI_DEV_GPU_TEMP', 15)).toBeGreaterThan(85);
+    expect(at(1, gpu3, 'DCGM_FI_DEV_SM_CLOCK', 15)).toBeLessThan(0.8 * 1980);
+    expect(at(1, gpu3, 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS', 15)).toBe(0x60);
+    expect(at(1, '-0001-0002', 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS', 15)).toBe(0);
+    expect(at(1, gpu3, 'DCGM_FI_DEV_GPU_TEMP', 5)).toBeLessThan(80);
+    // The XID 79 shows at the first scrape after the failure; the counters only grow.
+    const scrapeAfter = Math.ceil((failure?.t ?? 0) / 3600 + 1e-9);
+    expect(at(4, '-0004-0006', 'DCGM_FI_DEV_XID_ERRORS', scrapeAfter)).toBe(79);
+    const sbe = samples(4)
+      .filter((s) => s.gpuKey?.endsWith('-0004-0006') && s.field === 'DCGM_FI_DEV_ECC_SBE_VOL_TOTAL')
+      .map((s) => s.value);
+    expect(sbe.every((v, k) => k === 0 || v >= (sbe[k - 1] as number))).toBe(true);
+    expect(samples(0).some((s) => s.field === 'DCGM_FI_DEV_XID_ERRORS' && s.value !== 0)).toBe(false);
   });
 });

@@ -25,6 +25,11 @@
  *   the twin did, to within the step noise. Their cost is not downtime in ETTR.
  * The noise series carries the step-time spread. A failure inside an iteration loses that partial iteration.
  *
+ * Injected faults (`input.faults`, drawn by emulator-faults.ts) multiply the step time while they last (the largest
+ * factor in force), change their GPUs in the scrape files, and are listed in the ground truth: a `fault` line in the
+ * events per fault (at its start, with its end) and `faults` in `truth.json`. Without faults the output is as before,
+ * byte for byte.
+ *
  * Pure: no Node APIs. The same replica and noise give the same bytes.
  * @module
  */
@@ -32,6 +37,13 @@ import { ReplicaStreams } from '../sim/index.js';
 import type { RunResult } from '../twin/run.js';
 import { BADPUT_CAUSES } from '../twin/run.js';
 import type { TwinConfig } from '../twin/setup.js';
+import {
+  type EmulatorFaults,
+  FAULT_COUNTERS,
+  type FaultKind,
+  type GpuEffect,
+  type InjectedFault,
+} from './emulator-faults.js';
 import { median } from './megatron-ci.js';
 
 /** Most log lines the emulator writes by default; a longer run raises the log interval. */
@@ -39,7 +51,8 @@ export const MAX_EMULATED_LINES = 200_000;
 
 /**
  * The random stream of the step-time noise ({@link ReplicaStreams} index), past the twin's own (src/twin/run.ts
- * uses 0 to 35), so emulating never shifts the twin's numbers.
+ * uses 0 to 35), so emulating never shifts the twin's numbers. The dcgm spread uses `NOISE_STREAM + 2` (50) and
+ * the injected faults 51 (emulator-faults.ts `FAULT_STREAM`).
  */
 const NOISE_STREAM = 48;
 const LOSS_STREAM = 49;
@@ -54,6 +67,8 @@ export interface EmulatorInput {
   readonly sequenceLength: number;
   /** Iteration times (seconds) whose ratios to their median are resampled; absent or empty: no noise. */
   readonly noise?: readonly number[];
+  /** Injected faults (emulator-faults.ts `injectFaults`); absent: none. */
+  readonly faults?: EmulatorFaults;
 }
 
 /** Options of {@link emulateRun}. */
@@ -72,7 +87,16 @@ export interface EmulatorOptions {
 export interface EmulatedEvent {
   /** Seconds from the start. */
   readonly t: number;
-  readonly kind: 'start' | 'interruption' | 'maintenance' | 'waiting' | 'resumed' | 'checkpoint' | 'finished' | 'end';
+  readonly kind:
+    | 'start'
+    | 'interruption'
+    | 'maintenance'
+    | 'waiting'
+    | 'resumed'
+    | 'checkpoint'
+    | 'finished'
+    | 'end'
+    | 'fault';
   readonly cause?: string;
   /** Iterations completed when it happened. */
   readonly iteration: number;
@@ -85,7 +109,15 @@ export interface EmulatedEvent {
    * merges with the one before (one gap between two lines), so the log cannot show them on their own either.
    */
   readonly unlogged?: boolean;
+  /** Faults: the kind injected, its host, its GPUs and when it ends (seconds from the start). */
+  readonly fault?: FaultKind;
+  readonly host?: string;
+  readonly gpus?: readonly number[];
+  readonly end?: number;
 }
+
+/** An injected fault in `truth.json`, with its wall-clock start and end (ISO 8601, UTC). */
+export type TruthFault = InjectedFault & { readonly startTime: string; readonly endTime: string };
 
 /** `truth.json`: the twin's own figures for the run. */
 export interface EmulatorTruth {
@@ -109,6 +141,8 @@ export interface EmulatorTruth {
   readonly iterations: number;
   readonly lines: number;
   readonly noisePoints: number;
+  /** The injected faults (only when faults were given). */
+  readonly faults?: readonly TruthFault[];
 }
 
 /** The emulated run: the log text, the events as JSON lines, the truth, and notes on what was decided. */
@@ -208,11 +242,34 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     const s = segments[segment];
     return s !== undefined && s.start <= t ? s.speed : 1;
   };
+  // The injected faults' step-time factor, read forward too.
+  const faultSegments = input.faults?.stepSegments ?? [];
+  let faultSegment = 0;
+  const faultFactorAt = (t: number) => {
+    while (faultSegment < faultSegments.length && (faultSegments[faultSegment] as { end: number }).end <= t) {
+      faultSegment++;
+    }
+    const s = faultSegments[faultSegment];
+    return s !== undefined && s.start <= t ? s.factor : 1;
+  };
   const durationOfNext = () => {
     const ratio = ratios.length === 0 ? 1 : (ratios[Math.floor(noise.uniform() * ratios.length)] as number);
     const extra = first ? (firstFactor - 1) * step : 0;
-    // Step time = nominal × noise ratio ÷ the job's speed (job.ts: speed = nominal step / step while running).
-    return (step * ratio) / speedAt(now) + extra;
+    // Step time = nominal × noise ratio ÷ the job's speed (job.ts: speed = nominal step / step while running),
+    // × the injected faults' factor (1 without them: the same bytes).
+    const nominal = (step * ratio) / speedAt(now);
+    return (faultSegments.length === 0 ? nominal : nominal * faultFactorAt(now)) + extra;
+  };
+  // The iteration reached when each injected fault starts (faults in start order).
+  const injected = [...(input.faults?.faults ?? [])].sort((a, b) => a.start - b.start);
+  const faultIterations: number[] = [];
+  const passFaults = (before: number) => {
+    while (
+      faultIterations.length < injected.length &&
+      (injected[faultIterations.length] as InjectedFault).start < before
+    ) {
+      faultIterations.push(iteration);
+    }
   };
   const { checkpoint } = config;
   const checkpointGap = checkpoint.mode === 'blocking' ? checkpoint.writeSeconds : checkpoint.stallSeconds;
@@ -229,6 +286,7 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
         nextCheckpoint = now + checkpoint.intervalSeconds;
       }
       const d = durationOfNext();
+      if (injected.length > 0) passFaults(Math.min(now + d, end));
       if (now + d > end) return false;
       now += d;
       first = false;
@@ -310,6 +368,22 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     if (running) done = runUntil(wall);
   }
   events.push({ t: done ? now : wall, kind: done ? 'finished' : 'end', iteration });
+  if (injected.length > 0) {
+    passFaults(Number.POSITIVE_INFINITY);
+    injected.forEach((f, k) => {
+      events.push({
+        t: f.start,
+        kind: 'fault',
+        fault: f.kind,
+        host: f.host,
+        gpus: f.gpus,
+        end: f.end,
+        iteration: faultIterations[k] as number,
+      });
+    });
+    // Fault lines among the others by time (a stable sort: the others keep their order).
+    events.sort((a, b) => a.t - b.t);
+  }
   if (run.eventsDropped > 0) notes.push(`the twin dropped ${run.eventsDropped} events; the emulated log stops short`);
   if (run.speedSegmentsDropped > 0) {
     notes.push(`the twin dropped ${run.speedSegmentsDropped} speed segments; past them the log runs at full speed`);
@@ -335,6 +409,13 @@ export function emulateRun(input: EmulatorInput, options: EmulatorOptions = {}):
     iterations: iteration,
     lines: lines.length,
     noisePoints: ratios.length,
+    ...(input.faults !== undefined && {
+      faults: input.faults.faults.map((f) => ({
+        ...f,
+        startTime: new Date(startMs + Math.round(f.start * 1000)).toISOString(),
+        endTime: new Date(startMs + Math.round(f.end * 1000)).toISOString(),
+      })),
+    }),
   };
   return {
     log: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
@@ -367,6 +448,22 @@ const DCGM_FIELDS = [
 ] as const;
 
 /**
+ * The fields written beside those when faults are injected (every GPU of every host, as an exporter configured
+ * for them would), with dcgm-exporter's help texts and types (etc/default-counters.csv, dcp-metrics-included.csv).
+ */
+/* The counters in emulator-faults.ts FAULT_COUNTERS order. */
+const FAULT_FIELDS: readonly (readonly [string, string, 'gauge' | 'counter'])[] = [
+  ['DCGM_FI_DEV_CLOCKS_EVENT_REASONS', 'Current clock event reasons (bitmask).', 'gauge'],
+  ['DCGM_FI_DEV_XID_ERRORS', 'Value of the last XID error encountered.', 'gauge'],
+  ['DCGM_FI_DEV_ECC_SBE_VOL_TOTAL', 'Total number of single-bit volatile ECC errors.', 'counter'],
+  ['DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS', 'Number of remapped rows for correctable errors.', 'counter'],
+  ['DCGM_FI_DEV_PCIE_REPLAY_COUNTER', 'Total number of PCIe retries.', 'counter'],
+  ['DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL', 'Total number of NVLink flow-control CRC errors.', 'counter'],
+];
+/** The clock-event bit of an idle GPU (gpu-signals.ts `gpu_idle`). */
+const GPU_IDLE_BIT = 0x1;
+
+/**
  * One dcgm-exporter scrape file per host (`dcgm/host-NNNN.prom`): the Prometheus text exposition 0.0.4 of
  * SM clock, temperature, power and utilisation per GPU, one scrape per timeline bucket of the replica, each sample
  * time-stamped (ms) and each family's samples of every scrape in one group (the format declares a family once), labels as dcgm-exporter renders them (`internal/pkg/rendermetrics/render_metrics.go`: `gpu`,
@@ -374,9 +471,13 @@ const DCGM_FIELDS = [
  * busy share of the running-minus-idle facility power spread over the GPUs (src/twin/setup.ts levels), with a
  * seeded ±2% spread per GPU and sample; clock, temperature and utilisation follow the busy share. Scrapes are
  * thinned to keep all files under {@link MAX_DCGM_SAMPLES} sample lines.
+ *
+ * With `faults`, every GPU also reports its clock-event bitmask, last XID and the error counters of
+ * {@link FAULT_FIELDS}, and a faulty GPU's values change at the scrapes inside its fault (emulator-faults.ts); the
+ * healthy GPUs' values are those written without faults (the faults draw from their own stream).
  */
 export function emulateDcgm(
-  input: Pick<EmulatorInput, 'run' | 'config'>,
+  input: Pick<EmulatorInput, 'run' | 'config' | 'faults'>,
   gpus: DcgmGpus,
   options: { readonly startMs?: number; readonly maxSamples?: number } = {},
 ): { readonly files: { readonly name: string; readonly text: string }[]; readonly notes: string[] } {
@@ -386,7 +487,12 @@ export function emulateDcgm(
   const notes: string[] = [];
   const buckets = timeline.powerMW.mean.length;
   const gpuCount = config.nodes * config.gpusPerNode;
-  const perScrape = gpuCount * DCGM_FIELDS.length;
+  const { faults } = input;
+  const fields: readonly (readonly [string, string, string])[] = [
+    ...DCGM_FIELDS.map(([field, help]) => [field, help, 'gauge'] as const),
+    ...(faults === undefined ? [] : FAULT_FIELDS),
+  ];
+  const perScrape = gpuCount * fields.length;
   const maxScrapes = Math.max(1, Math.floor((options.maxSamples ?? MAX_DCGM_SAMPLES) / perScrape));
   const stride = Math.max(1, Math.ceil(buckets / maxScrapes));
   if (stride > 1) notes.push(`DCGM scrapes thinned to one every ${stride} timeline buckets`);
@@ -397,24 +503,75 @@ export function emulateDcgm(
   const maxClock = gpus.maxSmClockMHz ?? 1980;
   const idleClock = gpus.idleSmClockMHz ?? 345;
   // One group per metric family and host, every scrape's samples in it (0.0.4: a family's lines form one group).
-  const hosts: string[][][] = Array.from({ length: config.nodes }, () => DCGM_FIELDS.map(() => []));
+  const hosts: string[][][] = Array.from({ length: config.nodes }, () => fields.map(() => []));
+  // Faults: the effects on each GPU (key host × gpusPerNode + gpu), the counters and last XIDs so far.
+  const effects = new Map<number, GpuEffect[]>();
+  for (const e of faults?.gpuEffects ?? []) {
+    const key = e.host * config.gpusPerNode + e.gpu;
+    effects.set(key, [...(effects.get(key) ?? []), e]);
+  }
+  const counterIndex = new Map<string, number>(FAULT_COUNTERS.map((c, k) => [c, k]));
+  const counters = new Map<number, number[]>();
+  const xids = new Map<number, number>();
+  const errors = faults?.errors ?? [];
+  let nextError = 0;
   const modelName = gpus.modelName.replace(/["\\]/g, '\\$&');
   for (let b = 0; b < buckets; b += stride) {
     const mean = timeline.powerMW.mean[b] ?? power.idleMW;
     const busy = swingMW > 0 ? Math.min(1, Math.max(0, (mean - power.idleMW) / swingMW)) : 0;
     const ms = startMs + Math.round((b + 1) * timeline.bucketSeconds * 1000);
+    const at = (b + 1) * timeline.bucketSeconds;
+    for (; nextError < errors.length && (errors[nextError] as { t: number }).t <= at; nextError++) {
+      const e = errors[nextError] as (typeof errors)[number];
+      const key = e.host * config.gpusPerNode + e.gpu;
+      if ('xid' in e) xids.set(key, e.xid);
+      else {
+        const row = counters.get(key) ?? FAULT_COUNTERS.map(() => 0);
+        const k = counterIndex.get(e.counter) as number;
+        row[k] = (row[k] as number) + e.count;
+        counters.set(key, row);
+      }
+    }
     hosts.forEach((groups, host) => {
       const hostname = `host-${String(host).padStart(4, '0')}`;
-      const values: number[][] = DCGM_FIELDS.map(() => []);
+      const values: number[][] = fields.map(() => []);
       for (let g = 0; g < config.gpusPerNode; g++) {
         const jitter = () => 1 + 0.02 * Math.max(-3, Math.min(3, spread.normal()));
-        const gpuBusy = host * config.gpusPerNode + g < config.gpus ? busy : 0;
-        values[0]?.push(Math.round(gpuBusy > 0 ? Math.min(maxClock, maxClock * jitter()) : idleClock));
-        values[1]?.push(Math.round((32 + 36 * gpuBusy) * jitter()));
-        values[2]?.push(Number(((gpus.idleW + gpuBusy * activeGpuW) * jitter()).toFixed(3)));
-        values[3]?.push(Math.min(100, Math.round(100 * gpuBusy * jitter())));
+        const key = host * config.gpusPerNode + g;
+        const gpuBusy = key < config.gpus ? busy : 0;
+        if (faults === undefined) {
+          values[0]?.push(Math.round(gpuBusy > 0 ? Math.min(maxClock, maxClock * jitter()) : idleClock));
+          values[1]?.push(Math.round((32 + 36 * gpuBusy) * jitter()));
+          values[2]?.push(Number(((gpus.idleW + gpuBusy * activeGpuW) * jitter()).toFixed(3)));
+          values[3]?.push(Math.min(100, Math.round(100 * gpuBusy * jitter())));
+          continue;
+        }
+        // The same draws in the same order as without faults, then the faults' changes while the GPU is busy.
+        const clockJitter = gpuBusy > 0 ? jitter() : 1;
+        const temperatureJitter = jitter();
+        const powerJitter = jitter();
+        const utilisationJitter = jitter();
+        let clockFactor = 1;
+        let powerFactor = 1;
+        let temperature: number | undefined;
+        let reasons = gpuBusy > 0 ? 0 : GPU_IDLE_BIT;
+        for (const e of gpuBusy > 0 ? (effects.get(key) ?? []) : []) {
+          if (at < e.start || at >= e.end) continue;
+          clockFactor = Math.min(clockFactor, e.clockFactor);
+          powerFactor = Math.min(powerFactor, e.powerFactor);
+          if (e.temperatureC !== undefined) temperature = Math.max(temperature ?? 0, e.temperatureC);
+          reasons |= e.reasons;
+        }
+        values[0]?.push(Math.round(gpuBusy > 0 ? Math.min(maxClock, maxClock * clockJitter) * clockFactor : idleClock));
+        values[1]?.push(Math.round((32 + ((temperature ?? 68) - 32) * gpuBusy) * temperatureJitter));
+        values[2]?.push(Number(((gpus.idleW + gpuBusy * activeGpuW * powerFactor) * powerJitter).toFixed(3)));
+        values[3]?.push(Math.min(100, Math.round(100 * gpuBusy * utilisationJitter)));
+        values[4]?.push(reasons);
+        values[5]?.push(xids.get(key) ?? 0);
+        const row = counters.get(key);
+        for (let k = 0; k < FAULT_COUNTERS.length; k++) values[6 + k]?.push(row?.[k] ?? 0);
       }
-      DCGM_FIELDS.forEach(([field], f) => {
+      fields.forEach(([field], f) => {
         const lines = groups[f] as string[];
         (values[f] ?? []).forEach((value, g) => {
           const uuid = `GPU-${String(run.seed >>> 0).padStart(8, '0')}-${String(host).padStart(4, '0')}-${String(g).padStart(4, '0')}`;
@@ -429,9 +586,12 @@ export function emulateDcgm(
   return {
     files: hosts.map((groups, host) => ({
       name: `dcgm/host-${String(host).padStart(4, '0')}.prom`,
-      text: DCGM_FIELDS.map(
-        ([field, help], f) => `# HELP ${field} ${help}\n# TYPE ${field} gauge\n${(groups[f] ?? []).join('\n')}\n`,
-      ).join(''),
+      text: fields
+        .map(
+          ([field, help, type], f) =>
+            `# HELP ${field} ${help}\n# TYPE ${field} ${type}\n${(groups[f] ?? []).join('\n')}\n`,
+        )
+        .join(''),
     })),
     notes,
   };

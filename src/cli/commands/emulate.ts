@@ -5,11 +5,16 @@
  * dcgm-exporter scrape file per host: power, SM clock, temperature, utilisation per GPU). Step-time noise is resampled from a
  * Megatron CI iteration-time series: `--noise FILE`, or by default the shared series beside the checkout when it
  * is there (the package ships no third-party data; without a series there is no noise, and the command says so).
+ * `--faults FILE` (YAML or JSON) injects slow hosts, thermal throttling, flapping links and error bursts, listed in
+ * the ground truth (docs/operate.md § Fault injection; examples/faults/emulate-faults.yaml).
  * @module
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { parse as parseYaml } from 'yaml';
+import type { EmulateFaultsFile } from '../../app/emulate.js';
+import { TokenworksError } from '../../errors.js';
 import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { specFailure } from '../failure.js';
@@ -33,6 +38,10 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
       'iteration times to resample (a Megatron CI golden-values file or a training log); without it, no noise',
     )
     .option('--log-interval <n>', 'iterations per log line (Megatron --log-interval)', '1')
+    .option(
+      '--faults <file>',
+      'YAML/JSON list of faults to inject (slow-host, thermal, flapping-link, error-burst), listed in the ground truth',
+    )
     .option('--json', 'print truth.json and the files written as JSON')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
@@ -50,14 +59,38 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
           'no --noise file: every iteration takes the nominal step time (give a Megatron CI golden-values file or a training log to resample real step-time noise)',
         );
       }
-      const { runEmulate } = await import('../../app/emulate.js');
+      const { parseEmulateFaults, runEmulate } = await import('../../app/emulate.js');
+      let faults: EmulateFaultsFile | undefined;
+      if (options.faults !== undefined) {
+        let document: unknown;
+        try {
+          document = parseYaml(await readTextFile(options.faults));
+        } catch (error) {
+          if (error instanceof TokenworksError) throw error;
+          throw new TokenworksError('USAGE', `${options.faults} is not YAML or JSON: ${(error as Error).message}`);
+        }
+        const parsed = parseEmulateFaults(document);
+        if (!parsed.ok) throw specFailure(options.faults, parsed.issues);
+        faults = parsed.value;
+      }
       const result = await withRunner(threadsOption(undefined, output), (runner) =>
         runEmulate(
-          { spec, seed, logInterval, ...(days !== undefined && { days }), ...(noise && { noise }) },
+          {
+            spec,
+            seed,
+            logInterval,
+            ...(days !== undefined && { days }),
+            ...(noise && { noise }),
+            ...(faults && { faults }),
+          },
           { runner, progress: progressPort(output) },
         ),
       );
-      if (!result.ok) throw specFailure(file, result.issues);
+      if (!result.ok) {
+        // Faults out of the design's range are the faults file's problems.
+        const ofFaults = options.faults !== undefined && result.issues.every((i) => i.path.startsWith('faults'));
+        throw specFailure(ofFaults ? (options.faults as string) : file, result.issues);
+      }
       const outcome = result.value;
       for (const note of outcome.notes) output.info(note);
       const written: string[] = [];
