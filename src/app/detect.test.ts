@@ -44,6 +44,9 @@ describe('observe --detect helpers', () => {
     expect(near?.evidence).toMatch(/localised to node-3/);
     const [alone] = localise([failSlow], [gpu(1000 + LOCALISE_SECONDS + 1, 'far')]);
     expect(alone?.host).toBeUndefined();
+    // With 10-minute scrapes the window is two of them: a GPU flagged 16 min after the change still names it.
+    expect(localise([failSlow], [gpu(1000 + 960, 'node-7')], 600)[0]?.host).toBe('node-7');
+    expect(localise([failSlow], [gpu(1000 + 1300, 'node-7')], 600)[0]?.host).toBeUndefined();
     const recovery = { ...failSlow, signals: { shift: -0.2 } };
     expect(localise([recovery], [gpu(1000, 'node-3')])[0]?.host).toBeUndefined();
   });

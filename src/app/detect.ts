@@ -87,6 +87,8 @@ export class GpuDetectors {
   private scrape: { time: number; clock: Map<string, number>; temperature: Map<string, number> } | undefined;
   /** GPUs first seen after the first scrape (left out of the straggler signals). */
   lateGpus = 0;
+  /** Start times of the last scrapes (at most 64), for the scrape interval. */
+  private readonly scrapeTimes: number[] = [];
   samples = 0;
 
   push(sample: GpuSample): void {
@@ -117,10 +119,20 @@ export class GpuDetectors {
     }
   }
 
+  /** The median time between scrapes so far (0 before two). */
+  scrapeSeconds(): number {
+    const gaps = this.scrapeTimes.slice(1).map((t, i) => t - (this.scrapeTimes[i] as number));
+    return gaps.length === 0 ? 0 : (gaps.sort((a, b) => a - b)[gaps.length >> 1] as number);
+  }
+
   /** Ends the scrape being read (call once after the last sample). */
   flush(): void {
     const scrape = this.scrape;
     this.scrape = undefined;
+    if (scrape !== undefined) {
+      this.scrapeTimes.push(scrape.time);
+      if (this.scrapeTimes.length > 64) this.scrapeTimes.shift();
+    }
     if (scrape === undefined || this.gpus.length < 2) return;
     this.signals ??= {
       clock: gpuSignalDetector(this.gpus, 'smClock'),
@@ -187,17 +199,23 @@ export const LOCALISE_SECONDS = 120;
 
 /**
  * Fail-slow changes tied to a host where per-GPU data exists: the host of a GPU straggler detection from
- * {@link LOCALISE_SECONDS} before the change point to as long after the decision, the nearest to the change point;
- * the others unchanged. The log's
+ * {@link LOCALISE_SECONDS} (or two scrape intervals, if longer) before the change point to as long after the
+ * decision, the nearest to the change point; the others unchanged. The log's
  * time stamps and the scrapes' must share a clock (Unix seconds).
  */
-export function localise(stepDetections: readonly Detection[], gpuDetections: readonly Detection[]): Detection[] {
+export function localise(
+  stepDetections: readonly Detection[],
+  gpuDetections: readonly Detection[],
+  scrapeSeconds = 0,
+): Detection[] {
+  // A GPU is flagged at a scrape after the change: the window is at least two scrape intervals.
+  const bound = Math.max(LOCALISE_SECONDS, 2 * scrapeSeconds);
   return stepDetections.map((d) => {
     if (d.kind !== 'fail-slow' || (d.signals?.shift ?? 0) <= 0 || gpuDetections.length === 0) return d;
     let nearest: Detection | undefined;
     // From the change point's time to the decision's: the GPU may have been flagged at the onset.
-    const from = (d.signals?.changeTime ?? d.time) - LOCALISE_SECONDS;
-    const to = d.time + LOCALISE_SECONDS;
+    const from = (d.signals?.changeTime ?? d.time) - bound;
+    const to = d.time + bound;
     const distance = (g: Detection) => Math.abs(g.time - (d.signals?.changeTime ?? d.time));
     for (const g of gpuDetections) {
       if (g.host === undefined || g.kind !== 'straggler' || g.time < from || g.time > to) continue;
@@ -253,7 +271,7 @@ export async function runDetect(
   }
   const gpuDetections = input.gpu?.detections ?? [];
   const all = [
-    ...localise(steps.detections, gpuDetections),
+    ...localise(steps.detections, gpuDetections, input.gpu?.scrapeSeconds() ?? 0),
     ...megatronStragglers(input.stragglerReports ?? []),
     ...gpuDetections,
   ];

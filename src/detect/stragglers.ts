@@ -40,6 +40,12 @@ export const MIN_ITERATIONS = 2;
 export const MAX_WINDOW_ITERATIONS = 64;
 /** Smallest slowdown flagged: half the 10 % straggler the detector is held to (issue 13). */
 export const MIN_SHIFT = 0.05;
+/**
+ * The floor for a per-GPU signal: 8 %. A healthy GPU's SM clock sits at its boost top, so the GPU-to-GPU spread
+ * (and σ̂) can be nil and DVFS steps of a few percent would cross a 5 % floor; a throttled GPU drops 15–40 %
+ * (1.98 GHz to 1.14–1.5 GHz at the H100's power cap, ../shared/data/telemetry/h100-power-2026-11-25.csv).
+ */
+export const MIN_SIGNAL_SHIFT = 0.08;
 /** Family-wise chance of a false flag per report, over all ranks. */
 export const FAMILY_ALPHA = 0.001;
 /** One iteration's log ratio is clipped at this many σ̂ … */
@@ -212,7 +218,7 @@ export class RankStragglerDetector {
     // and the window's lengths (z is Φ⁻¹(1 − α / (ranks · window))). A strong straggler is flagged after two
     // iterations, a 10 % one in a noisy job once enough of them add up.
     const z = probit(1 - FAMILY_ALPHA / (this.ranks * n));
-    const floor = Math.log1p(MIN_SHIFT);
+    const floor = Math.log1p(this.signal === undefined ? MIN_SHIFT : MIN_SIGNAL_SHIFT);
     const levels = Array.from({ length: n + 1 }, (_, m) =>
       m === 0 ? Infinity : Math.max(floor, (z * sigma) / Math.sqrt(m)),
     );
