@@ -21,6 +21,17 @@ function summaryTable(title: string, groups: Readonly<Record<string, ErrorSummar
   );
 }
 
+/** How many predicted rows had each field filled (the field name before "=", " (" or ":"), most first. */
+export function filledCounts(report: ValidationReport): string[][] {
+  const counts = new Map<string, number>();
+  for (const row of report.rows) {
+    for (const field of new Set(row.filled.map((f) => f.split(/=| \(|:/)[0] ?? f))) {
+      counts.set(field, (counts.get(field) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => [k, String(v)]);
+}
+
 /** Renders a validation report as text tables (absolute percentage errors). */
 export function renderValidation(report: ValidationReport): string {
   const parts = [
@@ -34,9 +45,40 @@ export function renderValidation(report: ValidationReport): string {
     ['precision', 'precision'],
     ['source', 'source'],
     ['specified', 'plan fields'],
+    ['set', 'set'],
+    ['framework', 'framework'],
   ] as const) {
     parts.push('', summaryTable(title, report.groups[key]));
   }
+  const sets = [...new Set([...report.rows.map((r) => r.set), ...report.skipped.flatMap((r) => r.set ?? [])])];
+  parts.push(
+    '',
+    renderTable(
+      [
+        { header: 'set' },
+        { header: 'rows', align: 'right' },
+        { header: 'predicted', align: 'right' },
+        { header: 'unsupported', align: 'right' },
+        { header: 'infeasible', align: 'right' },
+        { header: 'invalid', align: 'right' },
+      ],
+      sets.map((set) => {
+        const skipped = report.skipped.filter((r) => r.set === set);
+        const predicted = report.rows.filter((r) => r.set === set).length;
+        const kind = (k: string) => String(skipped.filter((r) => r.kind === k).length);
+        return [
+          set,
+          String(predicted + skipped.length),
+          String(predicted),
+          kind('unsupported'),
+          kind('infeasible'),
+          kind('invalid'),
+        ];
+      }),
+    ),
+    '',
+    renderTable([{ header: 'default filled' }, { header: 'rows', align: 'right' }], filledCounts(report)),
+  );
   parts.push(
     '',
     renderTable(
@@ -61,7 +103,10 @@ export function renderValidation(report: ValidationReport): string {
       '',
       renderTable(
         [{ header: 'not predicted' }, { header: 'why' }],
-        report.skipped.map((row) => [row.id, `${row.kind}: ${row.reason}`]),
+        report.skipped.map((row) => [
+          sets.length > 1 && row.set ? `${row.set}: ${row.id}` : row.id,
+          `${row.kind}: ${row.reason}`,
+        ]),
       ),
     );
   }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { findModelPreset } from '../catalog/index.js';
-import type { PresetArchitecture } from '../catalog/models.js';
+import { GATED_ACTIVATIONS, type PresetArchitecture } from '../catalog/models.js';
 import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, LIMITS, positiveInt, quantity } from './common.js';
 
@@ -89,12 +89,16 @@ export const ModelSchema = z
     headDim: positiveInt(LIMITS.width).optional().describe('Per-head dimension; defaults to hiddenSize / heads'),
     ffnHiddenSize: positiveInt(LIMITS.width).describe('Hidden size of the dense MLP'),
     gatedMlp: z.boolean().default(true).describe('Gated MLP (SwiGLU, three matrices) or plain (two matrices)'),
+    activation: z
+      .enum(['gelu', 'relu', 'squared-relu', 'swiglu', 'geglu'])
+      .optional()
+      .describe('MLP activation; swiglu and geglu are gated (gatedMlp true), the others plain (gatedMlp false)'),
     vocabSize: positiveInt(MAX_VOCABULARY).describe('Vocabulary size'),
     tiedEmbeddings: z.boolean().default(false).describe('Output head shares the input embedding matrix'),
     positionEmbedding: z
-      .enum(['rope', 'learned'])
+      .enum(['rope', 'learned', 'alibi'])
       .default('rope')
-      .describe('Rotary (no parameters) or learned absolute positions'),
+      .describe('Rotary (no parameters), learned absolute positions, or ALiBi score biases (no parameters)'),
     maxPositions: positiveInt(LIMITS.sequence)
       .optional()
       .describe('Rows of the learned position table (learned positions only)'),
@@ -120,6 +124,21 @@ export const ModelSchema = z
         code: 'custom',
         path: ['headDim'],
         message: `hiddenSize (${model.hiddenSize}) is not divisible by heads (${model.heads}): set headDim explicitly`,
+      });
+    }
+    const activation = model.activation;
+    if (
+      activation !== undefined &&
+      typeof model.gatedMlp === 'boolean' &&
+      GATED_ACTIVATIONS.includes(activation) !== model.gatedMlp
+    ) {
+      // SwiGLU/GeGLU carry a gate matrix (Shazeer 2020, arXiv:2002.05202); GeLU, ReLU and squared ReLU do not.
+      const gated = GATED_ACTIVATIONS.includes(activation);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gatedMlp'],
+        input: model.gatedMlp,
+        message: `activation ${activation} is ${gated ? 'a gated' : 'a plain'} MLP: set gatedMlp: ${gated}`,
       });
     }
     if (model.positionEmbedding === 'learned' && model.maxPositions === undefined) {

@@ -15,7 +15,11 @@ export type Metric = 'tokens_per_sec_per_gpu' | 'step_time_s' | 'model_tflops_pe
 /** One predicted row. */
 export interface ValidationRow {
   readonly id: string;
+  /** The set (runs file) the row comes from. */
+  readonly set: string;
   readonly source: string;
+  /** The software stack as the row names it ("Megatron-Core r0.8.0", "Composer + PyTorch FSDP (llm-foundry)"). */
+  readonly framework: string;
   readonly model: string;
   readonly gpu: string;
   readonly gpus: number;
@@ -36,6 +40,8 @@ export interface ValidationRow {
 /** A row the model could not predict, and why. */
 export interface SkippedRow {
   readonly id: string;
+  /** The set (runs file) the row comes from. */
+  readonly set?: string;
   readonly model: string;
   readonly reason: string;
   /** `unsupported`: the model cannot express the row; `infeasible`: it predicts the run cannot happen. */
@@ -56,7 +62,10 @@ export interface ValidationReport {
   readonly skipped: readonly SkippedRow[];
   readonly summary: ErrorSummary;
   readonly groups: Readonly<
-    Record<'source' | 'gpu' | 'arch' | 'precision' | 'specified', Readonly<Record<string, ErrorSummary>>>
+    Record<
+      'set' | 'framework' | 'source' | 'gpu' | 'arch' | 'precision' | 'specified',
+      Readonly<Record<string, ErrorSummary>>
+    >
   >;
   readonly worst: readonly ValidationRow[];
 }
@@ -85,30 +94,22 @@ function shortSource(source: string): string {
     .trim();
 }
 
+/** One set of published runs: a name and the parsed content of its file (an array of rows). */
+export interface RunSet {
+  readonly name: string;
+  readonly data: unknown;
+}
+
 /** Parses and predicts every row of a published-runs file (already parsed from JSON). */
-export function validateRuns(data: unknown, options: EstimateOptions = {}): ValidationReport {
+export function validateRuns(data: unknown, options: EstimateOptions = {}, set = 'runs'): ValidationReport {
+  return validateSets([{ name: set, data }], options);
+}
+
+/** Predicts every row of several sets and reports them together, with a summary per set and per framework. */
+export function validateSets(sets: readonly RunSet[], options: EstimateOptions = {}): ValidationReport {
   const rows: ValidationRow[] = [];
   const skipped: SkippedRow[] = [];
-  const list = Array.isArray(data) ? data : [];
-  list.forEach((raw, index) => {
-    const parsed = PublishedRunSchema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) {
-      const rawId = (raw as { id?: unknown })?.id;
-      const id = typeof rawId === 'string' ? shorten(rawId) : `row ${index}`;
-      // The same messages as a spec's: the field, what was found and what would be valid.
-      const issue = fromZodIssues(parsed.error.issues)[0];
-      skipped.push({
-        id,
-        model: '',
-        kind: 'invalid',
-        reason: issue ? `${issue.path}: ${issue.message}` : 'invalid row',
-      });
-      return;
-    }
-    const row = predictRun(parsed.data, options);
-    if ('reason' in row) skipped.push(row);
-    else rows.push(row);
-  });
+  for (const set of sets) predictSet(set, options, rows, skipped);
   const group = (key: (row: ValidationRow) => string) => {
     const buckets = new Map<string, number[]>();
     for (const row of rows) {
@@ -124,6 +125,8 @@ export function validateRuns(data: unknown, options: EstimateOptions = {}): Vali
     skipped,
     summary: summarize(rows.map((r) => r.error)),
     groups: {
+      set: group((r) => r.set),
+      framework: group((r) => r.framework),
       source: group((r) => shortSource(r.source)),
       gpu: group((r) => r.gpu),
       arch: group((r) => r.arch),
@@ -134,8 +137,32 @@ export function validateRuns(data: unknown, options: EstimateOptions = {}): Vali
   };
 }
 
+function predictSet(set: RunSet, options: EstimateOptions, rows: ValidationRow[], skipped: SkippedRow[]): void {
+  const list = Array.isArray(set.data) ? set.data : [];
+  list.forEach((raw, index) => {
+    const parsed = PublishedRunSchema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      const rawId = (raw as { id?: unknown })?.id;
+      const id = typeof rawId === 'string' ? shorten(rawId) : `row ${index}`;
+      // The same messages as a spec's: the field, what was found and what would be valid.
+      const issue = fromZodIssues(parsed.error.issues)[0];
+      skipped.push({
+        id,
+        set: set.name,
+        model: '',
+        kind: 'invalid',
+        reason: issue ? `${issue.path}: ${issue.message}` : 'invalid row',
+      });
+      return;
+    }
+    const row = predictRun(parsed.data, options, set.name);
+    if ('reason' in row) skipped.push({ ...row, set: set.name });
+    else rows.push(row);
+  });
+}
+
 /** Predicts one row, or says why it cannot be predicted. */
-export function predictRun(run: PublishedRun, options: EstimateOptions = {}): ValidationRow | SkippedRow {
+export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set = 'runs'): ValidationRow | SkippedRow {
   const scenario = scenarioFromRun(run);
   if (!scenario.ok) return { id: run.id, model: run.model_name, kind: 'unsupported', reason: scenario.reason };
   const { workload, system } = scenario.spec;
@@ -149,9 +176,9 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}): Va
       const parts: string[] = [];
       if (!run.recompute) {
         const layers = option.recomputeLayers === undefined ? '' : ` (${option.recomputeLayers} layers per chunk)`;
-        parts.push(`recompute ${option.recomputation}${layers}`);
+        parts.push(`recompute=${option.recomputation}${layers}`);
       }
-      if (option.lowPrecisionWeights) parts.push('FP8 weights');
+      if (option.lowPrecisionWeights) parts.push('lowPrecisionWeights=true (FP8 weights)');
       filled.push(`${parts.join(', ')}: least that fits`);
     }
   }
@@ -191,7 +218,9 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}): Va
   const error = predicted / measured - 1;
   return {
     id: run.id,
+    set,
     source: run.source,
+    framework: run.framework ?? 'not stated',
     model: run.model_name,
     gpu: system.accelerator.id ?? system.accelerator.name,
     gpus: system.gpuCount,
