@@ -1,7 +1,7 @@
 /**
  * Checks the import graph of src/: prints (a) every import cycle (type-only imports count: a circle of types is
  * still a circle of modules) and (b) every import that runs against the floors (docs/overview.md): engine rooms
- * (spec, catalog, perf, plan, sim, twin, breakpoint, validation, app) must not import from report, node or cli,
+ * (spec, catalog, perf, plan, sim, twin, breakpoint, validation, app) must not import from report, node, cli or http,
  * and (c) values that `cli/commands/*.ts` take from outside app/, report/, node/ and cli/ (spec types are fine).
  * Exits 1 when it finds either. Run with `npx tsx scripts/check-imports.ts`; tests (*.test.ts) are left out,
  * since nothing imports them and they may reach anywhere.
@@ -25,7 +25,7 @@ const ENGINE = [
   'detect',
   'app',
 ];
-const OUTER = ['report', 'node', 'cli'];
+const OUTER = ['report', 'node', 'cli', 'http'];
 // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'` and `import('./x.js')`, across lines.
 const IMPORT = /(?:\b(?:import|export)\b[^'"`;]*?\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
 
@@ -84,7 +84,7 @@ export function layerViolations(graph: Map<string, string[]>): [string, string][
 const STATEMENT = /\bimport\s+(type\s+)?\{([^}]*)\}\s*from\s*['"](\.{1,2}\/[^'"]+)['"]/g;
 
 /** Rooms (and files) a command may take values from: the use cases, renderers, Node adapters, the CLI and util/. */
-const COMMAND_VALUES = ['app', 'report', 'node', 'cli', 'util', 'errors.ts', 'version.ts'];
+const COMMAND_VALUES = ['app', 'report', 'node', 'cli', 'http', 'util', 'errors.ts', 'version.ts'];
 
 /**
  * Value imports of `cli/commands/*.ts` from anywhere but app/, report/, node/, cli/ and errors.ts: a command

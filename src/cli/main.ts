@@ -17,6 +17,7 @@ import { registerEstimate } from './commands/estimate.js';
 import { registerObserve } from './commands/observe.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRules } from './commands/rules.js';
+import { registerServe } from './commands/serve.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
@@ -52,6 +53,7 @@ export function buildProgram(streams: OutputStreams): Command {
   registerObserve(program, streams);
   registerPlan(program, streams);
   registerRules(program, streams);
+  registerServe(program, streams);
   registerSimulate(program, streams);
   registerValidate(program, streams);
   return program;

@@ -1,0 +1,56 @@
+/**
+ * `tokenworks serve`: the HTTP API (docs/api.md) on 127.0.0.1:8080 by default. Any other address needs a token
+ * (`--token` or `TOKENWORKS_TOKEN`), checked on every route but `/healthz`; CORS is off unless `--cors ORIGIN`.
+ * Prints the URL on stdout; SIGINT or SIGTERM stops it cleanly (running jobs cancelled, connections closed).
+ * @module
+ */
+import type { Command } from '@commander-js/extra-typings';
+import { createOutput, type OutputStreams } from '../../node/output.js';
+import { integerOption, threadsOption } from '../options.js';
+
+/** Adds the `serve` command to `program`. */
+export function registerServe(program: Command, streams: OutputStreams): void {
+  program
+    .command('serve')
+    .description('serve the use cases as an HTTP API (OpenAPI at /openapi.json; see docs/api.md)')
+    .option('--host <address>', 'address to bind; anything but loopback needs a token', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+    .option('--token <token>', 'bearer token required on every route but /healthz (default: $TOKENWORKS_TOKEN)')
+    .option('--cors <origin>', 'allow cross-origin requests from this one origin, e.g. http://localhost:5173')
+    .option('--threads <n>', 'worker threads for plan, simulate and compare (default: the cores available)')
+    .option('--max-jobs <n>', 'most plan, simulate and compare runs at once (more get 429)', '4')
+    .action(async (options, command) => {
+      const globals = command.optsWithGlobals() as { quiet?: boolean };
+      const output = createOutput(streams, { json: false, quiet: globals.quiet ?? false });
+      const port = integerOption('--port', options.port, 0, 65535);
+      const threads = threadsOption(options.threads, output);
+      const maxActive = integerOption('--max-jobs', options.maxJobs, 1, 1024);
+      const envToken = process.env.TOKENWORKS_TOKEN;
+      const token = options.token ?? (envToken === undefined || envToken === '' ? undefined : envToken);
+      const { startServer } = await import('../../http/server.js');
+      const server = await startServer({
+        host: options.host,
+        port,
+        threads,
+        ...(token !== undefined && { token }),
+        ...(options.cors !== undefined && { cors: options.cors }),
+        jobs: { maxActive },
+        onInternalError: (error) =>
+          output.warn(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      });
+      output.result(server.url, { url: server.url });
+      output.info(
+        `serving the API on ${server.url} (${token !== undefined ? 'bearer token required' : 'loopback only, no token'}); OpenAPI at ${server.url}openapi.json; Ctrl-C stops`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          output.info(`${signal}: stopping (running jobs are cancelled)`);
+          server.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,239 @@
+/**
+ * The use cases as the HTTP API runs them: each one's query parameters (a zod schema that both checks the query
+ * and documents it in the OpenAPI), whether it is long work (a job resource as well as a synchronous route), and
+ * how it runs: the spec loaded by the spec loader the CLI uses, the use case called with the server's runner, its
+ * progress port and the request's or job's signal, and its outcome turned into the document the CLI's `--json`
+ * prints. A use case's issues are thrown as the 422 problem. Observe (a posted log) is not served yet.
+ * @module
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { EFFECT_NAMES, SWEEP_LIMITS } from '../app/limits.js';
+import type { Progress, TaskRunner } from '../app/ports.js';
+import { readTextFile } from '../node/files.js';
+import type { Result } from '../spec/issues.js';
+import { loadSpec, type SpecFormat } from '../spec/load.js';
+import type { ResolvedSpec } from '../spec/resolve.js';
+import { HttpProblem, issuesProblem } from './problem.js';
+
+/** The shipped published-runs set `POST /v1/validate` uses when its body is empty. */
+export const DEFAULT_RUNS_FILE = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'data',
+  'calibration',
+  'published-runs.calibration.json',
+);
+
+/** Most replicas one simulate request may ask for (the CLI's bound: about six minutes for Llama 3 405B on 2 cores). */
+export const MAX_REPLICAS = 100_000;
+
+/** A query parameter holding an integer in [min, max]. */
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'expected an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** A query parameter holding a comma-separated list of `values`. */
+const list = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((part) => part.trim()))
+    .pipe(z.array(z.enum(values)).min(1));
+
+const seed = integer(-(2 ** 31), 2 ** 31 - 1).describe('seed of the random streams: the same seed, the same answer');
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((text) => text === 'true' || text === '1');
+
+/** Query parameters of each use case. */
+export const QUERIES = {
+  check: z.object({}),
+  estimate: z.object({}),
+  plan: z.object({
+    top: integer(1, 1000).optional().describe('how many plans to list (default 10)'),
+    precisions: list(['bf16', 'fp8', 'fp4'])
+      .optional()
+      .describe('matmul precisions to try, comma-separated (default: the workload precision)'),
+  }),
+  simulate: z.object({
+    replicas: integer(1, MAX_REPLICAS).optional().describe('independent replicas of the run (default 100)'),
+    seed: seed.optional().describe('seed of the random streams (default 1)'),
+    days: z
+      .string()
+      .transform(Number)
+      .pipe(z.number().gt(0).max(3650))
+      .optional()
+      .describe('simulate this many wall-clock days instead of until trained (overrides twin.days)'),
+    mitigation: boolean.optional().describe("also run without the spec's twin.mitigation on the same seeds"),
+  }),
+  compare: z.object({
+    sizes: z
+      .string()
+      .transform((text) => text.split(',').map((part) => Number(part.trim())))
+      .pipe(z.array(z.number().int().min(1).max(SWEEP_LIMITS.gpus)).min(1).max(SWEEP_LIMITS.sizes))
+      .optional()
+      .describe('job sizes in GPUs, comma-separated, e.g. 64,256,1024 (overrides compare.sizes)'),
+    replicas: integer(1, 1000).optional().describe('twin replicas per side and size (overrides compare.replicas)'),
+    seed: seed.optional().describe('seed of the twin and the tenant load (overrides compare.seed)'),
+    without: list(EFFECT_NAMES as [(typeof EFFECT_NAMES)[number], ...(typeof EFFECT_NAMES)[number][]])
+      .optional()
+      .describe(`effects to switch off, comma-separated: ${EFFECT_NAMES.join(', ')}`),
+  }),
+  validate: z.object({}),
+} as const;
+
+/** The use cases served. */
+export type UseCaseName = keyof typeof QUERIES;
+
+/** Every use case served, in the order the API lists them. */
+export const USE_CASES = Object.keys(QUERIES) as UseCaseName[];
+
+/** The use cases that are long work: also served as jobs (`POST /v1/jobs/{kind}`). */
+export const LONG_USE_CASES = ['plan', 'simulate', 'compare'] as const satisfies readonly UseCaseName[];
+
+/** What a use case is run with. */
+export interface RunContext {
+  readonly runner: TaskRunner;
+  readonly progress?: Progress;
+  readonly signal: AbortSignal;
+}
+
+/** A request to one use case: the body's text and format, and the query as the URL gave it. */
+export interface UseCaseRequest {
+  readonly body: string;
+  readonly format: SpecFormat;
+  readonly query: Record<string, string>;
+}
+
+/** The query of `name`, checked: a 400 problem naming each bad parameter (`query.replicas`) otherwise. */
+export function parseQuery<N extends UseCaseName>(
+  name: N,
+  query: Record<string, string>,
+): z.infer<(typeof QUERIES)[N]> {
+  const schema = QUERIES[name];
+  const known = Object.keys(schema.shape);
+  const unknown = Object.keys(query).filter((key) => !known.includes(key));
+  const parsed = schema.safeParse(query);
+  const issues = [
+    ...unknown.map((key) => ({
+      code: 'unrecognized_keys',
+      path: `query.${key}`,
+      message: known.length > 0 ? `unknown parameter; valid: ${known.join(', ')}` : 'this route takes no parameters',
+    })),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => ({
+          code: issue.code,
+          path: ['query', ...issue.path.map(String)].join('.'),
+          message: issue.message,
+        }))),
+  ];
+  if (issues.length > 0 || !parsed.success) {
+    throw new HttpProblem('QUERY_INVALID', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+  }
+  return parsed.data as z.infer<(typeof QUERIES)[N]>;
+}
+
+/** The message of a spec that names a calibration file: the API reads no files. */
+const NO_CALIBRATION_FILE =
+  'a spec sent to the API cannot name a calibration file (the server reads no files): give system.siteEfficiency instead';
+
+/** Loads the request's spec with the CLI's loader; the 422 problem with the issues' field paths otherwise. */
+export function specOf(request: UseCaseRequest): ResolvedSpec {
+  if (request.body.trim() === '') {
+    throw issuesProblem([
+      { code: 'missing_value', path: '', message: 'the request body must hold a spec (YAML or JSON; see examples/)' },
+    ]);
+  }
+  const loaded = loadSpec(request.body, request.format, { calibrationError: NO_CALIBRATION_FILE });
+  if (!loaded.ok) throw issuesProblem(loaded.issues);
+  return loaded.value;
+}
+
+/** The value of a use case's result, or its issues thrown as the 422 problem. */
+function resultValue<T>(result: Result<T>): T {
+  if (!result.ok) throw issuesProblem(result.issues);
+  return result.value;
+}
+
+/**
+ * Parses the query (400) and loads the spec (422) of a request to `name`, so that a job is only started for a
+ * request that can run; returns the run, which answers the CLI's `--json` document.
+ */
+export function prepare(name: UseCaseName, request: UseCaseRequest): (context: RunContext) => Promise<unknown> {
+  switch (name) {
+    case 'check':
+    case 'estimate': {
+      parseQuery(name, request.query);
+      const spec = specOf(request);
+      return async ({ signal }) => {
+        const run =
+          name === 'check'
+            ? (await import('../app/check.js')).runCheck
+            : (await import('../app/estimate.js')).runEstimate;
+        return resultValue<unknown>(await run({ spec }, {}, { signal }));
+      };
+    }
+    case 'plan': {
+      const query = parseQuery(name, request.query);
+      const spec = specOf(request);
+      return async ({ runner, progress, signal }) => {
+        const { runPlan } = await import('../app/plan.js');
+        const input = { spec, top: query.top ?? 10, ...(query.precisions && { precisions: query.precisions }) };
+        return resultValue(await runPlan(input, { runner, ...(progress && { progress }) }, { signal })).outcome;
+      };
+    }
+    case 'simulate': {
+      const query = parseQuery(name, request.query);
+      const spec = specOf(request);
+      return async ({ runner, progress, signal }) => {
+        const [{ runSimulate }, { simulateJson }] = await Promise.all([
+          import('../app/simulate.js'),
+          import('../report/twin-report.js'),
+        ]);
+        const input = {
+          spec,
+          replicas: query.replicas ?? 100,
+          seed: query.seed ?? 1,
+          ...(query.days !== undefined && { days: query.days }),
+          ...(query.mitigation && { mitigation: true }),
+        };
+        return simulateJson(
+          resultValue(await runSimulate(input, { runner, ...(progress && { progress }) }, { signal })),
+        );
+      };
+    }
+    case 'compare': {
+      const query = parseQuery(name, request.query);
+      const spec = specOf(request);
+      return async ({ runner, progress, signal }) => {
+        const { runCompare, compareOutput } = await import('../app/compare.js');
+        const input = {
+          spec,
+          ...(query.sizes && { sizes: [...new Set(query.sizes)].sort((a, b) => a - b) }),
+          ...(query.replicas !== undefined && { replicas: query.replicas }),
+          ...(query.seed !== undefined && { seed: query.seed }),
+          without: query.without ?? [],
+        };
+        return compareOutput(
+          resultValue(await runCompare(input, { runner, ...(progress && { progress }) }, { signal })),
+        );
+      };
+    }
+    case 'validate': {
+      parseQuery(name, request.query);
+      const posted = request.body.trim() === '' ? undefined : request.body;
+      if (posted !== undefined && request.format !== 'json') {
+        throw new HttpProblem('UNSUPPORTED_MEDIA_TYPE', 'a runs file is JSON: send it as application/json');
+      }
+      return async ({ signal }) => {
+        const { runValidate } = await import('../app/validate.js');
+        const text = posted ?? (await readTextFile(DEFAULT_RUNS_FILE));
+        return resultValue(await runValidate({ text }, {}, { signal }));
+      };
+    }
+  }
+}
