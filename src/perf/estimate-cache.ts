@@ -9,11 +9,23 @@ import type { ResolvedPlan } from '../spec/resolve.js';
 import type { HeadCost, LayerCost, PlacedGroups } from './layer-costs.js';
 import type { LayerActivationBytes } from './memory.js';
 
+/**
+ * Seconds of communication one layer puts on the wire per micro-batch, before any overlap: what the link is
+ * busy with whether the compute hides it or not (the traffic behind `exposedTp`, `exposedCp`, `exposedEp`).
+ */
+export interface LayerTraffic {
+  readonly tp: number;
+  readonly cp: number;
+  readonly ep: number;
+}
+
 /** Costs of the layers of one plan: a dense layer, an MoE layer (the dense one for dense models), the output layer. */
 export interface LayerCosts {
   readonly dense: LayerCost;
   readonly moe: LayerCost;
   readonly head: HeadCost;
+  /** Traffic of a dense layer, an MoE layer and the output layer (TP only), per micro-batch. */
+  readonly traffic: { readonly dense: LayerTraffic; readonly moe: LayerTraffic; readonly headTp: number };
 }
 
 /** What one micro-batch shape memoises. */

@@ -10,12 +10,20 @@
  */
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
-import { allGatherSeconds, allReduceSeconds, reduceScatterSeconds, sendSeconds } from './collectives.js';
+import type { GroupLink } from './collectives.js';
+import {
+  allGatherSeconds,
+  allReduceSeconds,
+  allToAllSeconds,
+  reduceScatterSeconds,
+  sendSeconds,
+} from './collectives.js';
 import { deviceRates, memorySeconds } from './compute-rates.js';
 import {
   type EstimateCache,
   groupsKey,
   type LayerCosts,
+  type LayerTraffic,
   layerCostsKey,
   memo,
   type ShapeEntry,
@@ -43,7 +51,7 @@ import {
   weightBytesPerParameter,
 } from './memory.js';
 import { attentionParameters, countParameters, flopsPerToken, mlpParameters } from './model-size.js';
-import { bubbleSeconds, layerRange, stageSplit, stageTimes } from './pipeline.js';
+import { bubbleSeconds, layerRange, type StageSplit, stageSplit, stageTimes } from './pipeline.js';
 
 export { createEstimateCache, type EstimateCache } from './estimate-cache.js';
 export { checkPlan, type Infeasibility } from './feasibility.js';
@@ -68,10 +76,23 @@ export interface StepBreakdown {
   readonly optimizer: number;
 }
 
+/** What the links of a GPU (its scale-up NVLink and its scale-out NIC) carry in one step. */
+export interface LinkUse {
+  /** Seconds of traffic of every collective and send on NVLink in one step, hidden or not. */
+  readonly scaleUpBusySeconds: number;
+  /** Of which hidden behind compute: never more than the compute the link overlaps. */
+  readonly scaleUpHiddenSeconds: number;
+  /** The same on the NIC. */
+  readonly scaleOutBusySeconds: number;
+  readonly scaleOutHiddenSeconds: number;
+}
+
 /** A successful estimate. */
 export interface Estimate {
   readonly ok: true;
   readonly step: StepBreakdown;
+  /** Traffic of the slowest stage's GPUs on each link (docs/model.md, "Collectives that share a link"). */
+  readonly links: LinkUse;
   readonly microBatchesPerStep: number;
   readonly layersPerStage: { readonly min: number; readonly max: number };
   readonly tokensPerSecond: number;
@@ -191,7 +212,7 @@ export function estimate(
   if (memory.total > memory.capacity) return { ok: false, memory, issues: [outOfMemory(memory, p)] };
 
   // The layer costs depend on what the activations do plus EP and the overlaps: a second level of keys.
-  const { dense, moe, head } = memo(shape.layers, cache && layerCostsKey(plan), () =>
+  const { dense, moe, head, traffic } = memo(shape.layers, cache && layerCostsKey(plan), () =>
     layerCosts(ctx, recomputedShare, options.calibration ?? DEFAULT_CALIBRATION),
   );
   const times = stageTimes(split, dense, moe, head);
@@ -215,7 +236,7 @@ export function estimate(
     dense: stageDenseParameters(memoryInputs, slowest),
     expert: stageExpertParameters(memoryInputs, slowest),
   };
-  const exposedDp = exposedDataParallelSeconds({
+  const dp = dataParallelSeconds({
     plan,
     links,
     parameters: busiest,
@@ -225,6 +246,8 @@ export function estimate(
     moe,
     microBatches,
   });
+  const shared = sharedLinks({ plan, links, split, slowest, microBatches, p2p }, { dense, moe, head, traffic }, dp);
+  const exposedDp = dp.exposed;
 
   // Optimizer: Adam reads FP32 gradients, reads and writes master weights, momentum and variance, writes BF16
   // weights (4 + 8 + 8 + 8 + 2 = 30 bytes per parameter of the local shard), plus a gradient-norm pass (4 bytes).
@@ -237,7 +260,7 @@ export function estimate(
   // A site calibration (src/spec/site-calibration.ts) divides every part of the modelled step by the measured
   // ratio modelled ÷ measured; 1 (no calibration) leaves the model as it is.
   const site = 1 / (system.siteEfficiency ?? 1);
-  const stepSeconds = (pipeline + exposedPp + exposedDp + optimizer) * site;
+  const stepSeconds = (pipeline + exposedPp + exposedDp + optimizer + shared.extra) * site;
   const computeSeconds = microBatches * times.meanComputeSeconds * site;
 
   const tokensPerStep = training.globalBatchTokens;
@@ -259,13 +282,19 @@ export function estimate(
       bubble: bubble * site,
       imbalance: microBatches * (times.maxSeconds - times.meanSeconds) * site,
       exposedCommunication: {
-        tp: microBatches * times.exposedTp * site,
-        cp: microBatches * times.exposedCp * site,
-        ep: microBatches * times.exposedEp * site,
-        pp: exposedPp * site,
-        dp: exposedDp * site,
+        tp: (microBatches * times.exposedTp + shared.tp) * site,
+        cp: (microBatches * times.exposedCp + shared.cp) * site,
+        ep: (microBatches * times.exposedEp + shared.ep) * site,
+        pp: (exposedPp + shared.pp) * site,
+        dp: (exposedDp + shared.dp) * site,
       },
       optimizer: optimizer * site,
+    },
+    links: {
+      scaleUpBusySeconds: shared.busyUp * site,
+      scaleUpHiddenSeconds: shared.hiddenUp * site,
+      scaleOutBusySeconds: shared.busyOut * site,
+      scaleOutHiddenSeconds: shared.hiddenOut * site,
     },
     microBatchesPerStep: microBatches,
     layersPerStage: layerRange(split),
@@ -295,35 +324,73 @@ interface DataParallelInputs {
 }
 
 /**
- * Exposed data-parallel communication of one step, seconds: gradient reduction and parameter all-gather
- * (distributed optimizer), bucketed and overlapped with the backward (gradients) and forward (parameters) of a
- * micro-batch (Megatron-Core DDP), or ZeRO-3/FSDP's per-layer gathers and reduce-scatters every micro-batch.
+ * Data-parallel communication of one step on the slowest stage's GPUs: what stays exposed under the
+ * per-collective overlap rules, and the traffic and hidden seconds each link carries, for {@link sharedLinks}.
  */
-function exposedDataParallelSeconds(inputs: DataParallelInputs): number {
+interface DataParallelSeconds {
+  /** Exposed seconds of the step under the per-collective rules. */
+  readonly exposed: number;
+  /** ZeRO-3/FSDP, every micro-batch: traffic and hidden seconds on the scale-up (Up) and scale-out (Out) links. */
+  readonly microBatchTrafficUp: number;
+  readonly microBatchTrafficOut: number;
+  readonly microBatchHiddenUp: number;
+  readonly microBatchHiddenOut: number;
+  /** Distributed optimizer or DDP, once a step: traffic, the hidden gather (first micro-batch) and reduction (last). */
+  readonly stepTrafficUp: number;
+  readonly stepTrafficOut: number;
+  readonly gatherHiddenUp: number;
+  readonly gatherHiddenOut: number;
+  readonly reduceHiddenUp: number;
+  readonly reduceHiddenOut: number;
+}
+
+/** A group's collectives load the scale-out NIC when the group spans scale-up domains, else NVLink. */
+const onScaleOut = (link: GroupLink) => link.domains > 1;
+
+/**
+ * Data-parallel communication of one step, seconds: gradient reduction and parameter all-gather (distributed
+ * optimizer), bucketed and overlapped with the backward (gradients) and forward (parameters) of a micro-batch
+ * (Megatron-Core DDP), or ZeRO-3/FSDP's per-layer gathers and reduce-scatters every micro-batch.
+ */
+function dataParallelSeconds(inputs: DataParallelInputs): DataParallelSeconds {
   const { plan, links, parameters: busiest, denseLayers, moeLayers, dense, moe, microBatches } = inputs;
   const shardedOptimizer = plan.sharding !== 'none';
+  const fsdp = plan.sharding === 'zero3' || plan.sharding === 'fsdp';
   const gradientBytes = 2; // BF16 gradient reduction
-  const dpGroups = [
-    { link: links.dp, parameters: busiest.dense },
-    { link: links.expertDp, parameters: busiest.expert },
-  ];
   let dpReduce = 0;
   let dpGather = 0;
   let fsdpGather = 0;
   let fsdpReduce = 0;
-  for (const { link, parameters } of dpGroups) {
+  // Seconds on the scale-out link, so the scale-up share is the total less it.
+  let reduceOut = 0;
+  let gatherOut = 0;
+  for (let group = 0; group < 2; group++) {
+    const link = group === 0 ? links.dp : links.expertDp;
+    const parameters = group === 0 ? busiest.dense : busiest.expert;
     if (parameters === 0 || link.size <= 1) continue;
-    if (plan.sharding === 'zero3' || plan.sharding === 'fsdp') {
+    let reduce: number;
+    let gather: number;
+    if (fsdp) {
       // Weights gathered layer by layer for forward and again for backward, gradients reduce-scattered layer by
       // layer, every micro-batch (PyTorch FSDP / ZeRO-3 units are layers): each collective pays its latency.
       const units = Math.max(1, denseLayers + moeLayers);
-      fsdpGather += 2 * units * allGatherSeconds(link, (2 * parameters) / units);
-      fsdpReduce += units * reduceScatterSeconds(link, (gradientBytes * parameters) / units);
+      gather = 2 * units * allGatherSeconds(link, (2 * parameters) / units);
+      reduce = units * reduceScatterSeconds(link, (gradientBytes * parameters) / units);
+      fsdpGather += gather;
+      fsdpReduce += reduce;
     } else if (shardedOptimizer) {
-      dpReduce += reduceScatterSeconds(link, gradientBytes * parameters);
-      dpGather += allGatherSeconds(link, 2 * parameters);
+      reduce = reduceScatterSeconds(link, gradientBytes * parameters);
+      gather = allGatherSeconds(link, 2 * parameters);
+      dpReduce += reduce;
+      dpGather += gather;
     } else {
-      dpReduce += allReduceSeconds(link, gradientBytes * parameters);
+      reduce = allReduceSeconds(link, gradientBytes * parameters);
+      gather = 0;
+      dpReduce += reduce;
+    }
+    if (onScaleOut(link)) {
+      reduceOut += reduce;
+      gatherOut += gather;
     }
   }
   const stageBackward = denseLayers * (dense.backward + dense.recompute) + moeLayers * (moe.backward + moe.recompute);
@@ -337,7 +404,183 @@ function exposedDataParallelSeconds(inputs: DataParallelInputs): number {
   const hiddenGather = plan.overlap.paramGather ? Math.min(fsdpGather, stageForward + stageBackward) : 0;
   const hiddenReduce = plan.overlap.gradReduce ? Math.min(fsdpReduce, stageBackward) : 0;
   const exposedFsdp = microBatches * (fsdpGather - hiddenGather + fsdpReduce - hiddenReduce);
-  return exposedReduce + exposedGather + exposedFsdp;
+  // Hidden seconds fall on the links in proportion to each group's traffic (dense and expert DP groups may sit
+  // on different links).
+  const outShare = (part: number, whole: number) => (whole > 0 ? part / whole : 0);
+  const fsdpHidden = hiddenGather + hiddenReduce;
+  const fsdpOut = fsdp
+    ? outShare(gatherOut, fsdpGather) * hiddenGather + outShare(reduceOut, fsdpReduce) * hiddenReduce
+    : 0;
+  const gatherHidden = dpGather - exposedGather;
+  const reduceHidden = dpReduce - exposedReduce;
+  const gatherHiddenOut = fsdp ? 0 : outShare(gatherOut, dpGather) * gatherHidden;
+  const reduceHiddenOut = fsdp ? 0 : outShare(reduceOut, dpReduce) * reduceHidden;
+  const fsdpTraffic = fsdpGather + fsdpReduce;
+  const stepTraffic = dpGather + dpReduce;
+  const trafficOut = gatherOut + reduceOut;
+  // Written into one reused record, read at once by the caller: an object per estimate costs search speed.
+  const out = DP_SCRATCH;
+  out.exposed = exposedReduce + exposedGather + exposedFsdp;
+  out.microBatchTrafficUp = fsdp ? fsdpTraffic - trafficOut : 0;
+  out.microBatchTrafficOut = fsdp ? trafficOut : 0;
+  out.microBatchHiddenUp = fsdpHidden - fsdpOut;
+  out.microBatchHiddenOut = fsdpOut;
+  out.stepTrafficUp = fsdp ? 0 : stepTraffic - trafficOut;
+  out.stepTrafficOut = fsdp ? 0 : trafficOut;
+  out.gatherHiddenUp = gatherHidden - gatherHiddenOut;
+  out.gatherHiddenOut = gatherHiddenOut;
+  out.reduceHiddenUp = reduceHidden - reduceHiddenOut;
+  out.reduceHiddenOut = reduceHiddenOut;
+  return out;
+}
+
+/** The record {@link dataParallelSeconds} fills (one thread runs one estimate at a time). */
+const DP_SCRATCH: { -readonly [K in keyof DataParallelSeconds]: DataParallelSeconds[K] } = {
+  exposed: 0,
+  microBatchTrafficUp: 0,
+  microBatchTrafficOut: 0,
+  microBatchHiddenUp: 0,
+  microBatchHiddenOut: 0,
+  stepTrafficUp: 0,
+  stepTrafficOut: 0,
+  gatherHiddenUp: 0,
+  gatherHiddenOut: 0,
+  reduceHiddenUp: 0,
+  reduceHiddenOut: 0,
+};
+
+/** What {@link sharedLinks} needs of the plan beyond the layer costs. */
+interface SharedLinkInputs {
+  readonly plan: ResolvedPlan;
+  readonly links: PlacedGroups;
+  readonly split: StageSplit;
+  readonly slowest: number;
+  readonly microBatches: number;
+  /** One pipeline send, seconds (0 without pipeline parallelism). */
+  readonly p2p: number;
+}
+
+/** Exposed seconds a step adds because collectives share a link, by cause, and each link's traffic. */
+interface SharedLinks {
+  /** Exposed seconds beyond the per-collective rules: the sum of the five causes below. */
+  readonly extra: number;
+  readonly tp: number;
+  readonly cp: number;
+  readonly ep: number;
+  readonly pp: number;
+  readonly dp: number;
+  readonly busyUp: number;
+  readonly hiddenUp: number;
+  readonly busyOut: number;
+  readonly hiddenOut: number;
+}
+
+/**
+ * Collectives that share a link (docs/model.md, "Collectives that share a link"). Every overlapped collective of
+ * the slowest stage's GPUs draws on one of two links, its NVLink or its NIC (the one that sets its bus bandwidth:
+ * the NIC when its group spans scale-up domains). Within one micro-batch's window the seconds a link can hide are
+ * at most the stage's compute of that micro-batch; the per-collective rules (TP behind the layer's GEMMs, CP behind
+ * attention, EP behind another micro-batch's layer, PP in steady state, FSDP gathers behind forward and backward,
+ * reduce-scatters behind backward, the distributed optimizer's reduction behind the last backward and its gather
+ * behind the first forward) stay upper bounds on what each hides. Exposed = busy − min(Σ hidden by rule, window).
+ */
+function sharedLinks(inputs: SharedLinkInputs, costs: LayerCosts, dp: DataParallelSeconds): SharedLinks {
+  const { plan, links, split, slowest, microBatches: m, p2p } = inputs;
+  const { dense, moe, head, traffic } = costs;
+  const d = split.stageDense[slowest] ?? 0;
+  const e = split.stageMoe[slowest] ?? 0;
+  const last = slowest === split.stageDense.length - 1;
+  // The window: the stage's compute of one micro-batch (forward, backward, recomputation, output layer).
+  const window =
+    d * (dense.forward + dense.backward + dense.recompute) +
+    e * (moe.forward + moe.backward + moe.recompute) +
+    (last ? head.forward + head.backward : 0);
+  // Traffic and what each rule hides, per micro-batch.
+  const tpTraffic = d * traffic.dense.tp + e * traffic.moe.tp + (last ? traffic.headTp : 0);
+  const tpHidden = tpTraffic - (d * dense.exposedTp + e * moe.exposedTp + (last ? head.exposedTp : 0));
+  const cpTraffic = d * traffic.dense.cp + e * traffic.moe.cp;
+  const cpHidden = cpTraffic - (d * dense.exposedCp + e * moe.exposedCp);
+  const epTraffic = d * traffic.dense.ep + e * traffic.moe.ep;
+  const epHidden = epTraffic - (d * dense.exposedEp + e * moe.exposedEp);
+  // Steady-state 1F1B: every chunk sends its activations on and its input gradients back (the first chunk of
+  // the pipeline and the last have one neighbour each), hidden when `overlap.ppComm` (Narayanan et al. 2021).
+  const v = plan.virtualStages;
+  const pipelineStages = split.stageDense.length;
+  const sends = pipelineStages > 1 ? 2 * v - (slowest === 0 ? 1 : 0) - (last ? 1 : 0) : 0;
+  const ppTraffic = sends * p2p;
+  const ppHidden = plan.overlap.ppComm ? ppTraffic : 0;
+  const tpOut = onScaleOut(links.tp);
+  const cpOut = onScaleOut(links.cp);
+  const epOut = onScaleOut(links.ep);
+  const ppOut = onScaleOut(links.pp);
+  const trafficUp =
+    (tpOut ? 0 : tpTraffic) + (cpOut ? 0 : cpTraffic) + (epOut ? 0 : epTraffic) + (ppOut ? 0 : ppTraffic);
+  const trafficOut = tpTraffic + cpTraffic + epTraffic + ppTraffic - trafficUp;
+  const hiddenUp = (tpOut ? 0 : tpHidden) + (cpOut ? 0 : cpHidden) + (epOut ? 0 : epHidden) + (ppOut ? 0 : ppHidden);
+  const hiddenOut = tpHidden + cpHidden + epHidden + ppHidden - hiddenUp;
+  const upMb = hiddenUp + dp.microBatchHiddenUp;
+  const outMb = hiddenOut + dp.microBatchHiddenOut;
+  const extraUp = windowExcess(upMb, dp.gatherHiddenUp, dp.reduceHiddenUp, window, m);
+  const extraOut = windowExcess(outMb, dp.gatherHiddenOut, dp.reduceHiddenOut, window, m);
+  const busyUp = m * (trafficUp + dp.microBatchTrafficUp) + dp.stepTrafficUp;
+  const busyOut = m * (trafficOut + dp.microBatchTrafficOut) + dp.stepTrafficOut;
+  const stepHiddenUp = m * upMb + dp.gatherHiddenUp + dp.reduceHiddenUp;
+  const stepHiddenOut = m * outMb + dp.gatherHiddenOut + dp.reduceHiddenOut;
+  const extra = extraUp + extraOut;
+  const out = SHARED_SCRATCH;
+  out.extra = extra;
+  out.busyUp = busyUp;
+  out.busyOut = busyOut;
+  out.hiddenUp = stepHiddenUp - extraUp;
+  out.hiddenOut = stepHiddenOut - extraOut;
+  if (extra === 0) {
+    out.tp = 0;
+    out.cp = 0;
+    out.ep = 0;
+    out.pp = 0;
+    out.dp = 0;
+    return out;
+  }
+  // What a link cannot hide is charged to its collectives in proportion to what each rule hid on it.
+  const upShare = stepHiddenUp > 0 ? extraUp / stepHiddenUp : 0;
+  const outShare = stepHiddenOut > 0 ? extraOut / stepHiddenOut : 0;
+  const charge = (hidden: number, onNic: boolean) => m * hidden * (onNic ? outShare : upShare);
+  out.tp = charge(tpHidden, tpOut);
+  out.cp = charge(cpHidden, cpOut);
+  out.ep = charge(epHidden, epOut);
+  out.pp = charge(ppHidden, ppOut);
+  out.dp =
+    upShare * (m * dp.microBatchHiddenUp + dp.gatherHiddenUp + dp.reduceHiddenUp) +
+    outShare * (m * dp.microBatchHiddenOut + dp.gatherHiddenOut + dp.reduceHiddenOut);
+  return out;
+}
+
+/** The record {@link sharedLinks} fills (one thread runs one estimate at a time). */
+const SHARED_SCRATCH: { -readonly [K in keyof SharedLinks]: SharedLinks[K] } = {
+  extra: 0,
+  tp: 0,
+  cp: 0,
+  ep: 0,
+  pp: 0,
+  dp: 0,
+  busyUp: 0,
+  hiddenUp: 0,
+  busyOut: 0,
+  hiddenOut: 0,
+};
+
+/**
+ * Seconds over a step that one link cannot hide: in each of the m micro-batch windows it hides at most `window`
+ * seconds of the `perMicroBatch` its rules would hide, plus the distributed optimizer's gather in the first window
+ * and its gradient reduction in the last (one window holds both when m = 1).
+ */
+function windowExcess(perMicroBatch: number, gather: number, reduce: number, window: number, m: number): number {
+  if (m <= 1) return Math.max(0, perMicroBatch + gather + reduce - window);
+  return (
+    (m - 2) * Math.max(0, perMicroBatch - window) +
+    Math.max(0, perMicroBatch + gather - window) +
+    Math.max(0, perMicroBatch + reduce - window)
+  );
 }
 
 /**
@@ -372,5 +615,60 @@ function layerCosts(ctx: LayerContext, recomputedShare: number, calibration: Cal
     };
   };
   const moe = ctx.model.moe ? slowed(mixed(true)) : dense;
-  return { dense, moe, head: headCost(ctx) };
+  // The traffic behind the exposed seconds, computed as layer-costs.ts times it before any overlap.
+  const denseTraffic = trafficOf(ctx, false, recomputedShare);
+  return {
+    dense,
+    moe,
+    head: headCost(ctx),
+    traffic: {
+      dense: denseTraffic,
+      moe: ctx.model.moe ? trafficOf(ctx, true, recomputedShare) : denseTraffic,
+      headTp:
+        ctx.plan.tp > 1
+          ? tensorParallelPair(ctx, (2 * ctx.plan.microBatch * ctx.sequenceLength * ctx.model.hiddenSize) / ctx.plan.cp)
+          : 0,
+    },
+  };
+}
+
+/**
+ * One TP exchange of a [tokens, h] BF16 activation: an all-gather and a reduce-scatter with sequence parallelism,
+ * an all-reduce without (Korthikanti et al. 2022 sec. 4.2.2).
+ */
+function tensorParallelPair(ctx: LayerContext, bytes: number): number {
+  return ctx.plan.sequenceParallel
+    ? allGatherSeconds(ctx.tpLink, bytes) + reduceScatterSeconds(ctx.tpLink, bytes)
+    : allReduceSeconds(ctx.tpLink, bytes);
+}
+
+/** Traffic of one layer per micro-batch before overlap: the TP, CP and EP seconds layer-costs.ts starts from. */
+function trafficOf(ctx: LayerContext, moeLayer: boolean, recomputedShare: number): LayerTraffic {
+  const { model, plan } = ctx;
+  const tokens = (plan.microBatch * ctx.sequenceLength) / plan.cp;
+  // Two TP exchanges per layer forward and two backward (one pair in MoE layers, whose experts are not
+  // tensor-parallel); full recomputation repeats the forward ones (Korthikanti et al. 2022 sec. 4.2.2).
+  const pairs = moeLayer ? 1 : 2;
+  const recomputed = plan.recomputation === 'full' ? recomputedShare : 0;
+  const tp = plan.tp > 1 ? pairs * (2 + recomputed) * tensorParallelPair(ctx, 2 * tokens * model.hiddenSize) : 0;
+  // Dispatch and combine all-to-alls forward and backward of the routed token copies (Megatron-Core MoE).
+  const ep =
+    moeLayer && model.moe && plan.ep > 1
+      ? 4 * allToAllSeconds(ctx.epLink, (2 * tokens * model.moe.topK * model.hiddenSize) / plan.tp)
+      : 0;
+  return { tp, cp: contextParallelTraffic(ctx), ep };
+}
+
+/**
+ * Seconds of the context-parallel ring of one layer per micro-batch: cp − 1 sends of a K/V chunk forward and twice
+ * that backward (ring attention, as layer-costs.ts times it; Megatron-Core CP).
+ */
+function contextParallelTraffic(ctx: LayerContext): number {
+  const { model, plan } = ctx;
+  if (plan.cp <= 1) return 0;
+  const tokens = (plan.microBatch * ctx.sequenceLength) / plan.cp;
+  const kvHeads = model.mla ? model.heads : model.kvHeads;
+  const qkDim = model.mla ? model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim : model.headDim;
+  // K and V chunks in BF16 (2 tensors × 2 bytes), heads split by TP.
+  return 3 * (plan.cp - 1) * sendSeconds(ctx.cpLink, (2 * 2 * tokens * kvHeads * qkDim) / plan.tp);
 }

@@ -7,6 +7,7 @@
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { type Estimate, estimate } from '../perf/estimate.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
+import { layoutShapes } from './search.js';
 
 interface Reason {
   readonly weight: number;
@@ -137,28 +138,69 @@ export function whyNoPlan(
     const nearest = Math.max(1, Math.round(system.gpuCount / system.gpusPerNode)) * system.gpusPerNode;
     return `${system.gpuCount.toLocaleString('en-US')} GPUs is not a whole number of ${system.gpusPerNode}-GPU servers (nearest: ${nearest.toLocaleString('en-US')})`;
   }
-  if (search.candidates === 0) {
-    const { globalBatchSequences } = workload.training;
-    return noLayoutAdvice(system.gpuCount, globalBatchSequences, workload.model.layers);
-  }
+  if (search.candidates === 0) return noLayoutAdvice(workload, system);
   const reasons = Object.entries(search.rejected).map(([code, n]) => `${n} ${code.replaceAll('_', ' ')}`);
   return `none of the ${search.candidates} layouts runs on this system (${reasons.join('; ')}): add GPUs or choose a larger-memory accelerator`;
 }
 
+/** How far {@link noLayoutAdvice} looks for another GPU count, in servers each way. */
+const GPU_COUNT_SEARCH_SERVERS = 1024;
+
+/** Whether some layout of `gpus` GPUs ({@link layoutShapes}) splits `batch` sequences evenly over its replicas. */
+function splitsBatch(workload: ResolvedWorkload, domainSize: number, gpus: number, batch: number): boolean {
+  return layoutShapes(workload, domainSize, gpus).some((shape) => batch % shape.dp === 0);
+}
+
 /**
- * Why no layout of `gpus` exists, naming the cause: the batch when it has fewer sequences than the GPUs need
- * (even at TP8 × PP per layer), else the factors that neither the batch nor the layers share.
+ * Why no layout of the system's GPUs takes the batch, with the nearest batches and GPU counts that do. Batches
+ * follow Calculon's rule (Isaev et al. 2023: the largest multiple of the data-parallel degree not above the
+ * batch), taken over every data-parallel degree the GPU count allows, and the smallest multiple above it; GPU
+ * counts are the nearest whole numbers of servers, below and above, with a layout whose replicas split the batch.
  */
-export function noLayoutAdvice(gpus: number, batchSequences: number, layers: number): string {
-  const batch = `${batchSequences.toLocaleString('en-US')}-sequence batch`;
-  const count = gpus.toLocaleString('en-US');
-  const oddPart = (n: number) => {
-    let m = n;
-    while (m % 2 === 0) m /= 2;
-    return m;
-  };
-  if (oddPart(gpus) === 1) {
-    return `no layout of ${count} GPUs fits the ${batch} and the ${layers} layers: each data-parallel replica needs at least one sequence, so ${count} GPUs need a batch of at least ${Math.ceil(gpus / (8 * layers)).toLocaleString('en-US')} sequences even at TP8 with a pipeline stage per layer; use fewer GPUs or a larger batch`;
+export function noLayoutAdvice(workload: ResolvedWorkload, system: ResolvedSystem): string {
+  const gpus = system.gpuCount;
+  const batchSequences = workload.training.globalBatchSequences;
+  const layers = workload.model.layers;
+  const domain = system.scaleUp.domainSize;
+  const n = (value: number) => value.toLocaleString('en-US');
+  const head = `no layout of ${n(gpus)} GPUs splits the ${n(batchSequences)}-sequence batch over data-parallel replicas and the ${layers} layers over pipeline stages`;
+  const degrees = [...new Set(layoutShapes(workload, domain, gpus).map((shape) => shape.dp))].sort((a, b) => a - b);
+  const advice: string[] = [];
+  if (degrees.length > 0) {
+    const shown = degrees.length > 6 ? `${degrees.slice(0, 6).map(n).join(', ')}, …` : degrees.map(n).join(', ');
+    advice.push(`the data-parallel degrees ${n(gpus)} GPUs allow (${shown}) do not divide ${n(batchSequences)}`);
+    // Calculon's rule for each degree: the largest multiple of DP not above the batch; the closest wins, and of
+    // equally close ones the widest DP (degrees ascend).
+    let below: { batch: number; dp: number } | undefined;
+    let above: { batch: number; dp: number } | undefined;
+    for (const dp of degrees) {
+      const down = Math.floor(batchSequences / dp) * dp;
+      if (down >= dp && (!below || down >= below.batch)) below = { batch: down, dp };
+      const up = Math.ceil(batchSequences / dp) * dp;
+      if (!above || up <= above.batch) above = { batch: up, dp };
+    }
+    const batches = [
+      below &&
+        `${n(below.batch)} sequences (DP ${n(below.dp)}: the largest multiple of DP not above the batch, Calculon's rule)`,
+      above && `${n(above.batch)} (DP ${n(above.dp)}: the smallest multiple of DP above it)`,
+    ].filter(Boolean);
+    advice.push(`nearest batches that split: ${batches.join(' or ')}`);
+  } else {
+    advice.push(
+      `the layers fill no pipeline of ${n(gpus)} GPUs (TP a power of two up to ${domain}, PP dividing the rest)`,
+    );
   }
-  return `no layout of ${count} GPUs splits the ${batch} over data-parallel replicas and the ${layers} layers over pipeline stages: the odd factor ${oddPart(gpus)} of the GPU count divides neither; choose a GPU count whose odd factors divide the batch or the layers (e.g. a power of two)`;
+  // The nearest GPU counts, in whole servers, whose layouts split the batch as it is.
+  const step = system.gpusPerNode;
+  let fewer: number | undefined;
+  let more: number | undefined;
+  for (let k = 1; k <= GPU_COUNT_SEARCH_SERVERS && (fewer === undefined || more === undefined); k++) {
+    const down = gpus - k * step;
+    if (fewer === undefined && down >= step && splitsBatch(workload, domain, down, batchSequences)) fewer = down;
+    const up = gpus + k * step;
+    if (more === undefined && splitsBatch(workload, domain, up, batchSequences)) more = up;
+  }
+  const counts = [fewer, more].filter((count): count is number => count !== undefined).map(n);
+  if (counts.length > 0) advice.push(`nearest GPU counts for ${n(batchSequences)} sequences: ${counts.join(' or ')}`);
+  return `${head}: ${advice.join('; ')}`;
 }

@@ -18,7 +18,7 @@ export interface SearchOptions {
    * the training numerics, so trying them is the user's call.
    */
   readonly precisions?: readonly MatmulPrecision[];
-  /** Largest micro-batch tried (default 8). */
+  /** Largest micro-batch tried (default {@link DEFAULT_MAX_MICRO_BATCH}); every divisor of the local batch up to it is. */
   readonly maxMicroBatch?: number;
   /** Only the shard `index` of `count` of the candidate list (for worker threads); default the whole list. */
   readonly shard?: { readonly index: number; readonly count: number };
@@ -70,39 +70,89 @@ export function planKey(plan: ResolvedPlan): string {
   ].join('/');
 }
 
+/** Largest micro-batch the search tries by default: larger ones rarely fit and gain little GEMM efficiency. */
+export const DEFAULT_MAX_MICRO_BATCH = 8;
+
+/** The divisors of `n` no larger than `limit`, ascending (at most `limit` of them). */
+export function divisorsUpTo(n: number, limit: number): number[] {
+  const out: number[] = [];
+  if (!Number.isInteger(n) || n < 1) return out;
+  for (let d = 1; d <= Math.min(n, limit); d++) if (n % d === 0) out.push(d);
+  return out;
+}
+
 /**
- * Every candidate plan for the workload on the system, in a fixed order. Layouts follow Megatron-Core's rules:
- * TP a power of two within the NVLink domain, PP dividing the remaining GPUs, virtual stages that divide the
- * layers (embedding and loss may count as one layer each), CP only for sequences of 8K or more, EP a power of two
- * dividing the experts, micro-batches dividing each replica's share of the batch.
+ * Virtual stages (model chunks per stage) for `pp` stages: every v whose pp·v chunks divide the layers, or the
+ * layers plus the embedding and the loss counted as one layer each (Megatron-Core layouts); 1 alone without a
+ * pipeline. With 105 layers on 5 stages: 1, 3, 7 and 21.
  */
-export function enumeratePlans(workload: ResolvedWorkload, system: ResolvedSystem, maxMicroBatch = 8): ResolvedPlan[] {
+export function virtualStageCounts(layers: number, pp: number): number[] {
+  if (pp === 1) return [1];
+  const out: number[] = [];
+  for (let v = 1; pp * v <= layers + 2; v++) {
+    if (layers % (pp * v) === 0 || (layers + 2) % (pp * v) === 0) out.push(v);
+  }
+  return out;
+}
+
+/** One TP × CP × PP × DP layout of a GPU count, before EP, micro-batch and sharding are chosen. */
+export interface LayoutShape {
+  readonly tp: number;
+  readonly cp: number;
+  readonly pp: number;
+  readonly dp: number;
+  readonly virtualStages: readonly number[];
+}
+
+/**
+ * Every TP × CP × PP × DP layout of `gpus` GPUs that Megatron-Core can lay out for the model, whatever the batch:
+ * TP a power of two within the NVLink domain and the head count, CP a power of two for sequences of 8K or more,
+ * PP dividing the rest and leaving at least one virtual-stage count ({@link virtualStageCounts}).
+ */
+export function layoutShapes(workload: ResolvedWorkload, domainSize: number, gpus: number): LayoutShape[] {
   const { model, training } = workload;
-  const gpus = system.gpuCount;
-  const plans: ResolvedPlan[] = [];
-  for (const tp of powersOfTwo(Math.min(system.scaleUp.domainSize, model.heads))) {
+  const out: LayoutShape[] = [];
+  for (const tp of powersOfTwo(Math.min(domainSize, model.heads))) {
     const cps = training.sequenceLength >= 8192 ? powersOfTwo(Math.min(16, training.sequenceLength / 4096)) : [1];
     for (const cp of cps) {
       if (gpus % (tp * cp) !== 0) continue;
       const rest = gpus / (tp * cp);
       for (let pp = 1; pp <= Math.min(rest, model.layers); pp++) {
         if (rest % pp !== 0) continue;
-        const dp = rest / pp;
-        const virtuals =
-          pp === 1
-            ? [1]
-            : [1, 2, 3, 4, 5, 6, 8].filter((v) => model.layers % (pp * v) === 0 || (model.layers + 2) % (pp * v) === 0);
-        const eps = model.moe
-          ? powersOfTwo(Math.min(64, model.moe.experts)).filter((ep) => (tp * cp * dp) % ep === 0)
-          : [1];
-        for (const virtualStages of virtuals) {
-          for (const ep of eps) {
-            for (const microBatch of powersOfTwo(maxMicroBatch)) {
-              if ((training.globalBatchSequences / dp) % microBatch !== 0) continue;
-              for (const sharding of ['zero1', 'fsdp'] as const) {
-                plans.push(makePlan(tp, pp, virtualStages, dp, cp, ep, microBatch, sharding, 'none', undefined, false));
-              }
-            }
+        const virtualStages = virtualStageCounts(model.layers, pp);
+        if (virtualStages.length > 0) out.push({ tp, cp, pp, dp: rest / pp, virtualStages });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Every candidate plan for the workload on the system, in a fixed order: every layout of {@link layoutShapes},
+ * EP a power of two dividing the experts and tp·cp·dp, every micro-batch that divides each replica's share of the
+ * batch up to `maxMicroBatch` (so at most that many per layout), ZeRO-1 or FSDP.
+ */
+export function enumeratePlans(
+  workload: ResolvedWorkload,
+  system: ResolvedSystem,
+  maxMicroBatch = DEFAULT_MAX_MICRO_BATCH,
+): ResolvedPlan[] {
+  const { model, training } = workload;
+  const plans: ResolvedPlan[] = [];
+  for (const { tp, cp, pp, dp, virtualStages: virtuals } of layoutShapes(
+    workload,
+    system.scaleUp.domainSize,
+    system.gpuCount,
+  )) {
+    const eps = model.moe
+      ? powersOfTwo(Math.min(64, model.moe.experts)).filter((ep) => (tp * cp * dp) % ep === 0)
+      : [1];
+    const microBatches = divisorsUpTo(training.globalBatchSequences / dp, maxMicroBatch);
+    for (const virtualStages of virtuals) {
+      for (const ep of eps) {
+        for (const microBatch of microBatches) {
+          for (const sharding of ['zero1', 'fsdp'] as const) {
+            plans.push(makePlan(tp, pp, virtualStages, dp, cp, ep, microBatch, sharding, 'none', undefined, false));
           }
         }
       }
