@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Progress } from '../app/ports.js';
 import { HttpProblem, type Problem, toProblem } from './problem.js';
 
@@ -119,6 +120,7 @@ export class JobStore {
 
   /** Runs `work` now, within the run limit, aborted with `signal` (a synchronous route: its request's signal). */
   runNow<T>(signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    setMaxListeners(0, signal);
     return this.#slot(() => work(signal));
   }
 
@@ -135,6 +137,8 @@ export class JobStore {
       events: [],
       listeners: new Set(),
     };
+    // Every task of the job listens to its signal (thousands in a large study): no listener limit.
+    setMaxListeners(0, job.controller.signal);
     this.#jobs.set(job.id, job);
     this.#evictOverCount();
     this.#emit(job, 'status', { status: 'running' });
