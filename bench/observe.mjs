@@ -2,7 +2,9 @@
  * Benchmark of the observe side's ingest (compiled code under plain node; `npm run bench:observe` builds first):
  * Megatron-LM log files and dcgm-exporter scrape files of growing run length (1×, 4×, 16×) ingested from files into
  * a file-backed DuckDB store (src/node/duckdb-store.ts, one DuckDB thread), each size in a fresh child process so its
- * peak RSS is its own. A step line counts as one sample, a dcgm value as one sample. The acceptance of issue 12:
+ * peak RSS is its own. A step line counts as one sample, a dcgm value as one sample; a log's `numericValuesPerCpuSecond`
+ * counts the numbers its lines print instead (the iteration and the run's total, and each `key: value` field: 12 on
+ * the bench's Megatron lines, the time stamp not counted). The acceptance of issue 12:
  * ≥ 1M samples/s per core from files into the store, and memory flat in run length: each size reports its peak
  * RSS, its peak JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 16×
  * when nothing grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a
@@ -14,11 +16,14 @@
 import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -28,6 +33,7 @@ import { join } from 'node:path';
 import { openDuckDbStore } from '../dist/node/duckdb-store.js';
 import { writeFileAtomic } from '../dist/node/files.js';
 import { ingestDcgmFiles, ingestLog } from '../dist/node/ingest.js';
+import { parseStepLog } from '../dist/telemetry/step-log.js';
 
 /** Run length of the 1× size: log lines and dcgm scrapes (a scrape: 8 GPUs × 4 fields on each of 4 hosts). */
 const BASE_LINES = 50_000;
@@ -87,6 +93,19 @@ function writeDcgm(directory, scrapes) {
   return paths;
 }
 
+/** The numbers the log's first line prints: the iteration, the run's total and each `key: value` field. */
+function valuesPerLine(path) {
+  const head = Buffer.alloc(4096);
+  const handle = openSync(path, 'r');
+  try {
+    readSync(handle, head, 0, head.length, 0);
+  } finally {
+    closeSync(handle);
+  }
+  const [first] = parseStepLog(head.toString('utf8').split('\n')[0]).samples;
+  return Object.keys(first.fields).length + 2;
+}
+
 /** Ingests one kind of file into a fresh store; the count of samples. */
 async function ingest(kind, directory, store, run) {
   return kind === 'log'
@@ -100,6 +119,7 @@ async function ingest(kind, directory, store, run) {
  * are the cold rate, JIT compilation and DuckDB's first appends included; then the size, measured warm.
  */
 async function child(kind, directory, scale) {
+  const perLine = kind === 'log' ? valuesPerLine(join(directory, 'train.log')) : 1;
   const warmDirectory = join(directory, 'warm-up');
   const warmStore = await openDuckDbStore(join(warmDirectory, `store-${kind}.duckdb`), {
     threads: 1,
@@ -142,6 +162,10 @@ async function child(kind, directory, scale) {
     );
   }
   return {
+    ...(kind === 'log' && {
+      numericValuesPerLine: perLine,
+      numericValuesPerCpuSecond: Math.round((count * perLine) / cpuSeconds),
+    }),
     coldWarmUp: {
       samples: warmCount,
       seconds: Number(coldSeconds.toFixed(3)),
@@ -239,7 +263,9 @@ if (process.argv[2] === '--child') {
       `${(x.samplesPerSecond / 1e6).toFixed(2)}M/s (${(x.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s; cold warm-up set ${(x.coldWarmUp.samplesPerCpuSecond / 1e6).toFixed(2)}M/cpu-s)`;
     const memory = (x) =>
       `peak RSS ${x.peakRssMiB} MiB (${x.rssAfterOpenMiB} after opening), heap peak ${x.peakHeapMiB} MiB, buffers peak ${x.peakArrayBuffersMiB} MiB, retained ${x.heapRetainedAfterIngestMiB} MiB`;
-    console.log(`${String(scale).padStart(2)}×: log ${logLines} lines ${rate(log)}, ${memory(log)}`);
+    console.log(
+      `${String(scale).padStart(2)}×: log ${logLines} lines ${rate(log)}, ${(log.numericValuesPerCpuSecond / 1e6).toFixed(2)}M numeric values/cpu-s, ${memory(log)}`,
+    );
     console.log(`    dcgm ${dcgmSamples} samples ${rate(dcgm)}, ${memory(dcgm)}`);
   }
 }

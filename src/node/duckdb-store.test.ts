@@ -126,6 +126,39 @@ describe('openDuckDbStore', () => {
     instance.closeSync();
   });
 
+  it('writes the same steps rows appended directly as staged (NULLs, NaN, -0, every format, several chunks)', async () => {
+    const lines = [
+      LOG,
+      ' [2024-09-03 15:55:14] iteration        3/     100 | consumed samples:         3072 | elapsed time per iteration (ms): 9501.7 | learning rate: -0 | global batch size:  1024 | lm loss: inf | loss scale: -inf | number of skipped iterations:   0 | number of nan iterations:   0 |',
+      'Training epoch 0, iteration 74/99 | lr: 1.124e-05 | global_batch_size: 128 | global_step: 74 | reduced_train_loss: 11.87 | train_step_timing in s: 8.768 | consumed_samples: 9600',
+      'step,time,tokens,loss',
+      '5,0.5,1048576,2.5',
+      '6,NaN,1048576,-0',
+      '{"step": 7, "time": 0.25, "samples": 512}',
+    ].join('\n');
+    const text = Array.from({ length: 700 }, () => lines).join('\n');
+    const { samples } = parseStepLog(text);
+    expect(samples.length).toBeGreaterThan(2 * 2048);
+    const rows = async (bulkCopy: boolean) => {
+      const path = join(directory, `steps-${bulkCopy}.duckdb`);
+      const store = await openDuckDbStore(path, { bulkCopy });
+      await store.appendSteps('run-a', 'log:a', samples.slice(0, 3000), { offset: 1, nextLine: 2 });
+      await store.appendSteps('run-a', 'log:a', samples.slice(3000), { offset: 2, nextLine: 3 });
+      expect(await store.steps('run-a')).toEqual(samples);
+      await store.close();
+      const instance = await DuckDBInstance.create(path);
+      const connection = await instance.connect();
+      const all = (await connection.runAndReadAll('SELECT * FROM steps ORDER BY seq')).getRows();
+      const sets = (await connection.runAndReadAll('SELECT * FROM step_field_sets ORDER BY id')).getRows();
+      connection.closeSync();
+      instance.closeSync();
+      return { all, sets };
+    };
+    const direct = await rows(true);
+    expect(direct.all).toHaveLength(samples.length);
+    expect(direct).toEqual(await rows(false));
+  });
+
   it('reads a store written before field sets (a fields JSON column) and appends to it', async () => {
     const path = join(directory, 'old.duckdb');
     const instance = await DuckDBInstance.create(path);
@@ -207,6 +240,25 @@ describe('openDuckDbStore', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
     expect(sizes.length).toBeGreaterThan(1);
     await store.close();
+  });
+
+  it('stores the same GPU points by bulk copy into the vectors as by setItem (NaN, -0, ±Infinity, a partial chunk)', async () => {
+    const special = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-300, -123.456];
+    const input = points(2048 * 2 + 77).map((point, i) => ({ ...point, value: special[i % 9] ?? point.value }));
+    const read = async (bulkCopy: boolean) => {
+      const store = await openDuckDbStore(':memory:', { bulkCopy });
+      expect(store.bulkCopy).toBe(bulkCopy);
+      await store.appendGpuPoints('r', 's', input, { offset: 1, nextLine: 2 });
+      const all: GpuPoint[] = [];
+      for await (const batch of store.gpuPoints('r')) all.push(...batch);
+      await store.close();
+      return all;
+    };
+    const bulk = await read(true);
+    expect(bulk).toHaveLength(input.length);
+    expect(bulk).toEqual(await read(false));
+    const sorted = [...input].sort((a, b) => a.time - b.time || a.gpuKey.localeCompare(b.gpuKey));
+    expect(bulk.map((p) => p.value).sort()).toEqual(sorted.map((p) => p.value).sort());
   });
 
   it('exports a run as Parquet files that read back with the same rows and sums', async () => {

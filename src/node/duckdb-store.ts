@@ -7,15 +7,18 @@
  *   line's printed fields as a field set (`field_set`: an id into `step_field_sets`, whose `keys` is the JSON array
  *   of the field names in order; a log has a handful of sets) and `field_values`, the values comma-separated in the
  *   set's order, empty where the value is its typed column's (not stored twice), NaN and ±Infinity as `Number` reads
- *   them. A store written before field sets keeps its `fields` JSON column, read for its old rows. Rows are staged
- *   without NULLs in a temporary table and moved by one INSERT … SELECT: the client library's NULLs cost several
- *   BigInt operations each;
+ *   them. A store written before field sets keeps its `fields` JSON column, read for its old rows. Rows are appended
+ *   straight into `steps` as data chunks whose number columns and NULLs (validity bits) are bulk-copied and whose
+ *   strings are assigned once per distinct string in a chunk ({@link StringColumn}); a store written before field
+ *   sets (another column order), or bindings without the bulk copy, stage them without NULLs in a temporary table
+ *   moved by one INSERT … SELECT (the client library's `setItem(null)` costs several BigInt operations);
  * - `gpu_points` (a view): `run, time, gpu_key, hostname, field, value`, joined from `gpu_series` (one row per run,
  *   GPU, host and `DCGM_FI_*` field) and `gpu_samples` (`series, time, value`). Storing the strings once per series
  *   rather than once per sample is what keeps the ingest of dcgm scrapes over 1M samples/s (bench/observe.mjs): a
  *   sample row is 20 bytes of numbers, with no string crossing from JavaScript into DuckDB per sample, appended as
- *   columns ({@link DuckDbTelemetryStore.appendGpuPointColumns}) in commits of more than a row group (122,880 rows),
- *   which DuckDB writes straight to the file rather than through its write-ahead log;
+ *   columns ({@link DuckDbTelemetryStore.appendGpuPointColumns}), bulk-copied into DuckDB's vectors, in commits of
+ *   more than a row group (122,880 rows), which DuckDB writes straight to the file rather than through its
+ *   write-ahead log;
  * - `events`: `run, source, seq, time, kind, gpu_key, detail`;
  * - `cursors`: `run, source, offset, next_line`, one row per source, where it resumes.
  * Every append writes its rows and upserts its source's cursor inside one `BEGIN … COMMIT` (rolled back on any
@@ -25,13 +28,17 @@
  * @module
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import {
+  BIGINT,
   DOUBLE,
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBResultReader,
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
@@ -50,6 +57,115 @@ export const GPU_POINT_BATCH = 65_536;
 
 /** Rows per DuckDB data chunk: DuckDB's `STANDARD_VECTOR_SIZE` (2,048), the most a chunk may hold. */
 const CHUNK_ROWS = 2048;
+
+/**
+ * The two calls of `@duckdb/node-bindings` (the package `@duckdb/node-api` is built on, and exports as the
+ * public low-level API) that write a typed array into a data chunk's vector with one copy: `data_chunk_get_vector`
+ * and `copy_data_to_vector`. Filling a vector by `setItem` costs a call per value and a second copy at `flush`.
+ */
+/** Copies `bytes` bytes of `buffer` from `byteOffset` into a vector's data (or validity) at `offset`. */
+type CopyInto = (vector: unknown, offset: number, buffer: ArrayBufferLike, byteOffset: number, bytes: number) => void;
+
+interface VectorCopy {
+  data_chunk_get_vector(chunk: DuckDBDataChunk['chunk'], column: number): unknown;
+  copy_data_to_vector: CopyInto;
+  vector_ensure_validity_writable(vector: unknown): void;
+  copy_data_to_vector_validity: CopyInto;
+  vector_assign_string_element(vector: unknown, index: number, text: string): void;
+  vector_get_data(vector: unknown, bytes: number): Uint8Array;
+  vector_size(): number;
+}
+
+/**
+ * The bindings `@duckdb/node-api` itself loads (resolved from its own location), or undefined when they cannot be
+ * loaded or lack a call (another version): the store then fills its vectors by `setItem`, the same rows either way.
+ */
+function loadVectorCopy(): VectorCopy | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const bindings = createRequire(require.resolve('@duckdb/node-api'))('@duckdb/node-bindings') as Partial<VectorCopy>;
+    if (
+      typeof bindings.data_chunk_get_vector === 'function' &&
+      typeof bindings.copy_data_to_vector === 'function' &&
+      typeof bindings.vector_ensure_validity_writable === 'function' &&
+      typeof bindings.copy_data_to_vector_validity === 'function' &&
+      typeof bindings.vector_assign_string_element === 'function' &&
+      typeof bindings.vector_get_data === 'function' &&
+      typeof bindings.vector_size === 'function' &&
+      bindings.vector_size() >= CHUNK_ROWS
+    ) {
+      return bindings as VectorCopy;
+    }
+  } catch {
+    // The setItem path.
+  }
+  return undefined;
+}
+
+const VECTOR_COPY = loadVectorCopy();
+
+/** Bytes of one element of a VARCHAR vector: the C API's `duckdb_string_t`. */
+const STRING_BYTES = 16;
+
+/**
+ * Writes a VARCHAR column of a data chunk with one call per distinct string rather than one per row (a call costs
+ * 0.3 to 0.6 µs): each distinct string is assigned once (`vector_assign_string_element` copies it into the vector's
+ * own string heap) and each row repeating it gets a copy of that row's element, a `duckdb_string_t` (the length and
+ * the string itself when 12 bytes or shorter, else its length, prefix and pointer into that heap), the elements
+ * written back by one copy. `lookup`: repeats are found anywhere in the chunk (a map), else only on the row before.
+ */
+class StringColumn {
+  private vector: unknown;
+  private readonly first = new Map<string, number>();
+  /** The row whose element each row repeats, or -1. */
+  private readonly source = new Int32Array(CHUNK_ROWS);
+  private readonly elements = new Uint8Array(CHUNK_ROWS * STRING_BYTES);
+  private repeats = 0;
+  private last: string | undefined;
+  private lastRow = -1;
+
+  constructor(
+    private readonly copy: VectorCopy,
+    private readonly lookup: boolean,
+  ) {}
+
+  /** Starts the column of a chunk's vector. */
+  start(vector: unknown): void {
+    this.vector = vector;
+    this.first.clear();
+    this.source.fill(-1);
+    this.repeats = 0;
+    this.last = undefined;
+    this.lastRow = -1;
+  }
+
+  /** Row `r`'s string (rows not set are NULL, their validity cleared by the caller). */
+  set(r: number, text: string): void {
+    let at = text === this.last ? this.lastRow : -1;
+    if (at < 0 && this.lookup) at = this.first.get(text) ?? -1;
+    if (at >= 0) {
+      this.source[r] = at;
+      this.repeats++;
+      return;
+    }
+    this.copy.vector_assign_string_element(this.vector, r, text);
+    if (this.lookup) this.first.set(text, r);
+    this.last = text;
+    this.lastRow = r;
+  }
+
+  /** Writes the repeated rows' elements, after the chunk's last {@link set}. */
+  finish(count: number): void {
+    if (this.repeats === 0) return;
+    const elements = this.elements;
+    elements.set(this.copy.vector_get_data(this.vector, count * STRING_BYTES));
+    for (let r = 0; r < count; r++) {
+      const at = this.source[r] as number;
+      if (at >= 0) elements.copyWithin(r * STRING_BYTES, at * STRING_BYTES, (at + 1) * STRING_BYTES);
+    }
+    this.copy.copy_data_to_vector(this.vector, 0, elements.buffer, 0, count * STRING_BYTES);
+  }
+}
 
 /** Which series a GPU point belongs to: its GPU, host and `DCGM_FI_*` field. */
 export interface GpuSeriesKey {
@@ -97,6 +213,8 @@ export interface DuckDbTelemetryStore extends TelemetryStore {
    * committed or none (a failure or a crash mid-batch leaves every cursor of the batch where it was).
    */
   appendGpuBatch(run: string, batch: GpuBatch): Promise<void>;
+  /** Whether number columns go into DuckDB's vectors by one bulk copy each ({@link DuckDbStoreOptions.bulkCopy}). */
+  readonly bulkCopy: boolean;
 }
 
 /** Whether `store` takes GPU points as columns (the DuckDB store, or an object built on it). */
@@ -115,6 +233,11 @@ export interface DuckDbStoreOptions {
    * checkpoint rewrites the table's last row group, so a small threshold costs more per row appended.
    */
   readonly checkpointThreshold?: string;
+  /**
+   * Write number columns into DuckDB's vectors with one bulk copy each (default true where the bindings offer it);
+   * false fills them value by value (`setItem`), the client library's plain path. Both store the same rows.
+   */
+  readonly bulkCopy?: boolean;
 }
 
 /**
@@ -230,6 +353,40 @@ const STAGE_INSERT = `INSERT INTO steps (run, source, seq, line, format, ${STEP_
     CASE WHEN present & ${TIMESTAMP_BIT} <> 0 THEN text[length(split_part(text, '|', 1)) + 2:] END,
     field_set, split_part(text, '|', 1)
   FROM steps_stage`;
+
+/** The columns of `steps` in table order (a store written before field sets has others: it is staged). */
+const STEP_COLUMNS: readonly string[] = [
+  'run',
+  'source',
+  'seq',
+  'line',
+  'format',
+  ...STEP_NUMBERS.map(([name]) => name),
+  'time',
+  'timestamp',
+  'field_set',
+  'field_values',
+];
+const STEP_TYPES = [
+  VARCHAR,
+  VARCHAR,
+  BIGINT,
+  DOUBLE,
+  VARCHAR,
+  ...STEP_NUMBERS.map(() => DOUBLE),
+  DOUBLE,
+  VARCHAR,
+  INTEGER,
+  VARCHAR,
+];
+/** Where the direct append finds its columns in {@link STEP_COLUMNS}. */
+const STEP_AT = Object.fromEntries(STEP_COLUMNS.map((name, index) => [name, index])) as Record<string, number>;
+
+/** A chunk's validity words (bit r of word r >> 5: row r is not NULL), little-endian as DuckDB's 64-bit words. */
+const VALIDITY_WORDS = CHUNK_ROWS / 32;
+
+/** The number columns the direct append writes: the line, the typed numbers ({@link STEP_NUMBERS}) and the time. */
+const NUMBER_COLUMNS = 2 + STEP_NUMBERS.length;
 
 /**
  * A step line's printed fields as stored: the field names are the row's field set (`field_set`, an id into the
@@ -360,6 +517,10 @@ function openError(path: string, error: unknown): TokenworksError {
 
 type Row = readonly unknown[];
 
+/** A source's cursor, read and upserted (the store's most frequent statements, prepared once). */
+const CURSOR_SELECT = 'SELECT "offset", next_line FROM cursors WHERE run = $1 AND source = $2';
+const CURSOR_UPSERT = 'INSERT OR REPLACE INTO cursors VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT))';
+
 /** Opens (creating when missing) the DuckDB store at `path`, or an in-memory one for `':memory:'`. */
 export async function openDuckDbStore(
   path: string | ':memory:',
@@ -387,7 +548,7 @@ export async function openDuckDbStore(
     instance.closeSync();
     throw openError(path, error);
   }
-  const store = new DuckDbStore(path, instance, connection);
+  const store = new DuckDbStore(path, instance, connection, options.bulkCopy === false ? undefined : VECTOR_COPY);
   await store.load();
   return store;
 }
@@ -407,12 +568,22 @@ class DuckDbStore implements DuckDbTelemetryStore {
   private readonly fieldSetIds = new Map<string, number>();
   /** Whether `steps` has the `fields` JSON column of stores written before field sets. */
   private legacyFields = false;
+  /** Prepared statements by their SQL ({@link prepared}). */
+  private readonly statements = new Map<string, DuckDBPreparedStatement>();
+  /** Whether step rows are appended straight into `steps` (else staged): see {@link load}. */
+  private directSteps = false;
 
   constructor(
     private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly vectorCopy: VectorCopy | undefined,
   ) {}
+
+  /** Whether number columns go into DuckDB's vectors by one bulk copy each ({@link DuckDbStoreOptions.bulkCopy}). */
+  get bulkCopy(): boolean {
+    return this.vectorCopy !== undefined;
+  }
 
   /** Reads the counters and the series ids of what the file already holds. */
   async load(): Promise<void> {
@@ -428,16 +599,25 @@ class DuckDbStore implements DuckDbTelemetryStore {
       this.fieldSets[Number(id)] = fieldSetOf(JSON.parse(keys as string) as string[]);
       this.fieldSetIds.set(keys as string, Number(id));
     }
-    const columns = new Set(
+    const names = async () =>
       (
-        await this.rows("SELECT column_name FROM duckdb_columns() WHERE table_name = 'steps' AND schema_name = 'main'")
-      ).map(([name]) => name as string),
-    );
-    this.legacyFields = columns.has('fields');
-    if (!columns.has('field_set')) {
+        await this.rows(
+          "SELECT column_name FROM duckdb_columns() WHERE table_name = 'steps' AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index",
+        )
+      ).map(([name]) => name as string);
+    let columns = await names();
+    this.legacyFields = columns.includes('fields');
+    if (!columns.includes('field_set')) {
       await this.connection.run('ALTER TABLE steps ADD COLUMN field_set INTEGER');
       await this.connection.run('ALTER TABLE steps ADD COLUMN field_values VARCHAR');
+      columns = await names();
     }
+    // Rows are appended straight into `steps` when its columns are this version's, in its order (a store written
+    // before field sets has a `fields` column: its rows are staged); else staged and moved by INSERT … SELECT.
+    this.directSteps =
+      this.vectorCopy !== undefined &&
+      columns.length === STEP_COLUMNS.length &&
+      columns.every((name, index) => name === STEP_COLUMNS[index]);
     await this.connection.run(
       `CREATE TEMP TABLE IF NOT EXISTS steps_stage (${STAGE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
     );
@@ -449,6 +629,20 @@ class DuckDbStore implements DuckDbTelemetryStore {
         Number(id),
       );
     }
+  }
+
+  /**
+   * Runs one of the store's frequent statements (a cursor's read or upsert) from its prepared statement, prepared
+   * on first use: parsing and planning them each time cost about a millisecond.
+   */
+  private async prepared(sql: string, values: (string | number)[]): Promise<DuckDBResultReader> {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = await this.connection.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    statement.bind(values);
+    return statement.runAndReadAll();
   }
 
   private async rows(sql: string, values?: (string | number)[]): Promise<Row[]> {
@@ -485,10 +679,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
       try {
         await work();
         for (const { source, cursor } of cursors) {
-          await this.connection.run(
-            'INSERT OR REPLACE INTO cursors VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT))',
-            [run, source, cursor.offset, cursor.nextLine],
-          );
+          await this.prepared(CURSOR_UPSERT, [run, source, cursor.offset, cursor.nextLine]);
         }
         await this.connection.run('COMMIT');
       } catch (error) {
@@ -531,63 +722,8 @@ class DuckDbStore implements DuckDbTelemetryStore {
       if (samples.length === 0) return;
       const first = this.stepSeq;
       try {
-        // Staged without NULLs (a NULL costs the client library several BigInt operations per row): absent
-        // values are 0 with their bit clear in `present`, and one INSERT … SELECT writes the NULLs.
-        await this.appender('steps_stage', (appender) => {
-          let lastKeys: readonly string[] = [];
-          let lastSet = this.fieldSet(lastKeys, fresh);
-          for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
-            const count = Math.min(CHUNK_ROWS, samples.length - start);
-            const chunk = DuckDBDataChunk.create(STAGE_TYPES, count);
-            const present = new Int32Array(count);
-            const index = chunk.getColumnVector(0);
-            const format = chunk.getColumnVector(2);
-            const line = chunk.getColumnVector(3);
-            const time = chunk.getColumnVector(4);
-            const fieldSet = chunk.getColumnVector(5 + STEP_NUMBERS.length);
-            const valuesVector = chunk.getColumnVector(6 + STEP_NUMBERS.length);
-            for (let r = 0; r < count; r++) {
-              const sample = samples[start + r] as StepSample;
-              index.setItem(r, start + r);
-              format.setItem(r, FORMATS.indexOf(sample.format));
-              line.setItem(r, sample.line);
-              const seconds = stampSeconds(sample.timestamp);
-              time.setItem(r, seconds ?? 0);
-              let mask = (seconds === undefined ? 0 : TIME_BIT) | (sample.timestamp === undefined ? 0 : TIMESTAMP_BIT);
-              // Consecutive lines of one log print the same fields: the set of the row before, without a lookup.
-              const keys = Object.keys(sample.fields);
-              if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
-                lastKeys = keys;
-                lastSet = this.fieldSet(keys, fresh);
-              }
-              fieldSet.setItem(r, lastSet);
-              valuesVector.setItem(
-                r,
-                `${fieldValues(sample, this.fieldSets[lastSet] as FieldSet)}|${sample.timestamp ?? ''}`,
-              );
-              present[r] = mask;
-              mask = 0;
-            }
-            STEP_NUMBERS.forEach(([, key], c) => {
-              const vector = chunk.getColumnVector(5 + c);
-              const bit = 1 << c;
-              const number = NUMBER_OF[key] as NumberOf;
-              for (let r = 0; r < count; r++) {
-                const value = number(samples[start + r] as StepSample);
-                if (value === undefined) vector.setItem(r, 0);
-                else {
-                  vector.setItem(r, value);
-                  present[r] = (present[r] as number) | bit;
-                }
-              }
-              vector.flush();
-            });
-            const mask = chunk.getColumnVector(1);
-            for (let r = 0; r < count; r++) mask.setItem(r, present[r] as number);
-            for (const vector of [index, mask, format, line, time, fieldSet, valuesVector]) vector.flush();
-            appender.appendDataChunk(chunk);
-          }
-        });
+        if (this.directSteps) await this.writeSteps(run, source, samples, first, fresh);
+        else await this.stageSteps(samples, fresh);
         if (fresh.length > 0) {
           await this.appender('step_field_sets', (appender) => {
             for (const [id, keys] of fresh) {
@@ -597,8 +733,10 @@ class DuckDbStore implements DuckDbTelemetryStore {
             }
           });
         }
-        await this.connection.run(STAGE_INSERT, [run, source, first]);
-        await this.connection.run('DELETE FROM steps_stage');
+        if (!this.directSteps) {
+          await this.connection.run(STAGE_INSERT, [run, source, first]);
+          await this.connection.run('DELETE FROM steps_stage');
+        }
         this.stepSeq = first + samples.length;
       } catch (error) {
         // The new field sets roll back with the transaction: forget them here too.
@@ -606,8 +744,194 @@ class DuckDbStore implements DuckDbTelemetryStore {
           this.fieldSetIds.delete(text);
           this.fieldSets.length = Math.min(this.fieldSets.length, id);
         }
-        await this.connection.run('DELETE FROM steps_stage').catch(() => undefined);
+        if (!this.directSteps) await this.connection.run('DELETE FROM steps_stage').catch(() => undefined);
         throw error;
+      }
+    });
+  }
+
+  /**
+   * Appends step rows straight into `steps` (inside a transaction), each column of a chunk written at once: the
+   * numbers and their NULLs (validity bits) by bulk copy, the strings one call each. No staging table, no
+   * INSERT … SELECT, and no BigInt per NULL (the client library's `setItem(null)` costs several).
+   */
+  private async writeSteps(
+    run: string,
+    source: string,
+    samples: readonly StepSample[],
+    first: number,
+    fresh: [number, string][],
+  ): Promise<void> {
+    const copy = this.vectorCopy as VectorCopy;
+    const matrix = new Float64Array(NUMBER_COLUMNS * CHUNK_ROWS);
+    const validity = new Uint32Array(NUMBER_COLUMNS * VALIDITY_WORDS);
+    const present = new Int32Array(NUMBER_COLUMNS);
+    const seq = new Uint32Array(2 * CHUNK_ROWS);
+    const sets = new Int32Array(CHUNK_ROWS);
+    const valid = new Uint32Array(VALIDITY_WORDS);
+    let lastKeys: readonly string[] = [];
+    let lastSet = this.fieldSet(lastKeys, fresh);
+    const runs = new StringColumn(copy, false);
+    const sources = new StringColumn(copy, false);
+    const formats = new StringColumn(copy, true);
+    const stampColumn = new StringColumn(copy, false);
+    const valueColumn = new StringColumn(copy, true);
+    await this.appender('steps', (appender) => {
+      for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, samples.length - start);
+        const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
+        const vector = (name: string) => copy.data_chunk_get_vector(chunk.chunk, STEP_AT[name] as number);
+        runs.start(vector('run'));
+        sources.start(vector('source'));
+        formats.start(vector('format'));
+        stampColumn.start(vector('timestamp'));
+        valueColumn.start(vector('field_values'));
+        valid.fill(0);
+        let stamped = 0;
+        for (let r = 0; r < count; r++) {
+          const sample = samples[start + r] as StepSample;
+          runs.set(r, run);
+          sources.set(r, source);
+          formats.set(r, String(sample.format));
+          const at = first + start + r;
+          seq[2 * r] = at >>> 0;
+          seq[2 * r + 1] = Math.floor(at / 2 ** 32);
+          // Consecutive lines of one log print the same fields: the set of the row before, without a lookup.
+          const keys = Object.keys(sample.fields);
+          if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
+            lastKeys = keys;
+            lastSet = this.fieldSet(keys, fresh);
+          }
+          sets[r] = lastSet;
+          valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet));
+          const stamp = sample.timestamp;
+          if (stamp !== undefined) {
+            stampColumn.set(r, stamp);
+            valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
+            stamped++;
+          }
+        }
+        for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
+        const stamps = vector('timestamp');
+        if (stamped < count) {
+          copy.vector_ensure_validity_writable(stamps);
+          copy.copy_data_to_vector_validity(stamps, 0, valid.buffer, 0, Math.ceil(count / 64) * 8);
+        }
+        copy.copy_data_to_vector(vector('seq'), 0, seq.buffer, 0, count * 8);
+        copy.copy_data_to_vector(vector('field_set'), 0, sets.buffer, 0, count * 4);
+        // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
+        // slow lookup per value): a value where the sample has one, else NULL.
+        matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
+        validity.fill(0);
+        present.fill(0);
+        const number = (c: number, r: number, value: number | undefined) => {
+          if (typeof value === 'number') {
+            matrix[c * CHUNK_ROWS + r] = value;
+            const word = c * VALIDITY_WORDS + (r >> 5);
+            validity[word] = (validity[word] as number) | (1 << (r & 31));
+            present[c] = (present[c] as number) + 1;
+          }
+        };
+        for (let r = 0; r < count; r++) {
+          const sample = samples[start + r] as StepSample;
+          // In the order of STEP_NUMBERS, between the line and the time.
+          number(0, r, sample.line);
+          number(1, r, sample.step);
+          number(2, r, sample.iterationSeconds);
+          number(3, r, sample.loss);
+          number(4, r, sample.consumedSamples);
+          number(5, r, sample.tokens);
+          number(6, r, sample.trainIterations);
+          number(7, r, sample.globalBatchSize);
+          number(8, r, sample.tflopsPerGpu);
+          number(9, r, sample.learningRate);
+          number(10, r, sample.tokensPerSecondPerGpu);
+          number(11, r, sample.gradNorm);
+          number(12, r, sample.mfuPercent);
+          number(13, r, sample.memoryGiB);
+          number(14, r, sample.skippedIterations);
+          number(15, r, sample.nanIterations);
+          number(16, r, stampSeconds(sample.timestamp));
+        }
+        for (let c = 0; c < NUMBER_COLUMNS; c++) {
+          const index =
+            c === 0 ? (STEP_AT.line as number) : c === NUMBER_COLUMNS - 1 ? (STEP_AT.time as number) : 4 + c;
+          const vector = copy.data_chunk_get_vector(chunk.chunk, index);
+          copy.copy_data_to_vector(vector, 0, matrix.buffer, c * CHUNK_ROWS * 8, count * 8);
+          if (present[c] !== count) {
+            copy.vector_ensure_validity_writable(vector);
+            copy.copy_data_to_vector_validity(
+              vector,
+              0,
+              validity.buffer,
+              c * VALIDITY_WORDS * 4,
+              Math.ceil(count / 64) * 8,
+            );
+          }
+        }
+        appender.appendDataChunk(chunk);
+      }
+    });
+  }
+
+  /**
+   * Stages step rows in `steps_stage` (inside a transaction), for {@link STAGE_INSERT} to move: a store written
+   * before field sets, or bindings without bulk copy.
+   */
+  private async stageSteps(samples: readonly StepSample[], fresh: [number, string][]): Promise<void> {
+    await this.appender('steps_stage', (appender) => {
+      let lastKeys: readonly string[] = [];
+      let lastSet = this.fieldSet(lastKeys, fresh);
+      for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, samples.length - start);
+        const chunk = DuckDBDataChunk.create(STAGE_TYPES, count);
+        const present = new Int32Array(count);
+        const index = chunk.getColumnVector(0);
+        const format = chunk.getColumnVector(2);
+        const line = chunk.getColumnVector(3);
+        const time = chunk.getColumnVector(4);
+        const fieldSet = chunk.getColumnVector(5 + STEP_NUMBERS.length);
+        const valuesVector = chunk.getColumnVector(6 + STEP_NUMBERS.length);
+        for (let r = 0; r < count; r++) {
+          const sample = samples[start + r] as StepSample;
+          index.setItem(r, start + r);
+          format.setItem(r, FORMATS.indexOf(sample.format));
+          line.setItem(r, sample.line);
+          const seconds = stampSeconds(sample.timestamp);
+          time.setItem(r, seconds ?? 0);
+          let mask = (seconds === undefined ? 0 : TIME_BIT) | (sample.timestamp === undefined ? 0 : TIMESTAMP_BIT);
+          // Consecutive lines of one log print the same fields: the set of the row before, without a lookup.
+          const keys = Object.keys(sample.fields);
+          if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
+            lastKeys = keys;
+            lastSet = this.fieldSet(keys, fresh);
+          }
+          fieldSet.setItem(r, lastSet);
+          valuesVector.setItem(
+            r,
+            `${fieldValues(sample, this.fieldSets[lastSet] as FieldSet)}|${sample.timestamp ?? ''}`,
+          );
+          present[r] = mask;
+          mask = 0;
+        }
+        STEP_NUMBERS.forEach(([, key], c) => {
+          const vector = chunk.getColumnVector(5 + c);
+          const bit = 1 << c;
+          const number = NUMBER_OF[key] as NumberOf;
+          for (let r = 0; r < count; r++) {
+            const value = number(samples[start + r] as StepSample);
+            if (value === undefined) vector.setItem(r, 0);
+            else {
+              vector.setItem(r, value);
+              present[r] = (present[r] as number) | bit;
+            }
+          }
+          vector.flush();
+        });
+        const mask = chunk.getColumnVector(1);
+        for (let r = 0; r < count; r++) mask.setItem(r, present[r] as number);
+        for (const vector of [index, mask, format, line, time, fieldSet, valuesVector]) vector.flush();
+        appender.appendDataChunk(chunk);
       }
     });
   }
@@ -728,9 +1052,37 @@ class DuckDbStore implements DuckDbTelemetryStore {
         return id;
       };
       const chunks: DuckDBDataChunk[] = [];
+      const copy = this.vectorCopy;
+      // The store ids of a chunk's rows, copied into its series vector at once (bulk copy).
+      const idsOfChunk = copy === undefined ? undefined : new Int32Array(CHUNK_ROWS);
       for (let start = 0; start < length; start += CHUNK_ROWS) {
         const count = Math.min(CHUNK_ROWS, length - start);
         const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
+        if (copy !== undefined && idsOfChunk !== undefined) {
+          for (let r = 0; r < count; r++) {
+            const index = seriesIndex[start + r] as number;
+            const id = ids[index] as number;
+            idsOfChunk[r] = id >= 0 ? id : resolve(index);
+          }
+          // A fresh chunk's vectors are all valid (no NULL): only the values are written.
+          copy.copy_data_to_vector(copy.data_chunk_get_vector(chunk.chunk, 0), 0, idsOfChunk.buffer, 0, count * 4);
+          copy.copy_data_to_vector(
+            copy.data_chunk_get_vector(chunk.chunk, 1),
+            0,
+            time.buffer,
+            time.byteOffset + start * 8,
+            count * 8,
+          );
+          copy.copy_data_to_vector(
+            copy.data_chunk_get_vector(chunk.chunk, 2),
+            0,
+            value.buffer,
+            value.byteOffset + start * 8,
+            count * 8,
+          );
+          chunks.push(chunk);
+          continue;
+        }
         const seriesVector = chunk.getColumnVector(0);
         const timeVector = chunk.getColumnVector(1);
         const valueVector = chunk.getColumnVector(2);
@@ -796,10 +1148,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
     checkName('run', run);
     checkName('source', source);
     return this.serial(async () => {
-      const [row] = await this.rows('SELECT "offset", next_line FROM cursors WHERE run = $1 AND source = $2', [
-        run,
-        source,
-      ]);
+      const [row] = (await this.prepared(CURSOR_SELECT, [run, source])).getRows();
       return row === undefined ? undefined : { offset: Number(row[0]), nextLine: Number(row[1]) };
     });
   }
@@ -975,6 +1324,8 @@ class DuckDbStore implements DuckDbTelemetryStore {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     const done = this.serial(async () => {
+      for (const statement of this.statements.values()) statement.destroySync();
+      this.statements.clear();
       this.connection.closeSync();
       this.instance.closeSync();
     });

@@ -182,6 +182,8 @@ type Series = GpuSeriesKey | null;
 /** A cached label set: the line's bytes up to its closing `}`, what it normalises to, and the one that followed it. */
 interface Entry {
   readonly prefix: Buffer;
+  /** The prefix's bytes as little-endian 32-bit words (its whole words; the last `length % 4` bytes are not in it). */
+  readonly words: Int32Array;
   readonly series: Series;
   /** Index of `series` in the reader's series table (-1 for none). */
   readonly index: number;
@@ -232,6 +234,27 @@ const MINUS = 0x2d;
 const DOT = 0x2e;
 const CLOSE = 0x7d;
 
+/** The whole little-endian 32-bit words of `data[start, end)`. */
+function wordsOf(data: Buffer, start: number, end: number): Int32Array {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const words = new Int32Array((end - start) >> 2);
+  for (let w = 0; w < words.length; w++) words[w] = view.getInt32(start + w * 4, true);
+  return words;
+}
+
+/**
+ * Whether `data` holds the entry's prefix at `pos` (the caller checked that it fits): four bytes at a time through
+ * `view` (a view of `data`), then the last few. A comparison in JavaScript: `Buffer.compare` of a label set cost
+ * more in its argument checks and the call into C++ than in comparing.
+ */
+function sameBytes(view: DataView, data: Buffer, pos: number, entry: Entry): boolean {
+  const { words, prefix } = entry;
+  const count = words.length;
+  for (let w = 0; w < count; w++) if (view.getInt32(pos + w * 4, true) !== words[w]) return false;
+  for (let k = count * 4; k < prefix.length; k++) if (data[pos + k] !== prefix[k]) return false;
+  return true;
+}
+
 /**
  * A dcgm-exporter line reader over bytes: lines in, GPU points out as columns. Every line the reader has not seen
  * the like of goes through the one parser (`parsePromLine`, then `dcgmFieldName` and `normaliseDcgmSample`); its
@@ -253,7 +276,14 @@ class DcgmReader {
   private predicted: Entry | undefined;
   private eofLine: number | undefined;
   private value = 0;
-  private timestamp: number | undefined;
+  /**
+   * The line's time stamp, when `stamped` (kept as two fields: a field that holds a number or undefined boxes every
+   * number stored in it, an allocation per line).
+   */
+  private timestamp = 0;
+  private stamped = false;
+  /** The number {@link readToken} read last. */
+  private token = 0;
   skipped = 0;
   readonly skippedByName = new Map<string, number>();
   readonly malformed: { line: number; reason: string; text: string }[] = [];
@@ -332,29 +362,39 @@ class DcgmReader {
   }
 
   /**
-   * A number of `data[i, j)`: plain decimals of up to 15 digits are read digit by digit (an integer below 2^53
-   * divided by an exact power of ten is the correctly rounded double, the same as `Number`), any other ASCII token
-   * by `read`; undefined when `read` refuses it or the token is not ASCII (the parser then decides).
+   * A number of `data[i, j)` that is not a plain decimal of up to 15 digits (those {@link readToken} reads itself):
+   * an ASCII token read by `read`; undefined when `read` refuses it or the token is not ASCII (the parser decides).
    */
-  private number(
+  private number(data: Buffer, i: number, j: number, read: (token: string) => number | undefined): number | undefined {
+    for (let m = i; m < j; m++) if ((data[m] as number) >= 0x80) return undefined;
+    return read(data.toString('latin1', i, j));
+  }
+
+  /**
+   * Reads the number token at `data[i]` (up to a blank, `\r`, `\n` or `limit`) into {@link token}, returning its
+   * end, or -1 for an empty token or one that is no number. A plain decimal of up to 15 digits is read as it is
+   * scanned (an integer below 2^53 divided by an exact power of ten is the correctly rounded double, the same as
+   * `Number`); any other token goes to {@link number}.
+   */
+  private readToken(
     data: Buffer,
     i: number,
-    j: number,
+    limit: number,
     plus: boolean,
     read: (token: string) => number | undefined,
-  ): number | undefined {
+  ): number {
     let k = i;
     let negative = false;
-    const sign = data[k];
-    if (sign === MINUS || (plus && sign === PLUS)) {
-      negative = sign === MINUS;
+    let c = k < limit ? (data[k] as number) : -1;
+    if (c === MINUS || (plus && c === PLUS)) {
+      negative = c === MINUS;
       k++;
     }
     let digits = 0;
     let mantissa = 0;
     let scale = -1;
-    for (; k < j; k++) {
-      const c = data[k] as number;
+    for (; k < limit; k++) {
+      c = data[k] as number;
       if (c >= 48 && c <= 57) {
         mantissa = mantissa * 10 + (c - 48);
         digits++;
@@ -362,12 +402,23 @@ class DcgmReader {
       } else if (c === DOT && scale < 0) scale = 0;
       else break;
     }
-    if (k === j && digits > 0 && digits <= 15) {
-      const magnitude = scale > 0 ? mantissa / (TEN[scale] as number) : mantissa;
-      return negative ? -magnitude : magnitude;
+    if (k === limit || c === SPACE || c === TAB || c === CR || c === NL) {
+      if (k === i) return -1;
+      if (digits > 0 && digits <= 15) {
+        const magnitude = scale > 0 ? mantissa / (TEN[scale] as number) : mantissa;
+        this.token = negative ? -magnitude : magnitude;
+        return k;
+      }
+    } else {
+      for (; k < limit; k++) {
+        c = data[k] as number;
+        if (c === SPACE || c === TAB || c === CR || c === NL) break;
+      }
     }
-    for (let m = i; m < j; m++) if ((data[m] as number) >= 0x80) return undefined;
-    return read(data.toString('latin1', i, j));
+    const number = this.number(data, i, k, read);
+    if (number === undefined) return -1;
+    this.token = number;
+    return k;
   }
 
   /**
@@ -377,25 +428,18 @@ class DcgmReader {
   private tail(data: Buffer, start: number, limit: number): number {
     let i = start;
     while (i < limit && (data[i] === SPACE || data[i] === TAB)) i++;
-    let j = i;
-    for (; j < limit; j++) {
-      const c = data[j];
-      if (c === SPACE || c === TAB || c === CR || c === NL) break;
-    }
-    if (j === i) return -1;
-    const value = this.number(data, i, j, true, parsePromValue);
-    if (value === undefined) return -1;
+    const j = this.readToken(data, i, limit, true, parsePromValue);
+    if (j < 0) return -1;
+    const value = this.token;
     let k = j;
     while (k < limit && (data[k] === SPACE || data[k] === TAB)) k++;
-    let timestamp: number | undefined;
+    let timestamp = 0;
+    let stamped = false;
     if (k < limit && data[k] !== CR && data[k] !== NL) {
-      let m = k;
-      for (; m < limit; m++) {
-        const c = data[m];
-        if (c === SPACE || c === TAB || c === CR || c === NL) break;
-      }
-      timestamp = this.number(data, k, m, false, readStamp);
-      if (timestamp === undefined) return -1;
+      const m = this.readToken(data, k, limit, false, readStamp);
+      if (m < 0) return -1;
+      timestamp = this.token;
+      stamped = true;
       k = m;
       while (k < limit && (data[k] === SPACE || data[k] === TAB)) k++;
     }
@@ -403,6 +447,7 @@ class DcgmReader {
     if (k < limit && data[k] !== NL) return -1;
     this.value = value;
     this.timestamp = timestamp;
+    this.stamped = stamped;
     return k;
   }
 
@@ -417,7 +462,7 @@ class DcgmReader {
       return;
     }
     // As gpuPointsOf (src/telemetry/dcgm.ts): a 0.0.4 time stamp is in milliseconds.
-    this.push(entry.index, this.timestamp === undefined ? this.scrapedAt : this.timestamp / 1000, this.value);
+    this.push(entry.index, this.stamped ? this.timestamp / 1000 : this.scrapedAt, this.value);
   }
 
   /**
@@ -435,6 +480,7 @@ class DcgmReader {
   ): { pos: number; line: number } {
     let pos = start;
     let line = firstLine;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     while (pos < limit && !this.full) {
       if (line < skipBelow) {
         const newline = data.indexOf(NL, pos);
@@ -445,11 +491,7 @@ class DcgmReader {
       const entry = this.predicted;
       if (entry !== undefined && line >= pointsFrom && this.eofLine === undefined) {
         const length = entry.prefix.length;
-        if (
-          pos + length <= limit &&
-          data[pos + length - 1] === CLOSE &&
-          data.compare(entry.prefix, 0, length, pos, pos + length) === 0
-        ) {
+        if (pos + length <= limit && data[pos + length - 1] === CLOSE && sameBytes(view, data, pos, entry)) {
           const end = this.tail(data, pos + length, limit);
           if (end >= 0) {
             this.emit(entry);
@@ -532,11 +574,12 @@ class DcgmReader {
       !prefix.includes(' # ') &&
       this.tail(data, close + 1, stop) === stop &&
       Object.is(this.value, sample.value) &&
-      this.timestamp === sample.timestamp
+      (this.stamped ? this.timestamp === sample.timestamp : sample.timestamp === undefined)
     ) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       const entry: Entry = {
         prefix: Buffer.from(data.subarray(start, close + 1)),
+        words: wordsOf(data, start, close + 1),
         series,
         index,
         ...(series === null && { name: sample.name }),
