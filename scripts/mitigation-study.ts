@@ -16,8 +16,8 @@
  * - Policies: the example's (`twin.mitigation` of the spec), the detectors measured in docs/operate.md § Detect,
  *   and, as a control, the example's lemon exclusion alone (what remains of a policy without its prediction).
  * - A sweep of the example's prediction alone at leads spread over one checkpoint cycle around its 10 minutes, at
- *   one size: a checkpoint on a prediction restarts the periodic timer, so what a fixed lead saves depends on where
- *   it falls in the cycle; the sweep's mean is what the prediction buys when that phase is not known.
+ *   one size: a check that what a lead saves does not depend on where it falls in the cycle (a checkpoint on a
+ *   prediction leaves the periodic schedule where it was, Job.checkpointNow).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -273,9 +273,8 @@ function runSize(
 
 /**
  * Where a prediction's checkpoint falls in the periodic cycle: (lead mod (interval + write)) / (interval + write).
- * A blocking checkpoint now restarts the periodic timer (Job.checkpointNow), so a failure `lead` later loses
- * about this share of a cycle's work: less than the half a cycle an unpredicted failure loses on average only when
- * the phase is below ½.
+ * Were the periodic timer restarted by it, a failure `lead` later would lose about this share of a cycle's work;
+ * the schedule is held instead (Job.checkpointNow), so the gain should not depend on it (the sweep checks).
  */
 export function leadPhase(leadSeconds: number, intervalSeconds: number, writeSeconds: number): number {
   const cycle = intervalSeconds + writeSeconds;

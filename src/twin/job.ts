@@ -121,8 +121,16 @@ export interface CheckpointProcess {
   readonly speedFactor: number;
   /** Checkpoints taken so far (asynchronous ones are counted when their running period is settled). */
   readonly count: number;
-  /** The job starts (or resumes) running now. */
-  running(job: Job): void;
+  /**
+   * The job starts (or resumes) running now. `carried`: running seconds since the last periodic checkpoint that the
+   * schedule carries on from (after a checkpoint outside it, {@link CheckpointProcess.pause}); 0 starts a new cycle.
+   */
+  running(job: Job, carried?: number): void;
+  /**
+   * Training pauses at `t` for a checkpoint outside the schedule (mitigation): the periodic schedule is held, not
+   * restarted, and the running seconds since its last checkpoint are returned for `running` to carry on from.
+   */
+  pause(t: number): number;
   /** A running segment of the job ended at `t` with `work` ideal seconds done. */
   segment(t: number, work: number): void;
   /** The running period ends at `t`: the kept work, raised to the newest checkpoint that became durable by then. */
@@ -256,19 +264,22 @@ export class Job {
     this.schedule(this.ctx.config.restartSeconds, this.enterRunning);
   }
 
-  /** Training starts or resumes. */
-  readonly enterRunning = (): void => {
+  /** Training starts or resumes, a new checkpoint cycle. */
+  readonly enterRunning = (): void => this.resume(0);
+
+  /** Training resumes, the periodic checkpoints `carried` running seconds into their cycle. */
+  private resume(carried: number): void {
     this.advance();
     this.state = 'running';
-    this.checkpoints.running(this);
+    this.checkpoints.running(this, carried);
     this.scheduleFinish();
-  };
+  }
 
   /**
    * A blocking checkpoint: training stops while the state is written for `seconds`; the work done now becomes
-   * durable when the write ends, and training resumes.
+   * durable when the write ends, and training resumes, the periodic schedule `carried` seconds into its cycle.
    */
-  checkpoint(seconds: number): void {
+  checkpoint(seconds: number, carried = 0): void {
     this.advance();
     this.power.dip();
     const snapshot = this.work;
@@ -276,29 +287,31 @@ export class Job {
     this.schedule(seconds, () => {
       this.advance();
       this.kept = snapshot;
-      this.enterRunning();
+      this.resume(carried);
     });
   }
 
   /**
-   * Checkpoints now, outside the schedule (a predicted failure): a blocking write (the periodic timer restarts
-   * when training resumes), or an asynchronous snapshot, durable after its background write. False when the job
-   * is not training.
+   * Checkpoints now, outside the schedule (a predicted failure): a blocking write, or an asynchronous snapshot,
+   * durable after its background write. The periodic schedule is held, not restarted: it counts running time
+   * since its own last checkpoint, as Megatron-LM's `iteration % save_interval == 0` counts steps whatever other
+   * saves came between (megatron/training/training.py, checkpoint_and_decide_exit). False when the job is not
+   * training.
    */
   checkpointNow(): boolean {
     if (this.state !== 'running') return false;
     const { checkpoint } = this.ctx.config;
-    if (checkpoint.mode === 'blocking') {
-      this.checkpoints.cancel();
-      this.checkpoint(checkpoint.writeSeconds);
-      return true;
-    }
     this.advance();
     const now = this.ctx.sim.now;
+    const carried = this.checkpoints.pause(now);
+    if (checkpoint.mode === 'blocking') {
+      this.checkpoint(checkpoint.writeSeconds, carried);
+      return true;
+    }
     this.kept = this.checkpoints.settle(now, this.kept);
     this.checkpoints.force(now + checkpoint.stallSeconds + checkpoint.writeSeconds, this.work);
     this.state = 'checkpointing';
-    this.schedule(checkpoint.stallSeconds, this.enterRunning);
+    this.schedule(checkpoint.stallSeconds, () => this.resume(carried));
     return true;
   }
 

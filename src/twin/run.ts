@@ -193,6 +193,7 @@ export function simulateRun(config: TwinConfig, seed: number, replica: number, o
     ...(predictor && {
       scheduled: (classIndex: number, t: number) =>
         predictor.scheduled(t, config.classes[classIndex]?.detection === 'planned'),
+      aheadSeconds: mitigation.prediction?.leadSeconds ?? 0,
     }),
   });
   startStragglers(

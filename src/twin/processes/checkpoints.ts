@@ -30,9 +30,17 @@ export class BlockingCheckpoints implements CheckpointProcess {
 
   constructor(private readonly ctx: RunContext) {}
 
-  running(job: Job): void {
+  running(job: Job, carried = 0): void {
     this.job = job;
-    this.timer = this.ctx.sim.after(this.ctx.config.checkpoint.intervalSeconds, this.take, PRIORITY.job);
+    this.timer = this.ctx.sim.after(this.ctx.config.checkpoint.intervalSeconds - carried, this.take, PRIORITY.job);
+  }
+
+  pause(t: number): number {
+    const { intervalSeconds } = this.ctx.config.checkpoint;
+    const timer = this.timer;
+    const remaining = timer && !timer.cancelled ? Math.max(0, timer.time - t) : intervalSeconds;
+    this.ctx.sim.cancel(timer);
+    return intervalSeconds - remaining;
   }
 
   private readonly take = (): void => {
@@ -66,9 +74,10 @@ export class AsyncCheckpoints implements CheckpointProcess {
     this.speedFactor = 1 / (1 - stallSeconds / intervalSeconds);
   }
 
-  running(job: Job): void {
+  running(job: Job, carried = 0): void {
     const now = this.ctx.sim.now;
-    this.runningSince = now;
+    // Snapshots go on at runningSince + k·interval: `carried` seconds into a cycle, the next one comes after the rest.
+    this.runningSince = now - carried;
     this.breakTimes.length = 0;
     this.breakWork.length = 0;
     this.breakTimes.push(now);
@@ -95,26 +104,46 @@ export class AsyncCheckpoints implements CheckpointProcess {
     const since = this.runningSince;
     const durable = Math.floor((t - since - writeSeconds) / intervalSeconds);
     let settled = durable >= 1 ? Math.max(kept, this.workAt(since + durable * intervalSeconds, kept)) : kept;
-    const forced = this.forced;
-    if (forced && forced.at <= t) {
-      settled = Math.max(settled, forced.work);
-      this.forced = undefined;
+    const pending = this.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const snapshot = pending[i] as { readonly at: number; readonly work: number };
+      if (snapshot.at > t) continue;
+      settled = Math.max(settled, snapshot.work);
+      pending.splice(i, 1);
     }
     this.count += Math.max(0, Math.floor((t - since) / intervalSeconds));
     return settled;
   }
 
+  pause(t: number): number {
+    const { intervalSeconds, writeSeconds } = this.ctx.config.checkpoint;
+    const since = this.runningSince;
+    const taken = Math.floor((t - since) / intervalSeconds);
+    const last = since + taken * intervalSeconds;
+    // The newest periodic snapshot, still being written, stays pending: the next period's breakpoints lack it.
+    if (taken >= 1 && last + writeSeconds > t) {
+      this.pending.push({ at: last + writeSeconds, work: this.workAt(last, 0) });
+    }
+    return t - last;
+  }
+
   cancel(): void {
-    // A forced snapshot not yet durable when the job stops is lost with it.
-    if (this.forced && this.forced.at > this.ctx.sim.now) this.forced = undefined;
+    // Snapshots not yet durable when the job stops are lost with it.
+    const now = this.ctx.sim.now;
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if ((this.pending[i] as { readonly at: number }).at > now) this.pending.splice(i, 1);
+    }
   }
 
   force(durableAt: number, work: number): void {
-    this.forced = { at: durableAt, work };
+    this.pending.push({ at: durableAt, work });
   }
 
-  /** A snapshot taken outside the schedule (mitigation.ts), durable at `at`. */
-  private forced: { readonly at: number; readonly work: number } | undefined;
+  /**
+   * Snapshots durable at `at` that the current period's breakpoints do not cover: one taken outside the schedule
+   * (mitigation.ts), and the periodic one a pause found still being written.
+   */
+  private readonly pending: { readonly at: number; readonly work: number }[] = [];
 
   /** The work done at `t`, linear between breakpoints (speed changes only at events, and every event records one). */
   private workAt(t: number, kept: number): number {

@@ -22,6 +22,11 @@ export interface FailureContext extends RunContext {
    * failure predictor (mitigation.ts) may see coming. A process that knows its failures ahead calls it.
    */
   scheduled?(classIndex: number, t: number): void;
+  /**
+   * How long before it strikes each failure must be scheduled (the predictor's lead), so that `scheduled` hears of
+   * it in time. 0 or absent: a class's next failure may be drawn when the previous one strikes.
+   */
+  readonly aheadSeconds?: number;
 }
 
 /**
@@ -52,6 +57,11 @@ export const randomFailures: FailureProcess = {
         // Rounding can land a hair before `from` when the increment is below one ulp of the hazard.
         return Math.max(from, scale * hazard ** (1 / k) - age);
       };
+      const ahead = ctx.aheadSeconds ?? 0;
+      if (ahead > 0) {
+        drawAhead(ctx, index, next, ahead);
+        return;
+      }
       const schedule = (t: number) => {
         if (t > end) return;
         sim.at(t, arrive, PRIORITY.failure);
@@ -65,3 +75,24 @@ export const randomFailures: FailureProcess = {
     });
   },
 };
+
+/**
+ * Draws a class's arrivals `ahead` seconds before they are due: the arrival after t_k is drawn at t_k − ahead (at
+ * the start for the first ones), so each is scheduled, and `scheduled` told, at least `ahead` before it strikes
+ * (t_{k+1} − ahead ≥ t_k − ahead). The times are those of drawing at each strike, next(t_k) from the same stream in
+ * the same order: only when they are drawn changes. One draw an event, so the kernel's budget bounds the draws.
+ */
+function drawAhead(ctx: FailureContext, index: number, next: (from: number) => number, ahead: number): void {
+  const { sim, end } = ctx;
+  const arrive = () => ctx.strike(index);
+  let last = 0;
+  const draw = () => {
+    const t = next(last);
+    if (t > end) return;
+    last = t;
+    sim.at(t, arrive, PRIORITY.failure);
+    ctx.scheduled?.(index, t);
+    sim.at(Math.max(sim.now, t - ahead), draw, PRIORITY.failure);
+  };
+  draw();
+}

@@ -2,9 +2,11 @@
  * The mitigation policy (spec `twin.mitigation`): what detection plus automation does.
  *
  * - Failure prediction: each unplanned failure is predicted with probability `recall`, `leadSeconds` before it
- *   strikes (no sooner than it is scheduled); false alarms arrive as a Poisson process at
- *   recall · rate · (1/precision − 1), so that true / all predictions = precision. Each prediction that finds the
- *   job training checkpoints now (Job.checkpointNow): the failure then loses only the work since.
+ *   strikes (failure processes schedule their failures at least that far ahead: `FailureContext.aheadSeconds`);
+ *   false alarms arrive as a Poisson process at recall · rate · (1/precision − 1), so that true / all predictions
+ *   = precision. Each prediction that finds the job training checkpoints now (Job.checkpointNow), an extra
+ *   checkpoint that leaves the periodic schedule where it was: the failure then loses min(lead − write, time
+ *   since the last periodic checkpoint) of work.
  * - Slow hosts: each episode is detected `stragglerDetectSeconds` after it starts; the host is drained (a clean
  *   stop that swaps it for a spare) when the expected gain beats the cost (stragglers.ts, {@link drainPays}).
  * - Lemons: a host is excluded after `excludeAfter` failures (detection-restart.ts, spares.ts).
@@ -61,7 +63,7 @@ export class Predictor {
     next();
   }
 
-  /** A failure is due at `t` (planned ones are not predicted: they are planned). */
+  /** A failure is due at `t` (planned ones are not predicted: they are planned); one due sooner than the lead warns now. */
   readonly scheduled = (t: number, planned = false): void => {
     const prediction = this.ctx.config.mitigation.prediction;
     if (!prediction || planned || !this.hits.bernoulli(prediction.recall)) return;
