@@ -72,7 +72,8 @@ describe('tokenworks simulate', () => {
     const { code, stdout } = await run('simulate', design, '--replicas', '3', '--threads', '1', '--days', '7');
     expect(code).toBe(0);
     const chosen = JSON.parse(planned.stdout).chosen;
-    expect(stdout).toContain(`TP${chosen.plan.tp} PP${chosen.plan.pp} DP${chosen.plan.dp}`);
+    const virtual = chosen.plan.virtualStages > 1 ? `×${chosen.plan.virtualStages}` : '';
+    expect(stdout).toContain(`TP${chosen.plan.tp} PP${chosen.plan.pp}${virtual} DP${chosen.plan.dp}`);
     expect(stdout).toContain('7.00-day window');
     const both = await run('plan', 'examples/llama3-70b.yaml', '--simulate', '3', '--threads', '1', '--json');
     expect(both.code).toBe(0);
