@@ -114,9 +114,12 @@ describe('row translation', () => {
     const bare = scenario({ gpu_type: 'H100' });
     expect(bare.spec.system.accelerator.id).toBe('h100-sxm');
     expect(bare.filled.some((f) => f.startsWith('gpu=h100-sxm'))).toBe(true);
-    const variant = scenarioFromRun({ ...BASE, gpu_type: 'H100 (96GB HBM2e, 500W power limit)', gpu_memory_gb: 96 });
+    const h100_96 = scenario({ gpu_type: 'H100 (96GB HBM2e, 500W power limit)', gpu_memory_gb: 96 });
+    expect(h100_96.spec.system.accelerator.id).toBe('h100-sxm-96gb');
+    expect(h100_96.spec.system.gpuPowerLimitW).toBe(500);
+    const variant = scenarioFromRun({ ...BASE, gpu_type: 'H100 PCIe 96GB', gpu_memory_gb: 96 });
     expect(variant.ok).toBe(false);
-    if (!variant.ok) expect(variant.reason).toMatch(/H100 SXM 96 GB .* not in the catalog/);
+    if (!variant.ok) expect(variant.reason).toMatch(/H100 PCIe 96 GB .* not in the catalog/);
     expect(scenarioFromRun({ ...BASE, gpu_type: 'A100-PCIe-40GB' }).ok).toBe(false);
     expect(scenario({ gpu_type: 'GB200 (NVL72)' }).spec.system.accelerator.id).toBe('gb200');
   });
@@ -173,11 +176,18 @@ describe('the PyTorch set (data/calibration/published-runs.pytorch.json)', () =>
   it('every MPT row is predicted, none that ran is predicted out of memory', () => {
     expect(report.rows.length + report.skipped.length).toBe(156);
     expect(report.rows.filter((r) => /^MPT/.test(r.model)).length).toBe(138);
-    expect(report.skipped.filter((r) => r.kind === 'infeasible')).toEqual([]);
+    expect(report.skipped.filter((r) => r.kind === 'infeasible' && /^MPT/.test(r.model))).toEqual([]);
   });
 
-  it('rows whose GPU variant the catalog lacks are listed with the variant', () => {
-    for (const row of report.skipped) expect(row.reason).toMatch(/GPU variant .* not in the catalog/);
+  it('the torchtitan rows are predicted now that the catalog has their H100 96 GB, but two out of memory', () => {
+    // Known gap (issue 14 item 7): torchtitan's per-operator selective checkpointing keeps less than Megatron's
+    // selective recompute, so 8B at local batch 2 × 8192 without Float8 is modelled at 100 GiB of 96 (stated 77-82).
+    expect(report.rows.filter((r) => r.id.startsWith('torchtitan')).length).toBe(16);
+    expect(report.skipped.map((r) => `${r.id} ${r.kind}`)).toEqual([
+      'torchtitan-t1-8b-8gpu-fsdp infeasible',
+      'torchtitan-t1-8b-8gpu-fsdp-torch-compile infeasible',
+    ]);
+    for (const row of report.skipped) expect(row.reason).toMatch(/needs [\d.]+ GiB per GPU/);
   });
 
   it('every predicted row lists the defaults filled, grouped per set and framework', () => {

@@ -55,6 +55,20 @@ const KLOCKWOOD_H100 = 'https://glennklockwood.com/garden/processors/h100';
 const KLOCKWOOD_A100 = 'https://glennklockwood.com/garden/processors/A100';
 const H800_BRIEF =
   'NVIDIA H800 SXM5 product brief (2023): H100 SXM5 silicon and HBM3 80 GB at 3.35 TB/s, NVLink cut to 400 GB/s bidirectional, 700 W';
+const DGX_A100_SCALE_OUT = fig(
+  200,
+  'Gb/s per GPU',
+  'https://github.com/NVIDIA/nccl/issues/1576',
+  'DGX A100: 8x 200G HDR InfiniBand per node',
+);
+const NVIDIA_A100_DATASHEET =
+  'https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf (A100 40GB SXM column)';
+const NVIDIA_H100_PAGE =
+  'https://www.nvidia.com/en-us/data-center/h100/ (NVIDIA H100 product page, specification table, H100 SXM | H100 NVL columns; Tensor Core rows are with sparsity)';
+const NVIDIA_H100_PCIE_BRIEF =
+  'NVIDIA H100 PCIe product brief PB-11133-001_v02 (Nov 2022): 80 GB HBM2e, more than 2,000 GB/s, 350 W maximum TDP, NVLink bridge for two cards';
+const TORCHTITAN_H100 =
+  'github pytorch/torchtitan benchmarks/llama3_h100_202412_torchtitan.md (Hardware section and footnote 2; Grand Teton hosts)';
 const DEEPSEEK_V3_REPORT = 'DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv:2412.19437, sec. 3.1-3.2 (H800 cluster)';
 
 /** Every accelerator in the catalog, in release order within each vendor. */
@@ -78,15 +92,40 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bandwidthGBps: fig(300, 'GB/s per GPU per direction', GPU_NETWORK_CONSTANTS),
       domainSize: fig(8, 'GPUs', STAS00_NETWORK),
     },
-    scaleOutGbps: fig(
-      200,
-      'Gb/s per GPU',
-      'https://github.com/NVIDIA/nccl/issues/1576',
-      'DGX A100: 8x 200G HDR InfiniBand per node',
-    ),
+    scaleOutGbps: DGX_A100_SCALE_OUT,
     tdpW: fig(400, 'W', STAS00_COMPUTE, 'max TDP; CTS up to 500 W'),
     measuredGemmTflops: {
       bf16: fig(271.2, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '86.9% of 312; torch 2.6.0+cu126'),
+    },
+  },
+  {
+    id: 'a100-sxm-40gb',
+    aliases: ['a100-40gb', 'nvidia-a100-sxm4-40gb'],
+    vendor: 'NVIDIA',
+    name: 'A100 SXM4 40GB',
+    arch: 'Ampere (GA100)',
+    released: 2020,
+    peakTflops: {
+      bf16: fig(312, 'TFLOP/s dense', NVIDIA_A100_DATASHEET, '624 with sparsity; same as the 80 GB part'),
+      fp16: fig(312, 'TFLOP/s dense', NVIDIA_A100_DATASHEET),
+      tf32: fig(156, 'TFLOP/s dense', NVIDIA_A100_DATASHEET, '312 with 2:4 sparsity'),
+    },
+    hbmCapacityGiB: fig(40, 'GiB (vendors say GB)', NVIDIA_A100_DATASHEET, 'HBM2'),
+    hbmBandwidthGBps: fig(1555, 'GB/s', NVIDIA_A100_DATASHEET),
+    scaleUp: {
+      technology: 'NVLink 3 via NVSwitch (gen2)',
+      bandwidthGBps: fig(300, 'GB/s per GPU per direction', NVIDIA_A100_DATASHEET, '600 GB/s bidirectional'),
+      domainSize: fig(8, 'GPUs', STAS00_NETWORK),
+    },
+    scaleOutGbps: DGX_A100_SCALE_OUT,
+    tdpW: fig(400, 'W', NVIDIA_A100_DATASHEET, 'max TDP'),
+    measuredGemmTflops: {
+      bf16: fig(
+        271.2,
+        'TFLOP/s (best measured GEMM, MAMF)',
+        STAS00_COMPUTE,
+        'measured on an A100 SXM (80 GB); the 40 GB part has the same GA100 silicon, clocks and peaks (datasheet)',
+      ),
     },
   },
   {
@@ -124,6 +163,91 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(794.5, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '80.3% of 989; torch 2.7.0+cu126'),
       fp8: fig(1402.6, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '70.9% of 1979'),
     },
+  },
+  {
+    id: 'h100-sxm-96gb',
+    aliases: ['h100-96gb', 'h100-sxm-96gb-hbm2e'],
+    vendor: 'NVIDIA',
+    name: 'H100 SXM 96GB HBM2e',
+    arch: 'Hopper (GH100), non-standard SXM part with HBM2e (Meta Grand Teton)',
+    released: 2023,
+    peakTflops: {
+      bf16: fig(
+        989.4,
+        'TFLOP/s dense',
+        TORCHTITAN_H100,
+        'not published: "between SXM and NVL" (torchtitan footnote 2); taken as the SXM5 peak, the 500 W default cap is modelled apart',
+      ),
+      fp16: fig(989.4, 'TFLOP/s dense', KLOCKWOOD_H100, 'the SXM5 figure (see bf16)'),
+      fp8: fig(1978.9, 'TFLOP/s dense', KLOCKWOOD_H100, 'the SXM5 figure (see bf16)'),
+      tf32: fig(494.7, 'TFLOP/s dense', KLOCKWOOD_H100, 'the SXM5 figure (see bf16)'),
+    },
+    hbmCapacityGiB: fig(
+      96,
+      'GiB (vendors say GB)',
+      TORCHTITAN_H100,
+      '"96GB HBM2e"; arXiv:2604.11391 reports 94 GiB usable on an H100 HBM2e',
+    ),
+    hbmBandwidthGBps: fig(2400, 'GB/s', TORCHTITAN_H100, '"2.4 TB/sec peak memory bandwidth"'),
+    scaleUp: {
+      technology: 'NVLink 4, 8 GPUs fully connected (Grand Teton)',
+      bandwidthGBps: fig(450, 'GB/s per GPU per direction', GPU_NETWORK_CONSTANTS, 'the H100 SXM figure'),
+      domainSize: fig(8, 'GPUs', TORCHTITAN_H100, '"Each host has 8 NVIDIA H100 GPUs fully connected with NVLink"'),
+    },
+    scaleOutGbps: fig(400, 'Gb/s per GPU', TORCHTITAN_H100, '"backend RDMA network with 400 Gb/s per GPU"'),
+    tdpW: fig(700, 'W', TORCHTITAN_H100, 'TDP 700 W; run at its default 500 W power limit (set gpuPowerLimitW: 500)'),
+    measuredGemmTflops: {},
+  },
+  {
+    id: 'h100-pcie',
+    aliases: ['h100-pcie-80gb', 'nvidia-h100-pcie-80gb'],
+    vendor: 'NVIDIA',
+    name: 'H100 PCIe 80GB',
+    arch: 'Hopper (GH100), 114 SMs',
+    released: 2022,
+    peakTflops: {
+      bf16: fig(756, 'TFLOP/s dense', STAS00_COMPUTE, '1,513 with sparsity (NVIDIA)'),
+      fp16: fig(756, 'TFLOP/s dense', STAS00_COMPUTE),
+      fp8: fig(1513, 'TFLOP/s dense', STAS00_COMPUTE, '3,026 with sparsity (NVIDIA)'),
+      tf32: fig(378, 'TFLOP/s dense', STAS00_COMPUTE, '756 with sparsity (NVIDIA)'),
+    },
+    hbmCapacityGiB: fig(80, 'GiB (vendors say GB)', NVIDIA_H100_PCIE_BRIEF, 'HBM2e'),
+    hbmBandwidthGBps: fig(2000, 'GB/s', NVIDIA_H100_PCIE_BRIEF, '"greater than 2,000 GBps"'),
+    scaleUp: {
+      technology: 'NVLink bridge between two cards (else PCIe Gen5)',
+      bandwidthGBps: fig(300, 'GB/s per GPU per direction', NVIDIA_H100_PCIE_BRIEF, '600 GB/s bidirectional, halved'),
+      domainSize: fig(2, 'GPUs', NVIDIA_H100_PCIE_BRIEF, 'a bridge joins a pair of cards'),
+    },
+    tdpW: fig(350, 'W', NVIDIA_H100_PCIE_BRIEF, 'maximum TDP; 300-350 W configurable'),
+    measuredGemmTflops: {},
+  },
+  {
+    id: 'h100-nvl',
+    aliases: ['h100-nvl-94gb', 'nvidia-h100-nvl'],
+    vendor: 'NVIDIA',
+    name: 'H100 NVL 94GB',
+    arch: 'Hopper (GH100), PCIe card with NVLink bridge',
+    released: 2023,
+    peakTflops: {
+      bf16: fig(835.5, 'TFLOP/s dense', NVIDIA_H100_PAGE, 'derived: 1,671 with sparsity, halved'),
+      fp16: fig(835.5, 'TFLOP/s dense', NVIDIA_H100_PAGE, 'derived: 1,671 with sparsity, halved'),
+      fp8: fig(1670.5, 'TFLOP/s dense', NVIDIA_H100_PAGE, 'derived: 3,341 with sparsity, halved'),
+      tf32: fig(417.5, 'TFLOP/s dense', NVIDIA_H100_PAGE, 'derived: 835 with sparsity, halved'),
+    },
+    hbmCapacityGiB: fig(94, 'GiB (vendors say GB)', NVIDIA_H100_PAGE, 'HBM3'),
+    hbmBandwidthGBps: fig(3900, 'GB/s', NVIDIA_H100_PAGE, '3.9 TB/s'),
+    scaleUp: {
+      technology: 'NVLink bridge between two cards (else PCIe Gen5)',
+      bandwidthGBps: fig(
+        300,
+        'GB/s per GPU per direction',
+        NVIDIA_H100_PAGE,
+        'NVLink 600 GB/s, read as bidirectional and halved',
+      ),
+      domainSize: fig(2, 'GPUs', NVIDIA_H100_PAGE, 'a bridge joins a pair of cards (the dual-GPU NVL)'),
+    },
+    tdpW: fig(400, 'W', NVIDIA_H100_PAGE, 'Max TDP 350-400 W (configurable)'),
+    measuredGemmTflops: {},
   },
   {
     id: 'h800-sxm',

@@ -36,7 +36,7 @@ export function lookup<T extends Named>(entries: readonly T[], name: string): Lo
 /** Ids whose id or alias is within a small edit distance of `name`, closest first (at most three). */
 export function suggest(name: string, entries: readonly Named[]): string[] {
   const wanted = normalize(name);
-  const scored: { id: string; distance: number }[] = [];
+  const scored: { id: string; distance: number; extra: number }[] = [];
   for (const entry of entries) {
     const names = [entry.id, ...(entry.aliases ?? [])].map(normalize);
     const distance = Math.min(
@@ -44,8 +44,10 @@ export function suggest(name: string, entries: readonly Named[]): string[] {
         candidate.includes(wanted) || wanted.includes(candidate) ? 1 : editDistance(wanted, candidate),
       ),
     );
-    if (distance <= suggestionLimit(wanted)) scored.push({ id: entry.id, distance });
+    // Among equally close entries, the one whose name adds least to what was typed ("h10": h100 before h100-nvl).
+    const extra = Math.min(...names.map((candidate) => Math.abs(candidate.length - wanted.length)));
+    if (distance <= suggestionLimit(wanted)) scored.push({ id: entry.id, distance, extra });
   }
-  scored.sort((a, b) => a.distance - b.distance || a.id.localeCompare(b.id));
+  scored.sort((a, b) => a.distance - b.distance || a.extra - b.extra || a.id.localeCompare(b.id));
   return scored.slice(0, 3).map((s) => s.id);
 }
