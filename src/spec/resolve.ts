@@ -41,6 +41,8 @@ export interface Accelerator {
   readonly hbmGiB: number;
   readonly hbmBandwidthGBps: number;
   readonly tdpW?: number;
+  /** Power cap below the TDP (`system.gpuPowerLimitW`); compute rates follow the clock it allows (compute-rates.ts). */
+  readonly powerLimitW?: number;
   readonly measuredGemmTflops: { readonly bf16?: number; readonly fp8?: number };
 }
 
@@ -235,6 +237,9 @@ function resolveSystem(input: SystemInput, issues: SpecIssue[]): ResolvedSystem 
     scaleUpDefault = input.accelerator.scaleUpBandwidthGBps;
     nicDefault = input.accelerator.scaleOutGbps;
   }
+
+  if (input.gpuPowerLimitW !== undefined && accelerator.tdpW !== undefined && input.gpuPowerLimitW < accelerator.tdpW)
+    accelerator = { ...accelerator, powerLimitW: input.gpuPowerLimitW };
 
   const out = input.scaleOut;
   let fabricId: string | undefined;
