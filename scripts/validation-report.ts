@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/node/files.js';
 import { DEFAULT_CALIBRATION, isFitRow } from '../src/perf/calibration.js';
-import { filledCounts } from '../src/report/validation-report.js';
+import { filledCounts, peakMemoryRows } from '../src/report/validation-report.js';
 import {
   type ErrorSummary,
   summarize,
@@ -68,6 +68,52 @@ for (const v of [...new Set(report.rows.filter((r) => r.arch === 'moe').map(vers
     report.rows.filter((r) => r.arch === 'moe' && version(r) === v),
   );
 }
+const recomputeOf = new Map<string, string>(
+  pytorchData.map((run: { id: string; recompute?: string | null }) => [run.id, run.recompute ?? 'not stated']),
+);
+const memoryRows = peakMemoryRows(pytorch);
+const memorySigned = (rows: typeof memoryRows) => {
+  const errors = rows.map((row) => 100 * row.peakMemory.error).sort((a, b) => a - b);
+  const mid = (errors.length - 1) / 2;
+  return errors.length === 0
+    ? '–'
+    : `${(((errors[Math.floor(mid)] ?? 0) + (errors[Math.ceil(mid)] ?? 0)) / 2).toFixed(1)}%`;
+};
+const memoryByRecompute = [...new Set(memoryRows.map((row) => recomputeOf.get(row.id) ?? 'not stated'))]
+  .sort()
+  .map((recompute) => {
+    const rows = memoryRows.filter((row) => (recomputeOf.get(row.id) ?? 'not stated') === recompute);
+    return `| ${recompute} | ${rows.length} | ${memorySigned(rows)} |`;
+  });
+const peakMemorySection = pytorch.peakMemory
+  ? `### Peak memory per GPU
+
+${memoryRows.length} rows state their peak memory per GPU (torchtitan's notes: "Peak memory N GiB", the maximum over
+GPUs). Compared with the modelled memory of the busiest GPU (weights, gradients, optimizer state, activations in
+flight, buffers and the 3% reserve; src/perf/memory.ts), rows predicted out of memory included. No constant is tuned
+to these rows.
+
+${table('peak memory', { 'rows that state it': pytorch.peakMemory })}
+
+| activation checkpointing | rows | median signed error |
+|---|---:|---:|
+${memoryByRecompute.join('\n')}
+
+| row | stated GiB | model GiB | error |
+|---|---:|---:|---:|
+${memoryRows.map(({ id, peakMemory: m }) => `| ${id} | ${m.statedGiB.toFixed(1)} | ${m.predictedGiB.toFixed(1)} | ${m.error >= 0 ? '+' : ''}${(100 * m.error).toFixed(1)}% |`).join('\n')}
+
+Likely causes, not yet modelled (issue 14 item 7): torchtitan's selective activation checkpointing recomputes per
+operator (it keeps matmul outputs and recomputes the rest) where the model applies Megatron's selective recompute
+(Korthikanti et al. 2022: only the attention core), and torch.compile fuses element-wise kernels so fewer
+intermediates are saved (the stated peak falls by 5 GiB with compile, the model does not move); both make the
+selective rows over-predicted. With full checkpointing the model keeps only each layer's input and one layer's
+working set, while the stated figure is most likely the caching allocator's reserved peak (torchtitan logs
+\`max_reserved\`, torchtitan/components/metrics.py), which adds cached blocks, fragmentation and FSDP2's prefetched
+all-gather buffers; the full-checkpointing rows sit near 84 GiB whatever the sequence length, as a filled allocator
+would, and are under-predicted.
+`
+  : '';
 const fit = report.rows.filter(isFitRow);
 const heldOut = report.rows.filter((row) => !isFitRow(row));
 const c = DEFAULT_CALIBRATION;
@@ -87,8 +133,10 @@ whether activations were recomputed or weights kept in FP8, the least memory sav
 taken (the run happened, so it fitted). The architecture a row does not state (gated or plain MLP and its
 activation, positions, norms, biases, tied embeddings) comes from its model family's sourced catalog entry
 (src/catalog/models.ts, \`MODEL_FAMILIES\`); the GPU is the catalog part of the name, form factor and HBM size the
-row states, and a variant the catalog lacks is listed, not moved onto another part. Every default filled is listed
-per row at the end.
+row states, and a variant the catalog lacks is listed, not moved onto another part; a power limit the row states
+(torchtitan's H100s: 500 W) becomes \`gpuPowerLimitW\`, which slows compute kernels by the SM clock the cap allows
+(docs/model.md § Power cap). Where a row states its peak memory per GPU, the model's memory is compared with it.
+Every default filled is listed per row at the end.
 
 ## Summary
 
@@ -161,6 +209,7 @@ ${table('set', {
 
 ${table('model', byModel(pytorch))}
 
+${peakMemorySection}
 ### Worst ten rows
 
 | row | metric | measured | predicted | error |

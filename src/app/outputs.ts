@@ -303,6 +303,8 @@ export const CompareOutputSchema = z.object({
 });
 
 const ErrorSummaryOutput = z.object({ rows: count(), medianPct: finite(), meanPct: finite(), p90Pct: finite() });
+/** A row's stated peak memory per GPU against the model's (GiB; error = predicted / stated − 1). */
+const PeakMemoryOutput = z.object({ statedGiB: finite(), predictedGiB: finite(), error: finite() });
 const ValidationRowOutput = z.object({
   id: z.string(),
   set: z.string(),
@@ -319,6 +321,7 @@ const ValidationRowOutput = z.object({
   error: finite(),
   absPctError: finite(),
   filled: z.array(z.string()),
+  peakMemory: PeakMemoryOutput.optional(),
 });
 
 /** `tokenworks validate --json`. */
@@ -331,11 +334,14 @@ export const ValidateOutputSchema = z.object({
       model: z.string(),
       reason: z.string(),
       kind: z.enum(['unsupported', 'infeasible', 'invalid']),
+      peakMemory: PeakMemoryOutput.optional(),
     }),
   ),
   summary: ErrorSummaryOutput,
   groups: z.record(z.string(), z.record(z.string(), ErrorSummaryOutput)),
   worst: z.array(ValidationRowOutput),
+  /** Error of the modelled peak memory per GPU on the rows that state it; absent when none does. */
+  peakMemory: ErrorSummaryOutput.optional(),
 });
 
 /** `tokenworks emulate --json`: the files written and the run's ground truth (truth.json). */

@@ -1,9 +1,10 @@
 /**
  * The report of `tokenworks validate`: the error of the model against published runs, overall and by group, the
- * worst rows and the rows it could not predict, as text tables.
+ * peak memory per GPU against the rows that state it, the worst rows and the rows it could not predict, as text
+ * tables.
  * @module
  */
-import type { ErrorSummary, ValidationReport } from '../validation/validate.js';
+import type { ErrorSummary, PeakMemory, ValidationReport } from '../validation/validate.js';
 import { renderTable } from './table.js';
 
 const pct = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)}%` : '-');
@@ -32,6 +33,15 @@ export function filledCounts(report: ValidationReport): string[][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => [k, String(v)]);
 }
 
+/** Rows (predicted or predicted out of memory) that state their peak memory per GPU, with the model's. */
+export function peakMemoryRows(report: ValidationReport): { id: string; set?: string; peakMemory: PeakMemory }[] {
+  return [...report.rows, ...report.skipped].flatMap((row) =>
+    row.peakMemory ? [{ id: row.id, ...(row.set !== undefined && { set: row.set }), peakMemory: row.peakMemory }] : [],
+  );
+}
+
+const signedPct = (error: number) => `${error >= 0 ? '+' : ''}${(100 * error).toFixed(1)}%`;
+
 /** Renders a validation report as text tables (absolute percentage errors). */
 export function renderValidation(report: ValidationReport): string {
   const parts = [
@@ -39,6 +49,29 @@ export function renderValidation(report: ValidationReport): string {
     '',
     summaryTable('all', { all: report.summary }),
   ];
+  if (report.peakMemory) {
+    parts.push(
+      '',
+      'peak memory per GPU, rows that state it (modelled busiest GPU against the stated peak):',
+      '',
+      summaryTable('peak memory', { 'peak memory': report.peakMemory }),
+      '',
+      renderTable(
+        [
+          { header: 'row' },
+          { header: 'stated GiB', align: 'right' },
+          { header: 'model GiB', align: 'right' },
+          { header: 'error', align: 'right' },
+        ],
+        peakMemoryRows(report).map(({ id, peakMemory }) => [
+          id,
+          peakMemory.statedGiB.toFixed(1),
+          peakMemory.predictedGiB.toFixed(1),
+          signedPct(peakMemory.error),
+        ]),
+      ),
+    );
+  }
   for (const [key, title] of [
     ['arch', 'dense / MoE'],
     ['gpu', 'GPU'],

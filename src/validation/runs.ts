@@ -21,6 +21,8 @@ export const PublishedRunSchema = z.looseObject({
   id: z.string(),
   source: z.string(),
   model_name: z.string(),
+  /** Free text; torchtitan rows state their peak memory here ("Peak memory 82.4 GiB"). */
+  notes: text,
   arch: text,
   layers: count,
   hidden: count,

@@ -1,6 +1,7 @@
 /**
  * Validation against published runs: predicts every row, compares what the row measured (tokens/s/GPU, else step
- * time, else model TFLOP/s/GPU converted from the row's basis), and summarises the errors by group.
+ * time, else model TFLOP/s/GPU converted from the row's basis), and summarises the errors by group; where a row
+ * states its peak memory per GPU, compares the modelled memory of the busiest GPU with it.
  * @module
  */
 
@@ -35,6 +36,15 @@ export interface ValidationRow {
   readonly filled: readonly string[];
   readonly mfu: number;
   readonly memoryGiB: number;
+  /** The row's stated peak memory per GPU against the model's, where the row states it. */
+  readonly peakMemory?: PeakMemory;
+}
+
+/** Peak memory per GPU: what the row states, what the model gives for the busiest GPU, predicted / stated − 1. */
+export interface PeakMemory {
+  readonly statedGiB: number;
+  readonly predictedGiB: number;
+  readonly error: number;
 }
 
 /** A row the model could not predict, and why. */
@@ -46,6 +56,8 @@ export interface SkippedRow {
   readonly reason: string;
   /** `unsupported`: the model cannot express the row; `infeasible`: it predicts the run cannot happen. */
   readonly kind: 'unsupported' | 'infeasible' | 'invalid';
+  /** For a row predicted out of memory that states its peak memory: the stated and the modelled memory. */
+  readonly peakMemory?: PeakMemory;
 }
 
 /** Error statistics of a set of rows, in percent. */
@@ -68,6 +80,29 @@ export interface ValidationReport {
     >
   >;
   readonly worst: readonly ValidationRow[];
+  /**
+   * Error of the modelled peak memory per GPU on the rows that state theirs (predicted rows and rows predicted out
+   * of memory alike); absent when no row states it.
+   */
+  readonly peakMemory?: ErrorSummary;
+}
+
+/**
+ * The peak memory per GPU a row states, GiB: torchtitan's notes say "Peak memory 82.4 GiB" (the maximum over GPUs,
+ * torchtitan benchmarks/llama3_h100_202412_torchtitan.md footnote 1); "GB" is read as 10^9 bytes.
+ */
+export function statedPeakMemoryGiB(run: Pick<PublishedRun, 'notes'>): number | undefined {
+  const match = /peak memory\s*(?:of\s*)?(\d+(?:\.\d+)?)\s*(GiB|GB)\b/i.exec(run.notes ?? '');
+  if (!match) return undefined;
+  const value = Number(match[1]);
+  return match[2]?.toLowerCase() === 'gib' ? value : (value * 1e9) / 2 ** 30;
+}
+
+function peakMemoryOf(run: PublishedRun, predictedBytes: number | undefined): { peakMemory?: PeakMemory } {
+  const statedGiB = statedPeakMemoryGiB(run);
+  if (statedGiB === undefined || predictedBytes === undefined) return {};
+  const predictedGiB = predictedBytes / 2 ** 30;
+  return { peakMemory: { statedGiB, predictedGiB, error: predictedGiB / statedGiB - 1 } };
 }
 
 /** Statistics of absolute percentage errors. */
@@ -110,6 +145,7 @@ export function validateSets(sets: readonly RunSet[], options: EstimateOptions =
   const rows: ValidationRow[] = [];
   const skipped: SkippedRow[] = [];
   for (const set of sets) predictSet(set, options, rows, skipped);
+  const memoryErrors = [...rows, ...skipped].flatMap((row) => (row.peakMemory ? [row.peakMemory.error] : []));
   const group = (key: (row: ValidationRow) => string) => {
     const buckets = new Map<string, number[]>();
     for (const row of rows) {
@@ -134,6 +170,7 @@ export function validateSets(sets: readonly RunSet[], options: EstimateOptions =
       specified: group((r) => (r.filled.length === 0 ? 'fully specified' : 'defaults filled')),
     },
     worst: [...rows].sort((a, b) => b.absPctError - a.absPctError).slice(0, 10),
+    ...(memoryErrors.length > 0 && { peakMemory: summarize(memoryErrors) }),
   };
 }
 
@@ -188,6 +225,7 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set
       model: run.model_name,
       kind: 'infeasible',
       reason: result.issues.map((i) => i.message).join('; '),
+      ...peakMemoryOf(run, result.memory?.total),
     };
   }
   let metric: Metric;
@@ -234,5 +272,6 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set
     filled,
     mfu: result.mfu,
     memoryGiB: result.memory.total / 2 ** 30,
+    ...peakMemoryOf(run, result.memory.total),
   };
 }
