@@ -9,7 +9,8 @@
  * RSS, its peak JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 16×
  * when nothing grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a
  * cap DuckDB caches up to 80% of RAM and RSS follows the database file. Per core: samples per CPU-second of the
- * whole process (JavaScript and DuckDB's thread together).
+ * whole process (JavaScript and DuckDB's thread together); each dcgm size runs {@link DCGM_RUNS} times and keeps the
+ * median run, listing every run's rate.
  * Writes bench/results/observe-<date>.json; the figures of the results file it replaces, or that file's own
  * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
@@ -46,6 +47,8 @@ const START_MS = Date.UTC(2026, 0, 1);
 const MEMORY_LIMIT = '128MB';
 /** The warm-up set's share of the 1× size, ingested before each measured size (JIT and DuckDB warm-up). */
 const WARM_UP = 0.25;
+/** Child runs of each dcgm size (a few seconds each), the median kept: see {@link median}. The log's run once. */
+const DCGM_RUNS = 3;
 /** Run lengths measured, in multiples of the 1× size. */
 const SCALES = [1, 4, 16, 32];
 
@@ -187,6 +190,19 @@ async function child(kind, directory, scale) {
 const dcgmPaths = (directory) =>
   Array.from({ length: HOSTS }, (_, h) => join(directory, `host-${String(h).padStart(4, '0')}.prom`));
 
+/**
+ * The run of median rate among `runs` (each a child's figures), with every run's rate beside it: on a shared
+ * machine one run can lose its core to another process.
+ */
+function median(runs) {
+  const sorted = [...runs].sort((a, b) => a.samplesPerCpuSecond - b.samplesPerCpuSecond);
+  return {
+    ...sorted[Math.floor(sorted.length / 2)],
+    runs: runs.length,
+    runsSamplesPerCpuSecond: runs.map((x) => x.samplesPerCpuSecond),
+  };
+}
+
 /** Writes a size's files, then ingests the log and the dcgm files, each in a fresh child process. */
 function size(scale) {
   const directory = mkdtempSync(join(tmpdir(), 'tokenworks-observe-'));
@@ -198,6 +214,12 @@ function size(scale) {
     writeLog(join(warmDirectory, 'train.log'), BASE_LINES * WARM_UP);
     writeDcgm(warmDirectory, BASE_SCRAPES * WARM_UP);
     const run = (kind) => {
+      // Each run ingests into fresh stores: the last run's files (and the warm-up's) are removed first.
+      for (const folder of [directory, warmDirectory]) {
+        for (const name of readdirSync(folder)) {
+          if (name.startsWith(`store-${kind}.duckdb`)) rmSync(join(folder, name), { force: true });
+        }
+      }
       const out = execFileSync(
         process.execPath,
         ['--expose-gc', import.meta.filename, '--child', kind, directory, String(scale)],
@@ -210,7 +232,7 @@ function size(scale) {
       logLines: BASE_LINES * scale,
       dcgmSamples: BASE_SCRAPES * scale * HOSTS * GPUS * FIELDS.length,
       log: run('log'),
-      dcgm: run('dcgm'),
+      dcgm: median(Array.from({ length: DCGM_RUNS }, () => run('dcgm'))),
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -248,7 +270,7 @@ if (process.argv[2] === '--child') {
     node: process.version,
     target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
     measured:
-      "each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set's figures, JIT and first appends included)",
+      "each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set's figures, JIT and first appends included); dcgm: the median of 3 child runs (runsSamplesPerCpuSecond: each run's)",
     sizes,
     ...(before !== undefined && { before }),
   };

@@ -634,6 +634,8 @@ export async function ingestDcgmFiles(
   // Small files share a batch: their points, events and cursors commit in one transaction (appendGpuBatch).
   const batched = takesGpuPointColumns(store);
   const reader = new DcgmReader(0, DCGM_BATCH_POINTS);
+  // One read buffer for every file (the reader keeps no view of it): a fresh one per file cost its page faults.
+  let buffer = Buffer.allocUnsafe(chunkBytes);
   /** The cursors (and events) of the batch being read, by source. */
   const pending = new Map<string, GpuBatchSource>();
   // One commit in flight while the next lines are read: DuckDB writes on its own threads meanwhile.
@@ -702,7 +704,6 @@ export async function ingestDcgmFiles(
           committed = cursor.offset;
           if (now || !batched) await submit();
         };
-        let buffer = Buffer.allocUnsafe(chunkBytes);
         /** Bytes of `buffer` filled; `buffer[0]` is the file's byte `offset`. */
         let have = 0;
         let offset = from.offset;
