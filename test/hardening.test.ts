@@ -280,7 +280,7 @@ describe('messages that pointed the wrong way', () => {
     const text = BASE.replace('gpuCount: 64', 'gpuCount: 65536').replace('sequences: 512', 'sequences: 8');
     const result = await run('plan', await spec('batch-small.yaml', text));
     // The batch is named, with the nearest batch that would split (issue 14: never a bare "0 layouts").
-    expectUserError(result, /splits the 8-sequence batch[^]*nearest batches that split: [\d,]+ \(DP/);
+    expectUserError(result, /splits the 8-sequence batch[\s\S]*nearest batches that split: [\d,]+ \(DP/);
     expect(result.stderr).not.toContain('power of two');
   });
 
