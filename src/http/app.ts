@@ -5,7 +5,8 @@
  * resources under `/v1/jobs` with progress as server-sent events and cancellation. Errors are problem details
  * from one `onError`. Guards, in order: the Host header (a loopback server without a token answers loopback
  * names only, against DNS rebinding), CORS (off unless an origin is given), the bearer token (every route but
- * `/healthz`), the body limit (413) and the run limit (429). No static files are served.
+ * `/healthz`), the body limit (413) and the run limit (429). No static files are served. Every request is counted
+ * for `GET /metrics` (`metrics.ts`), by the template of its route.
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -18,6 +19,7 @@ import type { TaskRunner } from '../app/ports.js';
 import type { SpecFormat } from '../spec/load.js';
 import { VERSION } from '../version.js';
 import { type JobLimits, JobStore } from './jobs.js';
+import { type ApiMetrics, createMetrics } from './metrics.js';
 import { DOCUMENT_INFO, registerDocument } from './openapi.js';
 import { HttpProblem, PROBLEM_TYPE, toProblem } from './problem.js';
 import { LONG_USE_CASES, prepare, USE_CASES, type UseCaseName } from './use-cases.js';
@@ -49,6 +51,7 @@ export interface ApiOptions {
 export interface Api {
   readonly app: OpenAPIHono;
   readonly jobs: JobStore;
+  readonly metrics: ApiMetrics;
 }
 
 /** Builds the API. */
@@ -56,6 +59,7 @@ export function createApi(options: ApiOptions): Api {
   const app = new OpenAPIHono();
   const jobs = new JobStore(options.jobs);
   const { runner } = options;
+  const metrics = createMetrics(jobs, LONG_USE_CASES);
 
   app.onError((error, c) => {
     const { status, body, headers } = toProblem(error, new URL(c.req.url).pathname);
@@ -66,6 +70,7 @@ export function createApi(options: ApiOptions): Api {
     throw new HttpProblem('NOT_FOUND', 'no such route; GET /openapi.json lists them');
   });
 
+  app.use(metrics.count);
   if (options.loopbackHostsOnly) {
     app.use(async (c, next) => {
       const host = c.req.header('host');
@@ -126,6 +131,10 @@ export function createApi(options: ApiOptions): Api {
     document ??= JSON.stringify(app.getOpenAPI31Document(DOCUMENT_INFO));
     return c.body(document, 200, { 'Content-Type': 'application/json' });
   });
+  app.get('/metrics', async (c) => {
+    const { body, contentType } = await metrics.expose();
+    return c.body(body, 200, { 'Content-Type': contentType });
+  });
 
   const isLong = (name: UseCaseName) => (LONG_USE_CASES as readonly string[]).includes(name);
   for (const name of USE_CASES) {
@@ -141,7 +150,7 @@ export function createApi(options: ApiOptions): Api {
   for (const name of LONG_USE_CASES) {
     app.post(`/v1/jobs/${name}`, limit, async (c) => {
       const run = prepare(name, await requestOf(c, name));
-      const job = jobs.start(name, (signal, progress) => run({ runner, progress, signal }));
+      const job = jobs.start(name, (signal, progress) => metrics.time(name, () => run({ runner, progress, signal })));
       return c.json(job, 202, { Location: `/v1/jobs/${job.id}` });
     });
   }
@@ -174,7 +183,7 @@ export function createApi(options: ApiOptions): Api {
     });
   });
 
-  return { app, jobs };
+  return { app, jobs, metrics };
 }
 
 /** The request's body and format, and its query (a body of another media type is a 415). */
