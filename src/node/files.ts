@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { access, type FileHandle, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TokenworksError } from '../errors.js';
+import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 
 /** Largest input file read, bytes (specs are kilobytes; the calibration sets well under a megabyte). */
@@ -63,6 +64,16 @@ export async function readTextFile(path: string, maxBytes = MAX_INPUT_BYTES): Pr
     const code = (error as NodeJS.ErrnoException).code;
     throw new TokenworksError('FILE_UNREADABLE', `cannot read ${path}: ${code ?? String(error)}`, { file: path });
   }
+}
+
+/**
+ * Reads a settings file (YAML, or JSON for `.json`) into a plain value with the spec loader's guards (binary and
+ * oversized text, alias bombs, syntax errors with line and column), as data: the caller checks its schema.
+ */
+export async function readDocumentFile(path: string): Promise<Result<unknown>> {
+  const text = await readTextFile(path);
+  const { formatFromName, parseText } = await import('../spec/load.js');
+  return parseText(text, formatFromName(path));
 }
 
 /** Reads, validates and resolves a spec file (YAML, or JSON for `.json`). */

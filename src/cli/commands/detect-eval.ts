@@ -5,10 +5,9 @@
  * @module
  */
 import type { Command } from '@commander-js/extra-typings';
-import { parse as parseYaml } from 'yaml';
 import type { DetectEvalResult, FaultsFile } from '../../app/detect-eval.js';
 import { TokenworksError } from '../../errors.js';
-import { loadSpecFile, readTextFile } from '../../node/files.js';
+import { loadSpecFile, readDocumentFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { readStepFile } from '../../node/step-files.js';
 import { specFailure } from '../failure.js';
@@ -81,14 +80,8 @@ export function registerDetectEval(program: Command, streams: OutputStreams): vo
       const { parseFaultsFile, runDetectEval } = await import('../../app/detect-eval.js');
       let faults: FaultsFile | undefined;
       if (options.faults !== undefined) {
-        let document: unknown;
-        try {
-          document = parseYaml(await readTextFile(options.faults));
-        } catch (error) {
-          if (error instanceof TokenworksError) throw error;
-          throw new TokenworksError('USAGE', `${options.faults} is not YAML or JSON: ${(error as Error).message}`);
-        }
-        const parsed = parseFaultsFile(document, options.faults);
+        const read = await readDocumentFile(options.faults);
+        const parsed = read.ok ? parseFaultsFile(read.value, options.faults) : read;
         if (!parsed.ok) throw specFailure(options.faults, parsed.issues);
         faults = parsed.value;
       }

@@ -12,10 +12,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { parse as parseYaml } from 'yaml';
 import type { EmulateFaultsFile } from '../../app/emulate.js';
-import { TokenworksError } from '../../errors.js';
-import { checkWritable, loadSpecFile, readTextFile, writeUserFile } from '../../node/files.js';
+import { checkWritable, loadSpecFile, readDocumentFile, readTextFile, writeUserFile } from '../../node/files.js';
 import { createOutput, type OutputStreams, progressPort } from '../../node/output.js';
 import { specFailure } from '../failure.js';
 import { daysOption, integerOption, seedOption, threadsOption } from '../options.js';
@@ -62,14 +60,8 @@ export function registerEmulate(program: Command, streams: OutputStreams): void 
       const { parseEmulateFaults, runEmulate } = await import('../../app/emulate.js');
       let faults: EmulateFaultsFile | undefined;
       if (options.faults !== undefined) {
-        let document: unknown;
-        try {
-          document = parseYaml(await readTextFile(options.faults));
-        } catch (error) {
-          if (error instanceof TokenworksError) throw error;
-          throw new TokenworksError('USAGE', `${options.faults} is not YAML or JSON: ${(error as Error).message}`);
-        }
-        const parsed = parseEmulateFaults(document);
+        const read = await readDocumentFile(options.faults);
+        const parsed = read.ok ? parseEmulateFaults(read.value) : read;
         if (!parsed.ok) throw specFailure(options.faults, parsed.issues);
         faults = parsed.value;
       }
