@@ -20,7 +20,6 @@
  * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { FailureRiskDetector } from '../dist/detect/failure-risk.js';
 import { StepTimeDetector } from '../dist/detect/step-time.js';
 import { gpuSignalDetector, RankStragglerDetector } from '../dist/detect/stragglers.js';
 import { writeFileAtomic } from '../dist/node/files.js';
+import { previousFigures } from './previous.mjs';
 
 const HOSTS = 12_500;
 const GPUS_PER_HOST = 8;
@@ -320,23 +320,6 @@ function rankChild() {
   };
 }
 
-/**
- * The figures to keep as `before`: the newest results file's own `before` block when it has one (a rerun keeps the
- * figures from before the change), else that file's figures.
- */
-function previous(directory) {
-  if (!existsSync(directory)) return undefined;
-  const newest = readdirSync(directory)
-    .filter((name) => /^detect-\d{4}-\d{2}-\d{2}\.json$/.test(name))
-    .sort()
-    .pop();
-  if (newest === undefined) return undefined;
-  const old = JSON.parse(readFileSync(join(directory, newest), 'utf8'));
-  if (old.before !== undefined) return old.before;
-  const { before: _, ...figures } = old;
-  return figures;
-}
-
 if (process.argv[2] === '--child') {
   console.log(JSON.stringify(process.argv[3] === 'gpus' ? gpuChild() : rankChild()));
 } else {
@@ -350,7 +333,7 @@ if (process.argv[2] === '--child') {
   const gpus = run('gpus');
   const ranks = run('ranks');
   const directory = join(import.meta.dirname, 'results');
-  const before = previous(directory);
+  const before = previousFigures(directory, 'detect');
   const result = {
     benchmark: `detect: ${GPUS.toLocaleString('en')} GPUs at a ${SCRAPE_SECONDS} s scrape, ${RANKS.toLocaleString('en')} ranks at a ${ITERATION_SECONDS} s iteration, one core`,
     cpus: os.cpus().length,

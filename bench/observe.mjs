@@ -18,12 +18,10 @@ import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   rmSync,
   writeFileSync,
@@ -35,6 +33,7 @@ import { openDuckDbStore } from '../dist/node/duckdb-store.js';
 import { writeFileAtomic } from '../dist/node/files.js';
 import { ingestDcgmFiles, ingestLog } from '../dist/node/ingest.js';
 import { parseStepLog } from '../dist/telemetry/step-log.js';
+import { previousFigures } from './previous.mjs';
 
 /** Run length of the 1× size: log lines and dcgm scrapes (a scrape: 8 GPUs × 4 fields on each of 4 hosts). */
 const BASE_LINES = 50_000;
@@ -239,29 +238,12 @@ function size(scale) {
   }
 }
 
-/**
- * The figures to keep as `before`: the newest results file's own `before` block when it has one (a rerun keeps the
- * figures from before the change), else that file's figures.
- */
-function previous(directory) {
-  if (!existsSync(directory)) return undefined;
-  const newest = readdirSync(directory)
-    .filter((name) => /^observe-\d{4}-\d{2}-\d{2}\.json$/.test(name))
-    .sort()
-    .pop();
-  if (newest === undefined) return undefined;
-  const old = JSON.parse(readFileSync(join(directory, newest), 'utf8'));
-  if (old.before !== undefined) return old.before;
-  const { before: _, ...figures } = old;
-  return figures;
-}
-
 if (process.argv[2] === '--child') {
   console.log(JSON.stringify(await child(process.argv[3], process.argv[4], Number(process.argv[5]))));
 } else {
   const sizes = SCALES.map(size);
   const directory = join(import.meta.dirname, 'results');
-  const before = previous(directory);
+  const before = previousFigures(directory, 'observe');
   const result = {
     benchmark: `observe: files into the DuckDB store (one DuckDB thread, memory_limit ${MEMORY_LIMIT})`,
     cpus: os.cpus().length,
