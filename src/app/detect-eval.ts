@@ -24,7 +24,7 @@ import {
   type NoiseModel,
   noiseModel,
 } from '../detect/faults.js';
-import { FailSlowDetector, StallDetector } from '../detect/step-time.js';
+import { StepTimeDetector } from '../detect/step-time.js';
 import { RankStragglerDetector } from '../detect/stragglers.js';
 import { ReplicaStreams } from '../sim/index.js';
 import type { Result } from '../spec/issues.js';
@@ -251,14 +251,9 @@ export function evaluateDetectors(input: DetectEvalInput, progress?: Progress): 
       { iterations: input.failSlowIterations, stepSeconds: input.stepSeconds, noise },
       streams.stream(FAIL_SLOW_STREAM),
     );
-    const stalls = new StallDetector();
-    const failSlow = new FailSlowDetector();
-    for (let i = 0; i < seconds.length; i++) {
-      const observation = { step: i + 1, seconds: seconds[i] as number, time: i + 1 };
-      stalls.push(observation);
-      const threshold = stalls.threshold();
-      failSlow.push(observation, threshold !== undefined && observation.seconds > threshold);
-    }
+    const detector = new StepTimeDetector();
+    for (let i = 0; i < seconds.length; i++) detector.push({ step: i + 1, seconds: seconds[i] as number, time: i + 1 });
+    const failSlow = detector.failSlow;
     let hit = false;
     for (const d of failSlow.detections) {
       if ((d.signals?.shift ?? 0) < 0) {

@@ -81,12 +81,11 @@ export class StallDetector {
     return Math.max(median + STALL_SIGMAS * this.window.sigma(), STALL_FLOOR * median);
   }
 
-  /** The window's median step time (seconds). */
-  median(): number | undefined {
-    return this.window.median();
-  }
+  /** Whether the step pushed last was above the threshold (a stall, or a step of an open episode). */
+  flagged = false;
 
   push(observation: StepObservation): Detection[] {
+    this.flagged = false;
     if (!Number.isFinite(observation.seconds) || observation.seconds <= 0) return [];
     const out: Detection[] = [];
     if (!this.started) {
@@ -101,9 +100,12 @@ export class StallDetector {
       this.window.clear();
       for (const point of early) if (point.seconds <= threshold) this.window.push(point.seconds);
       for (const point of early) this.judge(point, observation.time, out, threshold, false);
+      this.flagged = observation.seconds > threshold;
       return out;
     }
-    this.judge(observation, observation.time, out, this.threshold() as number, true);
+    const threshold = this.threshold() as number;
+    this.judge(observation, observation.time, out, threshold, true);
+    this.flagged = observation.seconds > threshold;
     return out;
   }
 
@@ -316,9 +318,7 @@ export class StepTimeDetector {
 
   push(observation: StepObservation): Detection[] {
     const stalls = this.stalls.push(observation);
-    const threshold = this.stalls.threshold();
-    const isStall = threshold !== undefined && observation.seconds > threshold;
-    return [...stalls, ...this.failSlow.push(observation, isStall)];
+    return [...stalls, ...this.failSlow.push(observation, this.stalls.flagged)];
   }
 
   get detections(): Detection[] {
