@@ -215,8 +215,10 @@ function gpuChild() {
     const found = detector.detections.filter((d) => names.has(d.gpu)).length;
     return { detections: detector.detections.length, injected: injected.length, injectedFound: found };
   };
+  // A hot GPU is one thermal excursion (counted once on the way up), not a failure risk on its own: the hosts
+  // injected for the risk detector are those with error events.
   const riskHosts = new Set(
-    [...veryHot, ...dbeGpus, ...remapGpus, ...fatalXidGpus].map((i) => hostNames[Math.floor(i / GPUS_PER_HOST)]),
+    [...dbeGpus, ...remapGpus, ...fatalXidGpus].map((i) => hostNames[Math.floor(i / GPUS_PER_HOST)]),
   );
   const detectedHosts = new Set(risk.detections.map((d) => d.host));
   const samplesOf = { smClock: 1, temperature: 1, failureRisk: SAMPLES_PER_GPU - 2, total: SAMPLES_PER_GPU };
