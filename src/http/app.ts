@@ -15,13 +15,15 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { streamSSE } from 'hono/streaming';
-import type { TaskRunner } from '../app/ports.js';
+import type { TaskRunner, TelemetryStore } from '../app/ports.js';
 import type { SpecFormat } from '../spec/load.js';
 import { VERSION } from '../version.js';
 import { type JobLimits, JobStore } from './jobs.js';
 import { type ApiMetrics, createMetrics } from './metrics.js';
+import { ObservedRuns } from './observe.js';
 import { DOCUMENT_INFO, registerDocument } from './openapi.js';
 import { HttpProblem, PROBLEM_TYPE, toProblem } from './problem.js';
+import { registerRemoteWrite } from './remote-write.js';
 import { LONG_USE_CASES, prepare, USE_CASES, type UseCaseName } from './use-cases.js';
 
 /** Largest request body accepted by default, bytes: 1 MiB (a spec may be at most 1 M characters). */
@@ -45,6 +47,10 @@ export interface ApiOptions {
   readonly jobs?: Partial<JobLimits>;
   /** Told of every internal error (a 500), for the server's log. */
   readonly onInternalError?: (error: unknown) => void;
+  /** Where observed runs are kept: a DuckDB file, `:memory:` (default) or an open store. */
+  readonly store?: string | TelemetryStore;
+  /** The one folder whose files observe requests may name (none: the API reads no files). */
+  readonly dataDir?: string;
 }
 
 /** The API: the Hono app and its jobs. */
@@ -52,6 +58,8 @@ export interface Api {
   readonly app: OpenAPIHono;
   readonly jobs: JobStore;
   readonly metrics: ApiMetrics;
+  /** The observed runs: the store, and each run's latest outcome. */
+  readonly observed: ObservedRuns;
 }
 
 /** Builds the API. */
@@ -59,7 +67,11 @@ export function createApi(options: ApiOptions): Api {
   const app = new OpenAPIHono();
   const jobs = new JobStore(options.jobs);
   const { runner } = options;
-  const metrics = createMetrics(jobs, LONG_USE_CASES);
+  const observed = new ObservedRuns({
+    ...(options.store !== undefined && { store: options.store }),
+    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+  });
+  const metrics = createMetrics(jobs, LONG_USE_CASES, observed);
 
   app.onError((error, c) => {
     const { status, body, headers } = toProblem(error, new URL(c.req.url).pathname);
@@ -139,7 +151,7 @@ export function createApi(options: ApiOptions): Api {
   const isLong = (name: UseCaseName) => (LONG_USE_CASES as readonly string[]).includes(name);
   for (const name of USE_CASES) {
     app.post(`/v1/${name}`, limit, async (c) => {
-      const run = prepare(name, await requestOf(c, name));
+      const run = await prepare(name, await requestOf(c, name), { observed });
       const signal = c.req.raw.signal;
       const result = isLong(name)
         ? await jobs.runNow(signal, (s) => run({ runner, signal: s }))
@@ -149,11 +161,12 @@ export function createApi(options: ApiOptions): Api {
   }
   for (const name of LONG_USE_CASES) {
     app.post(`/v1/jobs/${name}`, limit, async (c) => {
-      const run = prepare(name, await requestOf(c, name));
+      const run = await prepare(name, await requestOf(c, name), { observed });
       const job = jobs.start(name, (signal, progress) => metrics.time(name, () => run({ runner, progress, signal })));
       return c.json(job, 202, { Location: `/v1/jobs/${job.id}` });
     });
   }
+  registerRemoteWrite(app, { observed, limit, registry: metrics.registry });
   app.get('/v1/jobs', (c) => c.json({ jobs: jobs.list() }));
   app.get('/v1/jobs/:id', (c) => {
     const job = jobs.view(c.req.param('id'));
@@ -183,7 +196,7 @@ export function createApi(options: ApiOptions): Api {
     });
   });
 
-  return { app, jobs, metrics };
+  return { app, jobs, metrics, observed };
 }
 
 /** The request's body and format, and its query (a body of another media type is a 415). */

@@ -4,6 +4,13 @@
  * long each job ran, by kind; and the build. Every label value is bounded: a route is the template it matched
  * (`/v1/jobs/{id}`, never the raw path) or `unmatched`, a method one of a fixed few or `other`, a kind one of the
  * long use cases. Nothing of a request's spec reaches a label.
+ *
+ * Beside them, each observed run's KPIs and plan gap (`observe.ts` keeps each run's latest outcome), so that a
+ * Grafana user charts them beside dcgm-exporter's series: goodput, ETTR, steady step-time quantiles, tokens/s, MFU,
+ * actual ÷ planned − 1 of every figure plan versus actual compares, and the detectors' straggler score per host.
+ * A run's name is a label, so the runs exported are bounded ({@link MAX_EXPORTED_RUNS}, the most recently
+ * observed; the others are counted in `tokenworks_observed_series_dropped{kind="run"}`), and so are the hosts of a
+ * run ({@link MAX_EXPORTED_HOSTS}, the lowest scores, i.e. the slowest; `kind="host"`).
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -11,6 +18,21 @@ import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../version.js';
 import type { JobStatus, JobStore } from './jobs.js';
+import type { ObservedRun, ObservedRuns } from './observe.js';
+
+/** Most observed runs exported (the most recently observed); the rest are counted as dropped. */
+export const MAX_EXPORTED_RUNS = 32;
+
+/** Most hosts of one run whose straggler score is exported (the lowest scores: the slowest hosts). */
+export const MAX_EXPORTED_HOSTS = 32;
+
+/** The steady step-time quantiles exported, and the figure of the KPIs each one is. */
+const STEP_QUANTILES = [
+  ['0.1', 'p10'],
+  ['0.5', 'p50'],
+  ['0.9', 'p90'],
+  ['0.99', 'p99'],
+] as const;
 
 /** The job statuses, each exported (at 0 when no job has it) so that a series exists before its first job. */
 const JOB_STATUSES: readonly JobStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
@@ -32,9 +54,13 @@ export interface ApiMetrics {
   expose(): Promise<{ body: string; contentType: string }>;
 }
 
-/** The metrics of the API whose jobs are `jobs`, of the job kinds `kinds`. */
-export function createMetrics(jobs: JobStore, kinds: readonly string[]): ApiMetrics {
+/**
+ * The metrics of the API whose jobs are `jobs`, of the job kinds `kinds`, and the KPIs of the runs `observed`
+ * holds.
+ */
+export function createMetrics(jobs: JobStore, kinds: readonly string[], observed?: ObservedRuns): ApiMetrics {
   const registry = new Registry();
+  if (observed !== undefined) registerKpis(registry, observed);
   const requests = new Counter({
     name: 'tokenworks_http_requests_total',
     help: 'HTTP requests answered, by route template, method and status',
@@ -88,6 +114,118 @@ export function createMetrics(jobs: JobStore, kinds: readonly string[]): ApiMetr
       return { body: await registry.metrics(), contentType: registry.contentType };
     },
   };
+}
+
+/** Each observed run's latest KPIs, plan gap and straggler scores as gauges, set from `observed` at each scrape. */
+function registerKpis(registry: Registry, observed: ObservedRuns): void {
+  // Each scrape sets every series afresh from the runs exported, so a run dropped past the bound disappears.
+  const exportedRuns = () => observed.latest().slice(0, MAX_EXPORTED_RUNS);
+  new Gauge({
+    name: 'tokenworks_observed_series_dropped',
+    help: 'Observed runs (kind=run) and hosts (kind=host) left out of the KPI metrics by the label bounds',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const all = observed.latest();
+      let hosts = 0;
+      for (const run of all.slice(0, MAX_EXPORTED_RUNS)) {
+        hosts += Math.max(0, stragglerHosts(run).length - MAX_EXPORTED_HOSTS);
+      }
+      this.set({ kind: 'run' }, Math.max(0, all.length - MAX_EXPORTED_RUNS));
+      this.set({ kind: 'host' }, hosts);
+    },
+  });
+  /** A gauge per run; `value` undefined leaves the run out (an empty log has no ETTR). */
+  const perRun = (name: string, help: string, value: (run: ObservedRun) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['run'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const run of exportedRuns()) {
+          const v = value(run);
+          if (v !== undefined && Number.isFinite(v)) this.set({ run: run.run }, v);
+        }
+      },
+    });
+  const kpis = (run: ObservedRun) => (run.outcome.kpis.run.empty ? undefined : run.outcome.kpis.run);
+  new Gauge({
+    name: 'tokenworks_observed_runs',
+    help: 'Observed runs the server holds an outcome of (exported or not)',
+    registers: [registry],
+    collect() {
+      this.set(observed.latest().length);
+    },
+  });
+  perRun(
+    'tokenworks_goodput_ratio',
+    'Observed goodput: productive share of the run’s wall time',
+    (r) => kpis(r)?.goodput,
+  );
+  perRun('tokenworks_ettr', 'Observed effective training time ratio of the run', (r) => kpis(r)?.ettr);
+  perRun(
+    'tokenworks_tokens_per_second',
+    'Observed training throughput of the whole run, tokens per second',
+    (r) => kpis(r)?.throughput?.tokensPerSecond,
+  );
+  perRun('tokenworks_mfu_ratio', 'Observed model FLOPs utilisation of the run', (r) => kpis(r)?.throughput?.mfu);
+  perRun('tokenworks_observed_at_seconds', 'When the run was last observed, Unix seconds', (r) => r.at / 1000);
+  new Gauge({
+    name: 'tokenworks_step_seconds',
+    help: 'Observed steady step time of the run, seconds, by quantile',
+    labelNames: ['run', 'quantile'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of exportedRuns()) {
+        const k = kpis(run);
+        if (k === undefined || k.steady.count === 0) continue;
+        for (const [quantile, key] of STEP_QUANTILES) {
+          if (Number.isFinite(k.steady[key])) this.set({ run: run.run, quantile }, k.steady[key]);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'tokenworks_plan_gap_ratio',
+    help: 'Plan versus actual: actual ÷ planned − 1 of each figure compared (stepSeconds, tokensPerSecond, mfu, …)',
+    labelNames: ['run', 'figure'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of exportedRuns()) {
+        for (const c of run.outcome.planVersusActual) {
+          if (c.gap !== undefined && Number.isFinite(c.gap)) this.set({ run: run.run, figure: c.metric }, c.gap);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'tokenworks_straggler_score',
+    help: 'The detectors’ lowest straggler score of each host (1: as fast as the reference; flagged below the threshold)',
+    labelNames: ['run', 'host'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of exportedRuns()) {
+        for (const [host, score] of stragglerHosts(run).slice(0, MAX_EXPORTED_HOSTS)) {
+          this.set({ run: run.run, host }, score);
+        }
+      }
+    },
+  });
+}
+
+/** The run's hosts with their lowest straggler score (the detect outcome's), lowest first. */
+function stragglerHosts(run: ObservedRun): [string, number][] {
+  const lowest = new Map<string, number>();
+  for (const d of run.outcome.detect?.detections ?? []) {
+    if (d.kind !== 'straggler' || d.host === undefined || !Number.isFinite(d.score)) continue;
+    lowest.set(d.host, Math.min(lowest.get(d.host) ?? Number.POSITIVE_INFINITY, d.score));
+  }
+  return [...lowest].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
 }
 
 /** The template of the route that answered (`/v1/jobs/{id}`, OpenAPI style), or `unmatched`. */

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { OUTPUT_SCHEMAS } from '../app/outputs.js';
 import { SpecSchema } from '../spec/spec.js';
 import { VERSION } from '../version.js';
+import { ObserveRequestSchema } from './observe.js';
 import { PROBLEM_TYPE, ProblemSchema } from './problem.js';
 import { LONG_USE_CASES, QUERIES, USE_CASES, type UseCaseName } from './use-cases.js';
 
@@ -30,6 +31,8 @@ const SUMMARIES: Record<UseCaseName, string> = {
   simulate: 'simulate the whole training run on the design (ETTR, goodput, time to train, badput by cause)',
   compare: 'dedicated factory versus shared data center: the job size from which the factory wins',
   validate: 'compare the performance model with published training runs (the shipped set when the body is empty)',
+  observe:
+    "read an observed run (logs and dcgm files under --data-dir, exporter endpoints, a Prometheus, or what the store holds) against the spec's design: KPIs, plan versus actual, detections; stored in the server's store",
 };
 
 /** A job as the API shows it. */
@@ -75,6 +78,15 @@ export function registerDocument(app: OpenAPIHono): void {
     required: true,
     content: { 'application/json': { schema: spec }, 'application/yaml': { schema: z.string() } },
   };
+  const observeBody = {
+    description: 'what to observe: the spec, the run, its logs and GPU samples (JSON, or YAML as application/yaml)',
+    required: true,
+    content: {
+      'application/json': { schema: named(registry, 'ObserveRequest', ObserveRequestSchema) },
+      'application/yaml': { schema: z.string() },
+    },
+  };
+  const bodyOf = (name: UseCaseName) => (name === 'observe' ? observeBody : specBody);
   for (const name of USE_CASES) {
     const output = named(registry, `${name}Output`, OUTPUT_SCHEMAS[name]);
     const body =
@@ -84,7 +96,7 @@ export function registerDocument(app: OpenAPIHono): void {
             required: false,
             content: { 'application/json': { schema: z.array(z.unknown()) } },
           }
-        : specBody;
+        : bodyOf(name);
     registry.registerPath({
       method: 'post',
       path: `/v1/${name}`,
@@ -108,7 +120,7 @@ export function registerDocument(app: OpenAPIHono): void {
       operationId: `${name}Job`,
       summary: `start a ${name} job: ${SUMMARIES[name]}`,
       security,
-      request: { query: QUERIES[name], body: specBody },
+      request: { query: QUERIES[name], body: bodyOf(name) },
       responses: {
         202: {
           description: 'the job started; Location names it',

@@ -4,6 +4,7 @@
  * cancels the running jobs (their event streams end), closes the connections and the runner.
  * @module
  */
+import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -52,12 +53,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.token !== undefined && options.token.length < 16) {
     throw new TokenworksError('USAGE', 'the token must be at least 16 characters long (e.g. `openssl rand -hex 32`)');
   }
+  if (options.dataDir !== undefined) {
+    const info = await stat(options.dataDir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new TokenworksError('USAGE', `--data-dir ${options.dataDir} is not a folder: give one that exists`);
+    }
+  }
   const runner = await createRunner(options.threads);
   const api = createApi({
     ...options,
     runner,
     loopbackHostsOnly: loopback && options.token === undefined,
   });
+  if (typeof options.store === 'string') {
+    // A store file that cannot be opened (held by another process, not a DuckDB file) stops the start, not a request.
+    try {
+      await api.observed.store();
+    } catch (error) {
+      await runner.close();
+      throw error;
+    }
+  }
   const server = createAdaptorServer({ fetch: api.app.fetch }) as Server;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -69,6 +85,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   } catch (error) {
     await runner.close();
+    await api.observed.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new TokenworksError('USAGE', `port ${port} on ${host} is in use: pick another with --port`);
@@ -93,6 +110,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await closed;
         clearTimeout(cut);
         await runner.close();
+        await api.observed.close();
       })();
       return closing;
     },

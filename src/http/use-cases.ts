@@ -3,7 +3,8 @@
  * and documents it in the OpenAPI), whether it is long work (a job resource as well as a synchronous route), and
  * how it runs: the spec loaded by the spec loader the CLI uses, the use case called with the server's runner, its
  * progress port and the request's or job's signal, and its outcome turned into the document the CLI's `--json`
- * prints. A use case's issues are thrown as the 422 problem. Observe (a posted log) is not served yet.
+ * prints. A use case's issues are thrown as the 422 problem. Observe (its request, its paths and the server's store)
+ * is `observe.ts`'s.
  * @module
  */
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { readTextFile } from '../node/files.js';
 import type { Result } from '../spec/issues.js';
 import { loadSpec, type SpecFormat } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
+import type { ObservedRuns } from './observe.js';
 import { HttpProblem, issuesProblem } from './problem.js';
 
 /** The shipped published-runs set `POST /v1/validate` uses when its body is empty. */
@@ -83,6 +85,7 @@ export const QUERIES = {
       .describe(`effects to switch off, comma-separated: ${EFFECT_NAMES.join(', ')}`),
   }),
   validate: z.object({}),
+  observe: z.object({}),
 } as const;
 
 /** The use cases served. */
@@ -92,7 +95,7 @@ export type UseCaseName = keyof typeof QUERIES;
 export const USE_CASES = Object.keys(QUERIES) as UseCaseName[];
 
 /** The use cases that are long work: also served as jobs (`POST /v1/jobs/{kind}`). */
-export const LONG_USE_CASES = ['plan', 'simulate', 'compare'] as const satisfies readonly UseCaseName[];
+export const LONG_USE_CASES = ['plan', 'simulate', 'compare', 'observe'] as const satisfies readonly UseCaseName[];
 
 /** What a use case is run with. */
 export interface RunContext {
@@ -159,12 +162,27 @@ function resultValue<T>(result: Result<T>): T {
   return result.value;
 }
 
+/** What a run is prepared with beyond its request: the server's observed runs (its store and data dir). */
+export interface PrepareContext {
+  readonly observed?: ObservedRuns;
+}
+
 /**
  * Parses the query (400) and loads the spec (422) of a request to `name`, so that a job is only started for a
  * request that can run; returns the run, which answers the CLI's `--json` document.
  */
-export function prepare(name: UseCaseName, request: UseCaseRequest): (context: RunContext) => Promise<unknown> {
+export async function prepare(
+  name: UseCaseName,
+  request: UseCaseRequest,
+  context: PrepareContext = {},
+): Promise<(context: RunContext) => Promise<unknown>> {
   switch (name) {
+    case 'observe': {
+      parseQuery(name, request.query);
+      if (context.observed === undefined) throw new Error("observe is run with the server's observed runs");
+      const { prepareObserve } = await import('./observe.js');
+      return prepareObserve(request, context.observed);
+    }
     case 'check':
     case 'estimate': {
       parseQuery(name, request.query);

@@ -18,7 +18,9 @@ export function registerServe(program: Command, streams: OutputStreams): void {
     .option('--token <token>', 'bearer token required on every route but /healthz (default: $TOKENWORKS_TOKEN)')
     .option('--cors <origin>', 'allow cross-origin requests from this one origin, e.g. http://localhost:5173')
     .option('--threads <n>', 'worker threads for plan, simulate and compare (default: the cores available)')
-    .option('--max-jobs <n>', 'most plan, simulate and compare runs at once (more get 429)', '4')
+    .option('--max-jobs <n>', 'most plan, simulate, compare and observe runs at once (more get 429)', '4')
+    .option('--store <file>', 'keep observed runs (observe, remote write) in this DuckDB file (default: in memory)')
+    .option('--data-dir <dir>', 'the one folder whose files observe requests may name (default: no files)')
     .action(async (options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: false, quiet: globals.quiet ?? false });
@@ -34,6 +36,8 @@ export function registerServe(program: Command, streams: OutputStreams): void {
         threads,
         ...(token !== undefined && { token }),
         ...(options.cors !== undefined && { cors: options.cors }),
+        ...(options.store !== undefined && { store: options.store }),
+        ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
         jobs: { maxActive },
         onInternalError: (error) =>
           output.warn(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
