@@ -15,7 +15,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import { VERSION } from '../version.js';
 import type { JobStatus, JobStore } from './jobs.js';
 import type { ObservedRun, ObservedRuns } from './observe.js';
@@ -172,22 +172,28 @@ function registerKpis(registry: Registry, observed: ObservedRuns): void {
   );
   perRun('tokenworks_mfu_ratio', 'Observed model FLOPs utilisation of the run', (r) => kpis(r)?.throughput?.mfu);
   perRun('tokenworks_observed_at_seconds', 'When the run was last observed, Unix seconds', (r) => r.at / 1000);
-  new Gauge({
-    name: 'tokenworks_step_seconds',
-    help: 'Observed steady step time of the run, seconds, by quantile',
-    labelNames: ['run', 'quantile'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
+  // A summary (a `quantile` label is a summary's, promtool says): the steady steps' quantiles and their count. Its
+  // values are set, not observed, so it is a metric of its own rather than prom-client's Summary; no `_sum`: the
+  // KPIs do not keep the steady steps' total.
+  const stepName = 'tokenworks_step_seconds';
+  const stepHelp = 'Observed steady step time of the run, seconds: quantiles over its steady steps, and their count';
+  registry.registerMetric({
+    name: stepName,
+    help: stepHelp,
+    async get() {
+      const values: { metricName?: string; labels: Record<string, string>; value: number }[] = [];
       for (const run of exportedRuns()) {
         const k = kpis(run);
         if (k === undefined || k.steady.count === 0) continue;
         for (const [quantile, key] of STEP_QUANTILES) {
-          if (Number.isFinite(k.steady[key])) this.set({ run: run.run, quantile }, k.steady[key]);
+          if (Number.isFinite(k.steady[key])) values.push({ labels: { run: run.run, quantile }, value: k.steady[key] });
         }
+        values.push({ metricName: `${stepName}_count`, labels: { run: run.run }, value: k.steady.count });
       }
+      return { name: stepName, help: stepHelp, type: 'summary', aggregator: 'sum', values };
     },
-  });
+    reset() {},
+  } as unknown as Metric);
   new Gauge({
     name: 'tokenworks_plan_gap_ratio',
     help: 'Plan versus actual: actual ÷ planned − 1 of each figure compared (stepSeconds, tokensPerSecond, mfu, …)',
