@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProblemSchema } from '../src/http/problem.js';
-import { encodeWriteRequest } from '../src/http/remote-write.js';
+import { encodeWriteRequest, type WriteSeries } from '../src/http/remote-write.js';
 import { type RunningServer, startServer } from '../src/http/server.js';
 import { parsePrometheusText } from '../src/telemetry/prometheus-text.js';
 import {
@@ -115,7 +115,7 @@ describe.skipIf(unavailable !== undefined)('remote write from a real Prometheus'
 });
 
 describe('POST /api/v1/write', () => {
-  const series = [
+  const series: WriteSeries[] = [
     {
       labels: { __name__: 'DCGM_FI_DEV_POWER_USAGE', Hostname: 'node-1', UUID: 'GPU-1', gpu: '0', job: 'dcgm' },
       samples: [
