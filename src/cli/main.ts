@@ -14,12 +14,15 @@ import { registerCompare } from './commands/compare.js';
 import { registerDetectEval } from './commands/detect-eval.js';
 import { registerEmulate } from './commands/emulate.js';
 import { registerEstimate } from './commands/estimate.js';
+import { registerK8sJob } from './commands/k8s-job.js';
+import { registerMerge } from './commands/merge.js';
 import { registerObserve } from './commands/observe.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRules } from './commands/rules.js';
 import { registerServe } from './commands/serve.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorker } from './commands/worker.js';
 import { reportError } from './errors.js';
 
 /** Options every command accepts. */
@@ -50,12 +53,15 @@ export function buildProgram(streams: OutputStreams): Command {
   registerDetectEval(program, streams);
   registerEmulate(program, streams);
   registerEstimate(program, streams);
+  registerK8sJob(program, streams);
+  registerMerge(program, streams, runCli);
   registerObserve(program, streams);
   registerPlan(program, streams);
   registerRules(program, streams);
   registerServe(program, streams);
   registerSimulate(program, streams);
   registerValidate(program, streams);
+  registerWorker(program, streams);
   return program;
 }
 

@@ -16,6 +16,7 @@ import { specFailure } from '../failure.js';
 import { integerOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
+import { RUNNER_HELP, SHARD_HELP, SHARD_OUT_HELP, scaleOutOf } from '../scale-out.js';
 
 /** Parses `--sweep`: `64..16384` (doubling) or a list `64,256,1024`; at most {@link SWEEP_LIMITS.sizes} sizes. */
 export function parseSweep(text: string): number[] {
@@ -87,12 +88,17 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
       'tenant run times from a CSV with a "runtime" column of seconds (as Philly\'s) instead of the Philly table',
     )
     .option('--threads <n>', 'worker threads (default: the cores available)')
+    .option('--runner <url>', RUNNER_HELP)
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--out <file>', SHARD_OUT_HELP)
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
       await checkReportPath(options.report);
+      const progress = progressPort(output);
+      const scale = await scaleOutOf(command, options, { split: ['twin'], output, progress });
       const threads = threadsOption(options.threads, output);
       const sizes = options.sweep !== undefined ? parseSweep(options.sweep) : undefined;
       const replicas =
@@ -124,9 +130,10 @@ export function registerCompare(program: Command, streams: OutputStreams): void 
               without,
               data,
             },
-            { runner, progress: progressPort(output) },
+            { runner, progress },
           ),
         source,
+        scale,
       );
       if (!result.ok) throw specFailure(file, result.issues, `${file}: no job size could be compared`);
       const outcome = result.value;

@@ -12,6 +12,7 @@ import { createOutput, type OutputStreams, progressPort } from '../../node/outpu
 import { readStepFile } from '../../node/step-files.js';
 import { specFailure } from '../failure.js';
 import { withRunner } from '../runner.js';
+import { RUNNER_HELP, SHARD_HELP, SHARD_OUT_HELP, scaleOutOf } from '../scale-out.js';
 
 /** Most noise files. */
 const MAX_NOISE_FILES = 64;
@@ -56,10 +57,16 @@ export function registerDetectEval(program: Command, streams: OutputStreams): vo
     )
     .option('--replicas <n>', 'labelled runs per job size', '10')
     .option('--seed <n>', 'random seed', '1')
+    .option('--runner <url>', RUNNER_HELP)
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--out <file>', SHARD_OUT_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (file, options, command) => {
       const globals = command.optsWithGlobals() as { quiet?: boolean };
       const output = createOutput(streams, { json: options.json ?? false, quiet: globals.quiet ?? false });
+      const progress = progressPort(output);
+      // The design search (a spec without a system) is what fans out; the labelled runs stay on this thread.
+      const scale = await scaleOutOf(command, options, { split: ['plans', 'design'], output, progress });
       const replicas = Number(options.replicas);
       if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
         throw new TokenworksError(
@@ -90,11 +97,11 @@ export function registerDetectEval(program: Command, streams: OutputStreams): vo
         const read = await readStepFile(path);
         noise.push({ source: path, seconds: read.points.map((p) => p.iterationSeconds ?? Number.NaN) });
       }
-      const result = await withRunner(1, (runner) =>
-        runDetectEval(
-          { spec, noise, replicas, seed, ...(faults && { faults }) },
-          { runner, progress: progressPort(output) },
-        ),
+      const result = await withRunner(
+        1,
+        (runner) => runDetectEval({ spec, noise, replicas, seed, ...(faults && { faults }) }, { runner, progress }),
+        undefined,
+        scale,
       );
       if (!result.ok) throw specFailure(file, result.issues);
       output.result(table(result.value), result.value);

@@ -15,6 +15,7 @@ import { specFailure } from '../failure.js';
 import { integerOption, MAX_TOP, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
+import { RUNNER_HELP, SHARD_HELP, SHARD_OUT_HELP, scaleOutOf } from '../scale-out.js';
 
 /** Adds the `plan` command to `program`. */
 export function registerPlan(program: Command, streams: OutputStreams): void {
@@ -26,6 +27,9 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .option('--threads <n>', 'worker threads for large searches (default: the cores available)')
+    .option('--runner <url>', RUNNER_HELP)
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--out <file>', SHARD_OUT_HELP)
     .option('--precisions <list>', 'matmul precisions to try, e.g. bf16,fp8 (default: the workload precision)')
     .option('--simulate [replicas]', 'run the digital twin on the chosen design (default 100 replicas)')
     .option('--seed <s>', 'seed of the twin with --simulate', '1')
@@ -42,6 +46,10 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
         options.simulate === undefined ? undefined : options.simulate === true ? '100' : options.simulate;
       const replicas = simulate === undefined ? 0 : replicasOption('--simulate', simulate);
       const seed = seedOption(options.seed);
+      const progress = progressPort(output);
+      // With --simulate the twin replicas are the last wave (the search feeds them); without, the search is.
+      const split = replicas > 0 ? (['twin'] as const) : (['plans', 'design'] as const);
+      const scale = await scaleOutOf(command, options, { split, output, progress });
       const spec = await loadSpecFile(file);
       const [{ runPlan }, { simulateDesign }, { renderPlanHtml, renderPlanMarkdown, renderPlanText }, twinReport] =
         await Promise.all([
@@ -51,15 +59,19 @@ export function registerPlan(program: Command, streams: OutputStreams): void {
           import('../../report/twin-report.js'),
         ]);
       const { renderSimulateText, simulateJson } = twinReport;
-      const progress = progressPort(output);
-      const { planned, simulation } = await withRunner(threads, async (runner) => {
-        const ports = { runner, progress };
-        const planned = await runPlan({ spec, top, ...(precisions && { precisions }) }, ports);
-        const design = planned.ok ? planned.value.design : undefined;
-        const simulation =
-          replicas > 0 && design ? await simulateDesign(design, spec.twin, { replicas, seed }, ports) : undefined;
-        return { planned, simulation };
-      });
+      const { planned, simulation } = await withRunner(
+        threads,
+        async (runner) => {
+          const ports = { runner, progress };
+          const planned = await runPlan({ spec, top, ...(precisions && { precisions }) }, ports);
+          const design = planned.ok ? planned.value.design : undefined;
+          const simulation =
+            replicas > 0 && design ? await simulateDesign(design, spec.twin, { replicas, seed }, ports) : undefined;
+          return { planned, simulation };
+        },
+        undefined,
+        scale,
+      );
       if (!planned.ok) throw specFailure(file, planned.issues);
       if (simulation && !simulation.ok) throw specFailure(file, simulation.issues);
       const { outcome } = planned.value;

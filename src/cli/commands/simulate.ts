@@ -11,6 +11,7 @@ import { specFailure } from '../failure.js';
 import { daysOption, replicasOption, seedOption, threadsOption } from '../options.js';
 import { checkReportPath, writeReport } from '../report-file.js';
 import { withRunner } from '../runner.js';
+import { RUNNER_HELP, SHARD_HELP, SHARD_OUT_HELP, scaleOutOf } from '../scale-out.js';
 
 /** Adds the `simulate` command to `program`. */
 export function registerSimulate(program: Command, streams: OutputStreams): void {
@@ -22,6 +23,9 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
     .option('--seed <s>', 'seed of the random streams: the same seed gives the same result', '1')
     .option('--days <d>', 'simulate this many wall-clock days instead of until trained (overrides twin.days)')
     .option('--threads <n>', 'worker threads (default: the cores available)')
+    .option('--runner <url>', RUNNER_HELP)
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--out <file>', SHARD_OUT_HELP)
     .option('--json', 'print the outcome as JSON')
     .option('--report <file>', 'write a self-contained report: .html or .md')
     .option(
@@ -36,22 +40,28 @@ export function registerSimulate(program: Command, streams: OutputStreams): void
       const threads = threadsOption(options.threads, output);
       const days = options.days === undefined ? undefined : daysOption(options.days);
       await checkReportPath(options.report);
+      const progress = progressPort(output);
+      const scale = await scaleOutOf(command, options, { split: ['twin'], output, progress });
       const spec = await loadSpecFile(file);
       const [
         { runSimulate },
         { renderSimulateHtml, renderSimulateMarkdown, renderSimulateText, simulateJson, simulateWarnings },
       ] = await Promise.all([import('../../app/simulate.js'), import('../../report/twin-report.js')]);
-      const result = await withRunner(threads, (runner) =>
-        runSimulate(
-          {
-            spec,
-            replicas,
-            seed,
-            ...(days !== undefined && { days }),
-            ...(options.mitigation && { mitigation: true }),
-          },
-          { runner, progress: progressPort(output) },
-        ),
+      const result = await withRunner(
+        threads,
+        (runner) =>
+          runSimulate(
+            {
+              spec,
+              replicas,
+              seed,
+              ...(days !== undefined && { days }),
+              ...(options.mitigation && { mitigation: true }),
+            },
+            { runner, progress },
+          ),
+        undefined,
+        scale,
       );
       if (!result.ok) throw specFailure(file, result.issues);
       const outcome = result.value;
