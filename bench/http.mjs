@@ -7,7 +7,11 @@
  *   2. peak: `--connections` (default 16) requests kept in flight for 10 s, the most the server answers.
  * Reports requests/s, latency percentiles and errors; writes bench/results/http-<date>.json. Run with
  * `npm run bench:http` (builds dist/ first); flags: --rate N --seconds S --connections C --peak-seconds S
- * --threads N (the server's), --body json (the spec sent as JSON; written to http-<date>-json.json).
+ * --threads N (the server's), --body json (the spec sent as JSON; written to http-<date>-json.json),
+ * --vary (every request's spec differs by its name, so that no request finds its spec already loaded),
+ * --baseline DIR (another built Tokenworks tree, e.g. `git archive` of an older commit: measured first, in the same
+ * run, as `before`; the results then hold `before` and `after`). The load average is noted at the start and the end
+ * of each measurement: the machine may be shared.
  * @module
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +32,8 @@ const { values } = parseArgs({
     'peak-seconds': { type: 'string', default: '10' },
     threads: { type: 'string', default: '1' },
     body: { type: 'string', default: 'yaml' },
+    vary: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const rate = Number(values.rate);
@@ -39,28 +45,42 @@ const specFile = 'examples/llama3-70b.yaml';
 const yamlText = readFileSync(join(root, specFile), 'utf8');
 // JSON: the same spec as the JSON document the YAML parses to (YAML parsing is most of a request's cost).
 const json = values.body === 'json';
-const body = json ? JSON.stringify((await import('../dist/spec/load.js')).parseText(yamlText, 'yaml').value) : yamlText;
-
-const server = spawn(
-  process.execPath,
-  [join(root, 'bin', 'tokenworks.js'), 'serve', '--port', '0', '--threads', values.threads],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const url = await new Promise((resolve, reject) => {
-  createInterface({ input: server.stdout }).once('line', resolve);
-  server.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-});
-const target = new URL('/v1/estimate', url);
+const document = (await import('../dist/spec/load.js')).parseText(yamlText, 'yaml').value;
+const body = json ? JSON.stringify(document) : yamlText;
 const headers = { 'content-type': json ? 'application/json' : 'application/yaml' };
+const payload = Buffer.from(body);
+let requestsMade = 0;
+/** The body of the next request: the same bytes, or with `--vary` the spec renamed `<name> #<n>`. */
+function nextPayload() {
+  if (!values.vary) return payload;
+  requestsMade += 1;
+  const name = `${document.name} #${requestsMade}`;
+  return Buffer.from(json ? JSON.stringify({ ...document, name }) : yamlText.replace(/^name: .*$/m, `name: ${name}`));
+}
+
+/** Starts `tokenworks serve` of the tree at `tree` and answers its estimate URL and process. */
+async function startServe(tree) {
+  const server = spawn(
+    process.execPath,
+    [join(tree, 'bin', 'tokenworks.js'), 'serve', '--port', '0', '--threads', values.threads],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise((resolve, reject) => {
+    createInterface({ input: server.stdout }).once('line', resolve);
+    server.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  return { server, target: new URL('/v1/estimate', url) };
+}
 
 // node:http with a keep-alive pool of `connections` sockets: cheaper per request than fetch, which matters when
 // the load generator shares the two cores with the server.
-const agent = new Agent({ keepAlive: true, maxSockets: connections });
-const payload = Buffer.from(body);
-const requestHeaders = { ...headers, 'content-length': String(payload.length) };
+let agent = new Agent({ keepAlive: true, maxSockets: connections });
+let target;
 
 /** One request: its latency in ms from `due`, and whether it answered 200 with a feasible estimate. */
 function request(due) {
+  const bytes = nextPayload();
+  const requestHeaders = { ...headers, 'content-length': String(bytes.length) };
   return new Promise((resolve) => {
     const fail = (error) => resolve({ ms: performance.now() - due, ok: false, status: String(error?.code ?? error) });
     const sent = httpRequest(target, { method: 'POST', agent, headers: requestHeaders }, (response) => {
@@ -78,7 +98,7 @@ function request(due) {
       });
     });
     sent.on('error', fail);
-    sent.end(payload);
+    sent.end(bytes);
   });
 }
 
@@ -135,33 +155,51 @@ async function peak(count, duration) {
   return summary(samples, (performance.now() - start) / 1000);
 }
 
-try {
-  await peak(4, 3); // warm up: the JIT, the catalog, the connections
-  const steady = await atRate(rate, seconds);
-  const most = await peak(connections, peakSeconds);
-  const result = {
-    benchmark: `HTTP API: POST /v1/estimate of ${specFile} (${json ? 'as JSON' : 'YAML'}) on loopback, server with --threads ${values.threads}`,
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: {
-      cores: availableParallelism(),
-      cpu: cpus()[0]?.model ?? 'unknown',
-      loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
-    },
-    aim: '500 requests/s for 30 s with p99 under 50 ms and no error, on two cores',
-    rate: {
-      target: rate,
-      ...steady,
-      met: steady.requestsPerSecond >= rate * 0.98 && steady.latencyMs.p99 < 50 && steady.errors === 0,
-    },
-    peak: { connections, ...most },
-  };
-  const directory = join(import.meta.dirname, 'results');
-  await mkdir(directory, { recursive: true });
-  const file = join(directory, `http-${result.date.slice(0, 10)}${json ? '-json' : ''}.json`);
-  await writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
-  console.log(`wrote ${file}`);
-} finally {
-  server.kill('SIGTERM');
+const load = () => loadavg().map((x) => Number(x.toFixed(2)));
+
+/** The rate and peak phases against a server of the tree at `tree`, with the load average around them. */
+async function measure(tree) {
+  const started = await startServe(tree);
+  target = started.target;
+  agent = new Agent({ keepAlive: true, maxSockets: connections });
+  try {
+    const loadAtStart = load();
+    await peak(4, 3); // warm up: the JIT, the catalog, the connections
+    const steady = await atRate(rate, seconds);
+    const most = await peak(connections, peakSeconds);
+    return {
+      tree,
+      loadAverage: { start: loadAtStart, end: load() },
+      rate: {
+        target: rate,
+        ...steady,
+        met: steady.requestsPerSecond >= rate * 0.98 && steady.latencyMs.p99 < 50 && steady.errors === 0,
+      },
+      peak: { connections, ...most },
+    };
+  } finally {
+    agent.destroy();
+    started.server.kill('SIGTERM');
+    await new Promise((resolve) => started.server.once('exit', resolve));
+  }
 }
+
+const before = values.baseline === undefined ? undefined : await measure(values.baseline);
+const after = await measure(root);
+const result = {
+  benchmark: `HTTP API: POST /v1/estimate of ${specFile} (${json ? 'as JSON' : 'YAML'}${values.vary ? ', each request renamed' : ''}) on loopback, server with --threads ${values.threads}`,
+  date: new Date().toISOString(),
+  node: process.version,
+  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', loadAverageAtEnd: load() },
+  aim: '500 requests/s for 30 s with p99 under 50 ms and no error, on two cores',
+  ...(before ? { before, after } : { rate: after.rate, peak: after.peak, loadAverage: after.loadAverage }),
+};
+const directory = join(import.meta.dirname, 'results');
+await mkdir(directory, { recursive: true });
+const file = join(
+  directory,
+  `http-${result.date.slice(0, 10)}${json ? '-json' : ''}${values.vary ? '-vary' : ''}${before ? '-before-after' : ''}.json`,
+);
+await writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));
+console.log(`wrote ${file}`);

@@ -97,6 +97,18 @@ export const USE_CASES = Object.keys(QUERIES) as UseCaseName[];
 /** The use cases that are long work: also served as jobs (`POST /v1/jobs/{kind}`). */
 export const LONG_USE_CASES = ['plan', 'simulate', 'compare', 'observe'] as const satisfies readonly UseCaseName[];
 
+/** A module imported on first use, then kept (the use cases load lazily, so that the server starts quickly). */
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
+const checkModule = lazy(() => import('../app/check.js'));
+const estimateModule = lazy(() => import('../app/estimate.js'));
+
 /** What a use case is run with. */
 export interface RunContext {
   readonly runner: TaskRunner;
@@ -144,8 +156,35 @@ export function parseQuery<N extends UseCaseName>(
 const NO_CALIBRATION_FILE =
   'a spec sent to the API cannot name a calibration file (the server reads no files): give system.siteEfficiency instead';
 
-/** Loads the request's spec with the CLI's loader; the 422 problem with the issues' field paths otherwise. */
-export function specOf(request: UseCaseRequest): ResolvedSpec {
+/** Most specs {@link specOf} keeps loaded, and the longest body it keeps one of (64 × 64 KiB at most held). */
+export const SPEC_CACHE = { entries: 64, maxChars: 65_536 } as const;
+
+/** Loaded specs of the short use cases by format and body text, least recently used first. */
+const loadedSpecs = new Map<string, ResolvedSpec>();
+
+/** Freezes `value` and everything it holds, so that a spec shared between requests cannot be changed by one. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * Loads the request's spec with the CLI's loader; the 422 problem with the issues' field paths otherwise. With
+ * `cached`, a body loaded before (the same text, the same format) answers the same spec, frozen, without parsing
+ * it again: a console re-estimating one spec, or a client polling, pays the YAML parse and the schema once (loading
+ * is most of a short request's cost, docs/api.md § Load). Invalid specs are never kept.
+ */
+export function specOf(request: UseCaseRequest, cached = false): ResolvedSpec {
+  const key = cached && request.body.length <= SPEC_CACHE.maxChars ? `${request.format}\0${request.body}` : undefined;
+  const hit = key === undefined ? undefined : loadedSpecs.get(key);
+  if (key !== undefined && hit !== undefined) {
+    loadedSpecs.delete(key);
+    loadedSpecs.set(key, hit);
+    return hit;
+  }
   if (request.body.trim() === '') {
     throw issuesProblem([
       { code: 'missing_value', path: '', message: 'the request body must hold a spec (YAML or JSON; see examples/)' },
@@ -153,6 +192,10 @@ export function specOf(request: UseCaseRequest): ResolvedSpec {
   }
   const loaded = loadSpec(request.body, request.format, { calibrationError: NO_CALIBRATION_FILE });
   if (!loaded.ok) throw issuesProblem(loaded.issues);
+  if (key !== undefined) {
+    loadedSpecs.set(key, deepFreeze(loaded.value));
+    if (loadedSpecs.size > SPEC_CACHE.entries) loadedSpecs.delete(loadedSpecs.keys().next().value as string);
+  }
   return loaded.value;
 }
 
@@ -186,12 +229,9 @@ export async function prepare(
     case 'check':
     case 'estimate': {
       parseQuery(name, request.query);
-      const spec = specOf(request);
+      const spec = specOf(request, true);
       return async ({ signal }) => {
-        const run =
-          name === 'check'
-            ? (await import('../app/check.js')).runCheck
-            : (await import('../app/estimate.js')).runEstimate;
+        const run = name === 'check' ? (await checkModule()).runCheck : (await estimateModule()).runEstimate;
         return resultValue<unknown>(await run({ spec }, {}, { signal }));
       };
     }
