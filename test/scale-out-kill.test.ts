@@ -1,5 +1,6 @@
 /**
- * A queue worker killed with -9 mid-task (issue 16): two `tokenworks worker` processes serve a 200-replica study;
+ * Commands on `tokenworks worker` processes (issue 16): `--runner redis://…` prints what the command prints on the
+ * calling machine. A worker killed with -9 mid-task: two worker processes serve a 200-replica study;
  * one is killed by its PID while it holds a job; BullMQ's stalled-job check (2 s locks here) gives that job to the
  * other worker, and the study is the inline runner's exactly, with every replica id once.
  */
@@ -11,6 +12,7 @@ import { createQueueRunner } from '../src/node/queue-runner.js';
 import { loadSpec } from '../src/spec/load.js';
 import type { RunSummary } from '../src/twin/run.js';
 import { runStudy } from '../src/twin/study.js';
+import { run } from './run-cli.js';
 import { debianPackageUnavailable, REDIS } from './support/debian.js';
 import { type RunningRedis, startRedis, startWorker, type WorkerProcess } from './support/redis.js';
 import { twinConfigOf } from './support/twin-config.js';
@@ -46,6 +48,24 @@ describe.skipIf(unavailable !== undefined)(
       for (const worker of workers) await worker.stop();
       await redis?.stop();
     });
+
+    it('simulate, plan and compare with --runner redis://… print what they print on this machine', async () => {
+      const runner = `${redis.url}?queue=${QUEUE}`;
+      for (const argv of [
+        ['simulate', 'examples/gpt3-weekly-h100.yaml', '--replicas', '50', '--json'],
+        ['plan', 'examples/llama3-8b.yaml', '--simulate', '20', '--json'],
+        ['compare', 'examples/breakpoint.yaml', '--sweep', '64', '--replicas', '3', '--json'],
+      ]) {
+        const local = await run(...argv, '--threads', '1');
+        const queued = await run(...argv, '--runner', runner);
+        expect(queued.stderr).toContain(`tasks go to queue "${QUEUE}" at ${runner}`);
+        expect(queued.code).toBe(0);
+        expect(queued.stdout).toBe(local.stdout);
+      }
+      const unreachable = await run('simulate', 'examples/gpt3-weekly-h100.yaml', '--runner', 'redis://127.0.0.1:1');
+      expect(unreachable.code).toBe(2);
+      expect(unreachable.stderr).toContain('--runner redis://127.0.0.1:1: cannot reach Redis (connect ECONNREFUSED');
+    }, 120_000);
 
     it("the killed worker's job goes to the other: the inline runner's study, every replica once", async () => {
       const config = twin();
