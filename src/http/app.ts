@@ -5,7 +5,9 @@
  * resources under `/v1/jobs` with progress as server-sent events and cancellation. Errors are problem details
  * from one `onError`. Guards, in order: the Host header (a loopback server without a token answers loopback
  * names only, against DNS rebinding), CORS (off unless an origin is given), the bearer token (every route but
- * `/healthz`), the body limit (413) and the run limit (429). No static files are served. Every request is counted
+ * `/healthz`; the console's page and the event streams also take it as `?token=`, as browsers cannot send a header
+ * there), the body limit (413) and the run limit (429). With a console folder, the web console is served at `/`
+ * (`static.ts`); `/v1/live` follows the live run (`live.ts`, the `--demo` feed). Every request is counted
  * for `GET /metrics` (`metrics.ts`), by the template of its route.
  * @module
  */
@@ -15,15 +17,18 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { streamSSE } from 'hono/streaming';
+import type { LiveFeed } from '../app/demo.js';
 import type { TaskRunner, TelemetryStore } from '../app/ports.js';
 import type { SpecFormat } from '../spec/load.js';
 import { VERSION } from '../version.js';
 import { type JobLimits, JobStore } from './jobs.js';
+import { registerLive } from './live.js';
 import { type ApiMetrics, createMetrics } from './metrics.js';
 import { ObservedRuns } from './observe.js';
 import { DOCUMENT_INFO, registerDocument } from './openapi.js';
 import { HttpProblem, PROBLEM_TYPE, toProblem } from './problem.js';
 import { registerRemoteWrite } from './remote-write.js';
+import { acceptsQueryToken, registerConsole } from './static.js';
 import { LONG_USE_CASES, prepare, USE_CASES, type UseCaseName } from './use-cases.js';
 
 /** Largest request body accepted by default, bytes: 1 MiB (a spec may be at most 1 M characters). */
@@ -51,6 +56,10 @@ export interface ApiOptions {
   readonly store?: string | TelemetryStore;
   /** The one folder whose files observe requests may name (none: the API reads no files). */
   readonly dataDir?: string;
+  /** The live run `GET /v1/live` follows (`serve --demo`); none: it answers `status: none`. */
+  readonly live?: LiveFeed;
+  /** The built web console's folder (`dist/web`), served at `/`; none: no console. */
+  readonly consoleRoot?: string;
 }
 
 /** The API: the Hono app and its jobs. */
@@ -112,10 +121,14 @@ export function createApi(options: ApiOptions): Api {
       if (c.req.path !== '/healthz') {
         const header = c.req.header('authorization') ?? '';
         const match = /^Bearer\s+(.+)$/i.exec(header);
-        if (!match || !timingSafeEqual(digest(match[1] ?? ''), expected)) {
+        const queried = acceptsQueryToken(c.req.method, c.req.path) ? c.req.query('token') : undefined;
+        const given = match?.[1] ?? queried;
+        if (given === undefined || !timingSafeEqual(digest(given), expected)) {
           throw new HttpProblem(
             'UNAUTHORIZED',
-            match ? 'the bearer token is wrong' : 'send the server token as Authorization: Bearer <token>',
+            given !== undefined
+              ? 'the bearer token is wrong'
+              : 'send the server token as Authorization: Bearer <token>',
             { headers: { 'WWW-Authenticate': 'Bearer realm="tokenworks"' } },
           );
         }
@@ -203,6 +216,8 @@ export function createApi(options: ApiOptions): Api {
       }
     });
   });
+  registerLive(app, options.live);
+  if (options.consoleRoot !== undefined) registerConsole(app, options.consoleRoot);
 
   return { app, jobs, metrics, observed };
 }

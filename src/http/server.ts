@@ -1,25 +1,30 @@
 /**
  * The API on a socket (`@hono/node-server`): loopback by default; any other address needs a token. Starting
  * creates the server's runner (worker threads, or the calling thread for one); closing refuses new work,
- * cancels the running jobs (their event streams end), closes the connections and the runner.
+ * cancels the running jobs (their event streams end), closes the connections and the runner. With `demo`, it also
+ * runs the demo factory (node/demo.ts) that `/v1/live` follows; the web console is served from `dist/web`.
  * @module
  */
 import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import type { DemoOptions } from '../app/demo.js';
 import type { TaskRunner } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { type Api, type ApiOptions, createApi } from './app.js';
+import { DEFAULT_CONSOLE_ROOT } from './static.js';
 
 /** How `tokenworks serve` starts the API. */
-export interface ServeOptions extends Omit<ApiOptions, 'runner' | 'loopbackHostsOnly'> {
+export interface ServeOptions extends Omit<ApiOptions, 'runner' | 'loopbackHostsOnly' | 'live'> {
   /** The address to bind (default 127.0.0.1). */
   readonly host?: string;
   /** The port (default 8080; 0 picks a free one). */
   readonly port?: number;
   /** Worker threads of the runner; 1 runs the tasks on the server's thread. */
   readonly threads: number;
+  /** Run the demo factory (`serve --demo`): its emulated runs are the live run `/v1/live` follows. */
+  readonly demo?: Omit<DemoOptions, 'prepare'>;
 }
 
 /** A running server. */
@@ -60,16 +65,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   }
   const runner = await createRunner(options.threads);
+  const live =
+    options.demo === undefined ? undefined : (await import('../node/demo.js')).startNodeDemo(options.demo, { runner });
   const api = createApi({
     ...options,
     runner,
     loopbackHostsOnly: loopback && options.token === undefined,
+    consoleRoot: options.consoleRoot ?? DEFAULT_CONSOLE_ROOT,
+    ...(live && { live }),
   });
   if (typeof options.store === 'string') {
     // A store file that cannot be opened (held by another process, not a DuckDB file) stops the start, not a request.
     try {
       await api.observed.store();
     } catch (error) {
+      live?.close();
       await runner.close();
       throw error;
     }
@@ -84,6 +94,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       });
     });
   } catch (error) {
+    live?.close();
     await runner.close();
     await api.observed.close();
     const code = (error as NodeJS.ErrnoException).code;
@@ -104,6 +115,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         api.jobs.close();
+        live?.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
