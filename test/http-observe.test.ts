@@ -160,6 +160,29 @@ describe('POST /v1/observe', () => {
     expect(nothing.issues[0].path).toBe('logs');
   });
 
+  it('keeps what it read in a --store file: a server started again on it observes the run without files', async () => {
+    const file = join(files.dir, 'observed.duckdb');
+    const first = await startServer({ port: 0, threads: 1, dataDir: files.dir, store: file });
+    try {
+      expect((await post(first, '/v1/observe', request)).status).toBe(200);
+    } finally {
+      await first.close();
+    }
+    const again = await startServer({ port: 0, threads: 1, store: file });
+    try {
+      const response = await post(again, '/v1/observe', { spec: OBSERVED_SPEC, run: 'emulated', replicas: 0 });
+      const body: Json = await response.json();
+      expect(response.status, JSON.stringify(body).slice(0, 300)).toBe(200);
+      expect(body.kpis).toEqual(cli.kpis);
+      expect(body.gpu.kpis.counts).toEqual(cli.gpu.kpis.counts);
+    } finally {
+      await again.close();
+    }
+    await expect(startServer({ port: 0, threads: 1, dataDir: join(files.dir, 'no-such-dir') })).rejects.toThrow(
+      /--data-dir/,
+    );
+  }, 60_000);
+
   it('reads a log the data dir holds, even an empty one (an empty run, no figures)', async () => {
     await writeFile(join(files.dir, 'empty.log'), '');
     const response = await post(server, '/v1/observe', {
