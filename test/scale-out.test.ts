@@ -134,6 +134,24 @@ describe('--shard i/n and tokenworks merge', () => {
     expect(merged.stdout).toBe(whole.stdout);
   }, 300_000);
 
+  it('detect-eval in 2 shards (its design search split) merges into the unsharded evaluation', async () => {
+    const faults = join(dir, 'faults.yaml');
+    await writeFile(
+      faults,
+      'stragglers: { sizes: [64], perRun: 3, runSeconds: 300 }\nfailSlow: { runs: 4, iterations: 1000 }\nfailures: { runs: 1, hosts: 64, days: 2 }\n',
+    );
+    const noise =
+      '../shared/data/telemetry/megatron-ci/gpt3_weekly_mcore_tp2_pp2_current_scaling_native_fp8_tp_pp_sp_tp_overlap/golden_values_dev_dgx_h100.json';
+    const argv = ['detect-eval', join(dir, 'designs.yaml'), '--noise', noise, '--faults', faults, '--replicas', '2'];
+    const whole = await run(...argv, '--json');
+    expect(whole.code, whole.stderr).toBe(0);
+    const { files, contents } = await shards(argv, 2, 'detect-eval');
+    expectDisjointShares(contents);
+    const merged = await run('merge', ...files, '--json');
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toBe(whole.stdout);
+  }, 120_000);
+
   it('an incomplete, doubled or mixed set of shards, or a file that is no shard, is a usage error', async () => {
     const argv = ['simulate', 'examples/gpt3-weekly-h100.yaml', '--replicas', '40', '--threads', '1'];
     const { files } = await shards(argv, 3, 'small');
