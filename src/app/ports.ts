@@ -5,7 +5,7 @@
  * carry an id, not 90k inline numbers. Pure: no Node APIs.
  * @module
  */
-import type { MalformedStepLine, StepSample } from '../telemetry/step-log.js';
+import type { MalformedStepLine, MegatronRows, StepSample, StepSegment } from '../telemetry/step-log.js';
 import type { DataSource } from './data.js';
 import type { Task, TaskResult } from './tasks.js';
 
@@ -46,6 +46,8 @@ export const SILENT: Progress = { start() {}, tick() {}, done() {} };
  */
 export interface StepBatch {
   readonly samples: readonly StepSample[];
+  /** The same samples as segments (runs of Megatron lines as columns), where the source reads them so. */
+  readonly segments?: readonly StepSegment[];
   readonly malformed: readonly MalformedStepLine[];
   /** Lines of the batch that were no step line of any format. */
   readonly ignored: number;
@@ -111,6 +113,16 @@ export interface ExportedTable {
 export interface TelemetryStore {
   /** Appends a source's step samples and its cursor, atomically. */
   appendSteps(run: string, source: string, samples: readonly StepSample[], cursor: SourceCursor): Promise<void>;
+  /**
+   * {@link appendSteps} of segments (runs of Megatron lines as columns: no object per line), where the store takes
+   * them; each {@link MegatronRows} from its `start`.
+   */
+  appendStepSegments?(
+    run: string,
+    source: string,
+    segments: readonly StepSegment[],
+    cursor: SourceCursor,
+  ): Promise<void>;
   /** Appends a source's GPU samples and its cursor, atomically. */
   appendGpuPoints(run: string, source: string, points: readonly GpuPoint[], cursor: SourceCursor): Promise<void>;
   /** Appends a source's events and its cursor, atomically. */

@@ -44,7 +44,13 @@ import {
 } from '@duckdb/node-api';
 import type { ExportedTable, GpuPoint, RunEvent, SourceCursor, StoreCounts, TelemetryStore } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
-import { type StepLogFormat, type StepSample, stampSeconds } from '../telemetry/step-log.js';
+import {
+  MegatronRows,
+  type StepLogFormat,
+  type StepSample,
+  type StepSegment,
+  stampSeconds,
+} from '../telemetry/step-log.js';
 
 /** Longest run or source name a store takes (a name is a label in reports, not a document). */
 export const MAX_NAME_LENGTH = 200;
@@ -409,6 +415,78 @@ function fieldValues(sample: StepSample, set: FieldSet): string {
   return text;
 }
 
+/**
+ * Step rows to write: `count` of them, row `i` read by `at(i)`, a sample or (for {@link MegatronRows}) one object
+ * refilled for each row, valid until the next call.
+ */
+interface StepRows {
+  readonly count: number;
+  readonly at: (i: number) => StepSample;
+  /** Row `i`'s time stamp as stored: {@link PLAIN_STAMP} for one its time prints back as, else as printed. */
+  readonly stamp: (i: number) => string | undefined;
+  /** Seconds of row `i`'s time stamp. */
+  readonly time: (i: number) => number | undefined;
+}
+
+/**
+ * The `timestamp` of a row whose stamp is `YYYY-MM-DD HH:MM:SS` (or with `.fff`), the text its `time` prints back
+ * as (read back through {@link stampSql}): one short string for every such row instead of a string each. Neither
+ * is a stamp the parser reads (src/telemetry/step-log.ts).
+ */
+const PLAIN_STAMP = '';
+const MILLISECOND_STAMP = '.';
+
+/** The stamp as printed, from a row's `timestamp` and `time` columns (`prefix`: the table's alias and a dot). */
+const stampSql = (prefix: string) => {
+  const at = `epoch_ms(CAST(round(${prefix}time * 1000) AS BIGINT))`;
+  return `CASE WHEN ${prefix}time IS NULL THEN ${prefix}timestamp WHEN ${prefix}timestamp = '${PLAIN_STAMP}' THEN strftime(${at}, '%Y-%m-%d %H:%M:%S') WHEN ${prefix}timestamp = '${MILLISECOND_STAMP}' THEN strftime(${at}, '%Y-%m-%d %H:%M:%S.%g') ELSE ${prefix}timestamp END`;
+};
+
+/** A segment as {@link StepRows}: a MegatronRows from its `start`, through one reused sample. */
+function stepRows(segment: StepSegment): StepRows {
+  if (segment instanceof MegatronRows) {
+    const from = segment.start;
+    const count = Math.max(0, segment.count - from);
+    const scratch = count === 0 ? undefined : segment.sample(from);
+    return {
+      count,
+      at: (i) => segment.fill(from + i, scratch as StepSample),
+      stamp: (i) => {
+        const form = segment.stampForm(from + i);
+        return form === 1 ? PLAIN_STAMP : form === 2 ? MILLISECOND_STAMP : segment.timestamp(from + i);
+      },
+      time: (i) => {
+        const time = segment.times[from + i] as number;
+        return Number.isNaN(time) ? undefined : time;
+      },
+    };
+  }
+  const samples = segment as readonly StepSample[];
+  return {
+    count: samples.length,
+    at: (i) => samples[i] as StepSample,
+    stamp: (i) => (samples[i] as StepSample).timestamp,
+    time: (i) => stampSeconds((samples[i] as StepSample).timestamp),
+  };
+}
+
+/** The rows as sample objects of their own (for the staging path). */
+function samplesOf(rows: StepRows): StepSample[] {
+  return Array.from({ length: rows.count }, (_, i) => {
+    const { timestamp: _stamp, ...sample } = rows.at(i);
+    const stamp = rows.stamp(i);
+    const timestamp =
+      stamp === PLAIN_STAMP || stamp === MILLISECOND_STAMP ? stampText(rows.time(i) as number, stamp) : stamp;
+    return { ...sample, ...(timestamp !== undefined && { timestamp }), fields: { ...sample.fields } };
+  });
+}
+
+/** The `YYYY-MM-DD HH:MM:SS[.fff]` text of a stamp's seconds (UTC, as they were read), by its marker. */
+function stampText(seconds: number, marker: string): string {
+  const text = new Date(Math.round(seconds * 1000)).toISOString().replace('T', ' ');
+  return marker === MILLISECOND_STAMP ? text.slice(0, 23) : text.slice(0, 19);
+}
+
 /** A field set: the names of a line's fields in order, and the typed field each may be stored in. */
 interface FieldSet {
   readonly keys: readonly string[];
@@ -717,13 +795,24 @@ class DuckDbStore implements DuckDbTelemetryStore {
   }
 
   appendSteps(run: string, source: string, samples: readonly StepSample[], cursor: SourceCursor): Promise<void> {
+    return this.appendStepSegments(run, source, [samples], cursor);
+  }
+
+  appendStepSegments(
+    run: string,
+    source: string,
+    segments: readonly StepSegment[],
+    cursor: SourceCursor,
+  ): Promise<void> {
     const fresh: [number, string][] = [];
     return this.transaction(run, source, cursor, async () => {
-      if (samples.length === 0) return;
+      const rows = segments.map(stepRows).filter((segment) => segment.count > 0);
+      const count = rows.reduce((sum, segment) => sum + segment.count, 0);
+      if (count === 0) return;
       const first = this.stepSeq;
       try {
-        if (this.directSteps) await this.writeSteps(run, source, samples, first, fresh);
-        else await this.stageSteps(samples, fresh);
+        if (this.directSteps) await this.writeSteps(run, source, rows, first, fresh);
+        else await this.stageSteps(rows.flatMap(samplesOf), fresh);
         if (fresh.length > 0) {
           await this.appender('step_field_sets', (appender) => {
             for (const [id, keys] of fresh) {
@@ -737,7 +826,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
           await this.connection.run(STAGE_INSERT, [run, source, first]);
           await this.connection.run('DELETE FROM steps_stage');
         }
-        this.stepSeq = first + samples.length;
+        this.stepSeq = first + count;
       } catch (error) {
         // The new field sets roll back with the transaction: forget them here too.
         for (const [id, text] of fresh) {
@@ -758,7 +847,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
   private async writeSteps(
     run: string,
     source: string,
-    samples: readonly StepSample[],
+    segments: readonly StepRows[],
     first: number,
     fresh: [number, string][],
   ): Promise<void> {
@@ -776,100 +865,109 @@ class DuckDbStore implements DuckDbTelemetryStore {
     const formats = new StringColumn(copy, true);
     const stampColumn = new StringColumn(copy, false);
     const valueColumn = new StringColumn(copy, true);
+    let lastFields: Readonly<Record<string, number>> | undefined;
+    let seqAt = first;
     await this.appender('steps', (appender) => {
-      for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
-        const count = Math.min(CHUNK_ROWS, samples.length - start);
-        const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
-        const vector = (name: string) => copy.data_chunk_get_vector(chunk.chunk, STEP_AT[name] as number);
-        runs.start(vector('run'));
-        sources.start(vector('source'));
-        formats.start(vector('format'));
-        stampColumn.start(vector('timestamp'));
-        valueColumn.start(vector('field_values'));
-        valid.fill(0);
-        let stamped = 0;
-        for (let r = 0; r < count; r++) {
-          const sample = samples[start + r] as StepSample;
-          runs.set(r, run);
-          sources.set(r, source);
-          formats.set(r, String(sample.format));
-          const at = first + start + r;
-          seq[2 * r] = at >>> 0;
-          seq[2 * r + 1] = Math.floor(at / 2 ** 32);
-          // Consecutive lines of one log print the same fields: the set of the row before, without a lookup.
-          const keys = Object.keys(sample.fields);
-          if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
-            lastKeys = keys;
-            lastSet = this.fieldSet(keys, fresh);
+      for (const { count: length, at, stamp: stampOf, time: timeOf } of segments) {
+        for (let start = 0; start < length; start += CHUNK_ROWS) {
+          const count = Math.min(CHUNK_ROWS, length - start);
+          const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
+          const vector = (name: string) => copy.data_chunk_get_vector(chunk.chunk, STEP_AT[name] as number);
+          runs.start(vector('run'));
+          sources.start(vector('source'));
+          formats.start(vector('format'));
+          stampColumn.start(vector('timestamp'));
+          valueColumn.start(vector('field_values'));
+          valid.fill(0);
+          let stamped = 0;
+          for (let r = 0; r < count; r++) {
+            const sample = at(start + r);
+            runs.set(r, run);
+            sources.set(r, source);
+            formats.set(r, String(sample.format));
+            const index = seqAt + start + r;
+            seq[2 * r] = index >>> 0;
+            seq[2 * r + 1] = Math.floor(index / 2 ** 32);
+            // Consecutive lines of one log print the same fields: the set of the row before, without a lookup (and
+            // rows of one MegatronRows share one fields object: no keys to compare).
+            if (sample.fields !== lastFields) {
+              lastFields = sample.fields;
+              const keys = Object.keys(sample.fields);
+              if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
+                lastKeys = keys;
+                lastSet = this.fieldSet(keys, fresh);
+              }
+            }
+            sets[r] = lastSet;
+            valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet));
+            const stamp = stampOf(start + r);
+            if (stamp !== undefined) {
+              stampColumn.set(r, stamp);
+              valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
+              stamped++;
+            }
           }
-          sets[r] = lastSet;
-          valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet));
-          const stamp = sample.timestamp;
-          if (stamp !== undefined) {
-            stampColumn.set(r, stamp);
-            valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
-            stamped++;
+          for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
+          const stamps = vector('timestamp');
+          if (stamped < count) {
+            copy.vector_ensure_validity_writable(stamps);
+            copy.copy_data_to_vector_validity(stamps, 0, valid.buffer, 0, Math.ceil(count / 64) * 8);
           }
-        }
-        for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
-        const stamps = vector('timestamp');
-        if (stamped < count) {
-          copy.vector_ensure_validity_writable(stamps);
-          copy.copy_data_to_vector_validity(stamps, 0, valid.buffer, 0, Math.ceil(count / 64) * 8);
-        }
-        copy.copy_data_to_vector(vector('seq'), 0, seq.buffer, 0, count * 8);
-        copy.copy_data_to_vector(vector('field_set'), 0, sets.buffer, 0, count * 4);
-        // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
-        // slow lookup per value): a value where the sample has one, else NULL.
-        matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
-        validity.fill(0);
-        present.fill(0);
-        const number = (c: number, r: number, value: number | undefined) => {
-          if (typeof value === 'number') {
-            matrix[c * CHUNK_ROWS + r] = value;
-            const word = c * VALIDITY_WORDS + (r >> 5);
-            validity[word] = (validity[word] as number) | (1 << (r & 31));
-            present[c] = (present[c] as number) + 1;
+          copy.copy_data_to_vector(vector('seq'), 0, seq.buffer, 0, count * 8);
+          copy.copy_data_to_vector(vector('field_set'), 0, sets.buffer, 0, count * 4);
+          // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
+          // slow lookup per value): a value where the sample has one, else NULL.
+          matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
+          validity.fill(0);
+          present.fill(0);
+          const number = (c: number, r: number, value: number | undefined) => {
+            if (typeof value === 'number') {
+              matrix[c * CHUNK_ROWS + r] = value;
+              const word = c * VALIDITY_WORDS + (r >> 5);
+              validity[word] = (validity[word] as number) | (1 << (r & 31));
+              present[c] = (present[c] as number) + 1;
+            }
+          };
+          for (let r = 0; r < count; r++) {
+            const sample = at(start + r);
+            // In the order of STEP_NUMBERS, between the line and the time.
+            number(0, r, sample.line);
+            number(1, r, sample.step);
+            number(2, r, sample.iterationSeconds);
+            number(3, r, sample.loss);
+            number(4, r, sample.consumedSamples);
+            number(5, r, sample.tokens);
+            number(6, r, sample.trainIterations);
+            number(7, r, sample.globalBatchSize);
+            number(8, r, sample.tflopsPerGpu);
+            number(9, r, sample.learningRate);
+            number(10, r, sample.tokensPerSecondPerGpu);
+            number(11, r, sample.gradNorm);
+            number(12, r, sample.mfuPercent);
+            number(13, r, sample.memoryGiB);
+            number(14, r, sample.skippedIterations);
+            number(15, r, sample.nanIterations);
+            number(16, r, timeOf(start + r));
           }
-        };
-        for (let r = 0; r < count; r++) {
-          const sample = samples[start + r] as StepSample;
-          // In the order of STEP_NUMBERS, between the line and the time.
-          number(0, r, sample.line);
-          number(1, r, sample.step);
-          number(2, r, sample.iterationSeconds);
-          number(3, r, sample.loss);
-          number(4, r, sample.consumedSamples);
-          number(5, r, sample.tokens);
-          number(6, r, sample.trainIterations);
-          number(7, r, sample.globalBatchSize);
-          number(8, r, sample.tflopsPerGpu);
-          number(9, r, sample.learningRate);
-          number(10, r, sample.tokensPerSecondPerGpu);
-          number(11, r, sample.gradNorm);
-          number(12, r, sample.mfuPercent);
-          number(13, r, sample.memoryGiB);
-          number(14, r, sample.skippedIterations);
-          number(15, r, sample.nanIterations);
-          number(16, r, stampSeconds(sample.timestamp));
-        }
-        for (let c = 0; c < NUMBER_COLUMNS; c++) {
-          const index =
-            c === 0 ? (STEP_AT.line as number) : c === NUMBER_COLUMNS - 1 ? (STEP_AT.time as number) : 4 + c;
-          const vector = copy.data_chunk_get_vector(chunk.chunk, index);
-          copy.copy_data_to_vector(vector, 0, matrix.buffer, c * CHUNK_ROWS * 8, count * 8);
-          if (present[c] !== count) {
-            copy.vector_ensure_validity_writable(vector);
-            copy.copy_data_to_vector_validity(
-              vector,
-              0,
-              validity.buffer,
-              c * VALIDITY_WORDS * 4,
-              Math.ceil(count / 64) * 8,
-            );
+          for (let c = 0; c < NUMBER_COLUMNS; c++) {
+            const index =
+              c === 0 ? (STEP_AT.line as number) : c === NUMBER_COLUMNS - 1 ? (STEP_AT.time as number) : 4 + c;
+            const vector = copy.data_chunk_get_vector(chunk.chunk, index);
+            copy.copy_data_to_vector(vector, 0, matrix.buffer, c * CHUNK_ROWS * 8, count * 8);
+            if (present[c] !== count) {
+              copy.vector_ensure_validity_writable(vector);
+              copy.copy_data_to_vector_validity(
+                vector,
+                0,
+                validity.buffer,
+                c * VALIDITY_WORDS * 4,
+                Math.ceil(count / 64) * 8,
+              );
+            }
           }
+          appender.appendDataChunk(chunk);
         }
-        appender.appendDataChunk(chunk);
+        seqAt += length;
       }
     });
   }
@@ -1158,7 +1256,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
     return this.serial(async () => {
       const numbers = STEP_NUMBERS.map(([name]) => name);
       const rows = await this.rows(
-        `SELECT line, format, timestamp, field_set, field_values, ${this.legacyFields ? 'fields' : 'NULL'}, ${numbers.join(', ')}
+        `SELECT line, format, ${stampSql('')}, field_set, field_values, ${this.legacyFields ? 'fields' : 'NULL'}, ${numbers.join(', ')}
            FROM steps WHERE run = $1 ORDER BY seq`,
         [run],
       );
@@ -1293,7 +1391,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
         // The field set's names beside the values (an empty value is its typed column's), not the set's id.
         [
           'steps',
-          'SELECT s.* EXCLUDE (field_set), f.keys AS field_names FROM steps s LEFT JOIN step_field_sets f ON f.id = s.field_set WHERE s.run = $1 ORDER BY s.seq',
+          `SELECT s.* EXCLUDE (field_set, timestamp), ${stampSql('s.')} AS timestamp, f.keys AS field_names FROM steps s LEFT JOIN step_field_sets f ON f.id = s.field_set WHERE s.run = $1 ORDER BY s.seq`,
         ],
         ['gpu_points', 'SELECT * FROM gpu_points WHERE run = $1 ORDER BY time, gpu_key, field'],
         ['events', 'SELECT * FROM events WHERE run = $1 ORDER BY seq'],

@@ -87,6 +87,42 @@ describe('ingestLog', () => {
     await store.close();
   });
 
+  it('stores time stamps of every form and reads them back as printed, from the store and from its Parquet', async () => {
+    const stamps = [
+      '2026-01-01 00:00:09',
+      '2026-01-01 23:59:59.543',
+      '2026-01-02 00:00:00.5',
+      '2026-01-02 00:00:01.123456',
+      '2026-01-02T00:00:02',
+      '2026-02-30 00:00:03',
+      '0999-01-02 00:00:04',
+      '2026-01-02 24:00:00',
+    ];
+    // Each stamp on its own line after a plain one, so the in-place reader meets every form.
+    const text = stamps
+      .flatMap((stamp, k) => [megatron(2 * k + 1), megatron(2 * k + 2).replace(/\[[^\]]*\]/, `[${stamp}]`)])
+      .join('');
+    const path = join(directory, 'stamps.log');
+    writeFileSync(path, `${text}${megatron(99).replace(/ \[[^\]]*\]/, '')}`);
+    const store = await openDuckDbStore(':memory:');
+    await ingestLog(store, 'r', path);
+    const expected = parseStepLog(readFileSync(path, 'utf8')).samples;
+    expect(expected.map((sample) => sample.timestamp).filter((_, k) => k % 2 === 1)).toEqual(stamps);
+    expect(expected.at(-1)?.timestamp).toBeUndefined();
+    expect(await store.steps('r')).toStrictEqual(expected);
+    const [table] = await store.exportParquet('r', join(directory, 'parquet'));
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const rows = (
+      await connection.runAndReadAll(`SELECT timestamp FROM read_parquet('${table?.path}') ORDER BY seq`)
+    ).getRows();
+    expect(rows.map(([stamp]) => stamp ?? undefined)).toEqual(expected.map((sample) => sample.timestamp));
+    connection.closeSync();
+    instance.closeSync();
+    await store.close();
+  });
+
   it('repeats nothing when a crash fell between the steps and the events of a batch', async () => {
     const path = join(directory, 'train.log');
     writeFileSync(path, `${lines(1, 2)}iteration 3/ 9 | nope |\n${lines(4, 5)}`);

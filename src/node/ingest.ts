@@ -25,7 +25,7 @@ import { throwIfAborted } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import { dcgmFieldName, normaliseDcgmSample } from '../telemetry/dcgm.js';
 import { parsePromLine, parsePromValue } from '../telemetry/prometheus-text.js';
-import type { MalformedStepLine } from '../telemetry/step-log.js';
+import { type MalformedStepLine, MegatronRows } from '../telemetry/step-log.js';
 import {
   type GpuBatchSource,
   type GpuPointColumns,
@@ -132,9 +132,24 @@ export async function ingestLog(
     const cursor: SourceCursor = { offset: batch.offset, nextLine: batch.nextLine };
     ignored += batch.ignored;
     if (cursor.offset > stepsAt.offset) {
-      const fresh = batch.samples.filter((sample) => sample.line >= stepsAt.nextLine);
-      await store.appendSteps(run, stepsSource, fresh, cursor);
-      samples += fresh.length;
+      const from = stepsAt.nextLine;
+      if (batch.segments !== undefined && store.appendStepSegments !== undefined) {
+        // Rows of lines stored before (a resumed source) are passed over: each segment from its first fresh line.
+        const fresh = batch.segments.map((segment) => {
+          if (!(segment instanceof MegatronRows)) return segment.filter((sample) => sample.line >= from);
+          while (segment.start < segment.count && (segment.lines[segment.start] as number) < from) segment.start++;
+          return segment;
+        });
+        await store.appendStepSegments(run, stepsSource, fresh, cursor);
+        samples += fresh.reduce(
+          (sum, segment) => sum + (segment instanceof MegatronRows ? segment.count - segment.start : segment.length),
+          0,
+        );
+      } else {
+        const fresh = batch.samples.filter((sample) => sample.line >= from);
+        await store.appendSteps(run, stepsSource, fresh, cursor);
+        samples += fresh.length;
+      }
       stepsAt = cursor;
     }
     if (cursor.offset > eventsAt.offset) {

@@ -8,7 +8,7 @@
 import { stat } from 'node:fs/promises';
 import type { StepBatch, TelemetrySource } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
-import { createStepLogParser } from '../telemetry/step-log.js';
+import { createStepLogParser, type StepSample, segmentSamples } from '../telemetry/step-log.js';
 import { waitFor } from '../util/wait.js';
 import { openForReading } from './files.js';
 
@@ -39,7 +39,6 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
         let offset = Math.max(0, options.fromOffset ?? 0);
         let nextLine = Math.max(1, options.fromLine ?? 1);
         const parser = createStepLogParser({ firstLine: nextLine });
-        const decoder = new TextDecoder('utf-8');
         let pending: Buffer = Buffer.alloc(0);
         let malformedSeen = parser.malformed.length;
         let ignoredSeen = parser.ignored;
@@ -51,7 +50,7 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
             if (!options.follow) {
               // A last line without a newline is whole once the file is read to its end.
               if (pending.length > 0) {
-                const samples = [...parser.push(decoder.decode(pending)), ...parser.end()];
+                const samples = [...parser.pushBytes(pending), ...parser.end()];
                 offset += pending.length;
                 nextLine += 1;
                 yield {
@@ -86,15 +85,26 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
           // Only complete lines are parsed: the rest waits for its newline.
           const complete = data.subarray(0, end + 1);
           pending = data.subarray(end + 1);
-          const text = decoder.decode(complete);
-          const samples = parser.push(text);
+          const segments = parser.pushSegments(complete);
           offset += complete.length;
           nextLine += countNewlines(complete);
           const malformed = parser.malformed.slice(malformedSeen);
           malformedSeen = parser.malformed.length;
           const ignored = parser.ignored - ignoredSeen;
           ignoredSeen = parser.ignored;
-          const batch: StepBatch = { samples, malformed, ignored, offset, nextLine };
+          let samples: StepSample[] | undefined;
+          const batch: StepBatch = {
+            // Made objects only when read: the store takes the segments' columns as they are.
+            get samples() {
+              samples ??= segmentSamples(segments);
+              return samples;
+            },
+            segments,
+            malformed,
+            ignored,
+            offset,
+            nextLine,
+          };
           yield batch;
         }
       } finally {

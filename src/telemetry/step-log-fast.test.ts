@@ -3,7 +3,14 @@
  * time stamps read without Date.parse) give what the plain algorithms give, on generated lines and stamps.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLogNumber, parseStepLog, stampSeconds } from './step-log.js';
+import {
+  createStepLogParser,
+  MegatronRows,
+  parseLogNumber,
+  parseStepLog,
+  segmentSamples,
+  stampSeconds,
+} from './step-log.js';
 
 /** The plain algorithm: split on `|`, cut each part at its last `:`, read the value with parseLogNumber. */
 function referenceFields(rest: string): Record<string, number> | string {
@@ -131,5 +138,80 @@ describe('step-log quick paths', () => {
       );
     }
     for (const stamp of stamps) expect(stampSeconds(stamp), stamp).toBe(referenceStamp(stamp));
+  });
+
+  it('read a log from bytes (Megatron lines in place, any chunking) as the text path does', () => {
+    const next = random(23);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)] as T;
+    const two = (n: number) => String(n).padStart(2, '0');
+    const number = () =>
+      next() < 0.3
+        ? pick(VALUES)
+        : next() < 0.5
+          ? (next() * 10 ** Math.floor(next() * 12)).toFixed(Math.floor(next() * 7))
+          : `${(next() * 10).toFixed(6)}${pick(['E', 'e'])}${pick(['+', '-', ''])}${two(Math.floor(next() * 40))}`;
+    const stamp = () =>
+      pick([
+        () =>
+          `2026-0${1 + Math.floor(next() * 9)}-${two(1 + Math.floor(next() * 31))} ${two(Math.floor(next() * 25))}:${two(Math.floor(next() * 61))}:${two(Math.floor(next() * 61))}`,
+        () => '2026-03-04T05:06:07',
+        () => '2026-03-04 05:06:07.250000',
+        () => '0999-03-04 05:06:07',
+        () => 'not a stamp',
+      ])();
+    const layouts = [
+      ['consumed samples', 'elapsed time per iteration (ms)', 'learning rate', 'lm loss', 'loss scale', 'grad norm'],
+      ['elapsed time per iteration (ms)', 'mtp loss', 'number of nan iterations'],
+      ['consumed samples', 'learning rate'],
+      ['elapsed time per iteration (ms)', 'lm loss', 'lm loss'],
+    ];
+    const lines: string[] = [];
+    let layout = layouts[0] as string[];
+    for (let n = 0; n < 4000; n++) {
+      if (next() < 0.02) layout = pick(layouts);
+      const kind = next();
+      if (kind < 0.05)
+        lines.push(pick(['', 'WARNING: something', 'step: 5  loss: 1.5', '{"step": 3, "time": 1}', 'ö ünïcode']));
+      else {
+        const blank = () => ' '.repeat(Math.floor(next() * 3)) + (next() < 0.05 ? '\t' : '');
+        const head = `${next() < 0.9 ? `[${stamp()}]` : ''}${next() < 0.5 ? ' ' : blank()}iteration${next() < 0.05 ? '' : ' '.repeat(1 + Math.floor(next() * 6))}${n + 1}${blank()}/${blank()}${4000}${blank()}|`;
+        const fields = layout.map((key) => `${blank()}${key}${blank()}:${blank()}${number()}${blank()}`).join('|');
+        const end = pick(['|', '', ' |', '| ', '|\r', '| tail']);
+        lines.push(`${next() < 0.05 ? ' rank0: ' : ' '}${head}${fields}${end}`);
+      }
+    }
+    const text = `${lines.join('\n')}\n`;
+    const expected = parseStepLog(text);
+    const bytes = new TextEncoder().encode(text);
+    for (let trial = 0; trial < 4; trial++) {
+      const parser = createStepLogParser();
+      const segments = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = trial === 0 ? bytes.length : 1 + Math.floor(next() * 4000);
+        segments.push(...parser.pushSegments(bytes.subarray(at, at + size)));
+        at += size;
+      }
+      const samples = [...segmentSamples(segments), ...parser.end()];
+      expect(samples).toStrictEqual(expected.samples);
+      expect(parser.malformed).toStrictEqual(expected.malformed);
+      expect(parser.ignored).toBe(expected.ignored);
+      // The in-place path was taken (the messier lines go to the general path).
+      const inPlace = segments.reduce((sum, segment) => sum + (segment instanceof MegatronRows ? segment.count : 0), 0);
+      expect(inPlace).toBeGreaterThan(samples.length / 10);
+    }
+  });
+
+  it('read every line of a plain Megatron log after the first in place', () => {
+    const text = Array.from(
+      { length: 500 },
+      (_, i) =>
+        ` [2026-01-01 00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}] iteration ${String(i + 1).padStart(8)}/    1000 | consumed samples: ${(i + 1) * 512} | elapsed time per iteration (ms): 9500.${i % 10} | learning rate: 1.500000E-04 | global batch size:   512 | lm loss: ${(2 + 1 / (i + 1)).toExponential(6).toUpperCase()} | loss scale: 1.0 | grad norm: 0.912 | number of skipped iterations:   0 | number of nan iterations:   0 |\n`,
+    ).join('');
+    const parser = createStepLogParser();
+    const segments = parser.pushSegments(new TextEncoder().encode(text));
+    expect(segments.map((segment) => (segment instanceof MegatronRows ? segment.count : -segment.length))).toEqual([
+      -1, 499,
+    ]);
+    expect(segmentSamples(segments)).toStrictEqual(parseStepLog(text).samples);
   });
 });

@@ -431,10 +431,426 @@ function plainRecord(record: Record<string, unknown>, format: 'csv' | 'jsonl', l
   return draft;
 }
 
+/**
+ * The layout of the last Megatron line the general path read (its keys in order as UTF-8 bytes, their typed-field
+ * setters, the key a missing `lm loss` falls back to), for {@link readMegatronBytes}: consecutive lines of one log
+ * print the same keys, so the next line is read by matching those keys' bytes in place, with no decoding, regular
+ * expression, split or trim.
+ */
+interface MegatronLayout {
+  readonly keys: readonly string[];
+  readonly keyBytes: readonly Uint8Array[];
+  readonly setters: readonly (Setter | undefined)[];
+  /** The index of the key a sample without `lm loss` takes its loss from (the first `… loss` key), or -1. */
+  readonly lossIndex: number;
+  /** A `fields` object with the keys in order, cloned for each line (one allocation of the right shape). */
+  readonly shape: Readonly<Record<string, number>>;
+}
+
+const ENCODER = new TextEncoder();
+
+/** The layout of a sample the general path read as Megatron, or undefined when its keys do not round-trip. */
+function megatronLayout(sample: StepSample): MegatronLayout | undefined {
+  const keys = Object.keys(sample.fields);
+  // Keys the general path would send elsewhere or read differently are left to it.
+  if (keys.some((key) => key.includes('Training epoch') || key.includes('train_step_timing') || key.includes(ESCAPE))) {
+    return undefined;
+  }
+  // A line without the iteration time is malformed: the general path says so.
+  if (!keys.includes('elapsed time per iteration (ms)')) return undefined;
+  const setters = keys.map((key) => (Object.hasOwn(MEGATRON_KEYS, key) ? MEGATRON_KEYS[key] : undefined));
+  const lossIndex = keys.includes('lm loss') ? -1 : keys.findIndex((key) => / loss$/.test(key));
+  const keyBytes = keys.map((key) => ENCODER.encode(key));
+  return { keys, keyBytes, setters, lossIndex, shape: { ...sample.fields } };
+}
+
+/** Whether `sample`'s fields are the keys of `layout`, in its order. */
+function sameKeys(layout: MegatronLayout | undefined, sample: StepSample): boolean {
+  if (layout === undefined) return false;
+  let k = 0;
+  for (const key in sample.fields) if (layout.keys[k++] !== key) return false;
+  return k === layout.keys.length;
+}
+
+/** Skips spaces and tabs from `i`. */
+function skipBlankBytes(data: Uint8Array, i: number, end: number): number {
+  let k = i;
+  while (k < end && (data[k] === 32 || data[k] === 9)) k++;
+  return k;
+}
+
+/** The end of the ASCII digits starting at `i` (at least one), or -1. */
+function digitBytesEnd(data: Uint8Array, i: number, end: number): number {
+  let k = i;
+  while (k < end && ((data[k] as number) - 48) >>> 0 < 10) k++;
+  return k > i ? k : -1;
+}
+
+/**
+ * The end of a plain decimal `[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?` at `data[i]`, or -1: {@link decimalEnd} on
+ * bytes (the same grammar, every character of it ASCII).
+ */
+function decimalBytesEnd(data: Uint8Array, i: number, end: number): number {
+  let k = i;
+  let c = data[k];
+  if (c === 43 || c === 45) c = data[++k];
+  let digits = 0;
+  while (k < end && ((c as number) - 48) >>> 0 < 10) {
+    digits++;
+    c = data[++k];
+  }
+  if (k < end && c === 46) {
+    c = data[++k];
+    while (k < end && ((c as number) - 48) >>> 0 < 10) {
+      digits++;
+      c = data[++k];
+    }
+  }
+  if (digits === 0) return -1;
+  if (k < end && (c === 101 || c === 69)) {
+    c = data[++k];
+    if (c === 43 || c === 45) c = data[++k];
+    const first = k;
+    while (k < end && ((c as number) - 48) >>> 0 < 10) c = data[++k];
+    if (k === first) return -1;
+  }
+  return k;
+}
+
+/** The ASCII bytes `data[i, j)` as a flat string (one call: a string built by `+=` is a rope, one node a byte). */
+function asciiText(data: Uint8Array, i: number, j: number): string {
+  return String.fromCharCode.apply(null, data.subarray(i, j) as unknown as number[]);
+}
+
+/**
+ * `Number` of the decimal {@link decimalBytesEnd} accepted at `data[i, j)`: {@link decimalValue}'s digit-by-digit
+ * reading (exact up to 15 digits without an exponent), anything else through `Number` of its text.
+ */
+function decimalBytesValue(data: Uint8Array, i: number, j: number): number {
+  let k = i;
+  const sign = data[k];
+  if (sign === 43 || sign === 45) k++;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = -1;
+  let power = 0;
+  for (; k < j; k++) {
+    const c = data[k] as number;
+    if ((c - 48) >>> 0 < 10) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      if (scale >= 0) scale++;
+    } else if (c === 46) scale = 0;
+    else if (c === 101 || c === 69) {
+      // The exponent (decimalBytesEnd checked its digits): `1.500000E-04`, as Megatron prints the learning rate.
+      let e = k + 1;
+      const negative = data[e] === 45;
+      if (negative || data[e] === 43) e++;
+      let exponent = 0;
+      for (; e < j && exponent < 1000; e++) exponent = exponent * 10 + ((data[e] as number) - 48);
+      power = negative ? -exponent : exponent;
+      break;
+    } else return Number(asciiText(data, i, j));
+  }
+  // Clinger's fast path (W. D. Clinger, "How to read floating point numbers accurately", PLDI 1990): an integer
+  // below 2^53 times or divided by an exact power of ten (10^0 … 10^22) is one correctly rounded operation.
+  const shift = power - Math.max(0, scale);
+  if (digits > 15 || shift > 22 || shift < -22) return Number(asciiText(data, i, j));
+  const magnitude = shift < 0 ? mantissa / (TEN[-shift] as number) : mantissa * (TEN[shift] as number);
+  return sign === 45 ? -magnitude : magnitude;
+}
+
+/** Whether `data[i, i + 19)` is a `YYYY-MM-DD HH:MM:SS` stamp (or with `T`), the general path's stamp's form. */
+function isStampBytes(data: Uint8Array, i: number): boolean {
+  for (let k = 0; k < 19; k++) {
+    const c = data[i + k] as number;
+    if (k === 4 || k === 7) {
+      if (c !== 45) return false;
+    } else if (k === 10) {
+      if (c !== 32 && c !== 84) return false;
+    } else if (k === 13 || k === 16) {
+      if (c !== 58) return false;
+    } else if ((c - 48) >>> 0 >= 10) return false;
+  }
+  return true;
+}
+
+/** Whether `data[i, …)` starts with the bytes of `key`. */
+function startsWithBytes(data: Uint8Array, i: number, end: number, key: Uint8Array): boolean {
+  const length = key.length;
+  if (i + length > end) return false;
+  for (let k = 0; k < length; k++) if (data[i + k] !== key[k]) return false;
+  return true;
+}
+
+/**
+ * Megatron lines of one layout read in place ({@link StepLogParser.pushSegments}), as columns: no object per line
+ * until one is asked for ({@link MegatronRows.sample}, or {@link MegatronRows.fill} into one reused object).
+ */
+export class MegatronRows {
+  /** Rows held. */
+  count = 0;
+  /** Rows before this one are passed over by readers (a resumed source's lines stored before). */
+  start = 0;
+  lines: Float64Array;
+  steps: Float64Array;
+  totals: Float64Array;
+  /** Row `r`'s value of key `k` at `r * keys.length + k`. */
+  values: Float64Array;
+  /** Seconds of each row's time stamp ({@link stampSeconds}), NaN for a row without one. */
+  times: Float64Array;
+  /** Where each row's time stamp text starts in {@link data} (-1: none), and its length. */
+  stampAt: Int32Array;
+  stampLength: Uint8Array;
+
+  constructor(
+    readonly layout: MegatronLayout,
+    /** The bytes the rows were read from (their time stamps' text is read from it when asked). */
+    readonly data: Uint8Array,
+    capacity = 64,
+  ) {
+    this.lines = new Float64Array(capacity);
+    this.steps = new Float64Array(capacity);
+    this.totals = new Float64Array(capacity);
+    this.values = new Float64Array(capacity * layout.keys.length);
+    this.times = new Float64Array(capacity);
+    this.stampAt = new Int32Array(capacity);
+    this.stampLength = new Uint8Array(capacity);
+  }
+
+  /** The field names of every row, in order. */
+  get keys(): readonly string[] {
+    return this.layout.keys;
+  }
+
+  /** Room for one more row (doubling). */
+  grow(): void {
+    if (this.count < this.lines.length) return;
+    const capacity = this.lines.length * 2;
+    const widen = <T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.lines = widen(this.lines, new Float64Array(capacity));
+    this.steps = widen(this.steps, new Float64Array(capacity));
+    this.totals = widen(this.totals, new Float64Array(capacity));
+    this.values = widen(this.values, new Float64Array(capacity * this.layout.keys.length));
+    this.times = widen(this.times, new Float64Array(capacity));
+    this.stampAt = widen(this.stampAt, new Int32Array(capacity));
+    this.stampLength = widen(this.stampLength, new Uint8Array(capacity));
+  }
+
+  /** Row `r`'s time stamp as printed, or undefined. */
+  timestamp(r: number): string | undefined {
+    const at = this.stampAt[r] as number;
+    return at < 0 ? undefined : asciiText(this.data, at, at + (this.stampLength[r] as number));
+  }
+
+  /**
+   * How row `r`'s stamp prints back from its {@link times} entry: 1 for `YYYY-MM-DD HH:MM:SS`, 2 for
+   * `YYYY-MM-DD HH:MM:SS.fff` (a space between, year 1000 to 9999; `strftime` of the time's milliseconds, `%S` or
+   * `%S.%g`), 0 for a stamp kept as text or none.
+   */
+  stampForm(r: number): 0 | 1 | 2 {
+    const at = this.stampAt[r] as number;
+    if (at < 0 || this.data[at + 10] !== 32 || this.data[at] === 48) return 0;
+    const length = this.stampLength[r];
+    return length === 19 ? 1 : length === 23 ? 2 : 0;
+  }
+
+  /** Row `r` as the sample the general path gives for its line. */
+  sample(r: number): StepSample {
+    const timestamp = this.timestamp(r);
+    const draft: Draft = {
+      format: 'megatron',
+      line: this.lines[r] as number,
+      step: this.steps[r] as number,
+      trainIterations: this.totals[r] as number,
+      fields: {},
+    };
+    if (timestamp !== undefined) draft.timestamp = timestamp;
+    const fields = { ...this.layout.shape };
+    this.typed(r, draft, fields);
+    draft.fields = fields;
+    return draft;
+  }
+
+  /**
+   * Row `r` written into `into`, an object {@link sample} made for a row of this segment: every value a fresh sample
+   * would hold (its `fields` too) but the time stamp, left as it was (read it with {@link timestamp}); no allocation.
+   */
+  fill(r: number, into: StepSample): StepSample {
+    const draft = into as Draft;
+    draft.line = this.lines[r] as number;
+    draft.step = this.steps[r] as number;
+    draft.trainIterations = this.totals[r] as number;
+    this.typed(r, draft, draft.fields);
+    return draft;
+  }
+
+  /** The fields and the typed fields of row `r`, set through the layout's setters (the general path's). */
+  private typed(r: number, draft: Draft, fields: Record<string, number>): void {
+    const { keys, setters, lossIndex } = this.layout;
+    const width = keys.length;
+    const values = this.values;
+    for (let k = 0; k < width; k++) {
+      const value = values[r * width + k] as number;
+      fields[keys[k] as string] = value;
+      (setters[k] as Setter | undefined)?.(draft, value);
+    }
+    if (lossIndex >= 0) draft.loss = values[r * width + lossIndex] as number;
+  }
+}
+/** The day {@link readMegatronBytes} read last, as its ten bytes, and its milliseconds at midnight (UTC). */
+const byteDay = { bytes: new Uint8Array(10), ms: Number.NaN };
+
+/**
+ * Seconds of the stamp at `data[i, i + length)` ({@link isStampBytes} true, then nothing or `.` and digits), as
+ * {@link stampSeconds} reads its text (with a fraction, `Date.parse`: its milliseconds, the first three digits);
+ * NaN where that reading would not give a time this way (an hour, minute or second out of range, a day that is no
+ * calendar day): the general path then reads the line.
+ */
+function stampBytesSeconds(data: Uint8Array, i: number, length: number): number {
+  const two = (at: number) => ((data[at] as number) - 48) * 10 + ((data[at + 1] as number) - 48);
+  const hours = two(i + 11);
+  const minutes = two(i + 14);
+  const seconds = two(i + 17);
+  if (hours >= 24 || minutes >= 60 || seconds >= 60) return Number.NaN;
+  const day = byteDay.bytes;
+  let same = true;
+  for (let k = 0; k < 10 && same; k++) same = day[k] === data[i + k];
+  if (!same) {
+    day.set(data.subarray(i, i + 10));
+    const text = asciiText(data, i, i + 10);
+    const ms = Date.parse(`${text}T00:00:00Z`);
+    // A day that does not print back as itself (2026-02-30) is left to the general path.
+    byteDay.ms = Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === text ? ms : Number.NaN;
+  }
+  let ms = 0;
+  for (let k = 0, scale = 100; k < length - 20 && k < 3; k++, scale /= 10) {
+    ms += ((data[i + 20 + k] as number) - 48) * scale;
+  }
+  return (byteDay.ms + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms) / 1000;
+}
+
+/**
+ * Reads `data[start, end)` (one line, no `\n`) as a Megatron line of `layout` (` [stamp] iteration N/ M | key:
+ * value | … |`, the keys those of the layout in its order, each value a plain decimal), giving exactly the sample
+ * the general path gives for the line's text; undefined for any other line (the general path then reads it).
+ * Spaces and tabs may vary wherever the general path allows them.
+ */
+function readMegatronBytes(data: Uint8Array, start: number, end: number, line: number, rows: MegatronRows): boolean {
+  const layout = rows.layout;
+  let i = skipBlankBytes(data, start, end);
+  let stampAt = -1;
+  let stampLength = 0;
+  let time = Number.NaN;
+  if (data[i] === 91) {
+    // `[` + stamp (fractions allowed) + `]`.
+    if (i + 20 >= end || !isStampBytes(data, i + 1)) return false;
+    let k = i + 20;
+    if (data[k] === 46) {
+      const fraction = digitBytesEnd(data, k + 1, end);
+      if (fraction < 0) return false;
+      k = fraction;
+    }
+    if (data[k] !== 93) return false;
+    stampAt = i + 1;
+    stampLength = k - i - 1;
+    // Up to nine digits of fraction (Date.parse keeps the milliseconds, the first three); more: the general path.
+    time = stampLength <= 29 ? stampBytesSeconds(data, i + 1, stampLength) : Number.NaN;
+    if (Number.isNaN(time)) return false;
+    i = skipBlankBytes(data, k + 1, end);
+  }
+  // `iteration`
+  if (
+    i + 9 > end ||
+    data[i] !== 105 ||
+    data[i + 1] !== 116 ||
+    data[i + 2] !== 101 ||
+    data[i + 3] !== 114 ||
+    data[i + 4] !== 97 ||
+    data[i + 5] !== 116 ||
+    data[i + 6] !== 105 ||
+    data[i + 7] !== 111 ||
+    data[i + 8] !== 110
+  ) {
+    return false;
+  }
+  i += 9;
+  const stepAt = skipBlankBytes(data, i, end);
+  if (stepAt === i) return false;
+  const stepEnd = digitBytesEnd(data, stepAt, end);
+  if (stepEnd < 0) return false;
+  i = skipBlankBytes(data, stepEnd, end);
+  if (data[i] !== 47) return false;
+  const totalAt = skipBlankBytes(data, i + 1, end);
+  const totalEnd = digitBytesEnd(data, totalAt, end);
+  if (totalEnd < 0) return false;
+  i = skipBlankBytes(data, totalEnd, end);
+  if (data[i] !== 124) return false;
+  i++;
+  const { keys, keyBytes } = layout;
+  rows.grow();
+  const values = rows.values;
+  const base = rows.count * keys.length;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keyBytes[k] as Uint8Array;
+    i = skipBlankBytes(data, i, end);
+    if (!startsWithBytes(data, i, end, key)) return false;
+    i = skipBlankBytes(data, i + key.length, end);
+    if (data[i] !== 58) return false;
+    const from = skipBlankBytes(data, i + 1, end);
+    const stop = from < end ? decimalBytesEnd(data, from, end) : -1;
+    if (stop < 0) return false;
+    i = skipBlankBytes(data, stop, end);
+    if (i < end) {
+      if (data[i] !== 124) return false;
+      i++;
+    } else if (k < keys.length - 1) return false;
+    values[base + k] = decimalBytesValue(data, from, stop);
+  }
+  if (skipBlankBytes(data, i, end) !== end) return false;
+  // The row is whole: its values went in at `count` above.
+  const r = rows.count;
+  rows.lines[r] = line;
+  rows.steps[r] = decimalBytesValue(data, stepAt, stepEnd);
+  rows.totals[r] = decimalBytesValue(data, totalAt, totalEnd);
+  rows.times[r] = time;
+  rows.stampAt[r] = stampAt;
+  rows.stampLength[r] = stampLength;
+  rows.count = r + 1;
+  return true;
+}
+
+/** A run of samples in line order: Megatron lines of one layout as columns, or samples of any format. */
+export type StepSegment = MegatronRows | readonly StepSample[];
+
+/** The samples of segments, in order (each {@link MegatronRows} row from its `start` made an object). */
+export function segmentSamples(segments: readonly StepSegment[]): StepSample[] {
+  const out: StepSample[] = [];
+  for (const segment of segments) {
+    if (segment instanceof MegatronRows) {
+      for (let r = segment.start; r < segment.count; r++) out.push(segment.sample(r));
+    } else out.push(...segment);
+  }
+  return out;
+}
+
 /** A streaming step-log parser: feed chunks with `push`, then call `end` once for a last line without a newline. */
 export interface StepLogParser {
   /** Parses the complete lines in `chunk` (plus what was left over), returning the samples they held. */
   push(chunk: string): StepSample[];
+  /**
+   * {@link push} for UTF-8 bytes (a file's chunk, split anywhere): the same samples as the decoded text gives, with
+   * lines of the last Megatron line's layout read in place from the bytes. A parser takes one kind of chunk.
+   */
+  pushBytes(chunk: Uint8Array): StepSample[];
+  /**
+   * {@link pushBytes} as segments in line order: runs of Megatron lines of one layout as {@link MegatronRows}
+   * (columns, no object per line), the other lines' samples as arrays.
+   */
+  pushSegments(chunk: Uint8Array): StepSegment[];
   /** Parses what is left in the buffer; returns its samples. */
   end(): StepSample[];
   /** Malformed lines so far. */
@@ -504,11 +920,21 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
     return { kind: 'ignored' };
   };
 
+  /** The layout of the last Megatron line read ({@link readMegatronBytes}). */
+  let layout: MegatronLayout | undefined;
+  /** What {@link StepLogParser.pushBytes} held back: the bytes of a line whose newline has not come. */
+  let pendingBytes: Uint8Array = new Uint8Array(0);
+  const decoder = new TextDecoder('utf-8');
+
   const take = (raw: string, out: StepSample[]) => {
     lineNumber += 1;
     const parsed = classify(raw, lineNumber);
-    if (parsed.kind === 'step') out.push(parsed.sample);
-    else if (parsed.kind === 'malformed') malformed.push(parsed.malformed);
+    if (parsed.kind === 'step') {
+      out.push(parsed.sample);
+      // A layout is kept while lines print its keys: its rows (and their key bytes) are not made again.
+      if (parsed.sample.format === 'megatron' && !sameKeys(layout, parsed.sample))
+        layout = megatronLayout(parsed.sample);
+    } else if (parsed.kind === 'malformed') malformed.push(parsed.malformed);
     else if (parsed.kind === 'ignored') ignored += 1;
   };
 
@@ -526,8 +952,61 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
       buffer = text.slice(start);
       return out;
     },
+    pushBytes(chunk) {
+      return segmentSamples(this.pushSegments(chunk));
+    },
+    pushSegments(chunk) {
+      const segments: StepSegment[] = [];
+      /** The rows lines of the layout go into, and whether they are in `segments` yet (from their first row). */
+      let rows: MegatronRows | undefined;
+      let listed = false;
+      let samples: StepSample[] | undefined;
+      let data = chunk;
+      if (pendingBytes.length > 0) {
+        data = new Uint8Array(pendingBytes.length + chunk.length);
+        data.set(pendingBytes);
+        data.set(chunk, pendingBytes.length);
+      }
+      let start = 0;
+      let newline = data.indexOf(10);
+      while (newline >= 0) {
+        // A `\r\n` line ends before its `\r`, as the general path reads it.
+        const end = newline > start && data[newline - 1] === 13 ? newline - 1 : newline;
+        if (layout !== undefined && rows?.layout !== layout) {
+          rows = new MegatronRows(layout, data);
+          listed = false;
+        }
+        if (rows !== undefined && readMegatronBytes(data, start, end, lineNumber + 1, rows)) {
+          lineNumber += 1;
+          if (!listed) {
+            segments.push(rows);
+            listed = true;
+            samples = undefined;
+          }
+        } else {
+          const out: StepSample[] = [];
+          take(decoder.decode(data.subarray(start, newline)), out);
+          if (out.length > 0) {
+            if (samples === undefined) {
+              samples = [];
+              segments.push(samples);
+            }
+            samples.push(...out);
+            // A step line read by the general path ends a run of columns (the next row begins a new one); rows not
+            // yet listed stay for the next line of the layout.
+            if (listed) rows = undefined;
+          }
+        }
+        start = newline + 1;
+        newline = data.indexOf(10, start);
+      }
+      pendingBytes = data.slice(start);
+      return segments;
+    },
     end() {
       const out: StepSample[] = [];
+      if (pendingBytes.length > 0) buffer += decoder.decode(pendingBytes);
+      pendingBytes = new Uint8Array(0);
       if (buffer !== '') take(buffer, out);
       buffer = '';
       return out;
