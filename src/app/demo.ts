@@ -6,7 +6,9 @@
  * What the replay shows at run time t is what the tools would have shown at t:
  * - the KPIs of the steps logged by t (src/telemetry/kpis.ts `runKpis`, the definitions `observe` uses: over the
  *   whole run, at most the last {@link MAX_LIVE_STEPS} steps, and over its last hour), held against the plan
- *   (plan-vs-actual.ts, with the twin's ETTR and goodput band for a run as long as the emulated one);
+ *   (plan-vs-actual.ts); ETTR, goodput and restarts against the twin's band (a study of a run as long as the
+ *   emulated one) once a day has been replayed, as `observe` gives it (observe.ts `MIN_TWIN_BAND_SECONDS`: a
+ *   shorter stretch is mostly the run's start-up);
  * - the GPU KPIs of the samples scraped by t (src/telemetry/gpu-kpis.ts, one aggregator fed as the replay goes);
  * - per host and scrape, for the heatmap: mean board power, hottest GPU, and a relative step time read from the
  *   slowest GPU's SM clock (compute time ∝ 1 / clock; a synchronous job waits for its slowest host);
@@ -39,7 +41,7 @@ import { DETECT_FIELDS, GpuDetectors, runDetect } from './detect.js';
 import { type EmulateFaultsFile, runEmulate } from './emulate.js';
 import { runStudyWith } from './fan-out.js';
 import { runForecast } from './forecast.js';
-import { forecastObservation, observedGpu, thin } from './observe.js';
+import { forecastObservation, MIN_TWIN_BAND_SECONDS, observedGpu, thin } from './observe.js';
 import { type Comparison, planVersusActual } from './plan-vs-actual.js';
 import type { Ports } from './ports.js';
 import { twinWithDays } from './simulate.js';
@@ -60,9 +62,9 @@ export interface DemoSettings {
   readonly replicas: number;
 }
 
-/** The demo's defaults: a day per run, a scrape every 15 min, failures × 20, 120× real time, 16 replicas. */
+/** The demo's defaults: 36 h per run, a scrape every 15 min, failures × 20, 120× real time, 16 replicas. */
 export const DEMO_DEFAULTS: DemoSettings = {
-  days: 1,
+  days: 1.5,
   bucketMinutes: 15,
   failureScale: 20,
   seed: 1,
@@ -548,7 +550,7 @@ export class LiveReplay {
     const comparisons = planVersusActual({
       estimate: design.estimate,
       moe: design.workload.model.moe !== undefined,
-      ...(run.study && { study: run.study }),
+      ...(run.study && kpis.run.wallSeconds >= MIN_TWIN_BAND_SECONDS && { study: run.study }),
       ...(run.config && { gpuRunningW: run.config.power.gpuRunningW }),
       observed: kpis.run,
       ...(observed && { gpu: observed }),

@@ -70,6 +70,11 @@ export function Chart(props: {
   );
 }
 
+/** An axis's tick labels by `format`, blank where uPlot leaves a tick unlabelled (a log scale's minor ticks). */
+export function ticks(format: (value: number) => string): (u: uPlot, values: number[]) => string[] {
+  return (_, values) => values.map((v) => (v == null ? '' : format(v)));
+}
+
 /** Series colours (colour-blind safe: Okabe–Ito). */
 export const COLOURS = {
   blue: '#0072B2',

@@ -7,7 +7,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import type { CompareOutput } from './api.js';
-import { Chart, type ChartOptions, COLOURS, markerPlugin } from './chart.js';
+import { Chart, type ChartOptions, COLOURS, markerPlugin, ticks } from './chart.js';
 import { fmt, RunBar, usd } from './run.js';
 import { results, useStore } from './state.js';
 
@@ -31,8 +31,8 @@ function SideChart(props: {
     const options: ChartOptions = {
       scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 10 } },
       axes: [
-        { label: 'job size (GPUs)', values: (_, t) => t.map((v) => v.toLocaleString('en-US')) },
-        { label: props.unit, values: (_, t) => t.map((v) => fmt(v)), size: 60 },
+        { label: 'job size (GPUs)', values: ticks((v) => v.toLocaleString('en-US')) },
+        { label: props.unit, values: ticks((v) => fmt(v)), size: 60 },
       ],
       series: [
         { label: 'GPUs', value: (_, v) => (v == null ? '–' : v.toLocaleString('en-US')) },

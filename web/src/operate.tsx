@@ -9,7 +9,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import type { LiveSnapshot } from '../../src/app/demo.js';
 import { eventSource, request } from './api.js';
-import { Chart, type ChartOptions, COLOURS } from './chart.js';
+import { Chart, type ChartOptions, COLOURS, ticks } from './chart.js';
 import { fmt, pct } from './run.js';
 
 type Comparison = NonNullable<LiveSnapshot['planVersusActual']>[number];
@@ -208,8 +208,8 @@ function StepChart(props: { readonly snapshot: LiveSnapshot }) {
     () => ({
       scales: { x: { time: false } },
       axes: [
-        { label: 'hours from the start', values: (_, t) => t.map((v) => fmt(v)) },
-        { label: 'seconds per iteration', values: (_, t) => t.map((v) => fmt(v)), size: 56 },
+        { label: 'hours from the start', values: ticks((v) => fmt(v)) },
+        { label: 'seconds per iteration', values: ticks((v) => fmt(v)), size: 56 },
       ],
       series: [
         { label: 'hour', value: (_, v) => fmt(v) },
@@ -255,8 +255,8 @@ function ForecastFan(props: { readonly snapshot: LiveSnapshot }) {
       scales: { x: { time: false } },
       bands: [{ series: [3, 1], fill: 'rgba(0,114,178,0.18)' }],
       axes: [
-        { label: 'hours of the run observed', values: (_, t) => t.map((v) => fmt(v)) },
-        { label: 'time to train (days)', values: (_, t) => t.map((v) => fmt(v)), size: 56 },
+        { label: 'hours of the run observed', values: ticks((v) => fmt(v)) },
+        { label: 'time to train (days)', values: ticks((v) => fmt(v)), size: 56 },
       ],
       series: [
         { label: 'observed', value: (_, v) => `${fmt(v)} h` },

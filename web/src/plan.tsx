@@ -9,7 +9,7 @@
 import { useMemo } from 'preact/hooks';
 import type uPlot from 'uplot';
 import type { PlanOutput } from './api.js';
-import { bars, bubbles, Chart, type ChartOptions, COLOURS } from './chart.js';
+import { bars, bubbles, Chart, type ChartOptions, COLOURS, ticks } from './chart.js';
 import { Facts, fmt, pct, RunBar, usd } from './run.js';
 import { results, useStore } from './state.js';
 
@@ -44,8 +44,8 @@ function ParetoChart(props: { readonly design: NonNullable<PlanOutput['design']>
       legend: { live: true },
       cursor: { points: { show: false } },
       axes: [
-        { label: 'time to train (days)', values: (_, ticks) => ticks.map((t) => fmt(t)) },
-        { label: "the run's cost ($ M)", values: (_, ticks) => ticks.map((t) => fmt(t)), size: 60 },
+        { label: 'time to train (days)', values: ticks((v) => fmt(v)) },
+        { label: "the run's cost ($ M)", values: ticks((v) => fmt(v)), size: 60 },
       ],
       series: [
         { label: 'days', value: (_, v, __, i) => (v == null ? '–' : `${fmt(v)} d — ${label(i)}`) },
@@ -109,11 +109,11 @@ function PartsChart(props: {
       legend: { show: props.capacity !== undefined },
       cursor: { show: false },
       axes: [
-        { values: (_, ticks) => ticks.map((t) => (Number.isInteger(t) ? (names[t] ?? '') : '')), gap: 6 },
-        { label: props.unit, values: (_, ticks) => ticks.map((t) => fmt(t)), size: 56 },
+        { values: ticks((v) => (Number.isInteger(v) ? (names[v] ?? '') : '')), gap: 6 },
+        { label: props.unit, values: ticks((v) => fmt(v)), size: 56 },
       ],
       series: [
-        {},
+        { label: 'part', value: (_, v) => (v == null ? '–' : (names[v] ?? '')) },
         {
           label: props.unit,
           fill: 'rgba(0,114,178,0.7)',
@@ -304,6 +304,8 @@ function PlanView(props: { readonly outcome: PlanOutput }) {
               <tr>
                 <th>#</th>
                 <th>TP × PP × DP × CP × EP</th>
+                <th>virtual stages</th>
+                <th>sharding</th>
                 <th>micro-batch</th>
                 <th>recompute</th>
                 <th>step (s)</th>
@@ -318,6 +320,8 @@ function PlanView(props: { readonly outcome: PlanOutput }) {
                   <td>
                     {b.plan.tp} × {b.plan.pp} × {b.plan.dp} × {b.plan.cp} × {b.plan.ep}
                   </td>
+                  <td>{b.plan.virtualStages}</td>
+                  <td>{b.plan.sharding}</td>
                   <td>{b.plan.microBatch}</td>
                   <td>{b.plan.recomputation}</td>
                   <td>{fmt(b.estimate.step.seconds)}</td>

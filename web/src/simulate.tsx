@@ -8,7 +8,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import type { SimulateOutput } from './api.js';
-import { bars, Chart, type ChartOptions, COLOURS } from './chart.js';
+import { bars, Chart, type ChartOptions, COLOURS, ticks } from './chart.js';
 import { Facts, fmt, pct, RunBar } from './run.js';
 import { results, useStore } from './state.js';
 
@@ -21,8 +21,8 @@ function Timeline(props: { readonly outcome: SimulateOutput }) {
     const options: ChartOptions = {
       scales: { x: { time: false } },
       axes: [
-        { label: 'days from the start', values: (_, t) => t.map((v) => fmt(v)) },
-        { label: 'tokens/s (millions)', values: (_, t) => t.map((v) => fmt(v)), size: 56 },
+        { label: 'days from the start', values: ticks((v) => fmt(v)) },
+        { label: 'tokens/s (millions)', values: ticks((v) => fmt(v)), size: 56 },
       ],
       series: [
         { label: 'day', value: (_, v) => fmt(v) },
@@ -69,8 +69,8 @@ function EttrDistribution(props: { readonly outcome: SimulateOutput }) {
     const options: ChartOptions = {
       scales: { x: { time: false, range: [0, 1] } },
       axes: [
-        { label: 'share of replicas at or below (quantile)', values: (_, t) => t.map((v) => `${fmt(v * 100)} %`) },
-        { label: 'ETTR', values: (_, t) => t.map((v) => fmt(v, 4)), size: 60 },
+        { label: 'share of replicas at or below (quantile)', values: ticks((v) => `${fmt(v * 100)} %`) },
+        { label: 'ETTR', values: ticks((v) => fmt(v, 4)), size: 60 },
       ],
       series: [
         { label: 'quantile', value: (_, v) => (v == null ? '–' : `${fmt(v * 100)} %`) },
@@ -101,8 +101,8 @@ function Badput(props: { readonly outcome: SimulateOutput }) {
       cursor: { show: false },
       legend: { show: false },
       axes: [
-        { values: (_, t) => t.map((v) => (Number.isInteger(v) ? (names[v] ?? '') : '')) },
-        { label: 'hours (mean over replicas)', values: (_, t) => t.map((v) => fmt(v)), size: 56 },
+        { values: ticks((v) => (Number.isInteger(v) ? (names[v] ?? '') : '')) },
+        { label: 'hours (mean over replicas)', values: ticks((v) => fmt(v)), size: 56 },
       ],
       series: [
         {},
