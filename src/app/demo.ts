@@ -657,7 +657,7 @@ export interface DemoOptions extends Partial<DemoSettings> {
   /** The clock, milliseconds (default `Date.now`). */
   readonly now?: () => number;
   /** Emulates a run (default {@link prepareDemoRun} on this thread; node/demo.ts runs it on a worker thread). */
-  readonly prepare?: (index: number, settings: DemoSettings) => Promise<Result<DemoRun>>;
+  readonly prepare?: (index: number, settings: DemoSettings, signal: AbortSignal) => Promise<Result<DemoRun>>;
 }
 
 /**
@@ -685,6 +685,8 @@ export function startDemo(options: DemoOptions, ports: Ports): LiveFeed {
     reason: 'emulating the first run',
   };
   let latest: LiveSnapshot | undefined;
+  /** Aborted on close: a run being emulated is given up. */
+  const stopping = new AbortController();
 
   const snapshot = (): LiveSnapshot => {
     if (latest !== undefined) return latest;
@@ -713,7 +715,8 @@ export function startDemo(options: DemoOptions, ports: Ports): LiveFeed {
     for (const listener of listeners) listener(next);
   };
   const prepare = async (index: number) => {
-    const prepared = await (options.prepare ?? ((i, s) => prepareDemoRun(options.spec, s, i, ports)))(index, settings);
+    const prepare = options.prepare ?? ((i, s) => prepareDemoRun(options.spec, s, i, ports));
+    const prepared = await prepare(index, settings, stopping.signal);
     if (closed) return;
     if (!prepared.ok) {
       state = {
@@ -761,6 +764,7 @@ export function startDemo(options: DemoOptions, ports: Ports): LiveFeed {
     close() {
       closed = true;
       clearInterval(timer);
+      stopping.abort();
       // The followers are told the run is gone, so that their streams end.
       state = { status: 'none', reason: 'the server is stopping' };
       sequence++;

@@ -24,8 +24,13 @@ interface DemoJob {
   readonly index: number;
 }
 
-/** Emulates demo run `index` on a fresh worker thread (ended once it has answered). */
-export function prepareOnWorker(spec: ResolvedSpec, settings: DemoSettings, index: number): Promise<Result<DemoRun>> {
+/** Emulates demo run `index` on a fresh worker thread (ended once it has answered, or when `signal` aborts). */
+export function prepareOnWorker(
+  spec: ResolvedSpec,
+  settings: DemoSettings,
+  index: number,
+  signal?: AbortSignal,
+): Promise<Result<DemoRun>> {
   // From TypeScript sources (tests, tsx) the worker registers tsx's loader before it imports this file (Node 20
   // does not apply `--import tsx` to a worker whose entry is TypeScript); from dist it is this .js file.
   const typescript = import.meta.url.endsWith('.ts');
@@ -37,20 +42,30 @@ export function prepareOnWorker(spec: ResolvedSpec, settings: DemoSettings, inde
       )
     : new Worker(new URL(import.meta.url), { workerData });
   return new Promise((resolve, reject) => {
+    const stop = () => {
+      void worker.terminate();
+      resolve({ ok: false, issues: [{ code: 'aborted', path: '', message: 'the demo was stopped' }] });
+    };
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
     worker.once('message', (result: Result<DemoRun>) => {
       resolve(result);
       void worker.terminate();
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the demo's worker thread exited with code ${code}`));
+      signal?.removeEventListener('abort', stop);
+      if (code !== 0 && !signal?.aborted) reject(new Error(`the demo's worker thread exited with code ${code}`));
     });
   });
 }
 
 /** Starts the demo feed with its runs emulated on worker threads (see src/app/demo.ts `startDemo`). */
 export function startNodeDemo(options: DemoOptions, ports: Ports): LiveFeed {
-  return startDemo({ ...options, prepare: (index, settings) => prepareOnWorker(options.spec, settings, index) }, ports);
+  return startDemo(
+    { ...options, prepare: (index, settings, signal) => prepareOnWorker(options.spec, settings, index, signal) },
+    ports,
+  );
 }
 
 if (!isMainThread && (workerData as { tokenworksDemo?: DemoJob } | null)?.tokenworksDemo !== undefined) {
