@@ -400,12 +400,13 @@ const NUMBER_COLUMNS = 2 + STEP_NUMBERS.length;
  * `field_values`, comma-separated in the set's order, empty where the value is its typed column's. NaN and
  * ±Infinity are written as `Number` reads them back.
  */
-function fieldValues(sample: StepSample, set: FieldSet): string {
+function fieldValues(sample: StepSample, set: FieldSet, row?: RowValues): string {
   let text = '';
   const { keys, numbers } = set;
   const fields = sample.fields;
   for (let k = 0; k < keys.length; k++) {
-    const value = fields[keys[k] as string] as number;
+    // A MegatronRows row's values by index (its keys are the set's, in order); else by key.
+    const value = row === undefined ? (fields[keys[k] as string] as number) : (row.values[row.base + k] as number);
     if (k > 0) text += ',';
     const number = numbers[k];
     const negativeZero = value === 0 && 1 / value < 0;
@@ -417,7 +418,7 @@ function fieldValues(sample: StepSample, set: FieldSet): string {
 
 /**
  * Step rows to write: `count` of them, row `i` read by `at(i)`, a sample or (for {@link MegatronRows}) one object
- * refilled for each row, valid until the next call.
+ * refilled for each row, valid until the next call (read each row once).
  */
 interface StepRows {
   readonly count: number;
@@ -426,6 +427,8 @@ interface StepRows {
   readonly stamp: (i: number) => string | undefined;
   /** Seconds of row `i`'s time stamp. */
   readonly time: (i: number) => number | undefined;
+  /** For a MegatronRows: where row `i`'s field values lie (set `base` for the row), in its keys' order. */
+  readonly row?: { readonly values: Float64Array; readonly width: number; readonly from: number };
 }
 
 /**
@@ -459,6 +462,7 @@ function stepRows(segment: StepSegment): StepRows {
         const time = segment.times[from + i] as number;
         return Number.isNaN(time) ? undefined : time;
       },
+      row: { values: segment.values, width: segment.keys.length, from },
     };
   }
   const samples = segment as readonly StepSample[];
@@ -485,6 +489,12 @@ function samplesOf(rows: StepRows): StepSample[] {
 function stampText(seconds: number, marker: string): string {
   const text = new Date(Math.round(seconds * 1000)).toISOString().replace('T', ' ');
   return marker === MILLISECOND_STAMP ? text.slice(0, 23) : text.slice(0, 19);
+}
+
+/** Where a row's field values lie in a {@link MegatronRows}' values, in its keys' order. */
+interface RowValues {
+  readonly values: Float64Array;
+  base: number;
 }
 
 /** A field set: the names of a line's fields in order, and the typed field each may be stored in. */
@@ -889,7 +899,8 @@ class DuckDbStore implements DuckDbTelemetryStore {
     let lastFields: Readonly<Record<string, number>> | undefined;
     let seqAt = first;
     await this.appender('steps', (appender) => {
-      for (const { count: length, at, stamp: stampOf, time: timeOf } of segments) {
+      for (const { count: length, at, stamp: stampOf, time: timeOf, row } of segments) {
+        const values: RowValues | undefined = row === undefined ? undefined : { values: row.values, base: 0 };
         for (let start = 0; start < length; start += CHUNK_ROWS) {
           const count = Math.min(CHUNK_ROWS, length - start);
           const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
@@ -901,6 +912,20 @@ class DuckDbStore implements DuckDbTelemetryStore {
           valueColumn.start(vector('field_values'));
           valid.fill(0);
           let stamped = 0;
+          // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
+          // slow lookup per value): a value where the sample has one, else NULL.
+          matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
+          validity.fill(0);
+          present.fill(0);
+          const number = (c: number, r: number, value: number | undefined) => {
+            if (typeof value === 'number') {
+              matrix[c * CHUNK_ROWS + r] = value;
+              const word = c * VALIDITY_WORDS + (r >> 5);
+              validity[word] = (validity[word] as number) | (1 << (r & 31));
+              present[c] = (present[c] as number) + 1;
+            }
+          };
+          // One pass a row: a MegatronRows row is filled into its reused sample once.
           for (let r = 0; r < count; r++) {
             const sample = at(start + r);
             runs.set(r, run);
@@ -920,37 +945,14 @@ class DuckDbStore implements DuckDbTelemetryStore {
               }
             }
             sets[r] = lastSet;
-            valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet));
+            if (values !== undefined) values.base = ((row?.from as number) + start + r) * (row?.width as number);
+            valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet, values));
             const stamp = stampOf(start + r);
             if (stamp !== undefined) {
               stampColumn.set(r, stamp);
               valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
               stamped++;
             }
-          }
-          for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
-          const stamps = vector('timestamp');
-          if (stamped < count) {
-            copy.vector_ensure_validity_writable(stamps);
-            copy.copy_data_to_vector_validity(stamps, 0, valid.buffer, 0, Math.ceil(count / 64) * 8);
-          }
-          copy.copy_data_to_vector(vector('seq'), 0, seq.buffer, 0, count * 8);
-          copy.copy_data_to_vector(vector('field_set'), 0, sets.buffer, 0, count * 4);
-          // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
-          // slow lookup per value): a value where the sample has one, else NULL.
-          matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
-          validity.fill(0);
-          present.fill(0);
-          const number = (c: number, r: number, value: number | undefined) => {
-            if (typeof value === 'number') {
-              matrix[c * CHUNK_ROWS + r] = value;
-              const word = c * VALIDITY_WORDS + (r >> 5);
-              validity[word] = (validity[word] as number) | (1 << (r & 31));
-              present[c] = (present[c] as number) + 1;
-            }
-          };
-          for (let r = 0; r < count; r++) {
-            const sample = at(start + r);
             // In the order of STEP_NUMBERS, between the line and the time.
             number(0, r, sample.line);
             number(1, r, sample.step);
@@ -970,6 +972,14 @@ class DuckDbStore implements DuckDbTelemetryStore {
             number(15, r, sample.nanIterations);
             number(16, r, timeOf(start + r));
           }
+          for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
+          const stamps = vector('timestamp');
+          if (stamped < count) {
+            copy.vector_ensure_validity_writable(stamps);
+            copy.copy_data_to_vector_validity(stamps, 0, valid.buffer, 0, Math.ceil(count / 64) * 8);
+          }
+          copy.copy_data_to_vector(vector('seq'), 0, seq.buffer, 0, count * 8);
+          copy.copy_data_to_vector(vector('field_set'), 0, sets.buffer, 0, count * 4);
           for (let c = 0; c < NUMBER_COLUMNS; c++) {
             const index =
               c === 0 ? (STEP_AT.line as number) : c === NUMBER_COLUMNS - 1 ? (STEP_AT.time as number) : 4 + c;

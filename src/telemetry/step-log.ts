@@ -440,6 +440,8 @@ function plainRecord(record: Record<string, unknown>, format: 'csv' | 'jsonl', l
 interface MegatronLayout {
   readonly keys: readonly string[];
   readonly keyBytes: readonly Uint8Array[];
+  /** Each key's whole little-endian 32-bit words ({@link startsWithBytes}). */
+  readonly keyWords: readonly Int32Array[];
   readonly setters: readonly (Setter | undefined)[];
   /** The index of the key a sample without `lm loss` takes its loss from (the first `… loss` key), or -1. */
   readonly lossIndex: number;
@@ -461,7 +463,13 @@ function megatronLayout(sample: StepSample): MegatronLayout | undefined {
   const setters = keys.map((key) => (Object.hasOwn(MEGATRON_KEYS, key) ? MEGATRON_KEYS[key] : undefined));
   const lossIndex = keys.includes('lm loss') ? -1 : keys.findIndex((key) => / loss$/.test(key));
   const keyBytes = keys.map((key) => ENCODER.encode(key));
-  return { keys, keyBytes, setters, lossIndex, shape: { ...sample.fields } };
+  const keyWords = keyBytes.map((bytes) => {
+    const words = new Int32Array(bytes.length >> 2);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let w = 0; w < words.length; w++) words[w] = view.getInt32(4 * w, true);
+    return words;
+  });
+  return { keys, keyBytes, keyWords, setters, lossIndex, shape: { ...sample.fields } };
 }
 
 /** Whether `sample`'s fields are the keys of `layout`, in its order. */
@@ -575,11 +583,22 @@ function isStampBytes(data: Uint8Array, i: number): boolean {
   return true;
 }
 
-/** Whether `data[i, …)` starts with the bytes of `key`. */
-function startsWithBytes(data: Uint8Array, i: number, end: number, key: Uint8Array): boolean {
+/**
+ * Whether `data[i, …)` (read through `view`, the same bytes) starts with the bytes of `key`: four bytes at a time
+ * (`words`, the key's whole little-endian words), then the last `key.length % 4` one by one.
+ */
+function startsWithBytes(
+  data: Uint8Array,
+  view: DataView,
+  i: number,
+  end: number,
+  key: Uint8Array,
+  words: Int32Array,
+): boolean {
   const length = key.length;
   if (i + length > end) return false;
-  for (let k = 0; k < length; k++) if (data[i + k] !== key[k]) return false;
+  for (let w = 0; w < words.length; w++) if (view.getInt32(i + 4 * w, true) !== words[w]) return false;
+  for (let k = words.length * 4; k < length; k++) if (data[i + k] !== key[k]) return false;
   return true;
 }
 
@@ -739,7 +758,14 @@ function stampBytesSeconds(data: Uint8Array, i: number, length: number): number 
  * the general path gives for the line's text; undefined for any other line (the general path then reads it).
  * Spaces and tabs may vary wherever the general path allows them.
  */
-function readMegatronBytes(data: Uint8Array, start: number, end: number, line: number, rows: MegatronRows): boolean {
+function readMegatronBytes(
+  data: Uint8Array,
+  view: DataView,
+  start: number,
+  end: number,
+  line: number,
+  rows: MegatronRows,
+): boolean {
   const layout = rows.layout;
   let i = skipBlankBytes(data, start, end);
   let stampAt = -1;
@@ -790,14 +816,14 @@ function readMegatronBytes(data: Uint8Array, start: number, end: number, line: n
   i = skipBlankBytes(data, totalEnd, end);
   if (data[i] !== 124) return false;
   i++;
-  const { keys, keyBytes } = layout;
+  const { keys, keyBytes, keyWords } = layout;
   rows.grow();
   const values = rows.values;
   const base = rows.count * keys.length;
   for (let k = 0; k < keys.length; k++) {
     const key = keyBytes[k] as Uint8Array;
     i = skipBlankBytes(data, i, end);
-    if (!startsWithBytes(data, i, end, key)) return false;
+    if (!startsWithBytes(data, view, i, end, key, keyWords[k] as Int32Array)) return false;
     i = skipBlankBytes(data, i + key.length, end);
     if (data[i] !== 58) return false;
     const from = skipBlankBytes(data, i + 1, end);
@@ -967,6 +993,7 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
         data.set(pendingBytes);
         data.set(chunk, pendingBytes.length);
       }
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
       let start = 0;
       let newline = data.indexOf(10);
       while (newline >= 0) {
@@ -976,7 +1003,7 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
           rows = new MegatronRows(layout, data);
           listed = false;
         }
-        if (rows !== undefined && readMegatronBytes(data, start, end, lineNumber + 1, rows)) {
+        if (rows !== undefined && readMegatronBytes(data, view, start, end, lineNumber + 1, rows)) {
           lineNumber += 1;
           if (!listed) {
             segments.push(rows);
