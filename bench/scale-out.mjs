@@ -4,7 +4,8 @@
  * BullMQ queue runner served by 1, 2 and 4 local `tokenworks worker` processes (one thread each) against a
  * redis-server this script starts on 127.0.0.1 and stops by PID. Reports the throughput (replicas/s), the scaling
  * efficiency (throughput over workers × the one-worker throughput) and whether every runner's study summary is
- * equal to the inline one. Writes bench/results/scale-out-<date>.json (the previous figures kept as `before`).
+ * equal to the inline one, and the CPU seconds the caller, the workers and Redis used (the cost per replica, which
+ * other load on the machine changes far less than the wall clock). Writes bench/results/scale-out-<date>.json (the previous figures kept as `before`).
  * Set SCALE_OUT_REPLICAS for a shorter run.
  */
 import { spawn } from 'node:child_process';
@@ -69,6 +70,7 @@ async function startRedis() {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: async () => {
       await stop(child);
       await rm(dir, { recursive: true, force: true });
@@ -105,14 +107,38 @@ const load = { before: loadavg().map((x) => Number(x.toFixed(2))) };
 const runs = [];
 const studies = [];
 
-async function timed(kind, workers, runner) {
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux; clock ticks of 1/100 s). */
+async function cpuSecondsOf(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of this process and of `pids` together. */
+async function cpuSeconds(pids) {
+  const own = process.cpuUsage();
+  const others = await Promise.all(pids.map(cpuSecondsOf));
+  return (own.user + own.system) / 1e6 + others.reduce((sum, x) => sum + x, 0);
+}
+
+async function timed(kind, workers, runner, pids = []) {
   // A short study first: workers start their thread, the first jobs pay for module loading.
   await runStudyWith(runner, config, { replicas: 200, seed: 2 });
+  const cpuBefore = await cpuSeconds(pids);
   const start = performance.now();
   const study = await runStudyWith(runner, config, { replicas: REPLICAS, seed: SEED });
   const seconds = (performance.now() - start) / 1000;
+  const cpu = (await cpuSeconds(pids)) - cpuBefore;
   studies.push(study);
-  runs.push({ kind, workers, seconds: Number(seconds.toFixed(2)), replicasPerSecond: Math.round(REPLICAS / seconds) });
+  runs.push({
+    kind,
+    workers,
+    seconds: Number(seconds.toFixed(2)),
+    replicasPerSecond: Math.round(REPLICAS / seconds),
+    // The caller, the workers and redis-server together: what the replicas cost whatever else shares the cores.
+    cpuSeconds: Number(cpu.toFixed(2)),
+    replicasPerCpuSecond: Math.round(REPLICAS / cpu),
+  });
   console.log(
     `${kind}${workers ? ` × ${workers}` : ''}: ${seconds.toFixed(1)} s, ${Math.round(REPLICAS / seconds)} replicas/s`,
   );
@@ -127,7 +153,7 @@ try {
     const workers = await Promise.all(Array.from({ length: count }, () => startWorker(redis.url, queue)));
     const runner = createQueueRunner({ url: redis.url, queue });
     try {
-      await timed('queue', count, runner);
+      await timed('queue', count, runner, [redis.pid, ...workers.map(({ child }) => child.pid)]);
     } finally {
       await runner.close();
       await Promise.all(workers.map(({ child }) => stop(child)));
@@ -162,7 +188,7 @@ const result = {
   date: new Date().toISOString(),
   node: process.version,
   machine: { cores, cpu: cpus()[0]?.model ?? 'unknown', loadAverage: load },
-  note: `${cores} cores here: the workers, redis-server and this process share them (and any other load: see loadAverage), so ${cores} workers is the most that can run at once and 4 workers cannot scale past ${cores}×; the 4-worker efficiency measures contention, not the runner. Each worker is one process with one thread (--concurrency 1). Efficiency = replicas/s over (workers × the one-worker replicas/s).`,
+  note: `${cores} cores here: the workers, redis-server and this process share them (and any other load: see loadAverage), so ${cores} workers is the most that can run at once and 4 workers cannot scale past ${cores}×; the 4-worker efficiency measures contention, not the runner. Each worker is one process with one thread (--concurrency 1). Efficiency = replicas/s over (workers × the one-worker replicas/s). cpuSeconds adds up this process, the workers and redis-server during the study: replicasPerCpuSecond is the runner's cost, which other load on the machine does not change much.`,
   ...figures,
   ...(before && { before }),
 };

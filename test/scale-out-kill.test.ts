@@ -58,7 +58,9 @@ describe.skipIf(unavailable !== undefined)(
       ]) {
         const local = await run(...argv, '--threads', '1');
         const queued = await run(...argv, '--runner', runner);
-        expect(queued.stderr).toContain(`tasks go to queue "${QUEUE}" at ${runner}`);
+        expect(queued.stderr).toContain(
+          `tasks go to queue "${QUEUE}" at ${redis.url}: serve it with \`tokenworks worker --redis ${redis.url} --queue ${QUEUE}\``,
+        );
         expect(queued.code).toBe(0);
         expect(queued.stdout).toBe(local.stdout);
       }

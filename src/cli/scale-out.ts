@@ -10,14 +10,11 @@ import { CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typ
 import type { Progress, TaskRunner } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
 import type { Output } from '../node/output.js';
-import type { Shard, TaskKind } from '../node/shard-runner.js';
+import { MAX_SHARDS, type Shard, type TaskKind } from '../node/shard-runner.js';
 import { VERSION } from '../version.js';
 
 /** The commands that take `--runner` and `--shard`, and whose shards `merge` combines. */
 export const SHARDED_COMMANDS = ['plan', 'simulate', 'compare', 'detect-eval'] as const;
-
-/** Most shards of one run (as src/node/shard-runner.ts). */
-const MAX_SHARDS = 10_000;
 
 /** The environment variable a Kubernetes Indexed Job sets to each pod's completion index. */
 export const COMPLETION_INDEX = 'JOB_COMPLETION_INDEX';
@@ -160,7 +157,7 @@ export const replayScope = new AsyncLocalStorage<TaskRunner>();
 
 /** Opens the queue runner at `url`, connected (or a usage error naming `--runner`). */
 export async function openQueueRunner(url: string, output: Output): Promise<TaskRunner> {
-  const { createQueueRunner } = await import('../node/queue-runner.js');
+  const { createQueueRunner, DEFAULT_QUEUE } = await import('../node/queue-runner.js');
   const runner = createQueueRunner({ url, option: '--runner' });
   try {
     await runner.ready();
@@ -168,7 +165,9 @@ export async function openQueueRunner(url: string, output: Output): Promise<Task
     await runner.close();
     throw error;
   }
-  output.info(`tasks go to queue "${runner.queue}" at ${url}: serve it with \`tokenworks worker --redis ${url}\``);
+  output.info(
+    `tasks go to queue "${runner.queue}" at ${runner.shown}: serve it with \`tokenworks worker --redis ${runner.shown}${runner.queue === DEFAULT_QUEUE ? '' : ` --queue ${runner.queue}`}\``,
+  );
   return runner;
 }
 

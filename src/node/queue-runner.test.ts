@@ -21,7 +21,7 @@ import { loadSpec } from '../spec/load.js';
 import { resolveFacility } from '../spec/resolve.js';
 import { runStudy } from '../twin/study.js';
 import { createNodeDataSource } from './data-source.js';
-import { createQueueRunner } from './queue-runner.js';
+import { createQueueRunner, parseRedisUrl } from './queue-runner.js';
 import { createQueueWorker, type QueueWorker } from './queue-worker.js';
 
 const unavailable = debianPackageUnavailable(REDIS);
@@ -120,6 +120,19 @@ describe.skipIf(unavailable !== undefined)(`queue runner${unavailable ? ` (skipp
     await Promise.all([a.close(), b.close()]);
     expect(first).toEqual(runStudy(config, { replicas: 30, seed: 11 }));
     expect(second).toEqual(runStudy(config, { replicas: 30, seed: 12 }));
+  });
+
+  it('a URL names the queue in ?queue= (a given queue wins) and its password never shows in messages', () => {
+    expect(parseRedisUrl('redis://:secret@127.0.0.1:6379/2?queue=sweeps', '--runner')).toEqual({
+      url: 'redis://:secret@127.0.0.1:6379/2',
+      shown: 'redis://:***@127.0.0.1:6379/2',
+      queue: 'sweeps',
+    });
+    expect(parseRedisUrl('redis://127.0.0.1:6379?queue=sweeps', '--redis', 'other').queue).toBe('other');
+    expect(parseRedisUrl('redis://127.0.0.1:6379', '--redis').queue).toBe('tokenworks');
+    expect(() => parseRedisUrl('redis://127.0.0.1:6379?queue=a%20b', '--runner')).toThrow(
+      '--runner redis://127.0.0.1:6379?queue=a%20b: the queue name must be 1 to 100 letters, digits, "_", "." or "-", got "a b"',
+    );
   });
 
   it('a URL that is not redis:// and a Redis nobody listens on are usage errors naming the option', async () => {

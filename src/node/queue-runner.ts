@@ -31,6 +31,8 @@ const PREFIX = 'bull';
 export interface RedisTarget {
   /** The URL without the `queue` parameter (what ioredis connects to). */
   readonly url: string;
+  /** The URL as messages show it: any password replaced by `***`. */
+  readonly shown: string;
   readonly queue: string;
 }
 
@@ -54,7 +56,9 @@ export function parseRedisUrl(text: string, option: string, queue?: string): Red
   const named = queue ?? url.searchParams.get('queue') ?? DEFAULT_QUEUE;
   checkQueueName(named, queue === undefined ? `${option} ${text}` : 'the queue');
   url.searchParams.delete('queue');
-  return { url: url.toString(), queue: named };
+  const connectTo = url.toString();
+  if (url.password !== '') url.password = '***';
+  return { url: connectTo, shown: url.toString(), queue: named };
 }
 
 /** Checks a queue name (1 to 100 letters, digits, "_", "." or "-"); a usage error names `where` otherwise. */
@@ -91,7 +95,7 @@ export async function probeRedis(target: RedisTarget, option: string, timeoutMs 
   const fail = (reason: string) =>
     new TokenworksError(
       'USAGE',
-      `${option} ${target.url}: ${reason}; start redis-server there (Redis 6.2 or later) or check the URL`,
+      `${option} ${target.shown}: ${reason}; start redis-server there (Redis 6.2 or later) or check the URL`,
     );
   const probe = async () => {
     try {
@@ -170,6 +174,8 @@ export interface QueueRunnerOptions {
 export interface QueueRunner extends TaskRunner {
   /** The queue's name. */
   readonly queue: string;
+  /** The Redis URL as messages show it (no password). */
+  readonly shown: string;
   /** Connects (once): resolves when the queue and its result stream are ready, or rejects with a usage error. */
   ready(): Promise<void>;
 }
@@ -273,6 +279,7 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
   return {
     concurrency,
     queue: target.queue,
+    shown: target.shown,
     async ready() {
       await ready();
     },

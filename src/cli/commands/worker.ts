@@ -71,7 +71,7 @@ export function registerWorker(program: Command, streams: OutputStreams): void {
       try {
         await worker.ready();
         output.info(
-          `serving queue "${worker.queue}" at ${target.url} on ${concurrency} thread${concurrency === 1 ? '' : 's'} (pid ${process.pid}); SIGTERM or Ctrl-C stops`,
+          `serving queue "${worker.queue}" at ${target.shown} on ${concurrency} thread${concurrency === 1 ? '' : 's'} (pid ${process.pid}); SIGTERM or Ctrl-C stops`,
         );
         const signal = await stopped;
         output.info(`${signal}: finishing the running tasks`);
