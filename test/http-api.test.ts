@@ -368,8 +368,10 @@ describe('GET /openapi.json', () => {
     );
     expect(routes.sort()).toEqual(
       [
-        ...['check', 'estimate', 'plan', 'simulate', 'compare', 'validate'].map((name) => `POST /v1/${name}`),
-        ...['plan', 'simulate', 'compare'].map((name) => `POST /v1/jobs/${name}`),
+        ...['check', 'estimate', 'plan', 'simulate', 'compare', 'validate', 'observe'].map(
+          (name) => `POST /v1/${name}`,
+        ),
+        ...['plan', 'simulate', 'compare', 'observe'].map((name) => `POST /v1/jobs/${name}`),
         'GET /v1/jobs',
         'GET /v1/jobs/{id}',
         'DELETE /v1/jobs/{id}',
@@ -378,7 +380,7 @@ describe('GET /openapi.json', () => {
         'GET /openapi.json',
       ].sort(),
     );
-    for (const name of ['check', 'estimate', 'plan', 'simulate', 'compare', 'validate']) {
+    for (const name of ['check', 'estimate', 'plan', 'simulate', 'compare', 'validate', 'observe']) {
       const ok = document.paths[`/v1/${name}`].post.responses['200'].content['application/json'].schema;
       expect(ok).toEqual({ $ref: `#/components/schemas/${name}Output` });
     }

@@ -21,7 +21,7 @@ import type { SpecIssue } from '../spec/issues.js';
 import { loadSpec, parseText, type SpecFormat } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import { issuesProblem } from './problem.js';
-import type { RunContext, UseCaseRequest } from './use-cases.js';
+import type { RunContext, UseCaseRequest } from './request.js';
 
 /** Most log files one observe request names (the CLI's bound). */
 export const MAX_OBSERVE_LOGS = 1000;

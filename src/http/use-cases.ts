@@ -10,13 +10,13 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EFFECT_NAMES, SWEEP_LIMITS } from '../app/limits.js';
-import type { Progress, TaskRunner } from '../app/ports.js';
 import { readTextFile } from '../node/files.js';
 import type { Result } from '../spec/issues.js';
 import { loadSpec, type SpecFormat } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import type { ObservedRuns } from './observe.js';
 import { HttpProblem, issuesProblem } from './problem.js';
+import type { RunContext, UseCaseRequest } from './request.js';
 
 /** The shipped published-runs set `POST /v1/validate` uses when its body is empty. */
 export const DEFAULT_RUNS_FILE = join(
@@ -109,19 +109,7 @@ function lazy<T>(load: () => Promise<T>): () => Promise<T> {
 const checkModule = lazy(() => import('../app/check.js'));
 const estimateModule = lazy(() => import('../app/estimate.js'));
 
-/** What a use case is run with. */
-export interface RunContext {
-  readonly runner: TaskRunner;
-  readonly progress?: Progress;
-  readonly signal: AbortSignal;
-}
-
-/** A request to one use case: the body's text and format, and the query as the URL gave it. */
-export interface UseCaseRequest {
-  readonly body: string;
-  readonly format: SpecFormat;
-  readonly query: Record<string, string>;
-}
+export type { RunContext, UseCaseRequest } from './request.js';
 
 /** The query of `name`, checked: a 400 problem naming each bad parameter (`query.replicas`) otherwise. */
 export function parseQuery<N extends UseCaseName>(
