@@ -426,14 +426,24 @@ async function observe(
   if (!result.ok) throw issuesProblem(result.issues);
   let outcome: ObserveOutcome = { ...result.value, notes: [...inputs.notes, ...result.value.notes] };
   if (body.detect) {
-    const detect = await detectObserved(store, body.run, checked.logs, spec, {
-      steps: inputs.steps,
-      kpis: outcome.kpis.run,
-      gpuFromStore: gpu.kind === 'dcgm' || fromStore,
-      replicas: Math.min(body.replicas, DETECT_REPLICAS),
-      seed: body.seed,
-      context: { runner, ...(progress && { progress }), signal },
-    });
+    const { detectStored } = await import('../node/observe-detect.js');
+    const detected = await detectStored(
+      store,
+      {
+        run: body.run,
+        logs: checked.logs,
+        spec,
+        steps: inputs.steps,
+        kpis: outcome.kpis.run,
+        gpuFromStore: gpu.kind === 'dcgm' || fromStore,
+        replicas: Math.min(body.replicas, DETECT_REPLICAS),
+        seed: body.seed,
+      },
+      { runner, ...(progress && { progress }) },
+      { signal },
+    );
+    if (!detected.ok) throw issuesProblem(detected.issues);
+    const detect = detected.value;
     outcome = { ...outcome, detect };
     if (gpu.kind === 'prometheus') {
       outcome = {
@@ -463,52 +473,4 @@ async function observe(
       skippedGpuSamples: inputs.skippedGpuSamples,
     },
   };
-}
-
-/** The detectors over the observed steps, the logs' straggler lines and the store's dcgm samples (the CLI's `--detect`). */
-async function detectObserved(
-  store: TelemetryStore,
-  run: string,
-  logs: readonly string[],
-  spec: ResolvedSpec,
-  options: {
-    readonly steps: import('../telemetry/megatron-ci.js').StepPoint[];
-    readonly kpis: ObserveOutcome['kpis']['run'];
-    readonly gpuFromStore: boolean;
-    readonly replicas: number;
-    readonly seed: number;
-    readonly context: RunContext;
-  },
-) {
-  const [{ DETECT_FIELDS, GpuDetectors, runDetect }, { readStragglerLines }] = await Promise.all([
-    import('../app/detect.js'),
-    import('../node/observe-inputs.js'),
-  ]);
-  let gpu: InstanceType<typeof GpuDetectors> | undefined;
-  if (options.gpuFromStore) {
-    gpu = new GpuDetectors();
-    for await (const batch of store.gpuPoints(run, { fields: DETECT_FIELDS })) {
-      for (const point of batch) gpu.push(point);
-    }
-    gpu.flush();
-  }
-  const stragglerReports = await readStragglerLines(logs);
-  const k = options.kpis;
-  const observed = k.empty ? undefined : { restarts: k.restarts, hours: k.wallSeconds / 3600 };
-  const { runner, progress, signal } = options.context;
-  const result = await runDetect(
-    {
-      spec,
-      steps: options.steps,
-      stragglerReports,
-      ...(gpu && { gpu }),
-      ...(observed && { observed }),
-      replicas: options.replicas,
-      seed: options.seed,
-    },
-    { runner, ...(progress && { progress }) },
-    { signal },
-  );
-  if (!result.ok) throw issuesProblem(result.issues);
-  return result.value;
 }
