@@ -26,7 +26,15 @@ import { escapeControls } from '../util/text.js';
 import { scrapeDcgm } from './dcgm-scrape-source.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { ingestDcgmFiles, ingestLog } from './ingest.js';
-import { metricNamesOf, promGpuAggregates, promQueryRange, promString, selectorMatchers } from './prometheus-source.js';
+import { FLEET_AUTO_GPUS, type FleetKpis, promFleetGpuCount, promFleetKpis } from './prometheus-fleet.js';
+import {
+  metricNamesOf,
+  type PromResponseInfo,
+  promGpuAggregates,
+  promQueryRange,
+  promString,
+  selectorMatchers,
+} from './prometheus-source.js';
 import { MAX_MALFORMED_KEPT, type MalformedAt, readGoldenFile } from './step-files.js';
 
 /** Mean board power per GPU at one time. */
@@ -50,6 +58,8 @@ export type GpuInput =
       /** Unix seconds; default the logs' first and last time stamps. */
       readonly from?: number;
       readonly to?: number;
+      /** Fleet mode (KPIs aggregated per host by the server, prometheus-fleet.ts): on, off, or (undefined) above {@link FLEET_AUTO_GPUS} GPUs. */
+      readonly fleet?: boolean;
     };
 
 /** What to read. */
@@ -82,6 +92,15 @@ export interface ObserveInputs {
   };
   /** Megatron's straggler-detector lines across the logs, summarised (absent when the logs have none). */
   readonly stragglers?: StragglerSummary;
+  /** `--prometheus` in fleet mode: the per-host and per-job KPIs, the per-host straggler signal, what crossed the wire. */
+  readonly fleet?: Omit<FleetKpis, 'aggregates' | 'groups'>;
+  /** `--prometheus`: the queries, bytes and time of the read (both modes). */
+  readonly transfer?: {
+    readonly mode: 'fleet' | 'per-gpu';
+    readonly queries: number;
+    readonly bytes: number;
+    readonly ms: number;
+  };
   readonly malformed: MalformedAt[];
   readonly malformedCount: number;
   readonly ignoredLines: number;
@@ -242,6 +261,8 @@ export async function readObserveInputs(
       : { file: '', line: 0, reason: e.detail, text: '' };
   });
   let gpu: ObserveInputs['gpu'];
+  let fleet: ObserveInputs['fleet'];
+  let transfer: ObserveInputs['transfer'];
   if (sources.gpu.kind === 'dcgm') {
     const aggregator = new GpuAggregator({ fields: GPU_KPI_FIELDS });
     // Mean power per GPU at each sample time (a scrape's samples share it), for the chart.
@@ -302,12 +323,40 @@ export async function readObserveInputs(
         `the --prometheus window must end after it starts: from ${new Date(from * 1000).toISOString()} to ${new Date(to * 1000).toISOString()}`,
       );
     }
-    const aggregates = await promGpuAggregates(sources.gpu.url, {
+    let queries = 0;
+    let bytes = 0;
+    const began = performance.now();
+    const onResponse = (info: PromResponseInfo) => {
+      queries += 1;
+      bytes += info.bytes;
+    };
+    const window = {
       start: from,
       end: to,
       ...(sources.gpu.match !== undefined && { match: sources.gpu.match }),
       ...(options.signal && { signal: options.signal }),
-    });
+      onResponse,
+    };
+    // Fleet mode when asked, or by itself above FLEET_AUTO_GPUS GPUs (one count from the server).
+    const gpusSeen = sources.gpu.fleet === undefined ? await promFleetGpuCount(sources.gpu.url, window) : undefined;
+    const fleetMode = sources.gpu.fleet ?? (gpusSeen as number) > FLEET_AUTO_GPUS;
+    let aggregates: GpuFieldAggregate[];
+    if (fleetMode) {
+      const { aggregates: shares, groups: _groups, ...result } = await promFleetKpis(sources.gpu.url, window);
+      aggregates = [...shares];
+      fleet = result;
+      notes.push(
+        `fleet mode${gpusSeen === undefined ? ' (--fleet)' : ` (${gpusSeen} GPUs > ${FLEET_AUTO_GPUS})`}: GPU KPIs aggregated per host by the server, ${result.hosts.length} hosts, ${result.jobs.length} jobs; per-GPU rows are host shares (prometheus-fleet.ts)`,
+        ...result.notes,
+      );
+      if (result.stragglers.flagged.length > 0) {
+        notes.push(
+          `per-host SM clock: ${result.stragglers.flagged.length} host(s) below the fleet's typical host: ${result.stragglers.flagged.slice(0, 10).join(', ')}`,
+        );
+      }
+    } else {
+      aggregates = await promGpuAggregates(sources.gpu.url, window);
+    }
     // The mean board power per GPU over time, computed by the server: one query over every name power goes by.
     const names = metricNamesOf(GPU_KPI_FIELD.power).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const matchers = selectorMatchers(sources.gpu.match);
@@ -318,13 +367,15 @@ export async function readObserveInputs(
       end: to,
       stepSeconds,
       ...(options.signal && { signal: options.signal }),
+      onResponse,
     });
+    transfer = { mode: fleetMode ? 'fleet' : 'per-gpu', queries, bytes, ms: performance.now() - began };
     const powerSeries = (series[0]?.points ?? [])
       .filter((p) => Number.isFinite(p.value))
       .map((p) => ({ time: p.time, meanW: p.value }));
     gpu = { aggregates, windowSeconds: to - from, source: `Prometheus ${sources.gpu.url}`, powerSeries };
     notes.push(
-      `GPU KPIs computed by ${sources.gpu.url} in PromQL over ${new Date(from * 1000).toISOString()} – ${new Date(to * 1000).toISOString()}`,
+      `GPU KPIs computed by ${sources.gpu.url} in PromQL over ${new Date(from * 1000).toISOString()} – ${new Date(to * 1000).toISOString()}: ${queries} queries, ${bytes.toLocaleString('en-US')} bytes, ${Math.round(transfer.ms)} ms`,
     );
   }
   if (ingested.skippedGpuSamples > 0) {
@@ -342,6 +393,8 @@ export async function readObserveInputs(
     steps,
     ...(gpu && { gpu }),
     ...(stragglers && { stragglers }),
+    ...(fleet && { fleet }),
+    ...(transfer && { transfer }),
     malformed,
     malformedCount,
     ignoredLines: ingested.ignoredLines,

@@ -44,6 +44,18 @@ export interface PromCallOptions {
   /** A call that takes longer fails (default 30,000 ms). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Called with each answer's size and time (what crosses the wire: bench/fleet.mjs, `observe --fleet`). */
+  readonly onResponse?: (response: PromResponseInfo) => void;
+}
+
+/** One answer of the API: its body's bytes as parsed (after any Content-Encoding), the bytes on the wire when the server said (`content-length`), and the time from request to body. */
+export interface PromResponseInfo {
+  readonly endpoint: 'query' | 'query_range';
+  readonly query: string;
+  readonly status: number;
+  readonly bytes: number;
+  readonly wireBytes?: number;
+  readonly ms: number;
 }
 
 /** Labels of a series or result element. */
@@ -134,6 +146,7 @@ async function callApi(
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Response;
   let text: string;
+  const started = performance.now();
   try {
     response = await fetch(target, {
       method: 'POST',
@@ -158,6 +171,17 @@ async function callApi(
       `cannot reach Prometheus at ${base} (${cause}): check that the server runs and that the URL (--prometheus) is its base URL, such as http://127.0.0.1:9090`,
       { cause: error },
     );
+  }
+  if (options.onResponse !== undefined) {
+    const length = Number(response.headers.get('content-length') ?? Number.NaN);
+    options.onResponse({
+      endpoint,
+      query,
+      status: response.status,
+      bytes: Buffer.byteLength(text),
+      ...(Number.isFinite(length) && { wireBytes: length }),
+      ms: performance.now() - started,
+    });
   }
   let json: unknown;
   try {

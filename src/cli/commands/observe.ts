@@ -77,6 +77,8 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       'with --prometheus: window start (ISO 8601, UTC unless it says otherwise, or Unix s; default the log’s first stamp)',
     )
     .option('--to <time>', 'with --prometheus: window end (default the log’s last stamp)')
+    .option('--fleet', 'with --prometheus: KPIs aggregated per host by the server (default above 512 GPUs)')
+    .option('--no-fleet', 'with --prometheus: per-GPU aggregates, whatever the GPU count')
     .option('--store <file>', 'keep what was read in this DuckDB file: observing again resumes, nothing read twice')
     .option('--run <name>', 'the run’s name in the store (default: the spec file name)')
     .option('--follow', 'keep reading the logs as they grow, with a KPI line every --interval, until Ctrl-C')
@@ -117,6 +119,12 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
       if (options.prometheus !== undefined && dcgm.length > 0) {
         throw new TokenworksError('USAGE', 'give --dcgm or --prometheus for the GPU samples, not both');
       }
+      if (options.fleet !== undefined && options.prometheus === undefined) {
+        throw new TokenworksError(
+          'USAGE',
+          '--fleet and --no-fleet choose how --prometheus is read: add --prometheus URL',
+        );
+      }
       if (options.prometheus !== undefined && !/^https?:\/\//i.test(options.prometheus)) {
         throw new TokenworksError('USAGE', `--prometheus must be an http(s) URL, got "${options.prometheus}"`);
       }
@@ -150,6 +158,7 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
                 ...(options.match !== undefined && { match: options.match }),
                 ...(from !== undefined && { from }),
                 ...(to !== undefined && { to }),
+                ...(options.fleet !== undefined && { fleet: options.fleet }),
               }
             : dcgm.length > 0
               ? { kind: 'dcgm' as const, sources: dcgm }
@@ -242,6 +251,8 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
           malformed: inputs.malformed.slice(0, 20),
           ignoredLines: inputs.ignoredLines,
           skippedGpuSamples: inputs.skippedGpuSamples,
+          ...(inputs.transfer && { prometheus: inputs.transfer }),
+          ...(inputs.fleet && { fleet: inputs.fleet }),
         };
         output.result(report.renderObserveText(outcome), {
           ...(report.observeJson(outcome) as object),
