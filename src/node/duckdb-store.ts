@@ -160,6 +160,17 @@ class StringColumn {
     this.lastRow = r;
   }
 
+  /** Every one of the chunk's `count` rows `text` (a column one value for the chunk): one string assigned, copied. */
+  fill(count: number, text: string): void {
+    this.copy.vector_assign_string_element(this.vector, 0, text);
+    const elements = this.elements;
+    elements.set(this.copy.vector_get_data(this.vector, STRING_BYTES));
+    for (let done = 1; done < count; done *= 2) {
+      elements.copyWithin(done * STRING_BYTES, 0, Math.min(done, count - done) * STRING_BYTES);
+    }
+    this.copy.copy_data_to_vector(this.vector, 0, elements.buffer, 0, count * STRING_BYTES);
+  }
+
   /** Writes the repeated rows' elements, after the chunk's last {@link set}. */
   finish(count: number): void {
     if (this.repeats === 0) return;
@@ -926,11 +937,13 @@ class DuckDbStore implements DuckDbTelemetryStore {
             }
           };
           // One pass a row: a MegatronRows row is filled into its reused sample once.
+          // The run and source are the chunk's, and a MegatronRows' format is too: one string each.
+          runs.fill(count, run);
+          sources.fill(count, source);
+          if (row !== undefined) formats.fill(count, 'megatron');
           for (let r = 0; r < count; r++) {
             const sample = at(start + r);
-            runs.set(r, run);
-            sources.set(r, source);
-            formats.set(r, String(sample.format));
+            if (row === undefined) formats.set(r, String(sample.format));
             const index = seqAt + start + r;
             seq[2 * r] = index >>> 0;
             seq[2 * r + 1] = Math.floor(index / 2 ** 32);
