@@ -9,8 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuPoint } from '../src/app/ports.js';
+import { fleetRecordingGroup } from '../src/app/rules.js';
 import { promFleetKpis } from '../src/node/prometheus-fleet.js';
-import { type PromResponseInfo, promRawSeries } from '../src/node/prometheus-source.js';
+import { type PromResponseInfo, promQuery, promRawSeries } from '../src/node/prometheus-source.js';
 import { normaliseDcgmSample } from '../src/telemetry/dcgm.js';
 import { aggregateGpuPoints, type GpuKpis, gpuKpis } from '../src/telemetry/gpu-kpis.js';
 import { run } from './run-cli.js';
@@ -72,7 +73,8 @@ function generate(t0: number): Sample[] {
         push('DCGM_FI_DEV_GPU_TEMP', host === HOT.host && g === HOT.gpu ? 88 + rand() : 60 + g + 5 * rand());
         push('DCGM_FI_DEV_GPU_UTIL', Math.round(85 + 15 * rand()));
         push('DCGM_FI_PROF_GR_ENGINE_ACTIVE', 0.8 + 0.15 * rand());
-        push('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', 0.4 + 0.2 * rand());
+        // One GPU's tensor field reports the DCGM blank once (unsupported): gpu-kpis.ts leaves that series out.
+        push('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', h === 4 && g === 6 && k === 50 ? 2 ** 47 : 0.4 + 0.2 * rand());
         push('DCGM_FI_DEV_SM_CLOCK', Math.round((slow ? 1300 : 1980) - 15 * rand()));
         // Bitmask: idle (0x1) and sync boost (0x10) do not slow; power cap (0x4) and SW thermal (0x20) do.
         let bitmask = k % 9 === 0 ? 1 : k % 11 === 0 ? 16 : 0;
@@ -188,6 +190,8 @@ describe.skipIf(unavailable !== undefined)('fleet KPIs from VictoriaMetrics', ()
     expect(expected.counts.gpus).toBe(HOSTS * GPUS);
     expectSameKpis(fleet.fleet, expected);
     expect(fleet.transfer.throttle).toBe('metricsql');
+    expect(expected.utilisation.tensor?.gpus).toBe(HOSTS * GPUS - 1);
+    expect(fleet.notes.join('\n')).toMatch(/1 GPU series of DCGM_FI_PROF_PIPE_TENSOR_ACTIVE are not readings/);
     // The two bitmask samples past 511 were read raw (one GPU), and the two XID GPUs.
     expect(fleet.transfer.rawSeries).toBe(3);
     expect(fleet.fleet.xid.events).toBe(3);
@@ -268,6 +272,33 @@ describe.skipIf(unavailable !== undefined)('fleet KPIs from VictoriaMetrics', ()
     });
     expect(raw.reduce((n, s) => n + s.points.length, 0)).toBe(samples.length);
     expect(fleetBytes * 5).toBeLessThan(rawBytes);
+  });
+
+  it('evaluates the fleet recording rules to the raw samples’ per-host figures', async () => {
+    const url = (vm as RunningVictoriaMetrics).url;
+    const group = fleetRecordingGroup(undefined);
+    const exprOf = (record: string) => group.rules.find((r) => 'record' in r && r.record === record)?.expr as string;
+    // At scrape 30 + 7 s: the minute (t − 60 s, t] holds scrapes 27 to 30.
+    const t0 = window.start + 7;
+    const at = t0 + 30 * INTERVAL + 7;
+    const inMinute = (p: { time: number }) => p.time > at - 60 && p.time <= at;
+    const result = await promQuery(url, exprOf('host:dcgm_power_usage:avg1m_sum'), { time: at });
+    const got = new Map(
+      result.resultType === 'vector' ? result.result.map((e) => [e.metric.host as string, e.point.value]) : [],
+    );
+    const points = pointsOf(samples).filter((p) => p.field === 'DCGM_FI_DEV_POWER_USAGE' && inMinute(p));
+    // The rules read Hostname and hostname (rules.ts withHost), not exported_Hostname: host-15 has no host label.
+    for (let h = 0; h < HOSTS - 1; h++) {
+      const host = `host-${String(h).padStart(2, '0')}`;
+      const byGpu = new Map<string, number[]>();
+      for (const p of points.filter((q) => q.hostname === host))
+        byGpu.set(p.gpuKey, [...(byGpu.get(p.gpuKey) ?? []), p.value]);
+      const expected = [...byGpu.values()].reduce((total, v) => total + v.reduce((a, b) => a + b, 0) / v.length, 0);
+      close(got.get(host), expected);
+    }
+    const median = await promQuery(url, exprOf('host:dcgm_sm_clock:median1m'), { time: at });
+    const slow = median.resultType === 'vector' ? median.result.find((e) => e.metric.host === SLOW_HOST) : undefined;
+    expect(slow?.point.value).toBeLessThan(1300);
   });
 
   it('refuses --fleet without --prometheus, naming the options (exit 2)', async () => {

@@ -90,6 +90,8 @@ export interface RulesSettings {
   readonly tokensMetric?: string;
   /** Label matchers of the job's dcgm-exporter series, in braces, such as `{job="dcgm",cluster="a"}`. */
   readonly match?: string;
+  /** Add {@link fleetRecordingGroup}: per-host 1-minute aggregates for fleet-scale reads (docs/fleet.md). */
+  readonly fleet?: boolean;
 }
 
 /** The input of {@link runRules}. */
@@ -348,6 +350,53 @@ function powerGroup(plan: string, planned: number, match: string | undefined) {
 
 const DCGM = 'dcgm-exporter (default counters)';
 
+/** Window of the fleet recording rules: one minute (four 15 s scrapes, two of dcgm-exporter's 30 s default). */
+export const FLEET_RECORD_MINUTES = 1;
+
+/**
+ * The fleet group: per host (and `hpc_job`) one-minute aggregates of the GPU KPI fields, the heavy step of a fleet
+ * read done once at the server's evaluation interval (docs/fleet.md): GPUs reporting, Σ per-GPU means (the
+ * fleet's mean of per-GPU means = Σ over hosts ÷ Σ GPUs, gpu-kpis.ts), the highest sample, the median SM clock
+ * (the straggler detector's per-host signal, prometheus-fleet.ts), GPUs with a non-zero last XID; and the fleet's
+ * IT power (Σ per-GPU mean power). Plain PromQL: Prometheus and VictoriaMetrics' vmalert evaluate the same file.
+ * The throttled share needs MetricsQL (`count_le_over_time`) and is left to `observe --fleet`.
+ */
+export function fleetRecordingGroup(match: string | undefined): RuleGroup {
+  const window = minutes(FLEET_RECORD_MINUTES);
+  const by = 'by (host, hpc_job)';
+  const rules: RecordingRule[] = [];
+  for (const field of [
+    'DCGM_FI_DEV_POWER_USAGE',
+    'DCGM_FI_DEV_GPU_TEMP',
+    'DCGM_FI_DEV_GPU_UTIL',
+    'DCGM_FI_PROF_GR_ENGINE_ACTIVE',
+    'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
+    'DCGM_FI_DEV_SM_CLOCK',
+  ]) {
+    const name = field.replace(/^DCGM_FI_(DEV|PROF)_/, 'dcgm_').toLowerCase();
+    const range = `${selectorOf(field, match)}[${window}]`;
+    rules.push(
+      { record: `host:${name}:gpus`, expr: `count ${by} (${withHost(`count_over_time(${range})`)})` },
+      // Σ per-GPU means over the minute: ÷ host:…:gpus is the host's mean of per-GPU means.
+      { record: `host:${name}:avg${window}_sum`, expr: `sum ${by} (${withHost(`avg_over_time(${range})`)})` },
+      { record: `host:${name}:max${window}`, expr: `max ${by} (${withHost(`max_over_time(${range})`)})` },
+    );
+  }
+  rules.push(
+    {
+      record: `host:dcgm_sm_clock:median${window}`,
+      expr: `quantile ${by} (0.5, ${withHost(`quantile_over_time(0.5, ${selectorOf('DCGM_FI_DEV_SM_CLOCK', match)}[${window}])`)})`,
+    },
+    {
+      record: `host:dcgm_xid_errors:gpus_nonzero${window}`,
+      expr: `count ${by} (${withHost(`max_over_time(${selectorOf('DCGM_FI_DEV_XID_ERRORS', match)}[${window}])`)} > 0)`,
+    },
+    // IT power = Σ per-GPU mean power (gpu-kpis.ts).
+    { record: `fleet:dcgm_power_usage:avg${window}_sum`, expr: `sum(host:dcgm_power_usage:avg${window}_sum)` },
+  );
+  return { name: 'tokenworks-fleet', rules };
+}
+
 /** The rules, the thresholds and the metrics for the plan's figures: a pure function of them. */
 export function planRules(
   figures: PlanFigures,
@@ -357,6 +406,7 @@ export function planRules(
   const plan = `${figures.gpus.toLocaleString('en-US')} × ${figures.accelerator}, ${figures.layout}`;
   const throughput = throughputGroup(figures, plan, settings);
   const groups: RuleGroup[] = [throughput.group, stragglerGroup(plan, match), xidGroup(plan, match)];
+  if (settings.fleet === true) groups.push(fleetRecordingGroup(match));
   const metrics: ExpectedMetric[] = [
     throughput.metric,
     { metric: 'DCGM_FI_DEV_SM_CLOCK', exporter: DCGM, use: 'straggler score' },

@@ -289,16 +289,39 @@ export async function promFleetGpuCount(
   return result.result[0]?.point.value ?? 0;
 }
 
-/** The stats queries of one field: `[stat, expression]`, each a vector by host and job. */
-function fieldStats(field: string, selectorOf: (name: string) => string, range: string, jobLabel: string) {
+/**
+ * The GPU series of a field whose values are not all readings (gpu-kpis.ts leaves them out: a max at the DCGM blank
+ * sentinel or past it, a NaN or infinite sum): `count by (field)`, normally an empty answer.
+ */
+function notReadings(field: string, selectorOf: (name: string) => string, range: string): string {
+  const terms = namesOf(field).map(({ name }) => {
+    const sum = `sum_over_time(${selectorOf(name)}[${range}])`;
+    return `((max_over_time(${selectorOf(name)}[${range}]) >= ${DCGM_BLANK_MIN}) * 1) or ((${sum} != ${sum}) * 1) or ((abs(${sum}) == +Inf) * 1)`;
+  });
+  return tagged(`count(${terms.join(' or ')})`, FIELD, field);
+}
+
+/**
+ * The stats queries of one field: `[stat, expression]`, each a vector by host and job. `guarded`: some series are
+ * not readings ({@link notReadings}), so each series enters only when its max is below the DCGM blank and its sum
+ * finite (the check costs two more rollups per series: only when needed).
+ */
+function fieldStats(
+  field: string,
+  selectorOf: (name: string) => string,
+  range: string,
+  jobLabel: string,
+  guarded: boolean,
+) {
   const names = namesOf(field);
-  // A series enters when its values are readings (gpu-kpis.ts: max below the DCGM blank, sum finite).
   const guard = (name: string) =>
-    `(max_over_time(${selectorOf(name)}[${range}]) < ${DCGM_BLANK_MIN}) and (sum_over_time(${selectorOf(name)}[${range}]) > -Inf < +Inf)`;
+    guarded
+      ? ` and (max_over_time(${selectorOf(name)}[${range}]) < ${DCGM_BLANK_MIN}) and (sum_over_time(${selectorOf(name)}[${range}]) > -Inf < +Inf)`
+      : '';
   const perGpu = (fn: (selector: string) => string) =>
     withHostJob(
       names
-        .map(({ name, scale }) => `((${fn(`${selectorOf(name)}[${range}]`)} * ${scale}) and ${guard(name)})`)
+        .map(({ name, scale }) => `((${fn(`${selectorOf(name)}[${range}]`)} * ${scale})${guard(name)})`)
         .join(' or '),
       jobLabel,
     );
@@ -409,11 +432,27 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
     return group;
   };
 
-  // 1. Per-field stats by host and job.
+  // 1. Per-field stats by host and job; first, which fields have series that are not readings.
+  const limit = Math.max(1, options.concurrency ?? 2);
   const fields = [...GPU_KPI_FIELDS.filter((f) => !THROTTLE_FIELDS.includes(f)), SM_CLOCK_FIELD];
-  const expressions = fields.flatMap((field) => fieldStats(field, selectorOf, range, jobLabel).map(([, e]) => e));
-  await Promise.all(
-    packed(expressions).map(async (query) => {
+  const guarded = new Set<string>();
+  for (const query of packed(fields.map((field) => notReadings(field, selectorOf, range)))) {
+    const result = await promQuery(url, query, { ...call, time: end });
+    if (result.resultType !== 'vector') continue;
+    for (const element of result.result) {
+      const field = element.metric[FIELD];
+      if (field === undefined || !(element.point.value > 0)) continue;
+      guarded.add(field);
+      notes.push(
+        `${element.point.value} GPU series of ${field} are not readings (a DCGM blank or NaN) and were left out`,
+      );
+    }
+  }
+  const expressions = fields.flatMap((field) =>
+    fieldStats(field, selectorOf, range, jobLabel, guarded.has(field)).map(([, e]) => e),
+  );
+  await pooled(
+    packed(expressions).map((query) => async () => {
       const result = await promQuery(url, query, { ...call, time: end });
       if (result.resultType !== 'vector') return;
       for (const element of result.result) {
@@ -425,6 +464,7 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
         (group.fields[field] as Record<string, number>)[stat] = element.point.value;
       }
     }),
+    limit,
   );
 
   // 2. The throttled share.
@@ -433,10 +473,20 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
   if (await speaksMetricsQl(url, { ...call, time: end })) {
     throttleMode = 'metricsql';
     const runs = nonSlowingRuns();
+    // Bitmasks past the known bits (rare): their GPUs' raw samples are read, and the others' counted by the server.
+    const beyond = bitmaskNames
+      .map(({ name }) => `((max_over_time(${selectorOf(name)}[${range}]) >= ${BITMASK_BOUND}) * 1)`)
+      .join(' or ');
+    const odd = await promQuery(url, withHostJob(beyond, jobLabel), { ...call, time: end });
+    const oddGpus = odd.resultType === 'vector' ? odd.result : [];
     const perGpu = (fn: (name: string) => string) =>
       withHostJob(
         bitmaskNames
-          .map(({ name }) => `((${fn(name)}) and (max_over_time(${selectorOf(name)}[${range}]) < ${BITMASK_BOUND}))`)
+          .map(({ name }) =>
+            oddGpus.length === 0
+              ? `(${fn(name)})`
+              : `((${fn(name)}) and (max_over_time(${selectorOf(name)}[${range}]) < ${BITMASK_BOUND}))`,
+          )
           .join(' or '),
         jobLabel,
       );
@@ -454,8 +504,8 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
       ['throttled', `count ${by} (${perGpu((n) => `(${slowingOf(n)}) > 0`)})`],
     ];
     const queriesOf = packed(stats.map(([stat, expr]) => tagged(expr, STAT, stat)));
-    await Promise.all(
-      queriesOf.map(async (query) => {
+    await pooled(
+      queriesOf.map((query) => async () => {
         const result = await promQuery(url, query, { ...call, time: end });
         if (result.resultType !== 'vector') return;
         for (const element of result.result) {
@@ -466,26 +516,27 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
           (group.throttle as Record<string, number>)[stat] = element.point.value;
         }
       }),
+      limit,
     );
-    // Bitmasks past the known bits: the raw samples of those GPUs (rare).
-    const beyond = bitmaskNames
-      .map(({ name }) => `(max_over_time(${selectorOf(name)}[${range}]) >= ${BITMASK_BOUND})`)
-      .join(' or ');
-    const odd = await promQuery(url, withHostJob(beyond, jobLabel), { ...call, time: end });
-    if (odd.resultType === 'vector' && odd.result.length > 0) {
-      const tasks = odd.result.map((element) => async () => {
-        const { __name__: name, [HOST]: _h, [JOB]: _j, ...labels } = element.metric;
-        const points = await rawPoints(url, name ?? bitmaskNames[0]?.name ?? '', labels, selectorOf, {
-          ...call,
-          time: end,
-          rangeSeconds: end - start,
-        });
-        rawSeries += 1;
-        const slowing = points.filter((p) => isSlowing(p.value)).length;
-        addThrottle(groupOf(element.metric), points.length, slowing);
+    if (oddGpus.length > 0) {
+      const tasks = oddGpus.map((element) => async () => {
+        const { __name__: _n, [HOST]: _h, [JOB]: _j, ...labels } = element.metric;
+        // The name is not in the result (the arithmetic drops it): the first name with samples for these labels.
+        for (const { name } of bitmaskNames) {
+          const points = await rawPoints(url, name, labels, selectorOf, {
+            ...call,
+            time: end,
+            rangeSeconds: end - start,
+          });
+          if (points.length === 0) continue;
+          rawSeries += 1;
+          const slowing = points.filter((p) => isSlowing(p.value)).length;
+          addThrottle(groupOf(element.metric), points.length, slowing);
+          return;
+        }
       });
       await pooled(tasks, Math.max(1, options.concurrency ?? 4));
-      notes.push(`${odd.result.length} GPU bitmask(s) reach ${BITMASK_BOUND}: their raw samples were read`);
+      notes.push(`${oddGpus.length} GPU bitmask(s) reach ${BITMASK_BOUND}: their raw samples were read`);
     }
   } else {
     // Prometheus: no counting by value; the per-GPU path for the bitmask alone (raw samples where it can slow).

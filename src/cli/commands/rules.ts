@@ -24,6 +24,7 @@ export function registerRules(program: Command, streams: OutputStreams): void {
       'the training job’s trained-token counter (name ending _total) or tokens/s gauge, with optional matchers',
     )
     .option('--match <selector>', 'label matchers of the job’s dcgm-exporter series, e.g. {job="dcgm"}')
+    .option('--fleet', 'also per-host 1-minute recording rules of the GPU KPI fields, for fleet-scale reads')
     .option('--threads <n>', 'worker threads for a plan search (default: the cores available)')
     .option('--json', 'print the outcome as JSON: the plan’s thresholds, the metrics expected and the rules')
     .action(async (file, options, command) => {
@@ -34,6 +35,7 @@ export function registerRules(program: Command, streams: OutputStreams): void {
       const settings = {
         ...(options.tokensMetric !== undefined && { tokensMetric: options.tokensMetric }),
         ...(options.match !== undefined && { match: options.match }),
+        ...(options.fleet === true && { fleet: true }),
       };
       const problems = rulesSettingsIssues(settings);
       if (problems.length > 0) {
