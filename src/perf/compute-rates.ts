@@ -7,6 +7,7 @@
  * @module
  */
 import { findAccelerator } from '../catalog/index.js';
+import type { AttentionKernel } from '../catalog/stacks.js';
 import type { Accelerator } from '../spec/resolve.js';
 import type { MatmulPrecision } from '../spec/workload.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
@@ -41,9 +42,11 @@ export interface DeviceRates {
   readonly gemmFlops: Readonly<Record<MatmulPrecision, number>>;
   /** Fixed time per GEMM kernel (Hockney t0), seconds. */
   readonly gemmOverheadSeconds: number;
-  /** Asymptotic causal flash-attention rate, forward and forward+backward, FLOP/s (BF16). */
+  /** Asymptotic causal flash-attention rate, forward and forward+backward, FLOP/s (BF16): the measured (cuDNN) kernel. */
   readonly attentionForwardFlops: number;
   readonly attentionTrainingFlops: number;
+  /** Asymptotic rates of every fused attention kernel, forward and forward+backward, FLOP/s (BF16). */
+  readonly attention: Readonly<Record<FusedAttentionKernel, AttentionRate>>;
   /** Achieved HBM bandwidth for memory-bound kernels, bytes/s. */
   readonly memoryBytesPerSecond: number;
 }
@@ -80,6 +83,64 @@ export function powerCapClockRatio(tdpW: number | undefined, powerLimitW: number
   const floorW = POWER_CLOCK_FIT.floorShareOfLimit * tdpW;
   const limitW = Math.max(powerLimitW, MIN_POWER_LIMIT_SHARE * tdpW);
   return ((limitW - floorW) / (tdpW - floorW)) ** (1 / POWER_CLOCK_FIT.exponent);
+}
+
+/** Fused attention kernels (everything but the unfused core, which runs as GEMMs and memory-bound kernels). */
+export type FusedAttentionKernel = Exclude<AttentionKernel, 'unfused'>;
+
+/** Asymptotic rate of one attention kernel (Hockney r∞ of the saturating fit), FLOP/s. */
+export interface AttentionRate {
+  readonly forward: number;
+  readonly training: number;
+}
+
+/**
+ * Published attention-kernel efficiency: share of the dense BF16 peak at sequence 16K, head dimension 128, causal,
+ * forward (f) and backward (b) with the FlashAttention-2 paper's FLOP convention (backward = 2.5 × forward FLOPs;
+ * Dao 2023, arXiv:2307.08691 sec. 4.1). The forward+backward share follows: 3.5 / (1/f + 2.5/b).
+ */
+export interface KernelEfficiency {
+  readonly forward: number;
+  readonly backward: number;
+}
+
+/** Share of the forward+backward of a kernel, from its forward and backward shares (FLOPs F and 2.5 F). */
+export const trainingShare = (e: KernelEfficiency): number => 3.5 / (1 / e.forward + 2.5 / e.backward);
+
+/** Backward share that gives forward+backward share `both` with forward share `forward` (inverse of trainingShare). */
+const backwardShare = (forward: number, both: number): number => 2.5 / (3.5 / both - 1 / forward);
+
+// FlashAttention-2 on A100: forward up to 73% of peak (230 TFLOP/s; Dao 2023 abstract and sec. 4); forward+backward
+// about 61% (≈ 190 TFLOP/s causal, head dim 128, Fig. 4d; read from the figure, not re-checked in text).
+const FA2_AMPERE: KernelEfficiency = { forward: 0.73, backward: backwardShare(0.73, 0.61) };
+// FlashAttention-2 on H100 without Hopper instructions: forward 35% (Shah et al. 2024, arXiv:2407.08608 abstract:
+// "FlashAttention-2 achieving only 35% utilization on the H100"), forward+backward up to 335 TFLOP/s of 989 (Dao 2023
+// sec. 4.1, Fig. 7).
+const FA2_HOPPER: KernelEfficiency = { forward: 0.35, backward: backwardShare(0.35, 335 / 989) };
+// FlashAttention in Triton: FlashAttention-2 is 1.3-1.5× faster forward (1.4 taken) and about 2× faster backward
+// (Dao 2023 sec. 4.1); the same ratios on H100 (the 2023 Triton kernel used no Hopper instructions either).
+const tritonOf = (fa2: KernelEfficiency): KernelEfficiency => ({
+  forward: fa2.forward / 1.4,
+  backward: fa2.backward / 2,
+});
+// FlashAttention-3 on H100: forward up to 740 TFLOP/s BF16, 75% (Shah et al. 2024 abstract); backward 1.5-1.75×
+// FlashAttention-2's (sec. 4.1; 1.625 taken). FlashAttention-3 runs on Hopper only: elsewhere FlashAttention-2's.
+const FA3_HOPPER: KernelEfficiency = { forward: 0.75, backward: 1.625 * FA2_HOPPER.backward };
+
+/** Published kernel efficiencies by GPU generation; generations without figures take Hopper's (an assumption). */
+export const PUBLISHED_ATTENTION: Readonly<
+  Record<'ampere' | 'hopper', Readonly<Record<Exclude<FusedAttentionKernel, 'cudnn'>, KernelEfficiency>>>
+> = {
+  ampere: { 'flash-attention-2': FA2_AMPERE, 'flash-attention-3': FA2_AMPERE, triton: tritonOf(FA2_AMPERE) },
+  hopper: { 'flash-attention-2': FA2_HOPPER, 'flash-attention-3': FA3_HOPPER, triton: tritonOf(FA2_HOPPER) },
+};
+
+/** Sequence length at which the published efficiencies are read (the longest of Dao 2023's benchmarks). */
+export const PUBLISHED_ATTENTION_SEQUENCE = 16384;
+
+/** GPU generation of an accelerator for the published kernel figures: Ampere (A100, A800), else Hopper's. */
+export function attentionGeneration(accelerator: Pick<Accelerator, 'id' | 'name'>): 'ampere' | 'hopper' {
+  return /\ba[18]00\b|a[18]00-/i.test(`${accelerator.id ?? ''} ${accelerator.name}`) ? 'ampere' : 'hopper';
 }
 
 const defaultRates = new WeakMap<Accelerator, DeviceRates>();
@@ -124,6 +185,19 @@ function computeRates(
   const fp4Peak = accelerator.peakTflops.fp4;
   const fp4 = fp4Peak === undefined || fp8Peak === undefined ? fp8 : fp8 * (fp4Peak / fp8Peak);
   const attentionScale = scale * clock;
+  const cudnn: AttentionRate = {
+    forward: H100_FIT.attention.forward.tflops * 1e12 * attentionScale * sustained.bf16,
+    training: H100_FIT.attention.forwardBackward.tflops * 1e12 * attentionScale * sustained.bf16,
+  };
+  // Published kernels: efficiency × dense BF16 peak × the power-capped clock × the sustained share, as r∞ of the
+  // saturating fit s/(s + s½) read at the published sequence length.
+  const published = PUBLISHED_ATTENTION[attentionGeneration(accelerator)];
+  const peak = accelerator.peakTflops.bf16 * 1e12 * clock * sustained.bf16;
+  const atSequence = (half: number) => (PUBLISHED_ATTENTION_SEQUENCE + half) / PUBLISHED_ATTENTION_SEQUENCE;
+  const rateOf = (e: KernelEfficiency): AttentionRate => ({
+    forward: e.forward * peak * atSequence(H100_FIT.attention.forward.halfSequence),
+    training: trainingShare(e) * peak * atSequence(H100_FIT.attention.forwardBackward.halfSequence),
+  });
   return {
     gemmFlops: {
       bf16: bf16 * sustained.bf16 * clock,
@@ -131,8 +205,14 @@ function computeRates(
       fp4: fp4 * sustained.fp4 * clock,
     },
     gemmOverheadSeconds: H100_FIT.gemm.bf16.overheadSeconds,
-    attentionForwardFlops: H100_FIT.attention.forward.tflops * 1e12 * attentionScale * sustained.bf16,
-    attentionTrainingFlops: H100_FIT.attention.forwardBackward.tflops * 1e12 * attentionScale * sustained.bf16,
+    attentionForwardFlops: cudnn.forward,
+    attentionTrainingFlops: cudnn.training,
+    attention: {
+      cudnn,
+      'flash-attention-3': rateOf(published['flash-attention-3']),
+      'flash-attention-2': rateOf(published['flash-attention-2']),
+      triton: rateOf(published.triton),
+    },
     memoryBytesPerSecond: accelerator.hbmBandwidthGBps * 1e9 * (H100_FIT.copyGBps / REFERENCE.hbmBandwidthGBps),
   };
 }
@@ -161,9 +241,11 @@ export function attentionSeconds(
   sequence: number,
   headDim: number,
   pass: 'forward' | 'training',
+  kernel: FusedAttentionKernel = 'cudnn',
 ): number {
   const fit = pass === 'forward' ? H100_FIT.attention.forward : H100_FIT.attention.forwardBackward;
-  const peak = pass === 'forward' ? rates.attentionForwardFlops : rates.attentionTrainingFlops;
+  const rate = rates.attention[kernel];
+  const peak = pass === 'forward' ? rate.forward : rate.training;
   const half = H100_FIT.attention.headDimHalf;
   const headFactor = headDim / (headDim + half) / (128 / (128 + half));
   return flops / (peak * (sequence / (sequence + fit.halfSequence)) * headFactor);

@@ -5,6 +5,7 @@
  * a plan is then estimated without the memo, never confused with another.
  * @module
  */
+import { ATTENTION_KERNELS, STACK_IDS } from '../catalog/stacks.js';
 import type { ResolvedPlan } from '../spec/resolve.js';
 import type { HeadCost, LayerCost, PlacedGroups } from './layer-costs.js';
 import type { LayerActivationBytes } from './memory.js';
@@ -67,7 +68,7 @@ export const KEY_BITS = {
     recomputeLayers: 10,
     chunkMax: 10,
   },
-  layers: { ep: 25, tpComm: 1, epComm: 1 },
+  layers: { ep: 25, tpComm: 1, epComm: 1, stack: 4, kernel: 3 },
 } as const;
 
 /**
@@ -111,12 +112,19 @@ export function shapeKey(plan: ResolvedPlan, chunkMax: number): number | undefin
   return done(packField(key, chunkMax, bits.chunkMax));
 }
 
-/** Key of the layer costs under one shape: ep and the TP and EP overlaps. */
+/**
+ * Key of the layer costs under one shape: ep, the TP and EP overlaps, the stack and the attention kernel; a plan
+ * that overrides the GEMM efficiency is not memoised (its layer costs depend on a real number).
+ */
 export function layerCostsKey(plan: ResolvedPlan): number | undefined {
+  if (plan.gemmEfficiency !== undefined) return undefined;
   const bits = KEY_BITS.layers;
   let key = packField(0, plan.ep, bits.ep);
   key = packField(key, bit(plan.overlap.tpComm), bits.tpComm);
-  return done(packField(key, bit(plan.overlap.epComm), bits.epComm));
+  key = packField(key, bit(plan.overlap.epComm), bits.epComm);
+  key = packField(key, plan.stack === undefined ? 0 : STACK_IDS.indexOf(plan.stack) + 1, bits.stack);
+  const kernel = plan.attentionKernel === undefined ? 0 : ATTENTION_KERNELS.indexOf(plan.attentionKernel) + 1;
+  return done(packField(key, kernel, bits.kernel));
 }
 
 /** The value of `key` in `map`, computed and stored on a miss; computed every time without a map or a key. */

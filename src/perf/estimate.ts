@@ -8,6 +8,7 @@
  * layer), collectives.ts (communication), estimate-cache.ts (the memo plan search shares).
  * @module
  */
+import { type AttentionKernel, DEFAULT_STACK, STACKS, type StackId } from '../catalog/stacks.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import type { GroupLink } from './collectives.js';
@@ -18,7 +19,7 @@ import {
   reduceScatterSeconds,
   sendSeconds,
 } from './collectives.js';
-import { deviceRates, memorySeconds } from './compute-rates.js';
+import { type DeviceRates, deviceRates, memorySeconds } from './compute-rates.js';
 import {
   type EstimateCache,
   groupsKey,
@@ -129,21 +130,85 @@ export interface EstimateOptions {
 /** The layer-cost map of a shape without a cache: never written, since its key is always undefined then. */
 const NO_MEMO: Map<number, LayerCosts> = new Map();
 
+/**
+ * The attention kernel a plan runs: the unfused core without flash attention, else the plan's kernel, else its
+ * stack's (src/catalog/stacks.ts; Megatron-Core's cuDNN when the plan names no stack).
+ */
+export function attentionKernelOf(
+  plan: Pick<ResolvedPlan, 'flashAttention' | 'attentionKernel' | 'stack'>,
+): AttentionKernel {
+  if (!plan.flashAttention) return 'unfused';
+  return plan.attentionKernel ?? STACKS[plan.stack ?? DEFAULT_STACK].attentionKernel;
+}
+
+/**
+ * The plan as its stack can run it: an overlap or sequence parallelism the stack lacks is off (the stack fixes which
+ * exist; the plan can only switch them off), flash attention off with the unfused kernel. A plan that names no stack
+ * and no kernel is returned as it is (Megatron-Core, which has them all).
+ */
+export function stackPlan(plan: ResolvedPlan): ResolvedPlan {
+  if (plan.stack === undefined && plan.attentionKernel === undefined) return plan;
+  const stack = STACKS[plan.stack ?? DEFAULT_STACK];
+  const o = plan.overlap;
+  const has = stack.overlaps;
+  return {
+    ...plan,
+    sequenceParallel: plan.sequenceParallel && stack.sequenceParallel,
+    flashAttention: attentionKernelOf(plan) !== 'unfused',
+    overlap: {
+      tpComm: o.tpComm && has.tpComm,
+      gradReduce: o.gradReduce && has.gradReduce,
+      paramGather: o.paramGather && has.paramGather,
+      ppComm: o.ppComm && has.ppComm,
+      epComm: o.epComm && has.epComm,
+    },
+  };
+}
+
+/** GEMM rates scaled by a stack's efficiency, memoised per base rates and efficiency. */
+const scaledRates = new WeakMap<DeviceRates, Map<string, DeviceRates>>();
+
+/** The device rates with GEMMs at `bf16`/`fp8` of the calibrated rate (FP4 takes FP8's share); others unchanged. */
+function stackRates(rates: DeviceRates, bf16: number, fp8: number): DeviceRates {
+  if (bf16 === 1 && fp8 === 1) return rates;
+  let byShare = scaledRates.get(rates);
+  if (!byShare) {
+    byShare = new Map();
+    scaledRates.set(rates, byShare);
+  }
+  const key = `${bf16}/${fp8}`;
+  let scaled = byShare.get(key);
+  if (!scaled) {
+    const g = rates.gemmFlops;
+    scaled = { ...rates, gemmFlops: { bf16: g.bf16 * bf16, fp8: g.fp8 * fp8, fp4: g.fp4 * fp8 } };
+    byShare.set(key, scaled);
+  }
+  return scaled;
+}
+
+/** The GEMM efficiency of a plan's stack per precision, or the plan's override for every precision. */
+function gemmShares(plan: ResolvedPlan): { readonly bf16: number; readonly fp8: number } {
+  if (plan.gemmEfficiency !== undefined) return { bf16: plan.gemmEfficiency, fp8: plan.gemmEfficiency };
+  return STACKS[(plan.stack ?? DEFAULT_STACK) as StackId].gemmEfficiency;
+}
+
 /** Estimates one training step of `workload` on `system` under `plan`. */
 export function estimate(
   workload: ResolvedWorkload,
   system: ResolvedSystem,
-  plan: ResolvedPlan,
+  planAsGiven: ResolvedPlan,
   options: EstimateOptions = {},
 ): EstimateResult {
-  const issues = checkPlan(workload, system, plan);
+  const issues = checkPlan(workload, system, planAsGiven);
   if (issues.length > 0) return { ok: false, issues };
 
+  const plan = stackPlan(planAsGiven);
   const { model, training } = workload;
   const cache = options.cache;
   const p = plan.pp;
   const v = plan.virtualStages;
-  const rates = deviceRates(system.accelerator, options.calibration);
+  const shares = gemmShares(plan);
+  const rates = stackRates(deviceRates(system.accelerator, options.calibration), shares.bf16, shares.fp8);
   const links = memo(cache?.groups, cache && groupsKey(plan), () => placeGroups(system, plan));
   const ctx: LayerContext = {
     model,
@@ -152,6 +217,7 @@ export function estimate(
     rates,
     precision: training.precision,
     sequenceLength: training.sequenceLength,
+    attentionKernel: attentionKernelOf(plan),
     tpLink: links.tp,
     cpLink: links.cp,
     epLink: links.ep,

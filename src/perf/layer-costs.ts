@@ -4,6 +4,7 @@
  * tensor-, context- and expert-parallel communication inside the layer.
  * @module
  */
+import type { AttentionKernel } from '../catalog/stacks.js';
 import type { ResolvedModel, ResolvedPlan, ResolvedSystem } from '../spec/resolve.js';
 import {
   allGatherSeconds,
@@ -54,6 +55,8 @@ export interface LayerContext {
   readonly rates: DeviceRates;
   readonly precision: MatmulPrecision;
   readonly sequenceLength: number;
+  /** The attention kernel the stack (or the plan) runs (docs/model.md § Attention by kernel). */
+  readonly attentionKernel: AttentionKernel;
   readonly tpLink: GroupLink;
   readonly cpLink: GroupLink;
   readonly epLink: GroupLink;
@@ -177,16 +180,9 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   const headsHere = model.heads / t;
   const causalForwardFlops =
     (2 * plan.microBatch * headsHere * (ctx.sequenceLength * ctx.sequenceLength) * (qkDim + vDim)) / 2 / plan.cp;
-  const attentionHeadDim = (qkDim + vDim) / 2;
-  const attentionLength = ctx.sequenceLength / plan.cp;
-  const forwardAttention = attentionSeconds(rates, causalForwardFlops, attentionLength, attentionHeadDim, 'forward');
-  const trainingAttention = attentionSeconds(
-    rates,
-    3.5 * causalForwardFlops,
-    attentionLength,
-    attentionHeadDim,
-    'training',
-  );
+  const attention = attentionCost(ctx, causalForwardFlops, (qkDim + vDim) / 2);
+  const forwardAttention = attention.forward;
+  const trainingAttention = attention.training;
 
   const forwardMemory = memorySeconds(rates, memoryBytes + expertMemoryBytes);
   // Backward: activation- and weight-gradient GEMMs, each as long as the forward GEMM (same FLOPs, Kaplan et al.
@@ -235,8 +231,9 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     exposedEp = plan.overlap.epComm ? Math.max(0, epComm - compute) : epComm;
   }
 
+  const attentionFlops = attention.forwardFlops;
   const hardwareFlops =
-    3 * gemmFlops + 3.5 * causalForwardFlops + (plan.recomputation === 'full' ? gemmFlops + causalForwardFlops : 0);
+    3 * gemmFlops + 3.5 * attentionFlops + (plan.recomputation === 'full' ? gemmFlops + attentionFlops : 0);
   return {
     forwardGemm,
     expertForward,
@@ -251,6 +248,46 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     exposedEp,
     hardwareFlops,
   };
+}
+
+/** Seconds of a layer's attention core for one micro-batch on one GPU, and the forward FLOPs its kernel executes. */
+export interface AttentionCost {
+  readonly forward: number;
+  /** Forward and backward. */
+  readonly training: number;
+  /** Forward FLOPs executed: the causal half for fused kernels, the full s×s for the unfused core. */
+  readonly forwardFlops: number;
+}
+
+/**
+ * The attention core (QKᵀ, softmax, PV and their backward) on the context's kernel. Fused kernels skip the masked
+ * blocks of causal attention (half the s² FLOPs; Dao 2023 sec. 4.1 counts causal FLOPs so) and run at their own
+ * rate (compute-rates.ts: measured for cuDNN, published for FlashAttention-2/3 and Triton); backward FLOPs are 2.5×
+ * forward (5 matmuls for 2 with recomputation, Dao 2023 sec. 4.1). The unfused core (Dao et al. 2022, Algorithm 0:
+ * S = QKᵀ written to HBM, P = softmax(S) read and written, O = PV) computes the full s×s as two batched GEMMs at the
+ * GEMM rate, backward four (dV, dP, dQ, dK; Korthikanti et al. 2022 sec. 3), plus the score matrices at HBM
+ * bandwidth: forward S written (2 B), read and P written by the fused softmax (2 + 2 B), P read by PV (2 B), and with
+ * dropout a 1 B mask written and P' written and read (2 + 2 B); backward about twice those bytes.
+ */
+export function attentionCost(ctx: LayerContext, causalForwardFlops: number, headDim: number): AttentionCost {
+  const { plan, rates } = ctx;
+  const length = ctx.sequenceLength / plan.cp;
+  if (ctx.attentionKernel !== 'unfused') {
+    const kernel = ctx.attentionKernel;
+    return {
+      forward: attentionSeconds(rates, causalForwardFlops, length, headDim, 'forward', kernel),
+      training: attentionSeconds(rates, 3.5 * causalForwardFlops, length, headDim, 'training', kernel),
+      forwardFlops: causalForwardFlops,
+    };
+  }
+  const fullFlops = 2 * causalForwardFlops;
+  // Score elements of this GPU: b · heads/t · (s/c queries) · s keys.
+  const scores = (plan.microBatch * (ctx.model.heads / plan.tp) * ctx.sequenceLength * ctx.sequenceLength) / plan.cp;
+  const forwardBytes = scores * (2 + 2 + 2 + 2 + (ctx.model.dropout ? 1 + 2 + 2 : 0));
+  const gemm = fullFlops / rates.gemmFlops.bf16; // attention GEMMs run in BF16 (Transformer Engine keeps them so)
+  const forward = rates.gemmOverheadSeconds * 2 + gemm + memorySeconds(rates, forwardBytes);
+  const backward = rates.gemmOverheadSeconds * 4 + 2 * gemm + memorySeconds(rates, 2 * forwardBytes);
+  return { forward, training: forward + backward, forwardFlops: fullFlops };
 }
 
 /** Seconds and FLOPs of the output layer (and loss) for one micro-batch on one GPU of the last stage. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { ATTENTION_KERNELS, STACK_IDS } from '../catalog/stacks.js';
 import { ALWAYS, isCount, LIMITS, positiveInt } from './common.js';
 
 /** Which training state is sharded across data-parallel ranks (ZeRO, Rajbhandari et al. 2020; FSDP). */
@@ -51,6 +52,22 @@ export const PlanSchema = z
       .boolean()
       .default(false)
       .describe('Keep model weights in FP8 between steps (Transformer Engine fp8_param); FP8/FP4 training only'),
+    stack: z
+      .enum(STACK_IDS)
+      .optional()
+      .describe(
+        'Software stack (src/catalog/stacks.ts): which overlaps and sequence parallelism exist, the attention kernel and GEMM efficiency; default megatron-core',
+      ),
+    attentionKernel: z
+      .enum(ATTENTION_KERNELS)
+      .optional()
+      .describe("Attention kernel; default the stack's (unfused when flashAttention is false)"),
+    gemmEfficiency: z
+      .number()
+      .positive()
+      .max(2)
+      .optional()
+      .describe("Share of the calibrated GEMM rate this stack sustains; default the stack's fitted figure"),
     overlap: OverlapSchema.default({ gradReduce: true, paramGather: true, tpComm: false, ppComm: true, epComm: false }),
   })
   .superRefine((plan, ctx) => {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ACCELERATORS, findModelPreset } from '../catalog/index.js';
 import { findModelFamily, GATED_ACTIVATIONS, type MlpActivation } from '../catalog/models.js';
+import { DEFAULT_STACK, STACKS, type StackId, stackOfFramework } from '../catalog/stacks.js';
 import { mustFind } from '../spec/catalog-refs.js';
 import { validateSpec } from '../spec/load.js';
 import type { ResolvedPlan, ResolvedSpec } from '../spec/resolve.js';
@@ -60,6 +61,7 @@ export const PublishedRunSchema = z.looseObject({
   sharding: text,
   precision: text,
   framework: text,
+  pipeline_schedule: text,
   grad_accum: count,
   /** Architecture facts a row may state; unstated ones come from the model family's catalog entry. */
   activation: text,
@@ -94,6 +96,9 @@ export type Scenario =
        * recipes switch them on only when a run would not fit otherwise, so the least that fits is taken.
        */
       readonly memoryOptions: readonly MemoryOption[];
+      /** The software stack the row's framework text maps to; `stackMapped` false when it maps to none. */
+      readonly stack: StackId;
+      readonly stackMapped: boolean;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -413,6 +418,11 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   if (!run.precision) filled.push('precision=bf16');
 
   const legacy = isMegatron2021(run);
+  const mappedStack = stackOfFramework(run.framework);
+  const stackId: StackId = mappedStack ?? (legacy ? 'megatron-lm-2021' : DEFAULT_STACK);
+  if (!mappedStack)
+    filled.push(`stack=${stackId} (framework "${shorten(run.framework ?? 'not stated', 40)}" not mapped)`);
+  const stack = STACKS[stackId];
   const recomputeText = (run.recompute ?? '').toLowerCase();
   const recomputation: ResolvedPlan['recomputation'] = recomputeText.startsWith('full')
     ? 'full'
@@ -421,14 +431,23 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       : 'none';
   const lowPrecision = precision !== 'bf16' && !legacy;
   const memoryOptions: MemoryOption[] = [];
+  // torchtitan's selective checkpointing is per operator (torchtitan activation_checkpoint.py: op-level SAC keeps
+  // matmul outputs and recomputes the rest and every other matmul), so it saves more than Megatron's selective
+  // recomputation of the attention core; the model approximates it by recomputing whole layers of a chunk, the
+  // fewest that fit (listed as filled).
+  const perOpSac = mappedStack === 'torchtitan' && recomputation === 'selective';
   const recomputeOptions: ResolvedPlan['recomputation'][] = run.recompute
-    ? [recomputation]
+    ? perOpSac
+      ? ['selective', 'full']
+      : [recomputation]
     : ['none', 'selective', 'full'];
   const chunkLayers = Math.ceil(model.layers / (pp * (pp > 1 ? (run.vpp ?? 1) : 1)));
   for (const option of recomputeOptions) {
     // Full recomputation of only some layers per chunk (recompute_num_layers) comes before all of them.
     const counts =
-      option === 'full' && !run.recompute ? Array.from({ length: chunkLayers }, (_, i) => i + 1) : [undefined];
+      option === 'full' && (!run.recompute || perOpSac)
+        ? Array.from({ length: chunkLayers }, (_, i) => i + 1)
+        : [undefined];
     for (const layers of counts) {
       for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
         memoryOptions.push({
@@ -443,7 +462,17 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   const sharding = shardingOfRun(run, legacy);
   if (!run.sharding) filled.push(`sharding=${sharding}`);
   if (!run.micro_batch) filled.push('micro_batch=1');
-  const sequenceParallel = run.sequence_parallel ?? (!legacy && tp > 1);
+  // torchtitan with PP: the row's micro_batch is the local batch per data-parallel rank, which the pipeline splits
+  // into micro-batches of pipeline_parallel_microbatch_size, default 1 (torchtitan/config/job_config.py); its
+  // interleaved schedules run 2 stages per rank unless told otherwise (torchtitan pipelining utilities).
+  const titanPipeline = stackId === 'torchtitan' && pp > 1;
+  const microBatch = titanPipeline ? 1 : (run.micro_batch ?? 1);
+  if (titanPipeline) filled.push('micro_batch=1 (torchtitan pipeline_parallel_microbatch_size default)');
+  const interleaved = /interleaved/i.test(run.pipeline_schedule ?? '');
+  const virtualStages = pp > 1 ? (run.vpp ?? (titanPipeline && interleaved ? 2 : 1)) : 1;
+  if (titanPipeline && interleaved && !run.vpp)
+    filled.push('vpp=2 (torchtitan interleaved schedule: 2 stages per rank)');
+  const sequenceParallel = run.sequence_parallel ?? (stack.sequenceParallel && !legacy && tp > 1);
   if (run.sequence_parallel === null || run.sequence_parallel === undefined)
     filled.push(`sequence_parallel=${sequenceParallel}`);
   if (run.ep === null || run.ep === undefined) {
@@ -482,16 +511,24 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       dp,
       cp,
       ep: run.ep ?? 1,
-      virtualStages: pp > 1 ? (run.vpp ?? 1) : 1,
+      virtualStages,
       // Megatron-Core turns sequence parallelism on with TP in every NeMo/Bridge recipe; Megatron-LM 2021 had none.
       sequenceParallel,
       sharding,
-      microBatch: run.micro_batch ?? 1,
+      microBatch,
       recomputation,
-      flashAttention: !legacy,
-      // NeMo/Bridge performance recipes overlap TP, DP and PP communication; Megatron-LM 2021-22 overlapped none
-      // of the data-parallel reduction and had no TP overlap.
-      overlap: { tpComm: !legacy && tp > 1, gradReduce: !legacy, paramGather: !legacy, ppComm: true, epComm: !legacy },
+      // The stack's kernel (src/catalog/stacks.ts): no flash attention on Megatron-LM 2021-22 or DeepSpeed ZeRO-3.
+      flashAttention: stack.attentionKernel !== 'unfused',
+      stack: stackId,
+      // Every overlap the stack has (the estimator switches off those it lacks); TP overlap needs TP, and on
+      // torchtitan it is async TP, on only where the row says so (torchtitan docs/async_tp.md).
+      overlap: {
+        tpComm: tp > 1 && (stackId !== 'torchtitan' || /async[-_ ]?tp/i.test(`${run.id} ${run.notes ?? ''}`)),
+        gradReduce: true,
+        paramGather: true,
+        ppComm: true,
+        epComm: true,
+      },
     },
   };
   const result = validateSpec(spec);
@@ -503,5 +540,12 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   }
   const { system, plan } = result.value;
   if (!system || !plan) return { ok: false, reason: 'internal: spec without system or plan' };
-  return { ok: true, spec: { ...result.value, system, plan }, filled, memoryOptions };
+  return {
+    ok: true,
+    spec: { ...result.value, system, plan },
+    filled,
+    memoryOptions,
+    stack: stackId,
+    stackMapped: mappedStack !== undefined,
+  };
 }

@@ -8,6 +8,7 @@
 import { type EstimateOptions, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
 import { fromZodIssues, shorten } from '../spec/issues.js';
+import type { ResolvedPlan } from '../spec/resolve.js';
 import { type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
 
 /** What a row measured and is compared on. */
@@ -21,6 +22,9 @@ export interface ValidationRow {
   readonly source: string;
   /** The software stack as the row names it ("Megatron-Core r0.8.0", "Composer + PyTorch FSDP (llm-foundry)"). */
   readonly framework: string;
+  /** The stack profile the framework maps to (src/catalog/stacks.ts); `stackMapped` false when none matched. */
+  readonly stack: string;
+  readonly stackMapped: boolean;
   readonly model: string;
   readonly gpu: string;
   readonly gpus: number;
@@ -75,7 +79,7 @@ export interface ValidationReport {
   readonly summary: ErrorSummary;
   readonly groups: Readonly<
     Record<
-      'set' | 'framework' | 'source' | 'gpu' | 'arch' | 'precision' | 'specified',
+      'set' | 'framework' | 'stack' | 'source' | 'gpu' | 'arch' | 'precision' | 'specified',
       Readonly<Record<string, ErrorSummary>>
     >
   >;
@@ -163,6 +167,7 @@ export function validateSets(sets: readonly RunSet[], options: EstimateOptions =
     groups: {
       set: group((r) => r.set),
       framework: group((r) => r.framework),
+      stack: group((r) => r.stack),
       source: group((r) => shortSource(r.source)),
       gpu: group((r) => r.gpu),
       arch: group((r) => r.arch),
@@ -199,9 +204,16 @@ function predictSet(set: RunSet, options: EstimateOptions, rows: ValidationRow[]
 }
 
 /** Predicts one row, or says why it cannot be predicted. */
-export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set = 'runs'): ValidationRow | SkippedRow {
-  const scenario = scenarioFromRun(run);
-  if (!scenario.ok) return { id: run.id, model: run.model_name, kind: 'unsupported', reason: scenario.reason };
+export function predictRun(
+  run: PublishedRun,
+  options: EstimateOptions = {},
+  set = 'runs',
+  planPatch: Partial<ResolvedPlan> = {},
+): ValidationRow | SkippedRow {
+  const translated = scenarioFromRun(run);
+  if (!translated.ok) return { id: run.id, model: run.model_name, kind: 'unsupported', reason: translated.reason };
+  // A patch (scripts/fit-stack-efficiency.ts tries GEMM efficiencies) applies over the row's plan.
+  const scenario = { ...translated, spec: { ...translated.spec, plan: { ...translated.spec.plan, ...planPatch } } };
   const { workload, system } = scenario.spec;
   // Take the first memory option with which the run fits (the row ran, so one of them did).
   let result = estimate(workload, system, { ...scenario.spec.plan, ...scenario.memoryOptions[0] }, options);
@@ -211,7 +223,7 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set
     result = estimate(workload, system, { ...scenario.spec.plan, ...option }, options);
     if (result.ok) {
       const parts: string[] = [];
-      if (!run.recompute) {
+      if (!run.recompute || option.recomputation !== scenario.spec.plan.recomputation) {
         const layers = option.recomputeLayers === undefined ? '' : ` (${option.recomputeLayers} layers per chunk)`;
         parts.push(`recompute=${option.recomputation}${layers}`);
       }
@@ -259,6 +271,8 @@ export function predictRun(run: PublishedRun, options: EstimateOptions = {}, set
     set,
     source: run.source,
     framework: run.framework ?? 'not stated',
+    stack: scenario.stack,
+    stackMapped: scenario.stackMapped,
     model: run.model_name,
     gpu: system.accelerator.id ?? system.accelerator.name,
     gpus: system.gpuCount,
