@@ -2,18 +2,20 @@
  * Fleet mode of the Prometheus source: every GPU KPI and detector input of `observe` computed by the server and
  * aggregated per host (and per job) in PromQL, so that what crosses the wire grows with hosts, not GPUs × samples
  * (docs/fleet.md). The per-GPU path (`promGpuAggregates`, prometheus-source.ts) returns four values per GPU and
- * field; this one returns six per host and field.
+ * field; this one returns two to five per host and field.
  *
- * Per host and job, for each KPI field (and the SM clock), one instant query at `end` over the range `end − start`:
+ * Per host and job, for each KPI field, instant queries at `end` over the range `end − start`:
  * - `gpus` = `count by (host, job)` of the per-GPU `count_over_time`, `samples` = its `sum by`;
- * - `meanSum` = `sum by` of the per-GPU `avg_over_time` (Σ per-GPU means), `meanMin` / `meanMax` its `min by` /
- *   `max by`; `max` = `max by` of the per-GPU `max_over_time`; the SM clock also `median` = `quantile by (0.5)` of
- *   the per-GPU `quantile_over_time(0.5)`.
+ * - `meanSum` = `sum by` of the per-GPU `avg_over_time` (Σ per-GPU means); for the utilisation signals also
+ *   `meanMin` / `meanMax`, its `min by` / `max by`; for power and temperature `max` = `max by` of the per-GPU
+ *   `max_over_time`; for the SM clock only `median` = `quantile by (0.5)` of the per-GPU `quantile_over_time(0.5)`.
  * A GPU's series enters only when its values are readings (max below the DCGM blank sentinel 2^47, sum finite), as
- * gpu-kpis.ts leaves the others out. Each metric name a field goes by (current, 1.x, lower case, nvidia-smi) is one
- * `or` term, times the dialect's unit factor (which also drops `__name__`, kept by VictoriaMetrics after a rollup:
- * operate.md §1.4). The host is `hostname`, else `Hostname`, else their `exported_` forms (dcgm.ts's precedence:
- * the exporter's own label wins), copied into `tw_host` with `label_replace`; the job is `hpc_job` (dcgm-exporter's
+ * gpu-kpis.ts leaves the others out: one query first counts, per field, the series that are not, and only those
+ * fields' queries carry the check (two more passes over every series). Each metric name a field goes by (current,
+ * 1.x, lower case, nvidia-smi) is one `or` term, times the dialect's unit factor (which also drops `__name__`, kept
+ * by VictoriaMetrics after a rollup: operate.md §1.4). The host is `hostname`, else `Hostname`, else their
+ * `exported_` forms (dcgm.ts's precedence: the exporter's own label wins), copied into `tw_host` with
+ * `label_replace`; the job is `hpc_job` (dcgm-exporter's
  * HPC mode) or a label named by `jobLabel`, into `tw_job`.
  *
  * The throttled share needs each bitmask sample's reasons, and PromQL has no bitwise operators. On a MetricsQL
@@ -25,8 +27,8 @@
  * they are read only for the GPUs whose `max_over_time` is above 0.
  *
  * The per-host straggler signal: `quantile by (host) (0.5, SM clock)` as a range query (one median per host per
- * step), fed to the straggler detector's per-GPU-signal mode with hosts as its ranks (stragglers.ts
- * `gpuSignalDetector`).
+ * step), fed to the straggler detector's per-GPU-signal mode (stragglers.ts `RankStragglerDetector` with the SM
+ * clock's `GPU_STRAGGLER_SIGNALS` entry) with hosts as its ranks.
  *
  * The KPIs themselves are gpu-kpis.ts's: each (host, job) becomes `gpus` host-share aggregates ({@link
  * fleetShareAggregates}) whose per-GPU means are the host's lowest, its highest, and the rest evenly, with the
@@ -53,6 +55,7 @@ import {
   isSlowing,
   SLOWING_MASK,
   THROTTLE_FIELDS,
+  UTILISATION_SIGNALS,
 } from '../telemetry/gpu-kpis.js';
 import { THROTTLE_REASONS, XidTracker } from '../telemetry/gpu-signals.js';
 import { gpuFieldOf } from '../telemetry/nvidia-smi.js';
@@ -111,7 +114,7 @@ export interface FleetOptions extends PromCallOptions {
 
 /** The server's figures of one field on one host and job. */
 export interface FleetFieldStats {
-  /** GPUs reporting the field. */
+  /** GPUs reporting the field (0 for the SM clock, of which only the median is asked). */
   readonly gpus: number;
   /** Σ per-GPU sample counts. */
   readonly samples: number;
@@ -120,7 +123,7 @@ export interface FleetFieldStats {
   /** Lowest and highest per-GPU mean. */
   readonly meanMin: number;
   readonly meanMax: number;
-  /** Highest sample. */
+  /** Highest sample (power and temperature; the highest GPU mean for the others). */
   readonly max: number;
   /** Median over the host's GPUs of each GPU's median (SM clock only). */
   readonly median?: number;
@@ -130,7 +133,7 @@ export interface FleetFieldStats {
 export interface FleetThrottleStats {
   readonly gpus: number;
   readonly samples: number;
-  /** Σ per-GPU slowing samples. */
+  /** Σ per-GPU slowing samples of the GPUs read raw (bitmasks past the known bits; all of them on Prometheus). */
   readonly slowing: number;
   /** Σ per-GPU throttled shares (slowing / count). */
   readonly shareSum: number;
@@ -328,16 +331,21 @@ function fieldStats(
   const by = `by (${HOST}, ${JOB})`;
   const count = perGpu((s) => `count_over_time(${s})`);
   const avg = perGpu((s) => `avg_over_time(${s})`);
-  const stats: [string, string][] = [
-    ['gpus', `count ${by} (${count})`],
-    ['samples', `sum ${by} (${count})`],
-    ['meanSum', `sum ${by} (${avg})`],
-    ['meanMin', `min ${by} (${avg})`],
-    ['meanMax', `max ${by} (${avg})`],
-    ['max', `max ${by} (${perGpu((s) => `max_over_time(${s})`)})`],
-  ];
-  if (field === SM_CLOCK_FIELD) {
-    stats.push(['median', `quantile ${by} (0.5, ${perGpu((s) => `quantile_over_time(0.5, ${s})`)})`]);
+  // Only what gpu-kpis.ts reads of the field: the lowest and highest GPU mean for utilisation, the highest sample
+  // for power and temperature, counts alone for the XID gauge (its events come from raw samples), the median alone
+  // for the SM clock (each statistic is one more pass over the series).
+  const stats: [string, string][] =
+    field === SM_CLOCK_FIELD
+      ? [['median', `quantile ${by} (0.5, ${perGpu((s) => `quantile_over_time(0.5, ${s})`)})`]]
+      : [
+          ['gpus', `count ${by} (${count})`],
+          ['samples', `sum ${by} (${count})`],
+        ];
+  if (field !== SM_CLOCK_FIELD && field !== GPU_KPI_FIELD.xid) stats.push(['meanSum', `sum ${by} (${avg})`]);
+  if (UTILISATION_SIGNALS.some((u) => u.field === field)) {
+    stats.push(['meanMin', `min ${by} (${avg})`], ['meanMax', `max ${by} (${avg})`]);
+  } else if (field === GPU_KPI_FIELD.power || field === GPU_KPI_FIELD.gpuTemp) {
+    stats.push(['max', `max ${by} (${perGpu((s) => `max_over_time(${s})`)})`]);
   }
   return stats.map(([stat, expr]) => [stat, tagged(tagged(expr, STAT, stat), FIELD, field)] as const);
 }
@@ -499,7 +507,6 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
     const stats: [string, string][] = [
       ['gpus', `count ${by} (${perGpu(countOf)})`],
       ['samples', `sum ${by} (${perGpu(countOf)})`],
-      ['slowing', `sum ${by} (${perGpu(slowingOf)})`],
       ['shareSum', `sum ${by} (${perGpu((n) => `(${slowingOf(n)}) / ${countOf(n)}`)})`],
       ['throttled', `count ${by} (${perGpu((n) => `(${slowingOf(n)}) > 0`)})`],
     ];
@@ -669,17 +676,19 @@ async function rawPoints(
 function frozen(group: MutableGroup): FleetGroup {
   const fields: Record<string, FleetFieldStats> = {};
   for (const [field, s] of Object.entries(group.fields)) {
-    const { gpus, samples, meanSum, meanMin, meanMax, max, median } = s;
-    if (gpus === undefined || samples === undefined || meanSum === undefined || max === undefined) continue;
-    if (!(gpus >= 1)) continue;
+    const { gpus, samples, meanSum = 0, meanMin, meanMax, max, median } = s;
+    if (field === SM_CLOCK_FIELD && median !== undefined) {
+      fields[field] = { gpus: 0, samples: 0, meanSum: 0, meanMin: median, meanMax: median, max: median, median };
+      continue;
+    }
+    if (gpus === undefined || samples === undefined || !(gpus >= 1)) continue;
     fields[field] = {
       gpus,
       samples,
       meanSum,
       meanMin: meanMin ?? meanSum / gpus,
       meanMax: meanMax ?? meanSum / gpus,
-      max,
-      ...(median !== undefined && { median }),
+      max: max ?? meanMax ?? meanSum / gpus,
     };
   }
   const t = group.throttle;
