@@ -43,13 +43,13 @@ describe.skipIf(unavailable !== undefined)('fleet KPIs from Prometheus', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tokenworks-fleet-prom-'));
     const lines: string[] = [];
-    for (const [name, valueOf] of Object.entries(FIELDS)) {
+    for (const [name, sampleOf] of Object.entries(FIELDS)) {
       lines.push(`# TYPE ${name} gauge`);
       for (let h = 0; h < HOSTS; h++) {
         for (let g = 0; g < GPUS; g++) {
           for (let k = 0; k < SCRAPES; k++) {
             const time = T0 + 15 * k;
-            const value = valueOf(h, g, k);
+            const value = sampleOf(h, g, k);
             lines.push(`${name}{Hostname="host-${h}",gpu="${g}",UUID="GPU-${h}-${g}"} ${value} ${time}`);
             points.push({ time, gpuKey: `host-${h}/GPU-${h}-${g}`, hostname: `host-${h}`, field: name, value });
           }
