@@ -452,7 +452,7 @@ async function main() {
       bytesNote:
         'bytes are the JSON bodies as the client parses them; VictoriaMetrics gzips its answers on the wire (Content-Encoding: gzip), so fewer cross it',
       queryMsNote:
-        'queryMs sums each query from request to body (fleet mode has 2 in flight); wallMs is the whole read, the client's KPIs of every host and job included',
+        'queryMs sums each query from request to body (fleet mode has 2 in flight); wallMs is the whole read, the client’s KPIs of every host and job included',
       ratios: {
         rawOverFleetBytes: Math.round((raw.bytes * rawScale) / warm.bytes),
         perGpuOverFleetBytes: Math.round(perGpu.bytes / warm.bytes),
