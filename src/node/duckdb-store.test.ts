@@ -92,6 +92,8 @@ describe('openDuckDbStore', () => {
       LOG,
       ' [2024-09-03 15:55:14] iteration        3/     100 | consumed samples:         3072 | elapsed time per iteration (ms): 9501.7 | learning rate: -0 | global batch size:  1024 | lm loss: inf | loss scale: -inf | weird, key: 1e400 | number of skipped iterations:   0 | number of nan iterations:   0 |',
       'iteration 4/ 100 | elapsed time per iteration (ms): 0.1 | mtp loss: 3.25 | loss scale: 65536.0 |',
+      // 63.7 ms: 0.0637 s × 1000 is 63.70000000000001, so this iteration time is stored as printed.
+      'iteration 5/ 100 | elapsed time per iteration (ms): 63.7 | mtp loss: 3.25 | loss scale: 65536.0 |',
       'Training epoch 0, iteration 74/99 | lr: 1.124e-05 | global_batch_size: 128 | global_step: 74 | reduced_train_loss: 11.87 | train_step_timing in s: 8.768 | TFLOPS_per_GPU: 865.7 | consumed_samples: 9600',
       'Epoch 0: 100%|██████████| 10/10 [00:06<00:00, reduced_train_loss=6.93, global_step=9.000, consumed_samples=80.0, train_step_timing in s=0.615]',
       'step: 21  loss: 11.5  grad_norm:  9.0  memory: 48.87GiB(51.44%)  tps: 4,376  tflops: 253.41  mfu: N/A',
@@ -118,10 +120,15 @@ describe('openDuckDbStore', () => {
     const connection = await instance.connect();
     const first = async (sql: string) => (await connection.runAndReadAll(sql)).getRows()[0]?.[0];
     const sets = await first('SELECT count(*) FROM step_field_sets');
-    // The typed values are not stored twice: the first Megatron line's field values hold only the two untyped ones.
+    // The typed values are not stored twice: the first Megatron line's field values hold only the untyped loss scale
+    // (its 9512.3 ms is its 9.5123 s × 1000 exactly); the 63.7 ms line's hold its iteration time too, beside its
+    // untyped `mtp loss` and loss scale.
     const duplicated = await first('SELECT field_values FROM steps ORDER BY seq LIMIT 1');
     expect(Number(sets)).toBeLessThanOrEqual(samples.length + 1);
-    expect(duplicated).toBe(',9512.3,,,,,1,,,');
+    expect(duplicated).toBe(',,,,,,1,,,');
+    expect(
+      await first("SELECT field_values FROM steps WHERE step = 5 AND format = 'megatron' ORDER BY seq LIMIT 1"),
+    ).toBe('63.7,3.25,65536');
     connection.closeSync();
     instance.closeSync();
   });

@@ -310,10 +310,20 @@ const NUMBER_OF: Readonly<Record<string, NumberOf>> = {
 const FORMATS: readonly StepLogFormat[] = ['megatron', 'nemo', 'torchtitan', 'csv', 'jsonl'];
 
 /**
+ * Fields printed in another unit than their typed column's: the field is the column times this (Megatron prints the
+ * iteration time in milliseconds, the sample holds seconds). The field is stored once, in the column, where the
+ * product gives it back exactly (98.6% of 0.1 ms values here); else in `field_values` as printed.
+ */
+const FIELD_SCALES: Readonly<Record<string, number>> = {
+  'elapsed time per iteration (ms)': 1000,
+};
+
+/**
  * The typed sample field each format fills from a printed field, by the field's printed name
  * (src/telemetry/step-log.ts). A field whose value equals its typed field's is stored once, in the typed column.
  */
 const FIELD_COLUMNS: Readonly<Record<string, keyof StepSample>> = {
+  'elapsed time per iteration (ms)': 'iterationSeconds',
   'consumed samples': 'consumedSamples',
   'throughput per GPU (TFLOP/s/GPU)': 'tflopsPerGpu',
   'learning rate': 'learningRate',
@@ -521,10 +531,22 @@ function fieldSetOf(keys: readonly string[]): FieldSet {
   return {
     keys,
     columns,
-    numbers: columns.map((column) =>
-      column !== undefined && Object.hasOwn(NUMBER_OF, column) ? NUMBER_OF[column] : undefined,
-    ),
+    numbers: columns.map((column, k) => {
+      if (column === undefined || !Object.hasOwn(NUMBER_OF, column)) return undefined;
+      const number = NUMBER_OF[column] as NumberOf;
+      const scale = fieldScale(keys[k] as string);
+      if (scale === 1) return number;
+      return (sample: StepSample) => {
+        const value = number(sample);
+        return value === undefined ? undefined : value * scale;
+      };
+    }),
   };
+}
+
+/** What a field's typed column is multiplied by to give the field as printed ({@link FIELD_SCALES}). */
+function fieldScale(key: string): number {
+  return Object.hasOwn(FIELD_SCALES, key) ? (FIELD_SCALES[key] as number) : 1;
 }
 
 /** Reads back what {@link fieldValues} wrote, the typed fields of `sample` already filled. */
@@ -538,7 +560,7 @@ function readFieldValues(
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k] as string;
     const token = values[k] ?? '';
-    fields[key] = token === '' ? (sample[FIELD_COLUMNS[key] as string] as number) : Number(token);
+    fields[key] = token === '' ? (sample[FIELD_COLUMNS[key] as string] as number) * fieldScale(key) : Number(token);
   }
   return fields;
 }
