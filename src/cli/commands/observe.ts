@@ -12,10 +12,6 @@ import type { TelemetryStore } from '../../app/ports.js';
 import { TokenworksError } from '../../errors.js';
 import { loadSpecFile } from '../../node/files.js';
 import { createOutput, type Output, type OutputStreams, progressPort } from '../../node/output.js';
-import type { Result } from '../../spec/issues.js';
-import type { ResolvedSpec } from '../../spec/resolve.js';
-import type { ObservedKpis } from '../../telemetry/kpis.js';
-import type { StepPoint } from '../../telemetry/megatron-ci.js';
 import { escapeControls } from '../../util/text.js';
 import { waitFor } from '../../util/wait.js';
 import { specFailure } from '../failure.js';
@@ -213,14 +209,24 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
         if (!result.ok) throw specFailure(file, result.issues);
         let outcome: ObserveOutcome = { ...result.value, notes: [...inputs.notes, ...result.value.notes] };
         if (options.detect) {
-          const detect = await detectObserved(store, sources, spec, {
-            steps: inputs.steps,
-            kpis: outcome.kpis.run,
-            gpuFromStore: dcgm.length > 0,
-            replicas: Math.min(replicas, DETECT_REPLICAS),
-            seed,
-            output,
-          });
+          const { detectStored } = await import('../../node/observe-detect.js');
+          // The detectors and the paired twin studies run in this thread; the runner only resolves the design.
+          const detect = await withRunner(1, (runner) =>
+            detectStored(
+              store,
+              {
+                run: sources.run,
+                logs: sources.logs,
+                spec,
+                steps: inputs.steps,
+                kpis: outcome.kpis.run,
+                gpuFromStore: dcgm.length > 0,
+                replicas: Math.min(replicas, DETECT_REPLICAS),
+                seed,
+              },
+              { runner, progress: progressPort(output) },
+            ),
+          );
           if (!detect.ok) throw specFailure(file, detect.issues);
           outcome = { ...outcome, detect: detect.value };
           if (options.prometheus !== undefined) {
@@ -266,52 +272,6 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
 
 /** Twin replicas of the actions' expected gains at most (each policy is a paired study). */
 const DETECT_REPLICAS = 20;
-
-/** `--detect`: the detectors over the observed steps, the logs' straggler lines and the store's dcgm samples. */
-async function detectObserved(
-  store: TelemetryStore,
-  sources: { readonly run: string; readonly logs: readonly string[] },
-  spec: ResolvedSpec,
-  context: {
-    readonly steps: readonly StepPoint[];
-    readonly kpis: ObservedKpis;
-    readonly gpuFromStore: boolean;
-    readonly replicas: number;
-    readonly seed: number;
-    readonly output: Output;
-  },
-): Promise<Result<DetectOutcome>> {
-  const [{ DETECT_FIELDS, GpuDetectors, runDetect }, { readStragglerLines }] = await Promise.all([
-    import('../../app/detect.js'),
-    import('../../node/observe-inputs.js'),
-  ]);
-  let gpu: InstanceType<typeof GpuDetectors> | undefined;
-  if (context.gpuFromStore) {
-    gpu = new GpuDetectors();
-    for await (const batch of store.gpuPoints(sources.run, { fields: DETECT_FIELDS })) {
-      for (const point of batch) gpu.push(point);
-    }
-    gpu.flush();
-  }
-  const stragglerReports = await readStragglerLines(sources.logs);
-  const k = context.kpis;
-  const observed = k.empty ? undefined : { restarts: k.restarts, hours: k.wallSeconds / 3600 };
-  // The detectors and the paired twin studies run in this thread; the runner only resolves the design.
-  return withRunner(1, (runner) =>
-    runDetect(
-      {
-        spec,
-        steps: context.steps,
-        stragglerReports,
-        ...(gpu && { gpu }),
-        ...(observed && { observed }),
-        replicas: context.replicas,
-        seed: context.seed,
-      },
-      { runner, progress: progressPort(context.output) },
-    ),
-  );
-}
 
 /** Delivers `--detect`'s actions to a webhook and its detections to an Alertmanager, reporting failures. */
 async function deliverActions(
