@@ -6,13 +6,14 @@
  * Recipes: docs/research operate.md §3.3 (scrape; promtool backfill with 10-year retention).
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { answers, startService } from './service.js';
 
 /** Where Debian's prometheus package puts its binaries. */
 export const PROMETHEUS_PATH = '/usr/bin/prometheus';
@@ -67,12 +68,6 @@ export interface PrometheusOptions {
   readonly blocks?: readonly string[];
 }
 
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-
 /** Starts Prometheus on 127.0.0.1 at a free port and waits for `/-/ready`. */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
   const root = await mkdtemp(join(tmpdir(), 'tokenworks-prometheus-'));
@@ -83,9 +78,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const configFile = join(root, 'prometheus.yml');
   await writeFile(configFile, options.config);
   const port = await freePort();
-  const child = spawn(
-    PROMETHEUS_PATH,
-    [
+  const url = `http://127.0.0.1:${port}`;
+  const service = await startService({
+    name: 'prometheus',
+    binary: PROMETHEUS_PATH,
+    args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -93,48 +90,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       '--storage.tsdb.retention.time=10y',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += String(chunk);
+    folder: root,
+    ready: () => answers(`${url}/-/ready`),
   });
-  child.stderr?.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`${PROMETHEUS_PATH} did not start`);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
-      }, 5_000);
-      await exited(child);
-      clearTimeout(timer);
-    }
-    await rm(root, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`prometheus exited before it was ready:\n${output}`);
-    }
-    try {
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready within 30 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url, pid, dataDir, log: () => output, stop };
+  return { url, dataDir, ...service };
 }
 
 /** One body the fixture server served. */

@@ -5,12 +5,13 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REDIS } from './debian.js';
 import { freePort } from './prometheus.js';
+import { startService } from './service.js';
 
 /** A running redis-server. */
 export interface RunningRedis {
@@ -49,9 +50,10 @@ function ping(port: number): Promise<boolean> {
 export async function startRedis(): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'tokenworks-redis-'));
   const port = await freePort();
-  const child = spawn(
-    REDIS.binary,
-    [
+  const service = await startService({
+    name: 'redis-server',
+    binary: REDIS.binary,
+    args: [
       '--port',
       String(port),
       '--bind',
@@ -65,42 +67,11 @@ export async function startRedis(): Promise<RunningRedis> {
       '--maxmemory-policy',
       'noeviction',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += String(chunk);
+    folder: dir,
+    ready: () => ping(port),
+    timeoutMs: 20_000,
   });
-  child.stderr?.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`${REDIS.binary} did not start`);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
-      }, 5_000);
-      await exited(child);
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`redis-server exited before it answered:\n${output}`);
-    }
-    if (await ping(port)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server did not answer PING within 20 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: `redis://127.0.0.1:${port}`, port, pid, log: () => output, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, ...service };
 }
 
 /** A `tokenworks worker` process (on the TypeScript sources, through test/support/cli-entry.ts). */
