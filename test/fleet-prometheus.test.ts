@@ -38,62 +38,61 @@ let dir: string;
 let prometheus: RunningPrometheus | undefined;
 const points: { time: number; gpuKey: string; hostname: string; field: string; value: number }[] = [];
 
-describe.skipIf(unavailable !== undefined)('fleet KPIs from Prometheus', () => {
-  beforeAll(() => ensurePrometheus(), 300_000);
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tokenworks-fleet-prom-'));
-    const lines: string[] = [];
-    for (const [name, sampleOf] of Object.entries(FIELDS)) {
-      lines.push(`# TYPE ${name} gauge`);
-      for (let h = 0; h < HOSTS; h++) {
-        for (let g = 0; g < GPUS; g++) {
-          for (let k = 0; k < SCRAPES; k++) {
-            const time = T0 + 15 * k;
-            const value = sampleOf(h, g, k);
-            lines.push(`${name}{Hostname="host-${h}",gpu="${g}",UUID="GPU-${h}-${g}"} ${value} ${time}`);
-            points.push({ time, gpuKey: `host-${h}/GPU-${h}-${g}`, hostname: `host-${h}`, field: name, value });
+describe.skipIf(unavailable !== undefined)(
+  `fleet KPIs from Prometheus${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
+  () => {
+    beforeAll(() => ensurePrometheus(), 300_000);
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tokenworks-fleet-prom-'));
+      const lines: string[] = [];
+      for (const [name, sampleOf] of Object.entries(FIELDS)) {
+        lines.push(`# TYPE ${name} gauge`);
+        for (let h = 0; h < HOSTS; h++) {
+          for (let g = 0; g < GPUS; g++) {
+            for (let k = 0; k < SCRAPES; k++) {
+              const time = T0 + 15 * k;
+              const value = sampleOf(h, g, k);
+              lines.push(`${name}{Hostname="host-${h}",gpu="${g}",UUID="GPU-${h}-${g}"} ${value} ${time}`);
+              points.push({ time, gpuKey: `host-${h}/GPU-${h}-${g}`, hostname: `host-${h}`, field: name, value });
+            }
           }
         }
       }
-    }
-    await writeFile(join(dir, 'in.om'), `${lines.join('\n')}\n# EOF\n`);
-    execFileSync(
-      PROMTOOL_PATH,
-      ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), join(dir, 'blocks')],
-      {
-        stdio: 'pipe',
-      },
-    );
-    const blocks = (await readdir(join(dir, 'blocks'))).map((b) => join(dir, 'blocks', b));
-    prometheus = await startPrometheus({ config: 'global: {scrape_interval: 1m}\nscrape_configs: []\n', blocks });
-  }, 60_000);
-  afterAll(async () => {
-    await prometheus?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+      await writeFile(join(dir, 'in.om'), `${lines.join('\n')}\n# EOF\n`);
+      execFileSync(
+        PROMTOOL_PATH,
+        ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), join(dir, 'blocks')],
+        {
+          stdio: 'pipe',
+        },
+      );
+      const blocks = (await readdir(join(dir, 'blocks'))).map((b) => join(dir, 'blocks', b));
+      prometheus = await startPrometheus({ config: 'global: {scrape_interval: 1m}\nscrape_configs: []\n', blocks });
+    }, 60_000);
+    afterAll(async () => {
+      await prometheus?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
 
-  it('gives the raw samples’ KPIs, the bitmask through the per-GPU path', async () => {
-    const window = { start: T0 - 7, end: T0 + 15 * (SCRAPES - 1) + 7 };
-    const fleet = await promFleetKpis((prometheus as RunningPrometheus).url, window);
-    const expected = gpuKpis(aggregateGpuPoints(points), { windowSeconds: window.end - window.start });
-    expect(fleet.transfer.throttle).toBe('per-gpu');
-    expect(fleet.fleet.counts).toEqual(expected.counts);
-    expect(fleet.fleet.power?.itMeanW).toBeCloseTo(expected.power?.itMeanW as number, 9);
-    expect(fleet.fleet.power?.peakGpuW).toBe(expected.power?.peakGpuW);
-    expect(fleet.fleet.utilisation.primary?.mean).toBeCloseTo(expected.utilisation.primary?.mean as number, 12);
-    expect(fleet.fleet.utilisation.primary?.minGpuMean).toBeCloseTo(
-      expected.utilisation.primary?.minGpuMean as number,
-      12,
-    );
-    expect(fleet.fleet.temperature?.maxC).toBe(expected.temperature?.maxC);
-    expect(fleet.fleet.throttle?.share).toBeCloseTo(expected.throttle?.share as number, 12);
-    expect(fleet.fleet.throttle?.gpusThrottled).toBe(1);
-    expect(fleet.fleet.xid).toEqual(expected.xid);
-    expect(fleet.fleet.xid.events).toBe(1);
-    expect(fleet.stragglers.flagged).toEqual(['host-2']);
-  });
-});
-
-describe.skipIf(unavailable === undefined)('fleet KPIs from Prometheus (skipped)', () => {
-  it.skip(`cannot run here: ${unavailable}`, () => {});
-});
+    it('gives the raw samples’ KPIs, the bitmask through the per-GPU path', async () => {
+      const window = { start: T0 - 7, end: T0 + 15 * (SCRAPES - 1) + 7 };
+      const fleet = await promFleetKpis((prometheus as RunningPrometheus).url, window);
+      const expected = gpuKpis(aggregateGpuPoints(points), { windowSeconds: window.end - window.start });
+      expect(fleet.transfer.throttle).toBe('per-gpu');
+      expect(fleet.fleet.counts).toEqual(expected.counts);
+      expect(fleet.fleet.power?.itMeanW).toBeCloseTo(expected.power?.itMeanW as number, 9);
+      expect(fleet.fleet.power?.peakGpuW).toBe(expected.power?.peakGpuW);
+      expect(fleet.fleet.utilisation.primary?.mean).toBeCloseTo(expected.utilisation.primary?.mean as number, 12);
+      expect(fleet.fleet.utilisation.primary?.minGpuMean).toBeCloseTo(
+        expected.utilisation.primary?.minGpuMean as number,
+        12,
+      );
+      expect(fleet.fleet.temperature?.maxC).toBe(expected.temperature?.maxC);
+      expect(fleet.fleet.throttle?.share).toBeCloseTo(expected.throttle?.share as number, 12);
+      expect(fleet.fleet.throttle?.gpusThrottled).toBe(1);
+      expect(fleet.fleet.xid).toEqual(expected.xid);
+      expect(fleet.fleet.xid.events).toBe(1);
+      expect(fleet.stragglers.flagged).toEqual(['host-2']);
+    });
+  },
+);

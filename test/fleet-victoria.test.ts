@@ -159,155 +159,154 @@ let vm: RunningVictoriaMetrics | undefined;
 let samples: Sample[];
 let window: { start: number; end: number };
 
-describe.skipIf(unavailable !== undefined)('fleet KPIs from VictoriaMetrics', () => {
-  beforeAll(async () => {
-    vm = await startVictoriaMetrics();
-    // Twenty minutes ending ten minutes ago, on whole 15 s, inside the window with half a scrape to spare.
-    const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 30 * 60;
-    samples = generate(t0);
-    window = { start: t0 - 7, end: t0 + (SCRAPES - 1) * INTERVAL + 7 };
-    const chunk = 20_000;
-    for (let i = 0; i < samples.length; i += chunk) {
-      const response = await fetch(`${vm.url}/api/v1/import/prometheus`, {
-        method: 'POST',
-        body: text(samples.slice(i, i + chunk)),
+describe.skipIf(unavailable !== undefined)(
+  `fleet KPIs from VictoriaMetrics${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
+  () => {
+    beforeAll(async () => {
+      vm = await startVictoriaMetrics();
+      // Twenty minutes ending ten minutes ago, on whole 15 s, inside the window with half a scrape to spare.
+      const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 30 * 60;
+      samples = generate(t0);
+      window = { start: t0 - 7, end: t0 + (SCRAPES - 1) * INTERVAL + 7 };
+      const chunk = 20_000;
+      for (let i = 0; i < samples.length; i += chunk) {
+        const response = await fetch(`${vm.url}/api/v1/import/prometheus`, {
+          method: 'POST',
+          body: text(samples.slice(i, i + chunk)),
+        });
+        expect(response.status).toBe(204);
+      }
+      await vm.flush();
+    }, 60_000);
+
+    afterAll(async () => {
+      await vm?.stop();
+    });
+
+    it('gives the KPIs of the raw samples, fleet-wide, per host and per job', async () => {
+      const url = (vm as RunningVictoriaMetrics).url;
+      const fleet = await promFleetKpis(url, window);
+      const points = pointsOf(samples);
+      const windowSeconds = window.end - window.start;
+      const expected = gpuKpis(aggregateGpuPoints(points), { windowSeconds });
+      expect(expected.counts.gpus).toBe(HOSTS * GPUS);
+      expectSameKpis(fleet.fleet, expected);
+      expect(fleet.transfer.throttle).toBe('metricsql');
+      expect(expected.utilisation.tensor?.gpus).toBe(HOSTS * GPUS - 1);
+      expect(fleet.notes.join('\n')).toMatch(/1 GPU series of DCGM_FI_PROF_PIPE_TENSOR_ACTIVE are not readings/);
+      // The two bitmask samples past 511 were read raw (one GPU), and the two XID GPUs.
+      expect(fleet.transfer.rawSeries).toBe(3);
+      expect(fleet.fleet.xid.events).toBe(3);
+      expect(fleet.fleet.xid.byCode).toEqual({ '13': 1, '79': 2 });
+
+      // IT power by hand: Σ over GPUs of each GPU's mean sampled power.
+      const byGpu = new Map<string, { sum: number; n: number }>();
+      for (const p of points.filter((q) => q.field === 'DCGM_FI_DEV_POWER_USAGE')) {
+        const at = byGpu.get(p.gpuKey) ?? { sum: 0, n: 0 };
+        at.sum += p.value;
+        at.n += 1;
+        byGpu.set(p.gpuKey, at);
+      }
+      close(
+        fleet.fleet.power?.itMeanW,
+        [...byGpu.values()].reduce((total, g) => total + g.sum / g.n, 0),
+      );
+
+      expect(fleet.hosts.map((h) => h.host)).toEqual(
+        Array.from({ length: HOSTS }, (_, h) => `host-${String(h).padStart(2, '0')}`),
+      );
+      for (const row of fleet.hosts) {
+        const mine = gpuKpis(aggregateGpuPoints(points.filter((p) => p.hostname === row.host)), { windowSeconds });
+        expect(row.gpus).toBe(GPUS);
+        expect(row.samples).toBe(mine.counts.samples);
+        close(row.itMeanW, mine.power?.itMeanW);
+        close(row.peakGpuW, mine.power?.peakGpuW);
+        close(row.itEnergyJ, mine.power?.itEnergyJ);
+        close(row.utilisation, mine.utilisation.primary?.mean);
+        close(row.tensorActive, mine.utilisation.tensor?.mean);
+        close(row.meanTempC, mine.temperature?.meanC);
+        close(row.maxTempC, mine.temperature?.maxC);
+        close(row.throttledShare, mine.throttle?.share);
+        expect(row.gpusThrottled).toBe(mine.throttle?.gpusThrottled);
+        expect(row.xidEvents).toBe(mine.xid.events);
+      }
+      const hot = fleet.hosts.find((h) => h.host === HOT.host);
+      expect(hot?.maxTempC).toBeGreaterThanOrEqual(88);
+      expect(fleet.fleet.temperature?.maxC).toBe(hot?.maxTempC);
+
+      expect(fleet.jobs.map((j) => j.job)).toEqual(['job-a', 'job-b']);
+      for (const row of fleet.jobs) {
+        const mine = gpuKpis(aggregateGpuPoints(points.filter((p) => p.job === row.job)), { windowSeconds });
+        expect(row.gpus).toBe(mine.counts.gpus);
+        close(row.itMeanW, mine.power?.itMeanW);
+        close(row.utilisation, mine.utilisation.primary?.mean);
+        close(row.throttledShare, mine.throttle?.share);
+        expect(row.xidEvents).toBe(mine.xid.events);
+      }
+    });
+
+    it('flags the slow host by its median SM clock, and no other', async () => {
+      const fleet = await promFleetKpis((vm as RunningVictoriaMetrics).url, window);
+      expect(fleet.stragglers.hosts).toBe(HOSTS);
+      expect(fleet.stragglers.flagged).toEqual([SLOW_HOST]);
+      const slow = fleet.hosts.find((h) => h.host === SLOW_HOST);
+      expect(slow?.smClockMedianMHz).toBeLessThan(1300);
+      expect(slow?.smClockMedianMHz).toBeGreaterThan(1285);
+    });
+
+    it('returns far fewer bytes than the raw series take', async () => {
+      const url = (vm as RunningVictoriaMetrics).url;
+      let fleetBytes = 0;
+      const fleet = await promFleetKpis(url, {
+        ...window,
+        onResponse: (info: PromResponseInfo) => {
+          fleetBytes += info.bytes;
+        },
       });
-      expect(response.status).toBe(204);
-    }
-    await vm.flush();
-  }, 60_000);
-
-  afterAll(async () => {
-    await vm?.stop();
-  });
-
-  it('gives the KPIs of the raw samples, fleet-wide, per host and per job', async () => {
-    const url = (vm as RunningVictoriaMetrics).url;
-    const fleet = await promFleetKpis(url, window);
-    const points = pointsOf(samples);
-    const windowSeconds = window.end - window.start;
-    const expected = gpuKpis(aggregateGpuPoints(points), { windowSeconds });
-    expect(expected.counts.gpus).toBe(HOSTS * GPUS);
-    expectSameKpis(fleet.fleet, expected);
-    expect(fleet.transfer.throttle).toBe('metricsql');
-    expect(expected.utilisation.tensor?.gpus).toBe(HOSTS * GPUS - 1);
-    expect(fleet.notes.join('\n')).toMatch(/1 GPU series of DCGM_FI_PROF_PIPE_TENSOR_ACTIVE are not readings/);
-    // The two bitmask samples past 511 were read raw (one GPU), and the two XID GPUs.
-    expect(fleet.transfer.rawSeries).toBe(3);
-    expect(fleet.fleet.xid.events).toBe(3);
-    expect(fleet.fleet.xid.byCode).toEqual({ '13': 1, '79': 2 });
-
-    // IT power by hand: Σ over GPUs of each GPU's mean sampled power.
-    const byGpu = new Map<string, { sum: number; n: number }>();
-    for (const p of points.filter((q) => q.field === 'DCGM_FI_DEV_POWER_USAGE')) {
-      const at = byGpu.get(p.gpuKey) ?? { sum: 0, n: 0 };
-      at.sum += p.value;
-      at.n += 1;
-      byGpu.set(p.gpuKey, at);
-    }
-    close(
-      fleet.fleet.power?.itMeanW,
-      [...byGpu.values()].reduce((total, g) => total + g.sum / g.n, 0),
-    );
-
-    expect(fleet.hosts.map((h) => h.host)).toEqual(
-      Array.from({ length: HOSTS }, (_, h) => `host-${String(h).padStart(2, '0')}`),
-    );
-    for (const row of fleet.hosts) {
-      const mine = gpuKpis(aggregateGpuPoints(points.filter((p) => p.hostname === row.host)), { windowSeconds });
-      expect(row.gpus).toBe(GPUS);
-      expect(row.samples).toBe(mine.counts.samples);
-      close(row.itMeanW, mine.power?.itMeanW);
-      close(row.peakGpuW, mine.power?.peakGpuW);
-      close(row.itEnergyJ, mine.power?.itEnergyJ);
-      close(row.utilisation, mine.utilisation.primary?.mean);
-      close(row.tensorActive, mine.utilisation.tensor?.mean);
-      close(row.meanTempC, mine.temperature?.meanC);
-      close(row.maxTempC, mine.temperature?.maxC);
-      close(row.throttledShare, mine.throttle?.share);
-      expect(row.gpusThrottled).toBe(mine.throttle?.gpusThrottled);
-      expect(row.xidEvents).toBe(mine.xid.events);
-    }
-    const hot = fleet.hosts.find((h) => h.host === HOT.host);
-    expect(hot?.maxTempC).toBeGreaterThanOrEqual(88);
-    expect(fleet.fleet.temperature?.maxC).toBe(hot?.maxTempC);
-
-    expect(fleet.jobs.map((j) => j.job)).toEqual(['job-a', 'job-b']);
-    for (const row of fleet.jobs) {
-      const mine = gpuKpis(aggregateGpuPoints(points.filter((p) => p.job === row.job)), { windowSeconds });
-      expect(row.gpus).toBe(mine.counts.gpus);
-      close(row.itMeanW, mine.power?.itMeanW);
-      close(row.utilisation, mine.utilisation.primary?.mean);
-      close(row.throttledShare, mine.throttle?.share);
-      expect(row.xidEvents).toBe(mine.xid.events);
-    }
-  });
-
-  it('flags the slow host by its median SM clock, and no other', async () => {
-    const fleet = await promFleetKpis((vm as RunningVictoriaMetrics).url, window);
-    expect(fleet.stragglers.hosts).toBe(HOSTS);
-    expect(fleet.stragglers.flagged).toEqual([SLOW_HOST]);
-    const slow = fleet.hosts.find((h) => h.host === SLOW_HOST);
-    expect(slow?.smClockMedianMHz).toBeLessThan(1300);
-    expect(slow?.smClockMedianMHz).toBeGreaterThan(1285);
-  });
-
-  it('returns far fewer bytes than the raw series take', async () => {
-    const url = (vm as RunningVictoriaMetrics).url;
-    let fleetBytes = 0;
-    const fleet = await promFleetKpis(url, {
-      ...window,
-      onResponse: (info: PromResponseInfo) => {
-        fleetBytes += info.bytes;
-      },
+      expect(fleetBytes).toBe(fleet.transfer.bytes);
+      let rawBytes = 0;
+      const raw = await promRawSeries(url, '{__name__=~"DCGM_.*"}', {
+        time: window.end,
+        rangeSeconds: window.end - window.start,
+        onResponse: (info) => {
+          rawBytes += info.bytes;
+        },
+      });
+      expect(raw.reduce((n, s) => n + s.points.length, 0)).toBe(samples.length);
+      expect(fleetBytes * 5).toBeLessThan(rawBytes);
     });
-    expect(fleetBytes).toBe(fleet.transfer.bytes);
-    let rawBytes = 0;
-    const raw = await promRawSeries(url, '{__name__=~"DCGM_.*"}', {
-      time: window.end,
-      rangeSeconds: window.end - window.start,
-      onResponse: (info) => {
-        rawBytes += info.bytes;
-      },
+
+    it('evaluates the fleet recording rules to the raw samples’ per-host figures', async () => {
+      const url = (vm as RunningVictoriaMetrics).url;
+      const group = fleetRecordingGroup(undefined);
+      const exprOf = (record: string) => group.rules.find((r) => 'record' in r && r.record === record)?.expr as string;
+      // At scrape 30 + 7 s: the minute (t − 60 s, t] holds scrapes 27 to 30.
+      const t0 = window.start + 7;
+      const at = t0 + 30 * INTERVAL + 7;
+      const inMinute = (p: { time: number }) => p.time > at - 60 && p.time <= at;
+      const result = await promQuery(url, exprOf('host:dcgm_power_usage:avg1m_sum'), { time: at });
+      const got = new Map(
+        result.resultType === 'vector' ? result.result.map((e) => [e.metric.host as string, e.point.value]) : [],
+      );
+      const points = pointsOf(samples).filter((p) => p.field === 'DCGM_FI_DEV_POWER_USAGE' && inMinute(p));
+      // The rules read Hostname and hostname (rules.ts withHost), not exported_Hostname: host-15 has no host label.
+      for (let h = 0; h < HOSTS - 1; h++) {
+        const host = `host-${String(h).padStart(2, '0')}`;
+        const byGpu = new Map<string, number[]>();
+        for (const p of points.filter((q) => q.hostname === host))
+          byGpu.set(p.gpuKey, [...(byGpu.get(p.gpuKey) ?? []), p.value]);
+        const expected = [...byGpu.values()].reduce((total, v) => total + v.reduce((a, b) => a + b, 0) / v.length, 0);
+        close(got.get(host), expected);
+      }
+      const median = await promQuery(url, exprOf('host:dcgm_sm_clock:median1m'), { time: at });
+      const slow = median.resultType === 'vector' ? median.result.find((e) => e.metric.host === SLOW_HOST) : undefined;
+      expect(slow?.point.value).toBeLessThan(1300);
     });
-    expect(raw.reduce((n, s) => n + s.points.length, 0)).toBe(samples.length);
-    expect(fleetBytes * 5).toBeLessThan(rawBytes);
-  });
 
-  it('evaluates the fleet recording rules to the raw samples’ per-host figures', async () => {
-    const url = (vm as RunningVictoriaMetrics).url;
-    const group = fleetRecordingGroup(undefined);
-    const exprOf = (record: string) => group.rules.find((r) => 'record' in r && r.record === record)?.expr as string;
-    // At scrape 30 + 7 s: the minute (t − 60 s, t] holds scrapes 27 to 30.
-    const t0 = window.start + 7;
-    const at = t0 + 30 * INTERVAL + 7;
-    const inMinute = (p: { time: number }) => p.time > at - 60 && p.time <= at;
-    const result = await promQuery(url, exprOf('host:dcgm_power_usage:avg1m_sum'), { time: at });
-    const got = new Map(
-      result.resultType === 'vector' ? result.result.map((e) => [e.metric.host as string, e.point.value]) : [],
-    );
-    const points = pointsOf(samples).filter((p) => p.field === 'DCGM_FI_DEV_POWER_USAGE' && inMinute(p));
-    // The rules read Hostname and hostname (rules.ts withHost), not exported_Hostname: host-15 has no host label.
-    for (let h = 0; h < HOSTS - 1; h++) {
-      const host = `host-${String(h).padStart(2, '0')}`;
-      const byGpu = new Map<string, number[]>();
-      for (const p of points.filter((q) => q.hostname === host))
-        byGpu.set(p.gpuKey, [...(byGpu.get(p.gpuKey) ?? []), p.value]);
-      const expected = [...byGpu.values()].reduce((total, v) => total + v.reduce((a, b) => a + b, 0) / v.length, 0);
-      close(got.get(host), expected);
-    }
-    const median = await promQuery(url, exprOf('host:dcgm_sm_clock:median1m'), { time: at });
-    const slow = median.resultType === 'vector' ? median.result.find((e) => e.metric.host === SLOW_HOST) : undefined;
-    expect(slow?.point.value).toBeLessThan(1300);
-  });
-
-  it('refuses --fleet without --prometheus, naming the options (exit 2)', async () => {
-    const result = await run('observe', 'examples/llama3-70b.yaml', '--log', 'x.log', '--fleet');
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--fleet and --no-fleet .*--prometheus/);
-  });
-});
-
-describe.skipIf(unavailable === undefined)('fleet KPIs from VictoriaMetrics (skipped)', () => {
-  it.skip(`cannot run here: ${unavailable}`, () => {});
-});
+    it('refuses --fleet without --prometheus, naming the options (exit 2)', async () => {
+      const result = await run('observe', 'examples/llama3-70b.yaml', '--log', 'x.log', '--fleet');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/--fleet and --no-fleet .*--prometheus/);
+    });
+  },
+);

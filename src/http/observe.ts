@@ -20,8 +20,11 @@ import type { TelemetryStore } from '../app/ports.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { loadSpec, parseText, type SpecFormat } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
-import { issuesProblem } from './problem.js';
+import { type HttpProblem, issuesProblem } from './problem.js';
 import type { RunContext, UseCaseRequest } from './request.js';
+
+/** The problem of request fields beside the spec (`run`, `logs.0`, `window`): 422 `REQUEST_INVALID` with their paths. */
+const requestProblem = (issues: readonly SpecIssue[]): HttpProblem => issuesProblem(issues, undefined, true);
 
 /** Most log files one observe request names (the CLI's bound). */
 export const MAX_OBSERVE_LOGS = 1000;
@@ -215,7 +218,7 @@ function secondsOf(value: number | string, path: string): number {
     : value;
   const seconds = Date.parse(iso) / 1000;
   if (!Number.isFinite(seconds) || seconds < 0) {
-    throw issuesProblem([
+    throw requestProblem([
       {
         code: 'invalid_value',
         path,
@@ -240,7 +243,7 @@ function inside(parent: string, child: string): boolean {
  */
 export async function dataPath(runs: ObservedRuns, given: string, path: string): Promise<string> {
   if (runs.dataDir === undefined) {
-    throw issuesProblem([
+    throw requestProblem([
       {
         code: 'forbidden',
         path,
@@ -250,7 +253,7 @@ export async function dataPath(runs: ObservedRuns, given: string, path: string):
   }
   const root = await runs.realDataDir();
   const outside = () =>
-    issuesProblem([
+    requestProblem([
       {
         code: 'forbidden',
         path,
@@ -265,7 +268,7 @@ export async function dataPath(runs: ObservedRuns, given: string, path: string):
   try {
     real = await realpath(lexical);
   } catch {
-    throw issuesProblem([
+    throw requestProblem([
       { code: 'file', path, message: `no such file under the server's data dir: "${given.slice(0, 200)}"` },
     ]);
   }
@@ -285,7 +288,7 @@ async function checkedSources(runs: ObservedRuns, request: ObserveRequest): Prom
   for (const [i, log] of request.logs.entries()) {
     const real = await dataPath(runs, log, `logs.${i}`);
     if (!(await stat(real)).isFile()) {
-      throw issuesProblem([{ code: 'file', path: `logs.${i}`, message: `"${log.slice(0, 200)}" is not a file` }]);
+      throw requestProblem([{ code: 'file', path: `logs.${i}`, message: `"${log.slice(0, 200)}" is not a file` }]);
     }
     logs.push(real);
   }
@@ -302,25 +305,25 @@ async function checkedSources(runs: ObservedRuns, request: ObserveRequest): Prom
     try {
       expanded = await expandDcgmSources([real]);
     } catch (error) {
-      throw issuesProblem([{ code: 'file', path, message: error instanceof Error ? error.message : String(error) }]);
+      throw requestProblem([{ code: 'file', path, message: error instanceof Error ? error.message : String(error) }]);
     }
     // A folder's files are checked too: a link inside the data dir must not lead out of it.
     for (const file of expanded) {
       const target = await realpath(file).catch(() => file);
       const root = await runs.realDataDir();
       if (!inside(root, target)) {
-        throw issuesProblem([
+        throw requestProblem([
           { code: 'forbidden', path, message: `"${source.slice(0, 200)}" holds a link out of the data dir` },
         ]);
       }
       dcgm.push(target);
     }
     if (dcgm.length > MAX_DCGM_FILES) {
-      throw issuesProblem([{ code: 'too_big', path: 'dcgm', message: `more than ${MAX_DCGM_FILES} scrape files` }]);
+      throw requestProblem([{ code: 'too_big', path: 'dcgm', message: `more than ${MAX_DCGM_FILES} scrape files` }]);
     }
   }
   if (request.prometheus !== undefined && dcgm.length > 0) {
-    throw issuesProblem([
+    throw requestProblem([
       { code: 'conflict', path: 'prometheus', message: 'give dcgm or prometheus for the GPU samples, not both' },
     ]);
   }
@@ -337,7 +340,7 @@ export async function prepareObserve(
   runs: ObservedRuns,
 ): Promise<(context: RunContext) => Promise<unknown>> {
   if (request.body.trim() === '') {
-    throw issuesProblem([
+    throw requestProblem([
       {
         code: 'missing_value',
         path: '',
@@ -346,13 +349,13 @@ export async function prepareObserve(
     ]);
   }
   const text = parseText(request.body, request.format);
-  if (!text.ok) throw issuesProblem(text.issues);
+  if (!text.ok) throw requestProblem(text.issues);
   const parsed = ObserveRequestSchema.safeParse(text.value);
-  if (!parsed.success) throw issuesProblem(requestIssues(parsed.error));
+  if (!parsed.success) throw requestProblem(requestIssues(parsed.error));
   const body = parsed.data;
   const { fromStep, toStep } = body.window ?? {};
   if (fromStep !== undefined && toStep !== undefined && fromStep > toStep) {
-    throw issuesProblem([{ code: 'invalid_value', path: 'window', message: 'fromStep must not be after toStep' }]);
+    throw requestProblem([{ code: 'invalid_value', path: 'window', message: 'fromStep must not be after toStep' }]);
   }
   const spec = specOfRequest(body.spec);
   const from = body.prometheus?.from === undefined ? undefined : secondsOf(body.prometheus.from, 'prometheus.from');
@@ -361,7 +364,7 @@ export async function prepareObserve(
   if (checked.logs.length === 0) {
     const counts = await (await runs.store()).counts(body.run);
     if (counts.steps === 0 && counts.gpuPoints === 0) {
-      throw issuesProblem([
+      throw requestProblem([
         {
           code: 'missing_value',
           path: 'logs',

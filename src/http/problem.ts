@@ -34,6 +34,8 @@ const KINDS = {
   SPEC_INVALID: { status: 422, title: 'The spec is invalid' },
   NO_RESULT: { status: 422, title: 'The spec has no answer' },
   QUERY_INVALID: { status: 400, title: 'A query parameter is invalid' },
+  BODY_INVALID: { status: 400, title: 'The request body cannot be decoded' },
+  REQUEST_INVALID: { status: 422, title: 'A field of the request is invalid' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNAUTHORIZED: { status: 401, title: 'A bearer token is required' },
@@ -75,12 +77,15 @@ export class HttpProblem extends Error {
   }
 }
 
-/** The problem of an invalid spec or a use case's issues: 422 with one issue per problem. */
-export function issuesProblem(issues: readonly SpecIssue[], detail?: string): HttpProblem {
+/**
+ * The problem of an invalid spec or a use case's issues: 422 with one issue per problem (`REQUEST_INVALID` when
+ * every issue is of a request field beside the spec, as the observe route's `logs.0` or `window`).
+ */
+export function issuesProblem(issues: readonly SpecIssue[], detail?: string, request = false): HttpProblem {
   const noResult = issues.length > 0 && issues.every((i) => i.code === 'no_result' || i.code === 'constraint');
   const count = issues.length;
   return new HttpProblem(
-    noResult ? 'NO_RESULT' : 'SPEC_INVALID',
+    noResult ? 'NO_RESULT' : request ? 'REQUEST_INVALID' : 'SPEC_INVALID',
     detail ??
       `${count} problem${count === 1 ? '' : 's'}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
     { issues },

@@ -16,14 +16,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { Counter, type Registry } from 'prom-client';
 import type { Type } from 'protobufjs/light.js';
 import type { GpuPoint, SourceCursor, TelemetryStore } from '../app/ports.js';
 import type { DuckDbTelemetryStore, GpuPointColumns, GpuSeriesKey } from '../node/duckdb-store.js';
 import { dcgmFieldName, normaliseDcgmSample } from '../telemetry/dcgm.js';
 import type { ObservedRuns } from './observe.js';
-import { HttpProblem, PROBLEM_TYPE } from './problem.js';
+import { HttpProblem } from './problem.js';
 
 /** The remote write 1.0 messages as a protobufjs JSON descriptor (prompb/types.proto and prompb/remote.proto). */
 const PROMPB = {
@@ -319,19 +319,6 @@ async function append(
   }
 }
 
-/** The problem of a body that does not decode: 400, so that Prometheus drops the batch rather than retrying it. */
-function bodyProblem(c: Context, detail: string): Response {
-  const body = {
-    type: 'urn:tokenworks:problem:body-invalid',
-    title: 'The request body cannot be decoded',
-    status: 400,
-    detail,
-    instance: new URL(c.req.url).pathname,
-    code: 'BODY_INVALID',
-  };
-  return c.body(JSON.stringify(body), 400, { 'Content-Type': PROBLEM_TYPE });
-}
-
 /** Registers `POST /api/v1/write` on `app`, behind the body limit `limit`, counting samples in `registry`. */
 export function registerRemoteWrite(
   app: OpenAPIHono,
@@ -392,7 +379,8 @@ export function registerRemoteWrite(
       series = await decodeWriteRequest(body);
     } catch (error) {
       if (error instanceof RemoteWriteError && error.tooLarge) throw new HttpProblem('TOO_LARGE', error.message);
-      if (error instanceof RemoteWriteError) return bodyProblem(c, error.message);
+      // 400, so that Prometheus drops the batch rather than retrying it.
+      if (error instanceof RemoteWriteError) throw new HttpProblem('BODY_INVALID', error.message);
       throw error;
     }
     const counts = await receiver.write(series, run);
