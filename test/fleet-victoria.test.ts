@@ -7,6 +7,9 @@
  * and per job; the per-host SM-clock signal flags the slow host alone; and far fewer bytes come back than the raw
  * series take.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuPoint } from '../src/app/ports.js';
 import { fleetRecordingGroup } from '../src/app/rules.js';
@@ -302,6 +305,46 @@ describe.skipIf(unavailable !== undefined)(
       const slow = median.resultType === 'vector' ? median.result.find((e) => e.metric.host === SLOW_HOST) : undefined;
       expect(slow?.point.value).toBeLessThan(1300);
     });
+
+    it('observe --detect in fleet mode names the slow host among its straggler detections', async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'tw-fleet-detect-'));
+      try {
+        // A Megatron log over the window, one line a scrape at a steady 9.5 s step.
+        const log = join(folder, 'train.log');
+        const t0 = window.start + 7;
+        await writeFile(
+          log,
+          Array.from({ length: SCRAPES }, (_, i) => {
+            const stamp = new Date((t0 + i * INTERVAL) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+            return ` [${stamp}] iteration ${String(i + 1).padStart(8)}/   10000 | consumed samples: ${(i + 1) * 1024} | elapsed time per iteration (ms): 9500.0 | learning rate: 1.500000E-04 | global batch size:  1024 | lm loss: 2.500000E+00 | loss scale: 1.0 | number of skipped iterations:   0 | number of nan iterations:   0 |\n`;
+          }).join(''),
+        );
+        const result = await run(
+          'observe',
+          'examples/llama3-70b.yaml',
+          '--log',
+          log,
+          '--prometheus',
+          (vm as RunningVictoriaMetrics).url,
+          '--fleet',
+          '--from',
+          String(window.start),
+          '--to',
+          String(window.end),
+          '--detect',
+          '--replicas',
+          '1',
+          '--json',
+        );
+        expect(result.code, result.stderr).toBe(0);
+        const out = JSON.parse(result.stdout);
+        const stragglers = out.detect.detections.filter((d: { kind: string }) => d.kind === 'straggler');
+        const named = new Set(stragglers.map((d: { host?: string; gpu?: string }) => d.host ?? d.gpu));
+        expect([...named]).toEqual([SLOW_HOST]);
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    }, 120_000);
 
     it('refuses --fleet without --prometheus, naming the options (exit 2)', async () => {
       const result = await run('observe', 'examples/llama3-70b.yaml', '--log', 'x.log', '--fleet');

@@ -248,6 +248,11 @@ export interface DetectInput {
   readonly stragglerReports?: readonly StragglerReport[];
   /** The GPU detectors, already fed (the caller streams the samples in time order). */
   readonly gpu?: GpuDetectors;
+  /**
+   * Detections made elsewhere on aggregates (observe's fleet mode: the per-host SM-clock straggler signal a PromQL
+   * server computed, src/node/prometheus-fleet.ts), taken as they are.
+   */
+  readonly detections?: readonly Detection[];
   /** Restarts and hours observed (observe's KPIs), for the checkpoint interval. */
   readonly observed?: { readonly restarts: number; readonly hours: number };
   /** Twin replicas for the expected gains (0: none). */
@@ -274,6 +279,7 @@ export async function runDetect(
     ...localise(steps.detections, gpuDetections, input.gpu?.scrapeSeconds() ?? 0),
     ...megatronStragglers(input.stragglerReports ?? []),
     ...gpuDetections,
+    ...(input.detections ?? []),
   ];
   all.sort((a, b) => a.time - b.time);
   if ((input.gpu?.lateGpus ?? 0) > 0) {

@@ -441,6 +441,7 @@ async function observe(
         gpuFromStore: gpu.kind === 'dcgm' || fromStore,
         replicas: Math.min(body.replicas, DETECT_REPLICAS),
         seed: body.seed,
+        ...(inputs.fleet && { detections: inputs.fleet.stragglers.detections }),
       },
       { runner, ...(progress && { progress }) },
       { signal },

@@ -6,6 +6,7 @@
  */
 import type { DetectOutcome } from '../app/detect.js';
 import type { Ports, TelemetryStore, UseCaseOptions } from '../app/ports.js';
+import type { Detection } from '../detect/types.js';
 import type { Result } from '../spec/issues.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import type { ObservedKpis } from '../telemetry/kpis.js';
@@ -23,6 +24,8 @@ export interface StoredDetectInput {
   readonly gpuFromStore: boolean;
   readonly replicas: number;
   readonly seed: number;
+  /** Detections made on a PromQL server's aggregates (fleet mode's per-host stragglers). */
+  readonly detections?: readonly Detection[];
 }
 
 /** Runs the detectors on `input.run` as `store` holds it. */
@@ -56,6 +59,7 @@ export async function detectStored(
       ...(observed && { observed }),
       replicas: input.replicas,
       seed: input.seed,
+      ...(input.detections !== undefined && { detections: input.detections }),
     },
     ports,
     options,

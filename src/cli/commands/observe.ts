@@ -223,6 +223,7 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
                 gpuFromStore: dcgm.length > 0,
                 replicas: Math.min(replicas, DETECT_REPLICAS),
                 seed,
+                ...(inputs.fleet && { detections: inputs.fleet.stragglers.detections }),
               },
               { runner, progress: progressPort(output) },
             ),
@@ -234,7 +235,9 @@ export function registerObserve(program: Command, streams: OutputStreams): void 
               ...outcome,
               notes: [
                 ...outcome.notes,
-                'the GPU detectors read dcgm samples from --dcgm; with --prometheus only the step and straggler-line detectors ran',
+                inputs.fleet
+                  ? 'with --prometheus in fleet mode the GPU detectors are the per-host SM-clock straggler signal the server aggregated; the per-GPU ones read dcgm samples from --dcgm'
+                  : 'the GPU detectors read dcgm samples from --dcgm; with --prometheus only the step and straggler-line detectors ran',
               ],
             };
           }
