@@ -155,6 +155,7 @@ describe('ingestLog', () => {
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     let committed = 0;
     let commits = 0;
+    let killing = false;
     let opened = false;
     let buffered = '';
     const progress = new Promise<void>((resolve, reject) => {
@@ -168,8 +169,9 @@ describe('ingestLog', () => {
           if (match === null) continue;
           committed = Number(match[1]);
           commits++;
-          // Keep the log growing while the child follows it, a batch per commit seen.
-          if (written < 2000) {
+          // Keep the log growing while the child follows it, a batch per commit seen (not once the kill is under way:
+          // a batch appended after the half-written line would run into it).
+          if (written < 2000 && !killing) {
             appendFileSync(log, lines(written + 1, written + 150));
             written += 150;
           }
@@ -185,6 +187,7 @@ describe('ingestLog', () => {
     expect(locked).toBeInstanceOf(TokenworksError);
     expect((locked as Error).message).toMatch(/in use by another process/);
     // A line half written when the kill lands.
+    killing = true;
     const next = megatron(written + 1);
     appendFileSync(log, next.slice(0, 40));
     child.kill('SIGKILL');

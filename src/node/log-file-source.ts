@@ -42,11 +42,19 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
         let pending: Buffer = Buffer.alloc(0);
         let malformedSeen = parser.malformed.length;
         let ignoredSeen = parser.ignored;
+        /** A buffer a read found nothing for (a followed file at its end): the next read takes it again. */
+        let spare: Buffer | undefined;
         for (;;) {
           if (signal?.aborted) return;
-          const buffer = Buffer.alloc(chunkBytes);
-          const { bytesRead } = await handle.read(buffer, 0, chunkBytes, offset + pending.length);
+          // The bytes held back go first, and the read lands after them: no second copy of the chunk. Not zeroed:
+          // the read writes every byte that is used. A fresh buffer each time, as batches keep views of theirs.
+          const room = pending.length + chunkBytes;
+          const buffer = spare !== undefined && spare.length >= room ? spare : Buffer.allocUnsafe(room);
+          spare = undefined;
+          pending.copy(buffer, 0);
+          const { bytesRead } = await handle.read(buffer, pending.length, chunkBytes, offset + pending.length);
           if (bytesRead === 0) {
+            spare = buffer;
             if (!options.follow) {
               // A last line without a newline is whole once the file is read to its end.
               if (pending.length > 0) {
@@ -76,7 +84,7 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
             await waitFor(pollMs, signal);
             continue;
           }
-          const data = Buffer.concat([pending, buffer.subarray(0, bytesRead)]);
+          const data = buffer.subarray(0, pending.length + bytesRead);
           const end = data.lastIndexOf(NEWLINE);
           if (end < 0) {
             pending = data;
