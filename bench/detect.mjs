@@ -19,6 +19,7 @@
  * Writes bench/results/detect-<date>.json; the figures of the results file it replaces, or that file's own
  * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
+
 import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +28,7 @@ import { FailureRiskDetector } from '../dist/detect/failure-risk.js';
 import { StepTimeDetector } from '../dist/detect/step-time.js';
 import { gpuSignalDetector, RankStragglerDetector } from '../dist/detect/stragglers.js';
 import { writeFileAtomic } from '../dist/node/files.js';
+import { mulberry32 } from '../dist/util/random.js';
 import { previousFigures } from './previous.mjs';
 
 const HOSTS = 12_500;
@@ -54,21 +56,9 @@ const FAULT_ITERATION = 30;
  */
 const BACKGROUND_RATES = [2e-6, 2e-5, 2e-5, 2e-5, 0];
 
-/** A seeded uniform generator on [0, 1) (mulberry32). */
-function uniform(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A standard normal generator (Box–Muller) over a seeded uniform. */
 function normal(seed) {
-  const u = uniform(seed);
+  const u = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
 
@@ -156,7 +146,7 @@ function gpuChild() {
   const fatalXidGpus = spread(4, GPUS, 40_017);
   const applicationXidGpus = spread(16, GPUS, 60_029);
   const n = normal(1);
-  const u = uniform(2);
+  const u = mulberry32(2);
   const clockOf = new Float64Array(GPUS).fill(1);
   for (const [k, i] of throttled.entries()) clockOf[i] = 0.8 + (0.1 * k) / throttled.length;
   const tempOf = new Float64Array(GPUS);

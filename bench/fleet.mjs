@@ -12,6 +12,7 @@
  * Writes bench/results/fleet-<date>.json; the figures of the results file it replaces (or its own `before`) are kept
  * as `before`.
  */
+
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { promFleetKpis } from '../dist/node/prometheus-fleet.js';
 import { promGpuAggregates, promRawSeries } from '../dist/node/prometheus-source.js';
 import { remoteWrite } from '../dist/node/remote-write-client.js';
 import { GpuAggregator, gpuKpis } from '../dist/telemetry/gpu-kpis.js';
+import { mulberry32 } from '../dist/util/random.js';
 import { previousFigures } from './previous.mjs';
 
 const VICTORIA_METRICS = '/usr/bin/victoria-metrics';
@@ -52,18 +54,6 @@ const XID_GPUS = [
   { host: 'host-1000', gpu: 0, xid: 48, from: 200 },
 ];
 const hostName = (h) => `host-${String(h).padStart(4, '0')}`;
-
-/** A deterministic PRNG (mulberry32). */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One GPU's value of a field at scrape k. */
 function sampleOf(field, host, g, k, rand) {
@@ -223,7 +213,7 @@ async function main() {
 
     // 1. Generate and remote-write, aggregating the raw samples on the way (gpu-kpis.ts's aggregator).
     const aggregator = new GpuAggregator();
-    const rand = random(2026);
+    const rand = mulberry32(2026);
     let samples = 0;
     let bodyBytes = 0;
     let requests = 0;

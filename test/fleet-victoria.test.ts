@@ -17,6 +17,7 @@ import { promFleetKpis } from '../src/node/prometheus-fleet.js';
 import { type PromResponseInfo, promQuery, promRawSeries } from '../src/node/prometheus-source.js';
 import { normaliseDcgmSample } from '../src/telemetry/dcgm.js';
 import { aggregateGpuPoints, type GpuKpis, gpuKpis } from '../src/telemetry/gpu-kpis.js';
+import { mulberry32 } from '../src/util/random.js';
 import { run } from './run-cli.js';
 import { debianPackageUnavailable, VICTORIA_METRICS } from './support/debian.js';
 import { type RunningVictoriaMetrics, startVictoriaMetrics } from './support/victoria-metrics.js';
@@ -30,18 +31,6 @@ const INTERVAL = 15;
 const SLOW_HOST = 'host-05';
 const HOT = { host: 'host-09', gpu: 3 };
 
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Sample {
   readonly name: string;
   readonly labels: Record<string, string>;
@@ -52,7 +41,7 @@ interface Sample {
 
 /** The fleet's samples. */
 function generate(t0: number): Sample[] {
-  const rand = random(16);
+  const rand = mulberry32(16);
   const out: Sample[] = [];
   for (let h = 0; h < HOSTS; h++) {
     const host = `host-${String(h).padStart(2, '0')}`;

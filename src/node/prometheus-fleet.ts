@@ -64,6 +64,7 @@ import {
   type PromCallOptions,
   type PromLabels,
   type PromResponseInfo,
+  pooled,
   promGpuAggregates,
   promQuery,
   promQueryRange,
@@ -237,20 +238,6 @@ function withHostJob(expr: string, jobLabel: string): string {
 /** Tags a vector with a constant label. */
 const tagged = (expr: string, label: string, value: string) =>
   `label_replace(${expr}, ${promString(label)}, ${promString(value)}, "", "")`;
-
-/** Runs `tasks` with at most `limit` in flight. */
-async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await (tasks[index] as () => Promise<T>)();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
 
 /**
  * Runs of consecutive bitmask values in [0, {@link BITMASK_BOUND}) that carry no slowing reason (value & SLOWING_MASK

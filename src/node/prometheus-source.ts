@@ -344,7 +344,7 @@ const labelKey = (labels: PromLabels) =>
   );
 
 /** Runs `tasks` with at most `limit` in flight. */
-async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+export async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array(tasks.length);
   let next = 0;
   const worker = async () => {
