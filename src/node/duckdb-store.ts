@@ -421,13 +421,13 @@ const NUMBER_COLUMNS = 2 + STEP_NUMBERS.length;
  * `field_values`, comma-separated in the set's order, empty where the value is its typed column's. NaN and
  * ±Infinity are written as `Number` reads them back.
  */
-function fieldValues(sample: StepSample, set: FieldSet, row?: RowValues): string {
+function fieldValues(sample: StepSample, set: FieldSet, values?: Float64Array, base = 0): string {
   let text = '';
   const { keys, numbers } = set;
   const fields = sample.fields;
   for (let k = 0; k < keys.length; k++) {
-    // A MegatronRows row's values by index (its keys are the set's, in order); else by key.
-    const value = row === undefined ? (fields[keys[k] as string] as number) : (row.values[row.base + k] as number);
+    // A MegatronRows row's values by index from `base` (its keys are the set's, in order); else by key.
+    const value = values === undefined ? (fields[keys[k] as string] as number) : (values[base + k] as number);
     if (k > 0) text += ',';
     const number = numbers[k];
     const negativeZero = value === 0 && 1 / value < 0;
@@ -448,7 +448,7 @@ interface StepRows {
   readonly stamp: (i: number) => string | undefined;
   /** Seconds of row `i`'s time stamp. */
   readonly time: (i: number) => number | undefined;
-  /** For a MegatronRows: where row `i`'s field values lie (set `base` for the row), in its keys' order. */
+  /** For a MegatronRows: its values (row `i`'s at `(from + i) × width`, in its keys' order). */
   readonly row?: { readonly values: Float64Array; readonly width: number; readonly from: number };
 }
 
@@ -510,12 +510,6 @@ function samplesOf(rows: StepRows): StepSample[] {
 function stampText(seconds: number, marker: string): string {
   const text = new Date(Math.round(seconds * 1000)).toISOString().replace('T', ' ');
   return marker === MILLISECOND_STAMP ? text.slice(0, 23) : text.slice(0, 19);
-}
-
-/** Where a row's field values lie in a {@link MegatronRows}' values, in its keys' order. */
-interface RowValues {
-  readonly values: Float64Array;
-  base: number;
 }
 
 /** A field set: the names of a line's fields in order, and the typed field each may be stored in. */
@@ -933,7 +927,6 @@ class DuckDbStore implements DuckDbTelemetryStore {
     let seqAt = first;
     await this.appender('steps', (appender) => {
       for (const { count: length, at, stamp: stampOf, time: timeOf, row } of segments) {
-        const values: RowValues | undefined = row === undefined ? undefined : { values: row.values, base: 0 };
         for (let start = 0; start < length; start += CHUNK_ROWS) {
           const count = Math.min(CHUNK_ROWS, length - start);
           const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
@@ -980,8 +973,13 @@ class DuckDbStore implements DuckDbTelemetryStore {
               }
             }
             sets[r] = lastSet;
-            if (values !== undefined) values.base = ((row?.from as number) + start + r) * (row?.width as number);
-            valueColumn.set(r, fieldValues(sample, this.fieldSets[lastSet] as FieldSet, values));
+            const set = this.fieldSets[lastSet] as FieldSet;
+            valueColumn.set(
+              r,
+              row === undefined
+                ? fieldValues(sample, set)
+                : fieldValues(sample, set, row.values, (row.from + start + r) * row.width),
+            );
             const stamp = stampOf(start + r);
             if (stamp !== undefined) {
               stampColumn.set(r, stamp);

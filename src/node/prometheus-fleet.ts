@@ -462,6 +462,9 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
     limit,
   );
 
+  /** The window's raw samples (the GPUs read raw: bitmasks that can slow, XID gauges above 0). */
+  const window = { ...call, time: end, rangeSeconds: end - start };
+
   // 2. The throttled share.
   let throttleMode: FleetTransfer['throttle'] = 'none';
   const bitmaskNames = THROTTLE_FIELDS.flatMap(namesOf).filter(({ scale }) => scale === 1);
@@ -514,20 +517,11 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
     );
     if (oddGpus.length > 0) {
       const tasks = oddGpus.map((element) => async () => {
-        const { __name__: _n, [HOST]: _h, [JOB]: _j, ...labels } = element.metric;
-        // The name is not in the result (the arithmetic drops it): the first name with samples for these labels.
-        for (const { name } of bitmaskNames) {
-          const points = await rawPoints(url, name, labels, selectorOf, {
-            ...call,
-            time: end,
-            rangeSeconds: end - start,
-          });
-          if (points.length === 0) continue;
-          rawSeries += 1;
-          const slowing = points.filter((p) => isSlowing(p.value)).length;
-          addThrottle(groupOf(element.metric), points.length, slowing);
-          return;
-        }
+        const found = await firstRawPoints(url, bitmaskNames, element.metric, selectorOf, window);
+        if (found === undefined) return;
+        rawSeries += 1;
+        const slowing = found.points.filter((p) => isSlowing(p.value)).length;
+        addThrottle(groupOf(element.metric), found.points.length, slowing);
       });
       await pooled(tasks, Math.max(1, options.concurrency ?? 4));
       notes.push(`${oddGpus.length} GPU bitmask(s) reach ${BITMASK_BOUND}: their raw samples were read`);
@@ -565,26 +559,19 @@ export async function promFleetKpis(url: string, options: FleetOptions): Promise
   if (xidGpus.resultType === 'vector' && xidGpus.result.length > 0) {
     // The name is not in the result (the arithmetic drops it): read each candidate name with the GPU's labels.
     const tasks = xidGpus.result.map((element) => async () => {
-      const { __name__: _n, [HOST]: _h, [JOB]: _j, ...labels } = element.metric;
-      for (const { name, scale } of xidNames) {
-        const points = await rawPoints(url, name, labels, selectorOf, {
-          ...call,
-          time: end,
-          rangeSeconds: end - start,
-        });
-        if (points.length === 0) continue;
-        rawSeries += 1;
-        const sample = normaliseDcgmSample({ name, labels, value: 0, line: 0 }, GPU_KPI_FIELD.xid);
-        const gpuKey = sample.gpuKey ?? JSON.stringify(labels);
-        const tracker = new XidTracker();
-        const events: GpuXidEvent[] = [];
-        for (const p of points) {
-          const event = tracker.push(gpuKey, p.value * scale, p.time);
-          if (event !== undefined) events.push({ time: p.time, xid: event.xid });
-        }
-        if (events.length > 0) groupOf(element.metric).xid.push({ gpuKey, events });
-        return;
+      const found = await firstRawPoints(url, xidNames, element.metric, selectorOf, window);
+      if (found === undefined) return;
+      rawSeries += 1;
+      const { name, scale, labels, points } = found;
+      const sample = normaliseDcgmSample({ name, labels, value: 0, line: 0 }, GPU_KPI_FIELD.xid);
+      const gpuKey = sample.gpuKey ?? JSON.stringify(labels);
+      const tracker = new XidTracker();
+      const events: GpuXidEvent[] = [];
+      for (const p of points) {
+        const event = tracker.push(gpuKey, p.value * scale, p.time);
+        if (event !== undefined) events.push({ time: p.time, xid: event.xid });
       }
+      if (events.length > 0) groupOf(element.metric).xid.push({ gpuKey, events });
     });
     await pooled(tasks, Math.max(1, options.concurrency ?? 4));
   }
@@ -657,6 +644,25 @@ async function rawPoints(
     .filter((s) => Object.keys(s.metric).filter((k) => k !== '__name__').length === want)
     .flatMap((s) => s.points)
     .sort((a, b) => a.time - b.time);
+}
+
+/**
+ * The raw samples of one GPU (its result labels, less the name, host and job the query added) under the first of
+ * `names` that has any: the name is not in an aggregated result (the arithmetic drops it).
+ */
+async function firstRawPoints<N extends { readonly name: string; readonly scale: number }>(
+  url: string,
+  names: readonly N[],
+  metric: PromLabels,
+  selectorOf: (name: string, extra?: string) => string,
+  options: PromCallOptions & { time: number; rangeSeconds: number },
+): Promise<(N & { labels: PromLabels; points: Awaited<ReturnType<typeof rawPoints>> }) | undefined> {
+  const { __name__: _n, [HOST]: _h, [JOB]: _j, ...labels } = metric;
+  for (const name of names) {
+    const points = await rawPoints(url, name.name, labels, selectorOf, options);
+    if (points.length > 0) return { ...name, labels, points };
+  }
+  return undefined;
 }
 
 /** A group with its partial stats made whole (stats the server left out are dropped with their field). */
