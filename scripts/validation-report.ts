@@ -87,15 +87,28 @@ const memoryByRecompute = [...new Set(memoryRows.map((row) => recomputeOf.get(ro
     const rows = memoryRows.filter((row) => (recomputeOf.get(row.id) ?? 'not stated') === recompute);
     return `| ${recompute} | ${rows.length} | ${memorySigned(rows)} |`;
   });
+// The torchtitan profile's allocatorCachedShare is fitted on the even-positioned rows (scripts/fit-allocator-share.ts).
+const positionOf = new Map<string, number>(pytorchData.map((run: { id: string }, index: number) => [run.id, index]));
+const memoryFitRows = memoryRows.filter((row) => (positionOf.get(row.id) ?? 1) % 2 === 0);
+const memoryHeldOut = memoryRows.filter((row) => (positionOf.get(row.id) ?? 1) % 2 === 1);
+const memorySummary = (rows: typeof memoryRows) => summarize(rows.map((row) => row.peakMemory.error));
+const cachedShare = STACKS.torchtitan.memory?.allocatorCachedShare ?? 0;
 const peakMemorySection = pytorch.peakMemory
   ? `### Peak memory per GPU
 
 ${memoryRows.length} rows state their peak memory per GPU (torchtitan's notes: "Peak memory N GiB", the maximum over
-GPUs). Compared with the modelled memory of the busiest GPU (weights, gradients, optimizer state, activations in
-flight, buffers and the 3% reserve; src/perf/memory.ts), rows predicted out of memory included. No constant is tuned
-to these rows.
+GPUs). torchtitan logs the caching allocator's reserved peak (\`max_reserved_gib\`, torchtitan metrics.py), so the
+busiest GPU's modelled tensors are compared, with what the allocator keeps cached beyond them: weights, gradients,
+optimizer state, activations at the peak and the torchtitan profile's allocator share, ${cachedShare} of the tensors
+(src/perf/memory.ts, src/catalog/stacks.ts), rows predicted out of memory included. The model follows torchtitan's
+own memory: per-operator selective checkpointing (the outputs of every other matmul and of attention kept), the
+FP32 upcast of the logits at the loss (12 B per logit at its peak), FSDP2's root unit (embedding and output layer)
+gathered through the step, and with pipeline parallelism the whole stage gathered with unsharded FP32 gradients
+accumulated over the micro-batches and every micro-batch's output logits kept by the last stage. The allocator share
+is the one constant fitted to these rows: on the even-positioned rows, the odd ones held out
+(scripts/fit-allocator-share.ts).
 
-${table('peak memory', { 'rows that state it': pytorch.peakMemory })}
+${table('peak memory', { 'rows that state it': pytorch.peakMemory, 'fitted rows (even)': memorySummary(memoryFitRows), 'held out (odd)': memorySummary(memoryHeldOut) })}
 
 | activation checkpointing | rows | median signed error |
 |---|---:|---:|
@@ -105,15 +118,11 @@ ${memoryByRecompute.join('\n')}
 |---|---:|---:|---:|
 ${memoryRows.map(({ id, peakMemory: m }) => `| ${id} | ${m.statedGiB.toFixed(1)} | ${m.predictedGiB.toFixed(1)} | ${m.error >= 0 ? '+' : ''}${(100 * m.error).toFixed(1)}% |`).join('\n')}
 
-Likely causes, not yet modelled (issue 14 item 7): torchtitan's selective activation checkpointing recomputes per
-operator (it keeps matmul outputs and recomputes the rest) where the model applies Megatron's selective recompute
-(Korthikanti et al. 2022: only the attention core), and torch.compile fuses element-wise kernels so fewer
-intermediates are saved (the stated peak falls by 5 GiB with compile, the model does not move); both make the
-selective rows over-predicted. With full checkpointing the model keeps only each layer's input and one layer's
-working set, while the stated figure is most likely the caching allocator's reserved peak (torchtitan logs
-\`max_reserved\`, torchtitan/components/metrics.py), which adds cached blocks, fragmentation and FSDP2's prefetched
-all-gather buffers; the full-checkpointing rows sit near 84 GiB whatever the sequence length, as a filled allocator
-would, and are under-predicted.
+Not modelled: torch.compile's partitioner saves less than eager per-operator checkpointing (the stated peak falls by
+5 GiB with compile on the same layout; the model does not separate compiled from eager rows); the loss-parallel
+cross-entropy's extra FP32 intermediates and the TP-gathered input of the output layer (70B with TP 8 at 16
+sequences of 8,192 per GPU, the most under-predicted rows); that sharded gradients are freed by zero_grad and not
+yet live at the loss's peak.
 `
   : '';
 const fit = report.rows.filter(isFitRow);

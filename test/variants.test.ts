@@ -91,7 +91,9 @@ describe('peak memory against the rows that state it', () => {
     expect(report.peakMemory?.rows).toBe(stating.length);
     const row = report.rows.find((candidate) => candidate.peakMemory !== undefined);
     if (!row?.peakMemory) throw new Error('a row with peak memory expected');
-    expect(row.peakMemory.predictedGiB).toBeCloseTo(row.memoryGiB, 9);
+    // torchtitan logs the allocator's reserved peak: the modelled total less the 1.5 GiB of buffers and the 3% of
+    // the 96 GiB kept for the CUDA context, which lie outside the allocator (src/perf/memory.ts).
+    expect(row.memoryGiB - row.peakMemory.predictedGiB).toBeCloseTo(1.5 + 0.03 * 96, 9);
     expect(row.peakMemory.error).toBeCloseTo(row.peakMemory.predictedGiB / row.peakMemory.statedGiB - 1, 12);
     // Runs without a stated peak memory get no peak-memory summary.
     const megatron = JSON.parse(await readFile('data/calibration/published-runs.calibration.json', 'utf8'));

@@ -35,6 +35,37 @@ export interface StackOverlaps {
   readonly epComm: boolean;
 }
 
+/**
+ * How a stack holds memory where it differs from Megatron-Core (docs/model.md § Memory per GPU). A profile without
+ * one is modelled as Megatron-Core: selective recomputation of the attention core, a fused cross-entropy.
+ */
+export interface StackMemory {
+  /**
+   * What selective checkpointing keeps: `attention-core` (Megatron, Korthikanti et al. 2022: everything but the s²
+   * core) or `per-op` (torch.utils.checkpoint selective policy: the outputs of every other matmul and of attention).
+   */
+  readonly selectiveCheckpointing: 'attention-core' | 'per-op';
+  /** Bytes per logit at the loss's peak on the last stage (Megatron's fused cross-entropy: 6). */
+  readonly lossBytesPerLogit: number;
+  /**
+   * FSDP keeps the root unit (embedding, final norm, output layer) gathered through the step; with pipeline
+   * parallelism it keeps the whole stage gathered and accumulates unsharded FP32 gradients over the micro-batches.
+   */
+  readonly fsdpUnshardedRootAndStage: boolean;
+  /** The last pipeline stage keeps every micro-batch's BF16 output logits until the step ends. */
+  readonly pipelineKeepsOutputs: boolean;
+  /**
+   * What the stack logs as its peak memory: `device` (all memory in use) or `allocator-reserved` (the caching
+   * allocator's reserved peak, which leaves out the CUDA context and NCCL's own buffers).
+   */
+  readonly reportedPeak: 'device' | 'allocator-reserved';
+  /**
+   * With `allocator-reserved`: what the caching allocator holds reserved beyond the live tensors at the peak, as a
+   * share of them (freed blocks it keeps cached, blocks split and rounded to its 2 MiB/20 MiB segment sizes).
+   */
+  readonly allocatorCachedShare: number;
+}
+
 /** One software stack. */
 export interface StackProfile {
   readonly id: StackId;
@@ -54,6 +85,8 @@ export interface StackProfile {
    * precision: 1 for Megatron-Core; fitted on a stated subset for the others (scripts/fit-stack-efficiency.ts).
    */
   readonly gemmEfficiency: { readonly bf16: number; readonly fp8: number };
+  /** Memory behaviour where it is not Megatron-Core's (absent: Megatron-Core's). */
+  readonly memory?: StackMemory;
   /** Where the defaults come from. */
   readonly sources: readonly string[];
 }
@@ -179,9 +212,30 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     attentionKernel: 'flash-attention-2',
     fusedElementwise: true, // torch.compile per block in the compiled rows; eager rows fuse less (not separated)
     gemmEfficiency: STACK_FIT.torchtitan, // fitted on even-indexed torchtitan rows (scripts/fit-stack-efficiency.ts)
+    memory: {
+      // selective_ac_option 'op': _save_list (aten.mm, SDPA, reduce_scatter), "except every second mm"
+      // (torchtitan models/llama/parallelize_llama.py _apply_ac_to_transformer_block, 2024-12).
+      selectiveCheckpointing: 'per-op',
+      // loss_fn = cross_entropy(pred.flatten(0, 1).float(), ...) (torchtitan train.py): BF16 logits upcast to FP32;
+      // the peak is the log-softmax backward, its FP32 output, incoming and outgoing gradient (3 × 4 B).
+      lossBytesPerLogit: 12,
+      // FSDP2 leaves the root unit gathered after forward (torch fully_shard _lazy_init); torchtitan apply_fsdp:
+      // reshard_after_forward = not pp_enabled; torch.distributed.pipelining stage.py backward_maybe_with_nosync:
+      // set_requires_gradient_sync(False) until the last micro-batch, FSDPParam.to_accumulated_grad_if_needed: FP32.
+      fsdpUnshardedRootAndStage: true,
+      // torch.distributed.pipelining stage.py forward_one_chunk: `if self.is_last: self.output_chunks.append(output)`.
+      pipelineKeepsOutputs: true,
+      // torchtitan metrics.py logs memory as device_mem_stats.max_reserved_gib (torch.cuda reserved_bytes.all.peak).
+      reportedPeak: 'allocator-reserved',
+      // Fitted: the median reserved/allocated ratio on the even-positioned rows that state their peak, the odd ones
+      // held out (scripts/fit-allocator-share.ts; docs/validation.md). It also absorbs what the model leaves out.
+      allocatorCachedShare: 0.16,
+    },
     sources: [
       'github:pytorch/torchtitan benchmarks/llama3_h100_202412_torchtitan.md',
       'https://pytorch.org/blog/pytorch2-2/',
+      'github:pytorch/torchtitan torchtitan/parallelisms/parallelize_llama.py, train.py, torchtitan/metrics.py @9dec370',
+      'github:pytorch/pytorch torch/distributed/pipelining/stage.py, torch/distributed/_composable/fsdp',
     ],
   },
 };

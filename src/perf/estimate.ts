@@ -233,6 +233,7 @@ export function estimate(
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
 
   // Memory first, before any timing, so plan search prunes what does not fit cheaply.
+  const stackMemory = STACKS[plan.stack ?? DEFAULT_STACK].memory; // what the stack keeps (src/catalog/stacks.ts)
   const shape: ShapeEntry = memo(cache?.shapes, cache && shapeKey(plan, chunkMax), () => ({
     activations: layerActivationBytes(
       model,
@@ -245,6 +246,7 @@ export function estimate(
         flashAttention: plan.flashAttention,
         recomputation: plan.recomputation,
         gemmInputBytes: training.precision === 'bf16' ? 2 : 1,
+        selectiveCheckpointing: stackMemory?.selectiveCheckpointing,
       },
       recomputedShare,
     ),
@@ -271,8 +273,16 @@ export function estimate(
     expertShards: links.expertDp.size,
     weightBytes: weightBytesPerParameter(plan, training.precision),
     activations: shape.activations,
-    logitsBytes: logitsBytes(plan.microBatch, training.sequenceLength, model.vocabSize, plan.cp, plan.tp),
+    logitsBytes: logitsBytes(
+      plan.microBatch,
+      training.sequenceLength,
+      model.vocabSize,
+      plan.cp,
+      plan.tp,
+      stackMemory?.lossBytesPerLogit,
+    ),
     capacityBytes: hbmBytes(system.accelerator.hbmGiB),
+    stackMemory,
   };
   const memory = stageMemory(memoryInputs, busiestStage(memoryInputs));
   if (memory.total > memory.capacity) return { ok: false, memory, issues: [outOfMemory(memory, p)] };

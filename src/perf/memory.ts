@@ -5,6 +5,7 @@
  * of every pipeline stage of a plan, its busiest stage and that stage's breakdown (one formula, {@link stageMemory}).
  * @module
  */
+import type { StackMemory } from '../catalog/stacks.js';
 import type { ResolvedModel, ResolvedPlan } from '../spec/resolve.js';
 import type { MatmulPrecision } from '../spec/workload.js';
 import { inFlightMicroBatches, type StageSplit } from './pipeline.js';
@@ -22,6 +23,8 @@ export interface ActivationShape {
   readonly recomputation: ResolvedPlan['recomputation'];
   /** Bytes per element of saved GEMM inputs: 2 in BF16, 1 when Transformer Engine keeps FP8 copies for backward. */
   readonly gemmInputBytes: number;
+  /** What selective recomputation keeps (the stack's, src/catalog/stacks.ts); absent: Megatron's attention core. */
+  readonly selectiveCheckpointing?: StackMemory['selectiveCheckpointing'];
 }
 
 /**
@@ -39,6 +42,9 @@ export function activationBytesPerLayer(model: ResolvedModel, shape: ActivationS
   const sbh = s * b * model.hiddenSize;
   const sp = shape.sequenceParallel ? tp : 1; // divisor of tensors outside the TP-sharded regions
   if (shape.recomputation === 'full') return (2 * sbh) / sp;
+  if (shape.recomputation === 'selective' && shape.selectiveCheckpointing === 'per-op' && !model.mla && !moeLayer) {
+    return perOpCheckpointBytesPerLayer(model, shape);
+  }
 
   const heads = model.heads;
   const qkDim = model.mla ? model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim : model.headDim;
@@ -88,6 +94,43 @@ export function activationBytesPerLayer(model: ResolvedModel, shape: ActivationS
   return attention + mlp + norms;
 }
 
+/**
+ * Activation bytes one dense layer keeps under per-operator selective checkpointing (torch.utils.checkpoint with
+ * torchtitan's policy, torchtitan parallelize_llama.py `_save_list`): the layer input, the output of attention (and
+ * its FP32 log-sum-exp) and of every odd-numbered matmul of the layer ("saves output of all compute ops, except
+ * every second mm"), counted per layer in forward order wq, wk, wv, wo, w1, w3, w2 (torchtitan models/llama/model.py).
+ * Column-parallel outputs are / t; a row-parallel matmul's output is the full-size partial sum, and the
+ * reduce-scatter after it (also in `_save_list`) keeps its / t result under sequence parallelism. Everything
+ * else (norms, rotary embedding, the activation function) is recomputed. The matmuls of torchao's float8 linears
+ * are `_scaled_mm`, not `aten.mm`; the compiled float8 rows state the compiled BF16 rows' peak (torchtitan
+ * benchmarks 2024-12, Tables 1 and 3: 76.8 against 77.0 GiB, 61.8 against 62.0), so their outputs are kept alike.
+ */
+export function perOpCheckpointBytesPerLayer(model: ResolvedModel, shape: ActivationShape): number {
+  const { b, tp, cp } = shape;
+  const tokens = (shape.s / cp) * b;
+  const h = model.hiddenSize;
+  const sp = shape.sequenceParallel ? tp : 1;
+  const d = model.headDim;
+  const f = model.ffnHiddenSize;
+  // Output width of each matmul in forward order, and whether it is row-parallel (wo, w2).
+  const matmuls: [number, boolean][] = [
+    [model.heads * d, false], // wq
+    [model.kvHeads * d, false], // wk
+    [model.kvHeads * d, false], // wv
+    [h, true], // wo
+    [f, false], // w1
+    ...(model.gatedMlp ? [[f, false] as [number, boolean]] : []), // w3
+    [h, true], // w2
+  ];
+  let bytes = (2 * tokens * h) / sp; // the checkpointed layer's input
+  bytes += (2 * tokens * model.heads * d) / tp + (4 * tokens * model.heads) / tp; // attention output, log-sum-exp
+  matmuls.forEach(([width, rowParallel], i) => {
+    if (i % 2 === 0) bytes += (2 * tokens * width) / (rowParallel ? 1 : tp); // 1st, 3rd, ... matmul kept
+    if (rowParallel && tp > 1 && shape.sequenceParallel) bytes += (2 * tokens * width) / tp; // reduce-scatter output
+  });
+  return bytes;
+}
+
 /** Bytes of training state per parameter, by sharding, with `shards` data-parallel ranks sharing the state. */
 export interface StateBytes {
   readonly weights: number;
@@ -129,12 +172,22 @@ export function weightBytesPerParameter(plan: ResolvedPlan, precision: MatmulPre
   return plan.lowPrecisionWeights && precision !== 'bf16' ? 1 : 2;
 }
 
+/** Bytes per logit of Megatron's fused cross-entropy: BF16 logits and the FP32 softmax it keeps for backward. */
+export const MEGATRON_LOSS_BYTES_PER_LOGIT = 6;
+
 /**
- * Bytes of the output layer's logits on the last stage for one micro-batch: BF16 logits and the FP32 softmax the
- * fused cross-entropy keeps for backward (6 B per logit), vocabulary-parallel over t and split over c.
+ * Bytes of the output layer's logits on the last stage for one micro-batch at the loss's peak, vocabulary-parallel
+ * over t and split over c: `bytesPerLogit` each (Megatron's fused cross-entropy 6; the stack's, src/catalog/stacks.ts).
  */
-export function logitsBytes(microBatch: number, sequence: number, vocab: number, cp: number, tp: number): number {
-  return (6 * microBatch * sequence * vocab) / cp / tp;
+export function logitsBytes(
+  microBatch: number,
+  sequence: number,
+  vocab: number,
+  cp: number,
+  tp: number,
+  bytesPerLogit = MEGATRON_LOSS_BYTES_PER_LOGIT,
+): number {
+  return (bytesPerLogit * microBatch * sequence * vocab) / cp / tp;
 }
 
 /** Activation bytes per layer for one micro-batch, by layer kind, with full recomputation's working set. */
@@ -204,6 +257,8 @@ export interface StageMemoryInputs {
   /** Logits bytes held by the last stage ({@link logitsBytes}). */
   readonly logitsBytes: number;
   readonly capacityBytes: number;
+  /** The stack's memory behaviour (src/catalog/stacks.ts); absent: Megatron-Core's. */
+  readonly stackMemory?: StackMemory;
 }
 
 /** Memory of one GPU of the busiest pipeline stage, bytes. */
@@ -216,6 +271,12 @@ export interface MemoryBreakdown {
   readonly reserve: number;
   readonly total: number;
   readonly capacity: number;
+  /**
+   * What the stack logs as its peak ({@link StackMemory.reportedPeak}): `total`, or the caching allocator's
+   * reserved peak: the tensors and the allocator's cached share (the CUDA context, NCCL buffers and workspaces are
+   * outside it). Always set by {@link stageMemory}; absent in a breakdown built elsewhere, where it is `total`.
+   */
+  readonly reported?: number;
   /** The pipeline stage (0 = first) that needs the most memory. */
   readonly stage: number;
 }
@@ -242,15 +303,50 @@ function inFlightBytes(inputs: StageMemoryInputs, stage: number): number {
   return inFlight * ((inputs.split.stageDense[stage] ?? 0) * dense + (inputs.split.stageMoe[stage] ?? 0) * moe);
 }
 
-/** Logits held by `stage`: only the last holds the output layer. */
+/** Logits held by `stage` at the loss: only the last holds the output layer. */
 function stageLogitsBytes(inputs: StageMemoryInputs, stage: number): number {
   return stage === inputs.pp - 1 ? inputs.logitsBytes : 0;
 }
 
 /**
+ * BF16 output logits of every micro-batch of the step, kept by the last stage of a stack whose pipeline schedule
+ * returns them (torch.distributed.pipelining `output_chunks`): m micro-batches × 2 B per logit.
+ */
+function pipelineOutputBytes(inputs: StageMemoryInputs, stage: number): number {
+  const stack = inputs.stackMemory;
+  if (!stack?.pipelineKeepsOutputs || inputs.pp === 1 || stage !== inputs.pp - 1) return 0;
+  return (inputs.microBatches * inputs.logitsBytes * 2) / stack.lossBytesPerLogit;
+}
+
+/**
+ * Activations of `stage` at its peak: the micro-batches in flight, plus the larger of the loss's logits and full
+ * recomputation's one-layer working set where the stack says when each is live (the logits' buffers are freed by
+ * the output layer's backward, before the last layer is recomputed); Megatron-Core's model adds both.
+ */
+function stageActivationBytes(inputs: StageMemoryInputs, stage: number): number {
+  const loss = stageLogitsBytes(inputs, stage);
+  const working = inputs.activations.fullWorkingSet;
+  const transient = inputs.stackMemory ? Math.max(loss, working) : loss + working;
+  return inFlightBytes(inputs, stage) + transient + pipelineOutputBytes(inputs, stage);
+}
+
+/**
+ * Parameters of `stage` that FSDP keeps gathered beyond the two prefetched layers, with the stack's FSDP2 behaviour:
+ * without pipeline parallelism the root unit (embedding, final norm, output layer: the stage's ends), with it the
+ * whole stage (torchtitan: reshard_after_forward = not pp_enabled). 0 on other stacks and shardings.
+ */
+function stageGatheredParameters(inputs: StageMemoryInputs, stage: number): number {
+  if (!inputs.stackMemory?.fsdpUnshardedRootAndStage) return 0;
+  if (inputs.sharding !== 'zero3' && inputs.sharding !== 'fsdp') return 0;
+  if (inputs.pp > 1) return stageDenseParameters(inputs, stage) + stageExpertParameters(inputs, stage);
+  const { embedding, separateHead } = inputs.parameters;
+  return embedding * (separateHead ? 2 : 1);
+}
+
+/**
  * Memory of one GPU of `stage`: weights, gradients and optimizer state of its parameters ({@link stateBytes}; with
- * ZeRO-3/FSDP also two gathered BF16 layers), the activations in flight plus full recomputation's working set and
- * the logits, fixed buffers and the allocator reserve.
+ * ZeRO-3/FSDP also two gathered BF16 layers, or what the stack keeps gathered), the activations in flight plus full
+ * recomputation's working set and the logits ({@link stageActivationBytes}), fixed buffers and the allocator reserve.
  */
 export function stageMemory(inputs: StageMemoryInputs, stage: number): MemoryBreakdown {
   const { attention, denseMlp, experts } = inputs.parameters;
@@ -266,17 +362,26 @@ export function stageMemory(inputs: StageMemoryInputs, stage: number): MemoryBre
     inputs.expertShards,
     inputs.weightBytes,
   );
-  // ZeRO-3/FSDP gather layer by layer, the next one prefetched: two layers of BF16 weights (2 × 2 B).
-  const gathered =
-    inputs.sharding === 'zero3' || inputs.sharding === 'fsdp' ? 2 * 2 * (attention + Math.max(denseMlp, experts)) : 0;
-  const weights = denseState.weights + expertState.weights + gathered;
-  const gradients = denseState.gradients + expertState.gradients;
+  const fsdp = inputs.sharding === 'zero3' || inputs.sharding === 'fsdp';
+  const stageGathered = stageGatheredParameters(inputs, stage);
+  // ZeRO-3/FSDP gather layer by layer, the next one prefetched: two layers of BF16 weights (2 × 2 B), unless the
+  // whole stage stays gathered (pipeline parallelism on an FSDP2 stack).
+  const prefetched =
+    fsdp && !(stageGathered > 0 && inputs.pp > 1) ? 2 * 2 * (attention + Math.max(denseMlp, experts)) : 0;
+  // What the stack keeps gathered: BF16 weights (2 B); with pipeline parallelism also the unsharded FP32 gradients
+  // accumulated over the micro-batches (4 B, FSDP2 reduce_dtype float32, FSDPParam.unsharded_accumulated_grad).
+  const weights = denseState.weights + expertState.weights + prefetched + 2 * stageGathered;
+  const gradients = denseState.gradients + expertState.gradients + (inputs.pp > 1 ? 4 * stageGathered : 0);
   const optimizer = denseState.optimizer + expertState.optimizer;
-  const activations =
-    inFlightBytes(inputs, stage) + inputs.activations.fullWorkingSet + stageLogitsBytes(inputs, stage);
+  const activations = stageActivationBytes(inputs, stage);
   const capacity = inputs.capacityBytes;
-  const reserve = ALLOCATOR_RESERVE_FRACTION * capacity;
-  const total = weights + gradients + optimizer + activations + COMMUNICATION_BUFFER_BYTES + reserve;
+  const tensors = weights + gradients + optimizer + activations;
+  // A stack that logs the caching allocator's reserved peak: the allocator holds its cached share beyond the live
+  // tensors (the stack's fitted allocatorCachedShare), on top of the context-and-fragmentation reserve.
+  const reserved = inputs.stackMemory?.reportedPeak === 'allocator-reserved';
+  const cached = reserved ? (inputs.stackMemory?.allocatorCachedShare ?? 0) * tensors : 0;
+  const reserve = ALLOCATOR_RESERVE_FRACTION * capacity + cached;
+  const total = tensors + COMMUNICATION_BUFFER_BYTES + reserve;
   return {
     weights,
     gradients,
@@ -286,6 +391,7 @@ export function stageMemory(inputs: StageMemoryInputs, stage: number): MemoryBre
     reserve,
     total,
     capacity,
+    reported: reserved ? tensors + cached : total,
     stage,
   };
 }
@@ -293,8 +399,8 @@ export function stageMemory(inputs: StageMemoryInputs, stage: number): MemoryBre
 /**
  * The stage that needs the most memory (the first on ties). Every stage is checked: the first holds the most
  * micro-batches, middle stages may hold extra layers, the last holds the output layer. The scan ranks stages by
- * the parts of {@link stageMemory} that differ between them (state at its bytes per parameter, activations in
- * flight, logits), so it allocates nothing (hot path of plan search).
+ * the parts of {@link stageMemory} that differ between them (state at its bytes per parameter, what the stack keeps
+ * gathered, activations in flight, logits), so it allocates nothing (hot path of plan search).
  */
 export function busiestStage(inputs: StageMemoryInputs): number {
   const perDense = stateBytes(1, inputs.sharding, inputs.denseShards, inputs.weightBytes);
@@ -303,9 +409,12 @@ export function busiestStage(inputs: StageMemoryInputs): number {
   const expertBytes = perExpert.weights + perExpert.gradients + perExpert.optimizer;
   let busiest = 0;
   let busiestBytes = -1;
+  // A stage the stack keeps gathered holds 2 B of weights and, with pipeline parallelism, 4 B of gradients more.
+  const gatheredBytes = inputs.pp > 1 ? 6 : 2;
   for (let stage = 0; stage < inputs.pp; stage++) {
     const state = stageDenseParameters(inputs, stage) * denseBytes + stageExpertParameters(inputs, stage) * expertBytes;
-    const bytes = state + inFlightBytes(inputs, stage) + stageLogitsBytes(inputs, stage);
+    const gathered = gatheredBytes * stageGatheredParameters(inputs, stage);
+    const bytes = state + gathered + stageActivationBytes(inputs, stage);
     if (bytes > busiestBytes) {
       busiestBytes = bytes;
       busiest = stage;

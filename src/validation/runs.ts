@@ -433,8 +433,9 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   const memoryOptions: MemoryOption[] = [];
   // torchtitan's selective checkpointing is per operator (torchtitan activation_checkpoint.py: op-level SAC keeps
   // matmul outputs and recomputes the rest and every other matmul), so it saves more than Megatron's selective
-  // recomputation of the attention core; the model approximates it by recomputing whole layers of a chunk, the
-  // fewest that fit (listed as filled).
+  // recomputation of the attention core; the memory model counts what it keeps (the stack's selectiveCheckpointing,
+  // src/perf/memory.ts perOpCheckpointBytesPerLayer) and, where that does not fit, the fewest fully recomputed layers
+  // per chunk that fit are taken (listed as filled).
   const perOpSac = mappedStack === 'torchtitan' && recomputation === 'selective';
   const recomputeOptions: ResolvedPlan['recomputation'][] = run.recompute
     ? perOpSac

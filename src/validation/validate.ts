@@ -237,7 +237,7 @@ export function predictRun(
       model: run.model_name,
       kind: 'infeasible',
       reason: result.issues.map((i) => i.message).join('; '),
-      ...peakMemoryOf(run, result.memory?.total),
+      ...peakMemoryOf(run, result.memory?.reported ?? result.memory?.total),
     };
   }
   let metric: Metric;
@@ -286,6 +286,6 @@ export function predictRun(
     filled,
     mfu: result.mfu,
     memoryGiB: result.memory.total / 2 ** 30,
-    ...peakMemoryOf(run, result.memory.total),
+    ...peakMemoryOf(run, result.memory.reported ?? result.memory.total),
   };
 }
