@@ -464,11 +464,16 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
   if (!run.sharding) filled.push(`sharding=${sharding}`);
   if (!run.micro_batch) filled.push('micro_batch=1');
   // torchtitan with PP: the row's micro_batch is the local batch per data-parallel rank, which the pipeline splits
-  // into micro-batches of pipeline_parallel_microbatch_size, default 1 (torchtitan/config/job_config.py); its
-  // interleaved schedules run 2 stages per rank unless told otherwise (torchtitan pipelining utilities).
+  // into pipeline_parallel_microbatches, default the PP degree, in the benchmarked release (torchtitan 9dec370,
+  // 2024-12, parallelisms/pipelining_utils.py build_pipeline_schedule: `n_microbatches = ... or pipeline_parallel_degree`;
+  // later releases split by pipeline_parallel_microbatch_size instead); its interleaved schedules run 2 stages per rank
+  // unless told otherwise (torchtitan pipelining utilities).
   const titanPipeline = stackId === 'torchtitan' && pp > 1;
-  const microBatch = titanPipeline ? 1 : (run.micro_batch ?? 1);
-  if (titanPipeline) filled.push('micro_batch=1 (torchtitan pipeline_parallel_microbatch_size default)');
+  const localBatch = run.micro_batch ?? 1;
+  const titanMicroBatch = localBatch % pp === 0 ? localBatch / pp : 1;
+  const microBatch = titanPipeline ? titanMicroBatch : localBatch;
+  if (titanPipeline)
+    filled.push(`micro_batch=${titanMicroBatch} (torchtitan 2024-12: the local batch in pp micro-batches)`);
   const interleaved = /interleaved/i.test(run.pipeline_schedule ?? '');
   const virtualStages = pp > 1 ? (run.vpp ?? (titanPipeline && interleaved ? 2 : 1)) : 1;
   if (titanPipeline && interleaved && !run.vpp)
