@@ -139,7 +139,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     // Fused scale-mask-softmax CUDA kernel between two batched GEMMs (megatron/fused_kernels, 2021): unfused core.
     attentionKernel: 'unfused',
     fusedElementwise: true, // fused bias-GeLU and bias-dropout-add kernels (Narayanan et al. 2021 sec. 4.2)
-    gemmEfficiency: { bf16: 1, fp8: 1 }, // same cuBLAS GEMMs as Megatron-Core; not refitted
+    gemmEfficiency: STACK_FIT['megatron-lm-2021'], // fitted on its even-indexed rows (scripts/fit-stack-efficiency.ts)
     sources: ['Narayanan et al. 2021, arXiv:2104.04473 sec. 4'],
   },
   'megatron-lm-2022': {
@@ -151,7 +151,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none'],
     attentionKernel: 'unfused', // Korthikanti et al. 2022 time the s² softmax and dropout (sec. 5): no flash attention
     fusedElementwise: true,
-    gemmEfficiency: { bf16: 1, fp8: 1 },
+    gemmEfficiency: STACK_FIT['megatron-lm-2022'], // fitted on its even-indexed rows (scripts/fit-stack-efficiency.ts)
     sources: ['Korthikanti et al. 2022, arXiv:2205.05198 sec. 4-6'],
   },
   'megatron-deepspeed': {
@@ -164,7 +164,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none', 'zero1', 'zero2', 'zero3'],
     attentionKernel: 'unfused', // --use-flash-attn(-v2) is opt-in (megatron/arguments.py); default the unfused core
     fusedElementwise: true,
-    gemmEfficiency: { bf16: 1, fp8: 1 },
+    gemmEfficiency: STACK_FIT['megatron-deepspeed'], // fitted where it has 4 even-indexed rows (fit-stack-efficiency.ts)
     sources: ['github:microsoft/Megatron-DeepSpeed megatron/arguments.py'],
   },
   'deepspeed-zero': {

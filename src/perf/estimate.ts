@@ -218,6 +218,7 @@ export function estimate(
     precision: training.precision,
     sequenceLength: training.sequenceLength,
     attentionKernel: attentionKernelOf(plan),
+    selectiveCheckpointing: STACKS[plan.stack ?? DEFAULT_STACK].memory?.selectiveCheckpointing,
     tpLink: links.tp,
     cpLink: links.cp,
     epLink: links.ep,

@@ -57,6 +57,8 @@ export interface LayerContext {
   readonly sequenceLength: number;
   /** The attention kernel the stack (or the plan) runs (docs/model.md § Attention by kernel). */
   readonly attentionKernel: AttentionKernel;
+  /** What the stack's selective checkpointing keeps (src/catalog/stacks.ts `memory`); absent: Megatron's. */
+  readonly selectiveCheckpointing?: 'attention-core' | 'per-op';
   readonly tpLink: GroupLink;
   readonly cpLink: GroupLink;
   readonly epLink: GroupLink;
@@ -191,8 +193,17 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   const backward = 2 * forwardGemm + (trainingAttention - forwardAttention) + 2 * forwardMemory;
   // Full recomputation repeats the forward; selective recomputes the attention core, which flash attention
   // already does inside its backward, so it costs extra only without flash (Korthikanti et al. 2022 sec. 5).
-  const selectiveExtra = plan.recomputation === 'selective' && !plan.flashAttention;
-  const recompute = plan.recomputation === 'full' ? forward : selectiveExtra ? forwardAttention : 0;
+  // Per-operator selective checkpointing keeps attention's and every other matmul's output and recomputes the rest:
+  // the other matmuls and every element-wise kernel (torchtitan _save_list, "except every second mm").
+  const selective = plan.recomputation === 'selective';
+  const recompute =
+    plan.recomputation === 'full'
+      ? forward
+      : selective && ctx.selectiveCheckpointing === 'per-op'
+        ? recomputedMatmulShare(model, moeLayer) * forwardGemm + forwardMemory
+        : selective && !plan.flashAttention
+          ? forwardAttention
+          : 0;
 
   // Tensor parallelism: per layer two all-gathers and two reduce-scatters of the [tokens, h] activation forward
   // and the same backward with sequence parallelism, or two all-reduces each way without (Korthikanti et al.
@@ -248,6 +259,35 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     exposedEp,
     hardwareFlops,
   };
+}
+
+/**
+ * Share of a layer's forward matmul FLOPs that per-operator selective checkpointing recomputes: it saves the output
+ * of the 1st, 3rd, 5th... matmul of the block in call order and recomputes the others (torchtitan
+ * parallelize_llama.py `_save_list` policy: "save every other mm"). The Llama block calls wq, wk, wv, wo, then w1,
+ * w3, w2 (gated) or w1, w2 (plain): wk, wo and w3 (or w2) are recomputed. An MoE layer's experts are taken as half
+ * recomputed (the policy alternates over their grouped matmuls as well).
+ */
+export function recomputedMatmulShare(model: ResolvedModel, moeLayer: boolean): number {
+  const h = model.hiddenSize;
+  const q = model.heads * model.headDim * h;
+  const kv = model.kvHeads * model.headDim * h;
+  const attention = [q, kv, kv, q];
+  const mlp = moeLayer && model.moe ? [] : model.gatedMlp ? [1, 1, 1] : [1, 1];
+  const calls = [...attention, ...mlp.map(() => model.ffnHiddenSize * h)];
+  let total = 0;
+  let recomputed = 0;
+  for (const [i, flops] of calls.entries()) {
+    total += flops;
+    if (i % 2 === 1) recomputed += flops;
+  }
+  if (moeLayer && model.moe) {
+    const moe = model.moe;
+    const experts = moe.topK * moe.expertFfnHiddenSize * h * (model.gatedMlp ? 3 : 2);
+    total += experts;
+    recomputed += experts / 2;
+  }
+  return total > 0 ? recomputed / total : 0;
 }
 
 /** Seconds of a layer's attention core for one micro-batch on one GPU, and the forward FLOPs its kernel executes. */
