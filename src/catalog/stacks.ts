@@ -210,7 +210,9 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none', 'fsdp'],
     // scaled_dot_product_attention's flash backend, FlashAttention-2 since PyTorch 2.2 (PyTorch 2.2 release notes).
     attentionKernel: 'flash-attention-2',
-    fusedElementwise: true, // torch.compile per block in the compiled rows; eager rows fuse less (not separated)
+    // Eager by default (torchtitan job config `training.compile` defaults to false); a run with torch.compile sets
+    // plan.fusedElementwise (validate does where the row says so).
+    fusedElementwise: false,
     gemmEfficiency: STACK_FIT.torchtitan, // fitted on even-indexed torchtitan rows (scripts/fit-stack-efficiency.ts)
     memory: {
       // selective_ac_option 'op': _save_list (aten.mm, SDPA, reduce_scatter), "except every second mm"

@@ -29,6 +29,6 @@ export function isFitRow(row: { gpu: string; arch: 'dense' | 'moe'; precision: s
 
 /** The fitted calibration (scripts/fit-training-efficiency.ts). */
 export const DEFAULT_CALIBRATION: Calibration = {
-  sustainedEfficiency: { bf16: 0.89, fp8: 0.82, fp4: 0.6 },
-  moeLayerEfficiency: 0.43,
+  sustainedEfficiency: { bf16: 0.87, fp8: 0.81, fp4: 0.61 },
+  moeLayerEfficiency: 0.63,
 };

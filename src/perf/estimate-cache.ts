@@ -68,7 +68,7 @@ export const KEY_BITS = {
     recomputeLayers: 10,
     chunkMax: 10,
   },
-  layers: { ep: 25, tpComm: 1, epComm: 1, stack: 4, kernel: 3 },
+  layers: { ep: 25, tpComm: 1, epComm: 1, stack: 4, kernel: 3, fused: 2 },
 } as const;
 
 /**
@@ -113,7 +113,8 @@ export function shapeKey(plan: ResolvedPlan, chunkMax: number): number | undefin
 }
 
 /**
- * Key of the layer costs under one shape: ep, the TP and EP overlaps, the stack and the attention kernel; a plan
+ * Key of the layer costs under one shape: ep, the TP and EP overlaps, the stack, the attention kernel and the
+ * element-wise fusion override; a plan
  * that overrides the GEMM efficiency is not memoised (its layer costs depend on a real number).
  */
 export function layerCostsKey(plan: ResolvedPlan): number | undefined {
@@ -124,7 +125,8 @@ export function layerCostsKey(plan: ResolvedPlan): number | undefined {
   key = packField(key, bit(plan.overlap.epComm), bits.epComm);
   key = packField(key, plan.stack === undefined ? 0 : STACK_IDS.indexOf(plan.stack) + 1, bits.stack);
   const kernel = plan.attentionKernel === undefined ? 0 : ATTENTION_KERNELS.indexOf(plan.attentionKernel) + 1;
-  return done(packField(key, kernel, bits.kernel));
+  key = packField(key, kernel, bits.kernel);
+  return done(packField(key, plan.fusedElementwise === undefined ? 0 : plan.fusedElementwise ? 2 : 1, bits.fused));
 }
 
 /** The value of `key` in `map`, computed and stored on a miss; computed every time without a map or a key. */

@@ -219,6 +219,7 @@ export function estimate(
     sequenceLength: training.sequenceLength,
     attentionKernel: attentionKernelOf(plan),
     selectiveCheckpointing: STACKS[plan.stack ?? DEFAULT_STACK].memory?.selectiveCheckpointing,
+    fusedElementwise: plan.fusedElementwise ?? STACKS[plan.stack ?? DEFAULT_STACK].fusedElementwise,
     tpLink: links.tp,
     cpLink: links.cp,
     epLink: links.ep,

@@ -59,6 +59,8 @@ export interface LayerContext {
   readonly attentionKernel: AttentionKernel;
   /** What the stack's selective checkpointing keeps (src/catalog/stacks.ts `memory`); absent: Megatron's. */
   readonly selectiveCheckpointing?: 'attention-core' | 'per-op';
+  /** Element-wise kernels fused (the stack's or the plan's `fusedElementwise`); absent: fused. */
+  readonly fusedElementwise?: boolean;
   readonly tpLink: GroupLink;
   readonly cpLink: GroupLink;
   readonly epLink: GroupLink;
@@ -160,6 +162,7 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   const sp = plan.sequenceParallel ? t : 1;
   memoryBytes += (2 * tokens * h * (2 * 2 + 2 * 3)) / sp;
   memoryBytes += (2 * 2 * tokens * (model.heads + model.kvHeads) * qkDim) / t;
+  if (ctx.fusedElementwise === false) memoryBytes += unfusedExtraBytes(model, tokens, t, sp, moeLayer);
   if (ctx.precision !== 'bf16') {
     // Quantising each GEMM's activation input (read 2 B, write 1 B) with Transformer Engine.
     memoryBytes += 3 * gemms.reduce((sum, g) => sum + (g.bf16 ? 0 : g.m * g.k * (g.count ?? 1)), 0);
@@ -171,8 +174,10 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   for (const g of gemms) {
     const count = g.count ?? 1;
     const precision = g.bf16 ? 'bf16' : ctx.precision;
-    const one = gemmSeconds(rates, g.m, g.n, g.k, precision) - rates.gemmOverheadSeconds;
-    const seconds = rates.gemmOverheadSeconds + count * one; // grouped GEMMs launch once
+    // A grouped expert GEMM is one cuBLAS GEMM per local expert (Transformer Engine GroupedLinear:
+    // multi_stream_cublas_gemm loops over the experts on 4 streams, transformer_engine/common/gemm/cublaslt_gemm.cu),
+    // so each pays the kernel's fixed time t0; no credit is taken for the streams' overlap.
+    const seconds = count * gemmSeconds(rates, g.m, g.n, g.k, precision);
     forwardGemm += seconds;
     if (g.expert) expertForward += seconds;
     gemmFlops += 2 * g.m * g.n * g.k * count;
@@ -259,6 +264,26 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     exposedEp,
     hardwareFlops,
   };
+}
+
+/**
+ * Forward bytes eager PyTorch moves beyond the fused kernels of {@link layerCost}, for `tokens` tokens of one layer
+ * (backward moves twice them, as the fused ones). Counted op by op on the Llama code of torchtitan (models/norms.py,
+ * model.py): RMSNorm as x.float(), pow(2), mean, x·rsqrt, type_as, ·weight reads 20 B and writes 16 B per element
+ * where the fused kernel reads 2 and writes 2 (+32 B, two norms per layer); SwiGLU as silu(x₁) then ·x₃ moves 10 B
+ * per element of f where the fused activation moves 6 (+4 B); rotary embedding as float(), complex multiply and
+ * type_as moves 20 B per element of Q and K where the fused kernel moves 4 (+16 B). LayerNorm, GeLU, learned or ALiBi
+ * positions and residual adds are one kernel each in eager PyTorch too: nothing extra.
+ */
+export function unfusedExtraBytes(model: ResolvedModel, tokens: number, t: number, sp: number, moeLayer: boolean) {
+  let bytes = 0;
+  if (model.normalization === 'rmsnorm') bytes += (2 * 32 * tokens * model.hiddenSize) / sp;
+  if (model.gatedMlp && !(moeLayer && model.moe)) bytes += (4 * tokens * model.ffnHiddenSize) / t;
+  if (model.positionEmbedding === 'rope') {
+    const qkDim = model.mla ? model.mla.qkRopeHeadDim : model.headDim;
+    bytes += (16 * tokens * (model.heads + model.kvHeads) * qkDim) / t;
+  }
+  return bytes;
 }
 
 /**

@@ -62,6 +62,12 @@ export const PlanSchema = z
       .enum(ATTENTION_KERNELS)
       .optional()
       .describe("Attention kernel; default the stack's (unfused when flashAttention is false)"),
+    fusedElementwise: z
+      .boolean()
+      .optional()
+      .describe(
+        "Element-wise kernels fused (Transformer Engine, torch.compile); false runs eager PyTorch's separate kernels; default the stack's",
+      ),
     gemmEfficiency: z
       .number()
       .positive()

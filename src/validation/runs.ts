@@ -526,6 +526,10 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       // The stack's kernel (src/catalog/stacks.ts): no flash attention on Megatron-LM 2021-22 or DeepSpeed ZeRO-3.
       flashAttention: stack.attentionKernel !== 'unfused',
       stack: stackId,
+      // torchtitan runs eager unless the row says torch.compile (its Techniques column); other stacks keep theirs.
+      ...(stackId === 'torchtitan' && {
+        fusedElementwise: /torch[.\s_-]?compile|\bcompile\b/i.test(`${run.id} ${run.notes ?? ''}`),
+      }),
       // Every overlap the stack has (the estimator switches off those it lacks); TP overlap needs TP, and on
       // torchtitan it is async TP, on only where the row says so (torchtitan docs/async_tp.md).
       overlap: {
