@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { STACKS } from '../src/catalog/stacks.js';
 import { writeFileAtomic } from '../src/node/files.js';
 import { DEFAULT_CALIBRATION, isFitRow } from '../src/perf/calibration.js';
+import { ATTENTION_FIT } from '../src/perf/attention-fit.js';
+import { H100_FIT } from '../src/perf/h100-fit.js';
 import { STACK_FIT } from '../src/perf/stack-fit.js';
 import { filledCounts, peakMemoryRows } from '../src/report/validation-report.js';
 import {
@@ -236,15 +238,19 @@ ${table('stack (both sets)', stackGroups)}
 
 data/calibration/published-runs.pytorch.json: ${pytorchData.length} runs, ${pytorch.rows.length} predicted
 (${((100 * pytorch.rows.length) / pytorchData.length).toFixed(0)}%). ${infeasibleText(pytorch)} The rows run on their
-stacks' profiles: llm-foundry's Triton flash-attention kernel and FSDP FULL_SHARD, torchtitan's FlashAttention-2
-(SDPA), FSDP2, async TP where stated and its pipeline micro-batches of 1.
+stacks' profiles: llm-foundry's Triton flash-attention kernel, FSDP FULL_SHARD and eager element-wise kernels,
+torchtitan's FlashAttention-2 (SDPA), FSDP2, per-operator selective checkpointing, async TP and torch.compile where
+the row states them (eager element-wise kernels otherwise) and as many pipeline micro-batches as stages.
 
 The stacks' GEMM efficiency (share of the Megatron-Core-calibrated rate) is fitted by scripts/fit-stack-efficiency.ts
 on the even-indexed rows of each stack and precision (position in the row's file: this one for the PyTorch stacks,
 the Megatron set for Megatron-LM 2021/2022 and Megatron-DeepSpeed), never with fewer than 4 rows; the odd-indexed
 rows are held out. Megatron-Core and NeMo are the calibration's own rows and are not refitted; DeepSpeed ZeRO-3's
 rows are communication-bound (throughput halves when the GPUs double at a fixed batch, Narayanan et al. 2021 Table
-2), which no GEMM factor represents, so it is not fitted either:
+2), which no GEMM factor represents, so it is not fitted either. Before it, scripts/fit-attention-head-dim.ts fits
+the head-dimension factor of the published attention kernels, d½ = ${ATTENTION_FIT.publishedHeadDimHalf} against
+cuDNN's measured ${H100_FIT.attention.headDimHalf}, on the even-indexed rows whose head dimension is not 128 (MPT-125M
+and 350M, d = 64), the odd ones held out (docs/model.md § Attention by kernel). The GEMM efficiencies:
 
 | stack | BF16 | FP8 |
 |---|---:|---:|

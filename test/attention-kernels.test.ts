@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ATTENTION_FIT } from '../src/perf/attention-fit.js';
 import { DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
 import {
   attentionSeconds,
@@ -8,6 +9,7 @@ import {
   trainingShare,
 } from '../src/perf/compute-rates.js';
 import { type Estimate, estimate } from '../src/perf/estimate.js';
+import { H100_FIT } from '../src/perf/h100-fit.js';
 import { attentionCost, type LayerContext } from '../src/perf/layer-costs.js';
 import { loadSpec } from '../src/spec/load.js';
 import type { ResolvedSpec } from '../src/spec/resolve.js';
@@ -55,6 +57,21 @@ describe('attention timed by kernel (published kernel figures)', () => {
     const fa2 = attentionSeconds(rates, 1e12, 8192, 128, 'forward', 'flash-attention-2');
     const fa3 = attentionSeconds(rates, 1e12, 8192, 128, 'forward', 'flash-attention-3');
     expect(fa2 / fa3).toBeCloseTo(0.75 / 0.35, 6);
+  });
+
+  it('head dimension 64: the published kernels take their fitted d½, cuDNN its measured one; 128 is the reference', () => {
+    const rates = deviceRates(llama8b('a100-sxm-80gb', '{ tp: 1, dp: 8 }').system.accelerator);
+    const factor = (d: number, half: number) => d / (d + half) / (128 / (128 + half));
+    for (const [kernel, half] of [
+      ['flash-attention-2', ATTENTION_FIT.publishedHeadDimHalf],
+      ['triton', ATTENTION_FIT.publishedHeadDimHalf],
+      ['cudnn', H100_FIT.attention.headDimHalf],
+    ] as const) {
+      const at = (d: number) => attentionSeconds(rates, 1e12, 8192, d, 'training', kernel);
+      expect(at(64) / at(128)).toBeCloseTo(1 / factor(64, half), 9);
+    }
+    // The fitted d½ is far below cuDNN's: FlashAttention-2 keeps most of its rate at d = 64 (fit on MPT-125M/350M).
+    expect(ATTENTION_FIT.publishedHeadDimHalf).toBeLessThan(H100_FIT.attention.headDimHalf / 2);
   });
 
   it('Triton is 1.4× slower forward and 2× slower backward than FlashAttention-2 (Dao 2023 sec. 4.1)', () => {

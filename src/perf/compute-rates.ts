@@ -10,6 +10,7 @@ import { findAccelerator } from '../catalog/index.js';
 import type { AttentionKernel } from '../catalog/stacks.js';
 import type { Accelerator } from '../spec/resolve.js';
 import type { MatmulPrecision } from '../spec/workload.js';
+import { ATTENTION_FIT } from './attention-fit.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import { H100_FIT } from './h100-fit.js';
 import { POWER_CLOCK_FIT } from './power-clock-fit.js';
@@ -246,7 +247,8 @@ export function attentionSeconds(
   const fit = pass === 'forward' ? H100_FIT.attention.forward : H100_FIT.attention.forwardBackward;
   const rate = rates.attention[kernel];
   const peak = pass === 'forward' ? rate.forward : rate.training;
-  const half = H100_FIT.attention.headDimHalf;
+  // cuDNN's head-dimension factor is measured (h100-fit.ts); the published kernels' is fitted (attention-fit.ts).
+  const half = kernel === 'cudnn' ? H100_FIT.attention.headDimHalf : ATTENTION_FIT.publishedHeadDimHalf;
   const headFactor = headDim / (headDim + half) / (128 / (128 + half));
   return flops / (peak * (sequence / (sequence + fit.halfSequence)) * headFactor);
 }
