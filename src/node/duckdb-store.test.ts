@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuPoint, RunEvent } from '../app/ports.js';
 import { TokenworksError } from '../errors.js';
-import { parseStepLog } from '../telemetry/step-log.js';
+import { parseStepLog, type StepSample } from '../telemetry/step-log.js';
 import { GPU_POINT_BATCH, openDuckDbStore } from './duckdb-store.js';
 
 const LOG = [
@@ -225,6 +225,50 @@ describe('openDuckDbStore', () => {
     expect(all).toHaveLength(16);
     expect(new Set(all.map((p) => `${p.gpuKey} ${p.field}`)).size).toBe(4);
     await store.close();
+  });
+
+  it('holds a step append open when asked: the next append joins it, any other operation or the close commits it', async () => {
+    const path = join(directory, 'store.duckdb');
+    const { samples } = parseStepLog(LOG);
+    let store = await openDuckDbStore(path);
+    await store.appendStepSegments('r', 'log', [samples.slice(0, 1)], { offset: 10, nextLine: 2 }, { hold: true });
+    await store.appendStepSegments('r', 'log', [samples.slice(1, 2)], { offset: 20, nextLine: 3 }, { hold: true });
+    // A read commits the held rows first, with the last cursor.
+    expect(await store.cursor('r', 'log')).toEqual({ offset: 20, nextLine: 3 });
+    await store.appendStepSegments('r', 'log', [samples.slice(2)], { offset: 30, nextLine: 4 }, { hold: true });
+    await store.close();
+    store = await openDuckDbStore(path);
+    expect(await store.cursor('r', 'log')).toEqual({ offset: 30, nextLine: 4 });
+    expect(await store.steps('r')).toEqual(samples);
+    // A held append that fails rolls back every append it joined, and their cursor stays where it was.
+    await store.appendStepSegments('r', 'log', [samples.slice(0, 1)], { offset: 40, nextLine: 5 }, { hold: true });
+    const bad: StepSample[] = [samples[0] as StepSample];
+    Object.defineProperty(bad, 0, {
+      get() {
+        throw new Error('unreadable row');
+      },
+    });
+    await expect(store.appendStepSegments('r', 'log', [bad], { offset: 50, nextLine: 6 })).rejects.toThrow(
+      /unreadable row/,
+    );
+    expect(await store.cursor('r', 'log')).toEqual({ offset: 30, nextLine: 4 });
+    expect(await store.steps('r')).toEqual(samples);
+    await store.close();
+  });
+
+  it('trims the cache of the blocks it wrote (a file of more than a row group), and reads back every point', async () => {
+    const path = join(directory, 'store.duckdb');
+    const store = await openDuckDbStore(path, { memoryLimit: '64MB' });
+    for (let k = 0; k < 3; k++) {
+      await store.appendGpuPoints('r', 'dcgm', points(65_536, k * 65_536), { offset: k + 1, nextLine: k + 2 });
+    }
+    expect(await store.counts('r')).toEqual({ steps: 0, gpuPoints: 3 * 65_536, events: 0 });
+    await store.close();
+    const instance = await DuckDBInstance.create(path, { memory_limit: '64MB' });
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll('SELECT count(*), sum(value) FROM gpu_samples');
+    expect(reader.getRows()).toEqual([[BigInt(3 * 65_536), points(3 * 65_536).reduce((sum, p) => sum + p.value, 0)]]);
+    instance.closeSync();
   });
 
   it('streams GPU points in time order in bounded batches', async () => {

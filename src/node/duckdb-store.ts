@@ -39,6 +39,7 @@ import {
   DuckDBInstance,
   type DuckDBPreparedStatement,
   type DuckDBResultReader,
+  type DuckDBType,
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
@@ -63,6 +64,9 @@ export const GPU_POINT_BATCH = 65_536;
 
 /** Rows per DuckDB data chunk: DuckDB's `STANDARD_VECTOR_SIZE` (2,048), the most a chunk may hold. */
 const CHUNK_ROWS = 2048;
+
+/** The columns of `gpu_samples`: series, time, value. */
+const GPU_SAMPLE_TYPES = [INTEGER, DOUBLE, DOUBLE];
 
 /**
  * The two calls of `@duckdb/node-bindings` (the package `@duckdb/node-api` is built on, and exports as the
@@ -221,8 +225,29 @@ export interface GpuBatch {
   readonly sources: readonly GpuBatchSource[];
 }
 
+/** Options of {@link DuckDbTelemetryStore.appendStepSegments}. */
+export interface StepAppendOptions {
+  /**
+   * Leave the transaction open, the source's cursor not yet written: the next append of the same run and source
+   * joins it, and any other operation of the store (or {@link DuckDbTelemetryStore.close}) commits it first, with
+   * the last cursor given. What a crash loses is only what was never committed, its cursor with it: a resumed
+   * source reads it again. A transaction of more than a row group (122,880 rows) is written by DuckDB straight
+   * into the database file, row group by row group as it fills, rather than through the write-ahead log, held in
+   * memory until a checkpoint (see src/node/ingest.ts's {@link ingestLog}).
+   */
+  readonly hold?: boolean;
+}
+
 /** The DuckDB store: the port, and GPU points appended column by column (no object per point). */
 export interface DuckDbTelemetryStore extends TelemetryStore {
+  /** {@link TelemetryStore.appendStepSegments}, the transaction left open when {@link StepAppendOptions.hold}. */
+  appendStepSegments(
+    run: string,
+    source: string,
+    segments: readonly StepSegment[],
+    cursor: SourceCursor,
+    options?: StepAppendOptions,
+  ): Promise<void>;
   /** {@link TelemetryStore.appendGpuPoints} of columns: the points and the source's cursor, atomically. */
   appendGpuPointColumns(run: string, source: string, columns: GpuPointColumns, cursor: SourceCursor): Promise<void>;
   /**
@@ -232,6 +257,13 @@ export interface DuckDbTelemetryStore extends TelemetryStore {
   appendGpuBatch(run: string, batch: GpuBatch): Promise<void>;
   /** Whether number columns go into DuckDB's vectors by one bulk copy each ({@link DuckDbStoreOptions.bulkCopy}). */
   readonly bulkCopy: boolean;
+  /** Marks a store whose step appends take {@link StepAppendOptions} (`hold`). */
+  readonly holdsStepAppends: true;
+}
+
+/** Whether `store`'s step appends can hold their transaction open ({@link StepAppendOptions.hold}). */
+export function holdsStepAppends(store: TelemetryStore): store is DuckDbTelemetryStore {
+  return (store as Partial<DuckDbTelemetryStore>).holdsStepAppends === true;
 }
 
 /** Whether `store` takes GPU points as columns (the DuckDB store, or an object built on it). */
@@ -262,6 +294,20 @@ export interface DuckDbStoreOptions {
  * doubled the cost of a commit (bench/observe.mjs); 64 MB of write-ahead log is quick to replay on reopening.
  */
 export const CHECKPOINT_THRESHOLD = '64MB';
+
+/**
+ * Rows committed (steps and GPU points) between two trims of DuckDB's cache of the blocks it wrote at least
+ * ({@link DuckDbStore.trimCache}): a row group's worth.
+ */
+const TRIM_ROWS = 122_880;
+
+/**
+ * Bytes of written table blocks DuckDB keeps cached after a trim at most. DuckDB keeps every block it writes (the
+ * rows a commit or a checkpoint writes into the file) in its buffer pool until the pool reaches `memory_limit`, so
+ * without a trim the process's memory grows with the store's file up to that limit (about 3 bytes a GPU point,
+ * 18 a step row: bench/observe.mjs). The ingest reads none of them back.
+ */
+const CACHE_KEEP = 2 ** 20;
 
 /** The typed number columns of `steps`, in table order after `run, source, seq, line, format`, and their sample keys. */
 const STEP_NUMBERS: readonly (readonly [string, keyof StepSample])[] = [
@@ -669,7 +715,13 @@ export async function openDuckDbStore(
     instance.closeSync();
     throw openError(path, error);
   }
-  const store = new DuckDbStore(path, instance, connection, options.bulkCopy === false ? undefined : VECTOR_COPY);
+  const store = new DuckDbStore(
+    path,
+    instance,
+    connection,
+    options.bulkCopy === false ? undefined : VECTOR_COPY,
+    options.memoryLimit,
+  );
   await store.load();
   return store;
 }
@@ -698,13 +750,26 @@ class DuckDbStore implements DuckDbTelemetryStore {
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   /** Whether step rows are appended straight into `steps` (else staged): see {@link load}. */
   private directSteps = false;
+  /** The step appends of a transaction left open ({@link StepAppendOptions.hold}): their source and last cursor. */
+  private held: { readonly run: string; readonly source: string; readonly cursor: SourceCursor } | undefined;
+  /** What to undo in this object when the open transaction rolls back (its appends' sequence numbers, field sets). */
+  private undo: (() => void)[] = [];
+  /** Rows appended in the open transaction, and rows committed since the last {@link trimCache}. */
+  private pendingRows = 0;
+  private rowsSinceTrim = 0;
+  /** One data chunk per row shape, refilled for every chunk appended: see {@link chunkOf}. */
+  private readonly chunks = new Map<readonly DuckDBType[], DuckDBDataChunk>();
 
   constructor(
     private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly vectorCopy: VectorCopy | undefined,
+    /** The `memory_limit` the store was opened with (undefined: DuckDB's default), restored after a trim. */
+    private readonly memoryLimit: string | undefined,
   ) {}
+
+  readonly holdsStepAppends = true;
 
   /** Whether number columns go into DuckDB's vectors by one bulk copy each ({@link DuckDbStoreOptions.bulkCopy}). */
   get bulkCopy(): boolean {
@@ -784,49 +849,164 @@ class DuckDbStore implements DuckDbTelemetryStore {
     return reader.getRows();
   }
 
-  /** Runs `work` after every earlier operation: one connection, one transaction at a time. */
-  private serial<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` after every earlier operation: one connection, one transaction at a time. A transaction left open by
+   * {@link StepAppendOptions.hold} is committed first, unless `continues` (an append that may join it).
+   */
+  private serial<T>(work: () => Promise<T>, continues = false): Promise<T> {
     if (this.closed) return Promise.reject(new TokenworksError('INTERNAL', `the store ${this.path} is closed`));
-    const next = this.queue.then(work);
+    const next = this.queue.then(async () => {
+      if (!continues) await this.commitHeld();
+      return work();
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  /** Runs `work` in one transaction with the cursor upsert; rolls back on any error. */
-  private transaction(run: string, source: string, cursor: SourceCursor, work: () => Promise<void>): Promise<void> {
-    return this.transactionOf(run, [{ source, cursor }], work);
+  /** Commits the transaction {@link StepAppendOptions.hold} left open, with its source's cursor; rolls back on error. */
+  private async commitHeld(): Promise<void> {
+    const held = this.held;
+    if (held === undefined) return;
+    try {
+      await this.upsertCursors(held.run, [held]);
+      await this.connection.run('COMMIT');
+      this.held = undefined;
+      this.undo = [];
+      this.cursors.set(cursorKey(held.run, held.source), { ...held.cursor });
+    } catch (error) {
+      await this.rollback();
+      throw this.appendError(error);
+    }
+    await this.committed();
   }
 
-  /** Runs `work` in one transaction with the upserts of every source's cursor; rolls back on any error. */
+  /** After a commit: counts its rows, and trims DuckDB's block cache every {@link TRIM_ROWS} rows. */
+  private async committed(): Promise<void> {
+    this.rowsSinceTrim += this.pendingRows;
+    this.pendingRows = 0;
+    if (this.rowsSinceTrim >= TRIM_ROWS) await this.trimCache();
+  }
+
+  /**
+   * Evicts DuckDB's cached table blocks down to {@link CACHE_KEEP} (outside any transaction): DuckDB evicts when
+   * its `memory_limit` is set, so the limit is set to what the rest of its memory holds plus CACHE_KEEP, then
+   * restored at once. Only unpinned blocks go; a limit DuckDB cannot reach is refused and left as it was (the
+   * blocks it could evict are gone anyway). A trim stores nothing: a failure is ignored. An in-memory store keeps
+   * its tables in those blocks: it is never trimmed.
+   */
+  private async trimCache(): Promise<void> {
+    this.rowsSinceTrim = 0;
+    if (this.path === ':memory:') return;
+    try {
+      const [row] = await this.rows(
+        "SELECT sum(memory_usage_bytes) FILTER (WHERE tag <> 'BASE_TABLE'), sum(memory_usage_bytes) FILTER (WHERE tag = 'BASE_TABLE') FROM duckdb_memory()",
+      );
+      if (Number(row?.[1] ?? 0) <= CACHE_KEEP) return;
+      const target = Math.ceil(Number(row?.[0] ?? 0) + CACHE_KEEP);
+      await this.connection.run(`SET memory_limit = '${target}B'`);
+    } catch {
+      return;
+    }
+    // The limit was lowered: restored at once (a failure here would leave it low, so it is thrown).
+    await this.connection.run(
+      this.memoryLimit === undefined ? 'RESET memory_limit' : `SET memory_limit = ${sqlString(this.memoryLimit)}`,
+    );
+  }
+
+  /** Rolls the open transaction back, and what its appends changed in this object. */
+  private async rollback(): Promise<void> {
+    this.held = undefined;
+    this.pendingRows = 0;
+    await this.connection.run('ROLLBACK').catch(() => undefined);
+    for (const undo of this.undo.splice(0).reverse()) undo();
+  }
+
+  private appendError(error: unknown): TokenworksError {
+    if (error instanceof TokenworksError) return error;
+    return new TokenworksError('FILE_UNWRITABLE', `cannot append to the store ${this.path}: ${message(error)}`, {
+      file: this.path,
+      cause: error,
+    });
+  }
+
+  private async upsertCursors(
+    run: string,
+    cursors: readonly { readonly source: string; readonly cursor: SourceCursor }[],
+  ): Promise<void> {
+    for (const { source, cursor } of cursors) {
+      const known = this.cursors.has(cursorKey(run, source));
+      await this.prepared(known ? CURSOR_UPDATE : CURSOR_INSERT, [run, source, cursor.offset, cursor.nextLine]);
+    }
+  }
+
+  /** Runs `work` in one transaction with the cursor upsert; rolls back on any error. */
+  private transaction(
+    run: string,
+    source: string,
+    cursor: SourceCursor,
+    work: () => Promise<void>,
+    hold = false,
+  ): Promise<void> {
+    return this.transactionOf(run, [{ source, cursor }], work, hold);
+  }
+
+  /**
+   * Runs `work` in one transaction with the upserts of every source's cursor; rolls back on any error (and the
+   * appends held before it in the same transaction). `hold`: the transaction stays open, its cursor not yet
+   * written ({@link StepAppendOptions.hold}).
+   */
   private async transactionOf(
     run: string,
     cursors: readonly { readonly source: string; readonly cursor: SourceCursor }[],
     work: () => Promise<void>,
+    hold = false,
   ): Promise<void> {
     checkName('run', run);
     for (const { source, cursor } of cursors) {
       checkName('source', source);
       checkCursor(cursor);
     }
+    const only = cursors.length === 1 ? cursors[0] : undefined;
     return this.serial(async () => {
-      await this.connection.run('BEGIN TRANSACTION');
+      // An append of the held source continues its transaction; anything else commits it first.
+      const held = this.held;
+      if (held !== undefined && (only === undefined || held.run !== run || held.source !== only.source)) {
+        await this.commitHeld();
+      }
+      if (this.held === undefined) await this.connection.run('BEGIN TRANSACTION');
       try {
         await work();
-        for (const { source, cursor } of cursors) {
-          const known = this.cursors.has(cursorKey(run, source));
-          await this.prepared(known ? CURSOR_UPDATE : CURSOR_INSERT, [run, source, cursor.offset, cursor.nextLine]);
+        if (hold && only !== undefined) {
+          this.held = { run, source: only.source, cursor: only.cursor };
+          return;
         }
+        this.held = undefined;
+        await this.upsertCursors(run, cursors);
         await this.connection.run('COMMIT');
+        this.undo = [];
         for (const { source, cursor } of cursors) this.cursors.set(cursorKey(run, source), { ...cursor });
       } catch (error) {
-        await this.connection.run('ROLLBACK').catch(() => undefined);
-        if (error instanceof TokenworksError) throw error;
-        throw new TokenworksError('FILE_UNWRITABLE', `cannot append to the store ${this.path}: ${message(error)}`, {
-          file: this.path,
-          cause: error,
-        });
+        await this.rollback();
+        throw this.appendError(error);
       }
-    });
+      await this.committed();
+    }, true);
+  }
+
+  /**
+   * The store's data chunk of `types`, emptied and sized to `count` rows: the appender copies a chunk's rows, so one
+   * chunk serves every append. A chunk's memory is DuckDB's, freed only when the garbage collector finalizes its
+   * JavaScript object, and V8 does not see it: a fresh chunk per 2,048 rows held about 20 bytes a GPU point (0.3 KB a
+   * step row) until a collection came, so the process's RSS grew with the run (bench/observe.mjs).
+   */
+  private chunkOf(types: readonly DuckDBType[], count: number): DuckDBDataChunk {
+    let chunk = this.chunks.get(types);
+    if (chunk === undefined) {
+      chunk = DuckDBDataChunk.create(types);
+      this.chunks.set(types, chunk);
+    } else chunk.reset();
+    chunk.rowCount = count;
+    return chunk;
   }
 
   private async appender(table: string, rows: (appender: DuckDBAppender) => void): Promise<void> {
@@ -861,40 +1041,52 @@ class DuckDbStore implements DuckDbTelemetryStore {
     source: string,
     segments: readonly StepSegment[],
     cursor: SourceCursor,
+    options: StepAppendOptions = {},
   ): Promise<void> {
     const fresh: [number, string][] = [];
-    return this.transaction(run, source, cursor, async () => {
-      const rows = segments.map(stepRows).filter((segment) => segment.count > 0);
-      const count = rows.reduce((sum, segment) => sum + segment.count, 0);
-      if (count === 0) return;
-      const first = this.stepSeq;
-      try {
-        if (this.directSteps) await this.writeSteps(run, source, rows, first, fresh);
-        else await this.stageSteps(rows.flatMap(samplesOf), fresh);
-        if (fresh.length > 0) {
-          await this.appender('step_field_sets', (appender) => {
-            for (const [id, keys] of fresh) {
-              appender.appendInteger(id);
-              appender.appendVarchar(keys);
-              appender.endRow();
-            }
-          });
+    return this.transaction(
+      run,
+      source,
+      cursor,
+      async () => {
+        const rows = segments.map(stepRows).filter((segment) => segment.count > 0);
+        const count = rows.reduce((sum, segment) => sum + segment.count, 0);
+        if (count === 0) return;
+        const first = this.stepSeq;
+        // Undone when the transaction rolls back (this append's failure, or a later one's while it is held): the
+        // sequence numbers go back, and the new field sets are forgotten (they roll back with the transaction).
+        this.undo.push(() => {
+          this.stepSeq = first;
+          for (const [id, text] of fresh) {
+            this.fieldSetIds.delete(text);
+            this.fieldSets.length = Math.min(this.fieldSets.length, id);
+          }
+        });
+        try {
+          if (this.directSteps) await this.writeSteps(run, source, rows, first, fresh);
+          else await this.stageSteps(rows.flatMap(samplesOf), fresh);
+          if (fresh.length > 0) {
+            await this.appender('step_field_sets', (appender) => {
+              for (const [id, keys] of fresh) {
+                appender.appendInteger(id);
+                appender.appendVarchar(keys);
+                appender.endRow();
+              }
+            });
+          }
+          if (!this.directSteps) {
+            await this.connection.run(STAGE_INSERT, [run, source, first]);
+            await this.connection.run('DELETE FROM steps_stage');
+          }
+          this.stepSeq = first + count;
+          this.pendingRows += count;
+        } catch (error) {
+          if (!this.directSteps) await this.connection.run('DELETE FROM steps_stage').catch(() => undefined);
+          throw error;
         }
-        if (!this.directSteps) {
-          await this.connection.run(STAGE_INSERT, [run, source, first]);
-          await this.connection.run('DELETE FROM steps_stage');
-        }
-        this.stepSeq = first + count;
-      } catch (error) {
-        // The new field sets roll back with the transaction: forget them here too.
-        for (const [id, text] of fresh) {
-          this.fieldSetIds.delete(text);
-          this.fieldSets.length = Math.min(this.fieldSets.length, id);
-        }
-        if (!this.directSteps) await this.connection.run('DELETE FROM steps_stage').catch(() => undefined);
-        throw error;
-      }
-    });
+      },
+      options.hold === true,
+    );
   }
 
   /**
@@ -929,7 +1121,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
       for (const { count: length, at, stamp: stampOf, time: timeOf, row } of segments) {
         for (let start = 0; start < length; start += CHUNK_ROWS) {
           const count = Math.min(CHUNK_ROWS, length - start);
-          const chunk = DuckDBDataChunk.create(STEP_TYPES, count);
+          const chunk = this.chunkOf(STEP_TYPES, count);
           const vector = (name: string) => copy.data_chunk_get_vector(chunk.chunk, STEP_AT[name] as number);
           runs.start(vector('run'));
           sources.start(vector('source'));
@@ -1046,7 +1238,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
       let lastSet = this.fieldSet(lastKeys, fresh);
       for (let start = 0; start < samples.length; start += CHUNK_ROWS) {
         const count = Math.min(CHUNK_ROWS, samples.length - start);
-        const chunk = DuckDBDataChunk.create(STAGE_TYPES, count);
+        const chunk = this.chunkOf(STAGE_TYPES, count);
         const present = new Int32Array(count);
         const index = chunk.getColumnVector(0);
         const format = chunk.getColumnVector(2);
@@ -1190,6 +1382,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
     {
       const { length, seriesIndex, time, value } = columns;
       if (length === 0) return;
+      this.pendingRows += length;
       // Store ids of the batch's series, resolved when first used (-1: not yet).
       const ids = new Int32Array(columns.series.length).fill(-1);
       const fresh: [number, GpuSeriesKey][] = [];
@@ -1213,52 +1406,10 @@ class DuckDbStore implements DuckDbTelemetryStore {
         ids[index] = id;
         return id;
       };
-      const chunks: DuckDBDataChunk[] = [];
-      const copy = this.vectorCopy;
-      // The store ids of a chunk's rows, copied into its series vector at once (bulk copy).
-      const idsOfChunk = copy === undefined ? undefined : new Int32Array(CHUNK_ROWS);
-      for (let start = 0; start < length; start += CHUNK_ROWS) {
-        const count = Math.min(CHUNK_ROWS, length - start);
-        const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE], count);
-        if (copy !== undefined && idsOfChunk !== undefined) {
-          for (let r = 0; r < count; r++) {
-            const index = seriesIndex[start + r] as number;
-            const id = ids[index] as number;
-            idsOfChunk[r] = id >= 0 ? id : resolve(index);
-          }
-          // A fresh chunk's vectors are all valid (no NULL): only the values are written.
-          copy.copy_data_to_vector(copy.data_chunk_get_vector(chunk.chunk, 0), 0, idsOfChunk.buffer, 0, count * 4);
-          copy.copy_data_to_vector(
-            copy.data_chunk_get_vector(chunk.chunk, 1),
-            0,
-            time.buffer,
-            time.byteOffset + start * 8,
-            count * 8,
-          );
-          copy.copy_data_to_vector(
-            copy.data_chunk_get_vector(chunk.chunk, 2),
-            0,
-            value.buffer,
-            value.byteOffset + start * 8,
-            count * 8,
-          );
-          chunks.push(chunk);
-          continue;
-        }
-        const seriesVector = chunk.getColumnVector(0);
-        const timeVector = chunk.getColumnVector(1);
-        const valueVector = chunk.getColumnVector(2);
-        for (let r = 0; r < count; r++) {
-          const index = seriesIndex[start + r] as number;
-          const id = ids[index] as number;
-          seriesVector.setItem(r, id >= 0 ? id : resolve(index));
-          timeVector.setItem(r, time[start + r] as number);
-          valueVector.setItem(r, value[start + r] as number);
-        }
-        seriesVector.flush();
-        timeVector.flush();
-        valueVector.flush();
-        chunks.push(chunk);
+      // Every series of the batch resolved first (a new one is added to `gpu_series` before its samples).
+      for (let i = 0; i < length; i++) {
+        const index = seriesIndex[i] as number;
+        if ((ids[index] as number) < 0) resolve(index);
       }
       if (fresh.length > 0) {
         await this.appender('gpu_series', (appender) => {
@@ -1273,8 +1424,46 @@ class DuckDbStore implements DuckDbTelemetryStore {
           }
         });
       }
+      const copy = this.vectorCopy;
+      // The store ids of a chunk's rows, copied into its series vector at once (bulk copy).
+      const idsOfChunk = new Int32Array(CHUNK_ROWS);
       await this.appender('gpu_samples', (appender) => {
-        for (const chunk of chunks) appender.appendDataChunk(chunk);
+        for (let start = 0; start < length; start += CHUNK_ROWS) {
+          const count = Math.min(CHUNK_ROWS, length - start);
+          const chunk = this.chunkOf(GPU_SAMPLE_TYPES, count);
+          for (let r = 0; r < count; r++) idsOfChunk[r] = ids[seriesIndex[start + r] as number] as number;
+          if (copy !== undefined) {
+            // An emptied chunk's vectors are all valid (no NULL): only the values are written.
+            copy.copy_data_to_vector(copy.data_chunk_get_vector(chunk.chunk, 0), 0, idsOfChunk.buffer, 0, count * 4);
+            copy.copy_data_to_vector(
+              copy.data_chunk_get_vector(chunk.chunk, 1),
+              0,
+              time.buffer,
+              time.byteOffset + start * 8,
+              count * 8,
+            );
+            copy.copy_data_to_vector(
+              copy.data_chunk_get_vector(chunk.chunk, 2),
+              0,
+              value.buffer,
+              value.byteOffset + start * 8,
+              count * 8,
+            );
+          } else {
+            const seriesVector = chunk.getColumnVector(0);
+            const timeVector = chunk.getColumnVector(1);
+            const valueVector = chunk.getColumnVector(2);
+            for (let r = 0; r < count; r++) {
+              seriesVector.setItem(r, idsOfChunk[r] as number);
+              timeVector.setItem(r, time[start + r] as number);
+              valueVector.setItem(r, value[start + r] as number);
+            }
+            seriesVector.flush();
+            timeVector.flush();
+            valueVector.flush();
+          }
+          appender.appendDataChunk(chunk);
+        }
       });
     }
   }
@@ -1483,12 +1672,17 @@ class DuckDbStore implements DuckDbTelemetryStore {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // A held transaction is committed first; the database is closed even when that fails (the error is thrown).
     const done = this.serial(async () => {
-      for (const statement of this.statements.values()) statement.destroySync();
-      this.statements.clear();
-      this.connection.closeSync();
-      this.instance.closeSync();
-    });
+      try {
+        await this.commitHeld();
+      } finally {
+        for (const statement of this.statements.values()) statement.destroySync();
+        this.statements.clear();
+        this.connection.closeSync();
+        this.instance.closeSync();
+      }
+    }, true);
     this.closed = true;
     return done;
   }

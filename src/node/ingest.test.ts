@@ -139,6 +139,44 @@ describe('ingestLog', () => {
     await store.close();
   });
 
+  it('commits a log read to its end in transactions of commitRows rows across reads, and a failed append loses only what was not committed', async () => {
+    const path = join(directory, 'train.log');
+    writeFileSync(path, `${lines(1, 30)}iteration 31/ 9 | nope |\n${lines(32, 100)}`);
+    const store = await openDuckDbStore(join(directory, 'store.duckdb'));
+    const commits: number[] = [];
+    const options = {
+      chunkBytes: 4096,
+      commitRows: 40,
+      onCommit: ({ samples }: { samples: number }) => commits.push(samples),
+    };
+    // The 5th append fails (before the store sees it): the rows held since the last commit are not committed by it.
+    let appends = 0;
+    const failing: TelemetryStore = Object.create(store, {
+      appendStepSegments: {
+        value: (...args: Parameters<NonNullable<TelemetryStore['appendStepSegments']>>) =>
+          ++appends === 5 ? Promise.reject(new Error('crash')) : store.appendStepSegments(...args),
+      },
+    });
+    await expect(ingestLog(failing, 'r', path, options)).rejects.toThrow('crash');
+    // Each read is about 12 lines: one commit, of 40 rows or more (the 4th read's), none for the failed 5th.
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toBeGreaterThanOrEqual(40);
+    // What the store committed is what its cursor says (the malformed line 31 with it): the next ingest reads the
+    // rest, and nothing twice.
+    const cursor = await store.cursor('r', fileSourceName('log', path));
+    const { steps } = await store.counts('r');
+    expect(cursor?.nextLine).toBe(steps + 2);
+    commits.length = 0;
+    expect(await ingestLog(store, 'r', path, options)).toEqual({ samples: 99 - steps, malformed: 0, ignored: 0 });
+    expect(commits.length).toBeGreaterThan(0);
+    expect(commits.at(-1)).toBe(99 - steps);
+    expect((await store.steps('r')).map((sample) => sample.step)).toEqual(
+      Array.from({ length: 100 }, (_, k) => k + 1).filter((step) => step !== 31),
+    );
+    expect(await store.counts('r')).toEqual({ steps: 99, gpuPoints: 0, events: 1 });
+    await store.close();
+  });
+
   it('loses nothing committed when a following ingest is killed with SIGKILL, and a restart resumes without duplicates', async () => {
     const storePath = join(directory, 'store.duckdb');
     const log = join(directory, 'train.log');

@@ -30,6 +30,7 @@ import {
   type GpuBatchSource,
   type GpuPointColumns,
   type GpuSeriesKey,
+  holdsStepAppends,
   MAX_NAME_LENGTH,
   takesGpuPointColumns,
 } from './duckdb-store.js';
@@ -61,19 +62,37 @@ export interface IngestLogOptions {
   readonly pollMs?: number;
   /** Bytes read at a time, one transaction each (default {@link LOG_CHUNK_BYTES}). */
   readonly chunkBytes?: number;
+  /**
+   * Step rows a log read to its end commits at a time at least (default {@link LOG_COMMIT_ROWS}), where the store
+   * holds a transaction open across reads; a followed log commits each read.
+   */
+  readonly commitRows?: number;
   /** Called after each batch is committed, with the totals so far. */
   readonly onCommit?: (progress: LogIngestProgress) => void;
 }
 
 /**
- * Bytes of a log read and committed at a time: about 48,000 Megatron lines, their columns (MegatronRows, about
- * 0.2 KB a line) in memory, and few enough commits that their cost per line is small (a commit of a few thousand rows
- * costs as much again as writing them; 48 MiB instead of 4 MiB saved 8% of an 800,000-line ingest here). A followed
- * log commits what each poll found.
+ * Bytes of a log read at a time: about 6,000 Megatron lines, their columns (MegatronRows, about 0.12 KB a line) in
+ * memory, one buffer and one set of columns refilled by every read. A log read to its end commits
+ * {@link LOG_COMMIT_ROWS} rows at a time whatever the reads, so the read's size sets only the memory the reading
+ * holds (16 MiB reads, one transaction each, held about 60 MiB more at the peak, bench/observe.mjs); a followed log
+ * commits what each read found.
  */
-export const LOG_CHUNK_BYTES = 16 * 2 ** 20;
+export const LOG_CHUNK_BYTES = 2 * 2 ** 20;
 
 const START: SourceCursor = { offset: 0, nextLine: 1 };
+
+/**
+ * Step rows a log read to its end (not followed) commits at a time at least, when the store can hold a transaction
+ * open across reads (the DuckDB store's `hold`): more than DuckDB's row group (122,880 rows), so that DuckDB writes
+ * each row group into the database file as it fills, instead of logging the rows in its write-ahead log and keeping
+ * them in memory until a checkpoint (up to the 64 MB checkpoint threshold: about 90 MB of step rows, the most of the
+ * process's memory that grew with the run's length, bench/observe.mjs). The reads stay {@link LOG_CHUNK_BYTES} each.
+ */
+export const LOG_COMMIT_ROWS = 131_072;
+
+/** Malformed lines a held transaction gathers at most before it commits (with them). */
+const HELD_MALFORMED = 4096;
 
 /** Room left in a source name for the path: the longest suffix is `#malformed`. */
 const PATH_ROOM = MAX_NAME_LENGTH - 'dcgm:'.length - '#malformed'.length;
@@ -122,6 +141,8 @@ export async function ingestLog(
     follow: options.follow ?? false,
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     chunkBytes: options.chunkBytes ?? LOG_CHUNK_BYTES,
+    // Each batch is appended (its rows copied into DuckDB) before the next is read.
+    reuseBuffers: true,
     fromOffset: from.offset,
     fromLine: from.nextLine,
   });
@@ -129,42 +150,95 @@ export async function ingestLog(
   let malformed = 0;
   let ignored = 0;
   const signal = options.signal;
-  for await (const batch of source.steps(signal === undefined ? {} : { signal })) {
-    const cursor: SourceCursor = { offset: batch.offset, nextLine: batch.nextLine };
-    ignored += batch.ignored;
-    if (cursor.offset > stepsAt.offset) {
-      const from = stepsAt.nextLine;
-      if (batch.segments !== undefined && store.appendStepSegments !== undefined) {
-        // Rows of lines stored before (a resumed source) are passed over: each segment from its first fresh line.
-        const fresh = batch.segments.map((segment) => {
-          if (!(segment instanceof MegatronRows)) return segment.filter((sample) => sample.line >= from);
-          while (segment.start < segment.count && (segment.lines[segment.start] as number) < from) segment.start++;
-          return segment;
-        });
-        await store.appendStepSegments(run, stepsSource, fresh, cursor);
-        samples += fresh.reduce(
-          (sum, segment) => sum + (segment instanceof MegatronRows ? segment.count - segment.start : segment.length),
-          0,
-        );
-      } else {
-        const fresh = batch.samples.filter((sample) => sample.line >= from);
-        await store.appendSteps(run, stepsSource, fresh, cursor);
-        samples += fresh.length;
+  // A log read to its end commits LOG_COMMIT_ROWS rows at a time (the store's transaction held open across reads);
+  // a followed one commits what each read found, as soon as it is read.
+  const holds = options.follow !== true && holdsStepAppends(store);
+  /** Rows of the open transaction, and the malformed lines read meanwhile (committed with it). */
+  let heldRows = 0;
+  let heldMalformed: MalformedStepLine[] = [];
+  /** The cursor the held rows end at (their events are committed up to it with them). */
+  let heldAt: SourceCursor | undefined;
+  const commitEvents = async (cursor: SourceCursor, lines: readonly MalformedStepLine[]) => {
+    const fresh = lines.filter((line) => line.line >= eventsAt.nextLine);
+    await store.appendEvents(
+      run,
+      eventsSource,
+      fresh.map((line) => malformedEvent(path, line.line, `${line.reason} (${line.format})`, line.text)),
+      cursor,
+    );
+    malformed += fresh.length;
+    eventsAt = cursor;
+  };
+  /** Commits the held rows with their cursor (an append of no rows that ends their transaction). */
+  const commitHeld = async (at: SourceCursor) => {
+    await store.appendStepSegments?.(run, stepsSource, [], at);
+    heldAt = undefined;
+  };
+  /** Whether a store append is under way (its failure rolled the held rows back: nothing to commit then). */
+  let appending = false;
+  try {
+    for await (const batch of source.steps(signal === undefined ? {} : { signal })) {
+      const cursor: SourceCursor = { offset: batch.offset, nextLine: batch.nextLine };
+      ignored += batch.ignored;
+      let held = false;
+      appending = true;
+      if (cursor.offset > stepsAt.offset) {
+        const from = stepsAt.nextLine;
+        if (batch.segments !== undefined && store.appendStepSegments !== undefined) {
+          // Rows of lines stored before (a resumed source) are passed over: each segment from its first fresh line.
+          const fresh = batch.segments.map((segment) => {
+            if (!(segment instanceof MegatronRows)) return segment.filter((sample) => sample.line >= from);
+            while (segment.start < segment.count && (segment.lines[segment.start] as number) < from) segment.start++;
+            return segment;
+          });
+          const count = fresh.reduce(
+            (sum, segment) => sum + (segment instanceof MegatronRows ? segment.count - segment.start : segment.length),
+            0,
+          );
+          heldRows += count;
+          held =
+            holds &&
+            heldRows < (options.commitRows ?? LOG_COMMIT_ROWS) &&
+            heldMalformed.length + batch.malformed.length < HELD_MALFORMED &&
+            cursor.offset > eventsAt.offset;
+          if (holds) await store.appendStepSegments(run, stepsSource, fresh, cursor, { hold: held });
+          else await store.appendStepSegments(run, stepsSource, fresh, cursor);
+          samples += count;
+        } else {
+          const fresh = batch.samples.filter((sample) => sample.line >= from);
+          await store.appendSteps(run, stepsSource, fresh, cursor);
+          samples += fresh.length;
+        }
+        stepsAt = cursor;
       }
-      stepsAt = cursor;
+      if (held) {
+        // Committed with the held rows: by the next append that commits, or after the last read.
+        appending = false;
+        heldMalformed.push(...batch.malformed);
+        heldAt = cursor;
+        continue;
+      }
+      heldRows = 0;
+      heldAt = undefined;
+      const lines = heldMalformed.length > 0 ? [...heldMalformed, ...batch.malformed] : batch.malformed;
+      heldMalformed = [];
+      if (cursor.offset > eventsAt.offset) await commitEvents(cursor, lines);
+      appending = false;
+      options.onCommit?.({ samples, malformed, ignored, ...cursor });
     }
-    if (cursor.offset > eventsAt.offset) {
-      const fresh = batch.malformed.filter((line: MalformedStepLine) => line.line >= eventsAt.nextLine);
-      await store.appendEvents(
-        run,
-        eventsSource,
-        fresh.map((line) => malformedEvent(path, line.line, `${line.reason} (${line.format})`, line.text)),
-        cursor,
-      );
-      malformed += fresh.length;
-      eventsAt = cursor;
+    if (heldAt !== undefined) {
+      // The rows first, then their malformed lines: two transactions, as every batch of a followed log.
+      const at = heldAt;
+      appending = true;
+      await commitHeld(at);
+      await commitEvents(at, heldMalformed);
+      appending = false;
+      options.onCommit?.({ samples, malformed, ignored, ...at });
     }
-    options.onCommit?.({ samples, malformed, ignored, ...cursor });
+  } catch (error) {
+    // The reading failed (not the store): the rows read before it are complete, and committed.
+    if (heldAt !== undefined && !appending) await commitHeld(heldAt).catch(() => undefined);
+    throw error;
   }
   return { samples, malformed, ignored };
 }

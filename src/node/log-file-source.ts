@@ -24,6 +24,11 @@ export interface LogFileSourceOptions {
   readonly fromLine?: number;
   /** Bytes read at a time (default 1 MiB). */
   readonly chunkBytes?: number;
+  /**
+   * One read buffer and one set of row columns for every batch, refilled by the next read: for a reader done with a
+   * batch when it asks for the next (the store's ingest). Default false: each batch keeps its own.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 const NEWLINE = 0x0a;
@@ -38,7 +43,8 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
       try {
         let offset = Math.max(0, options.fromOffset ?? 0);
         let nextLine = Math.max(1, options.fromLine ?? 1);
-        const parser = createStepLogParser({ firstLine: nextLine });
+        const reuse = options.reuseBuffers === true;
+        const parser = createStepLogParser({ firstLine: nextLine, reuseRows: reuse });
         let pending: Buffer = Buffer.alloc(0);
         let malformedSeen = parser.malformed.length;
         let ignoredSeen = parser.ignored;
@@ -49,8 +55,9 @@ export function createLogFileSource(path: string, options: LogFileSourceOptions 
           // The bytes held back go first, and the read lands after them: no second copy of the chunk. Not zeroed:
           // the read writes every byte that is used. A fresh buffer each time, as batches keep views of theirs.
           const room = pending.length + chunkBytes;
-          const buffer = spare !== undefined && spare.length >= room ? spare : Buffer.allocUnsafe(room);
-          spare = undefined;
+          const buffer =
+            spare !== undefined && spare.length >= room ? spare : Buffer.allocUnsafe(reuse ? room + (room >> 4) : room);
+          spare = reuse ? buffer : undefined;
           pending.copy(buffer, 0);
           const { bytesRead } = await handle.read(buffer, pending.length, chunkBytes, offset + pending.length);
           if (bytesRead === 0) {

@@ -199,6 +199,16 @@ describe('step-log quick paths', () => {
       const inPlace = segments.reduce((sum, segment) => sum + (segment instanceof MegatronRows ? segment.count : 0), 0);
       expect(inPlace).toBeGreaterThan(samples.length / 10);
     }
+    // Rows refilled by each push (reuseRows), each push's read before the next: the same samples.
+    const parser = createStepLogParser({ reuseRows: true });
+    const samples = [];
+    for (let at = 0; at < bytes.length; ) {
+      const size = 1 + Math.floor(next() * 4000);
+      samples.push(...segmentSamples(parser.pushSegments(bytes.subarray(at, at + size))));
+      at += size;
+    }
+    samples.push(...parser.end());
+    expect(samples).toStrictEqual(expected.samples);
   });
 
   it('read every line of a plain Megatron log after the first in place', () => {

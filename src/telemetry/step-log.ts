@@ -623,9 +623,9 @@ export class MegatronRows {
   stampLength: Uint8Array;
 
   constructor(
-    readonly layout: MegatronLayout,
+    public layout: MegatronLayout,
     /** The bytes the rows were read from (their time stamps' text is read from it when asked). */
-    readonly data: Uint8Array,
+    public data: Uint8Array,
     capacity = 64,
   ) {
     this.lines = new Float64Array(capacity);
@@ -640,6 +640,18 @@ export class MegatronRows {
   /** The field names of every row, in order. */
   get keys(): readonly string[] {
     return this.layout.keys;
+  }
+
+  /** Empties these rows for lines of `layout` read from `data`, keeping their arrays (no allocation): itself. */
+  reuse(layout: MegatronLayout, data: Uint8Array): MegatronRows {
+    if (layout.keys.length !== this.layout.keys.length) {
+      this.values = new Float64Array(this.lines.length * layout.keys.length);
+    }
+    this.layout = layout;
+    this.data = data;
+    this.count = 0;
+    this.start = 0;
+    return this;
   }
 
   /** Room for one more row (doubling). */
@@ -885,8 +897,19 @@ export interface StepLogParser {
   readonly ignored: number;
 }
 
+/** Options of {@link createStepLogParser}. */
+export interface StepLogParserOptions {
+  /** The number of the first line pushed (default 1). */
+  readonly firstLine?: number;
+  /**
+   * Refill the {@link MegatronRows} of one {@link StepLogParser.pushSegments} in the next (their arrays kept, no
+   * allocation per chunk): for a reader done with a chunk's segments when it pushes the next.
+   */
+  readonly reuseRows?: boolean;
+}
+
 /** Creates a {@link StepLogParser}; `firstLine` numbers the first line fed (a source resuming mid-file). */
-export function createStepLogParser(options: { readonly firstLine?: number } = {}): StepLogParser {
+export function createStepLogParser(options: StepLogParserOptions = {}): StepLogParser {
   let buffer = '';
   let lineNumber = Math.max(1, Math.floor(options.firstLine ?? 1)) - 1;
   let ignored = 0;
@@ -948,6 +971,8 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
 
   /** The layout of the last Megatron line read ({@link readMegatronBytes}). */
   let layout: MegatronLayout | undefined;
+  /** The rows the last {@link StepLogParser.pushSegments} returned, refilled by the next ({@link reuseRows}). */
+  let lastRows: MegatronRows[] = [];
   /** What {@link StepLogParser.pushBytes} held back: the bytes of a line whose newline has not come. */
   let pendingBytes: Uint8Array = new Uint8Array(0);
   const decoder = new TextDecoder('utf-8');
@@ -983,6 +1008,8 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
     },
     pushSegments(chunk) {
       const segments: StepSegment[] = [];
+      const spare = options.reuseRows === true ? lastRows : [];
+      lastRows = [];
       /** The rows lines of the layout go into, and whether they are in `segments` yet (from their first row). */
       let rows: MegatronRows | undefined;
       let listed = false;
@@ -1000,7 +1027,9 @@ export function createStepLogParser(options: { readonly firstLine?: number } = {
         // A `\r\n` line ends before its `\r`, as the general path reads it.
         const end = newline > start && data[newline - 1] === 13 ? newline - 1 : newline;
         if (layout !== undefined && rows?.layout !== layout) {
-          rows = new MegatronRows(layout, data);
+          // Room for a line per 256 bytes of the chunk from the start (a Megatron line is longer): no regrowing.
+          rows = spare.pop()?.reuse(layout, data) ?? new MegatronRows(layout, data, Math.max(64, data.length >> 8));
+          if (options.reuseRows === true) lastRows.push(rows);
           listed = false;
         }
         if (rows !== undefined && readMegatronBytes(data, view, start, end, lineNumber + 1, rows)) {
