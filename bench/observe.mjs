@@ -1,14 +1,17 @@
 /**
  * Benchmark of the observe side's ingest (compiled code under plain node; `npm run bench:observe` builds first):
- * Megatron-LM log files and dcgm-exporter scrape files of growing run length (1×, 4×, 16×) ingested from files into
+ * Megatron-LM log files and dcgm-exporter scrape files of growing run length (1×, 4×, 16×, 32×) ingested from files into
  * a file-backed DuckDB store (src/node/duckdb-store.ts, one DuckDB thread), each size in a fresh child process so its
  * peak RSS is its own. A step line counts as one sample, a dcgm value as one sample; a log's `numericValuesPerCpuSecond`
  * counts the numbers its lines print instead (the iteration and the run's total, and each `key: value` field: 12 on
  * the bench's Megatron lines, the time stamp not counted). The acceptance of issue 12:
  * ≥ 1M samples/s per core from files into the store, and memory flat in run length: each size reports its peak
- * RSS, its peak JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 16×
- * when nothing grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a
- * cap DuckDB caches up to 80% of RAM and RSS follows the database file. Per core: samples per CPU-second of the
+ * RSS (`peakRssMiB`: the process's high-water mark when the ingest returns, the warm-up's included, before the
+ * bench's check that counts the stored rows and before the store's close; `peakRssWithCheckAndCloseMiB` after them:
+ * the count reads the whole table back into DuckDB's cache, which grows with the run up to `memory_limit`), its peak
+ * JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 32× when nothing
+ * grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a cap DuckDB
+ * may cache up to 80% of RAM. Per core: samples per CPU-second of the
  * whole process (JavaScript and DuckDB's thread together); each dcgm size runs {@link DCGM_RUNS} times and keeps the
  * median run, listing every run's rate.
  * Writes bench/results/observe-<date>.json; the figures of the results file it replaces, or that file's own
