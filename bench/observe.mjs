@@ -12,8 +12,9 @@
  * JavaScript heap and the heap still held after the ingest (after a GC), which stay flat from 1× to 32× when nothing
  * grows with the run. DuckDB's buffer pool is capped at {@link MEMORY_LIMIT} (`memory_limit`): without a cap DuckDB
  * may cache up to 80% of RAM. Per core: samples per CPU-second of the
- * whole process (JavaScript and DuckDB's thread together); each dcgm size runs {@link DCGM_RUNS} times and keeps the
- * median run, listing every run's rate.
+ * whole process (JavaScript and DuckDB's thread together); each size of each kind runs {@link RUNS} times and keeps
+ * the median run, listing every run's rate and peak RSS (a single run of the 1× log, under a second of CPU, varied by
+ * a third on the shared machine).
  * Writes bench/results/observe-<date>.json; the figures of the results file it replaces, or that file's own
  * `before` block, are kept as `before`, so one file holds the figures before and after a change.
  */
@@ -49,8 +50,8 @@ const START_MS = Date.UTC(2026, 0, 1);
 const MEMORY_LIMIT = '128MB';
 /** The warm-up set's share of the 1× size, ingested before each measured size (JIT and DuckDB warm-up). */
 const WARM_UP = 0.25;
-/** Child runs of each dcgm size (a few seconds each), the median kept: see {@link median}. The log's run once. */
-const DCGM_RUNS = 3;
+/** Child runs of each size of each kind (a few seconds each), the median kept: see {@link median}. */
+const RUNS = 3;
 /** Run lengths measured, in multiples of the 1× size. */
 const SCALES = [1, 4, 16, 32];
 
@@ -206,6 +207,10 @@ function median(runs) {
     ...sorted[Math.floor(sorted.length / 2)],
     runs: runs.length,
     runsSamplesPerCpuSecond: runs.map((x) => x.samplesPerCpuSecond),
+    ...(runs[0]?.numericValuesPerCpuSecond !== undefined && {
+      runsNumericValuesPerCpuSecond: runs.map((x) => x.numericValuesPerCpuSecond),
+    }),
+    runsPeakRssMiB: runs.map((x) => x.peakRssMiB),
   };
 }
 
@@ -237,8 +242,8 @@ function size(scale) {
       scale,
       logLines: BASE_LINES * scale,
       dcgmSamples: BASE_SCRAPES * scale * HOSTS * GPUS * FIELDS.length,
-      log: run('log'),
-      dcgm: median(Array.from({ length: DCGM_RUNS }, () => run('dcgm'))),
+      log: median(Array.from({ length: RUNS }, () => run('log'))),
+      dcgm: median(Array.from({ length: RUNS }, () => run('dcgm'))),
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -259,7 +264,7 @@ if (process.argv[2] === '--child') {
     node: process.version,
     target: '≥ 1,000,000 samples/s per core (issue 12); memory flat in run length',
     measured:
-      "each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set's figures, JIT and first appends included); dcgm: the median of 3 child runs (runsSamplesPerCpuSecond: each run's)",
+      "each size warm, after a warm-up set of a quarter of the 1× size in a store of its own (coldWarmUp: that set's figures, JIT and first appends included); log and dcgm: the median of 3 child runs (runsSamplesPerCpuSecond, runsNumericValuesPerCpuSecond, runsPeakRssMiB: each run's)",
     sizes,
     ...(before !== undefined && { before }),
   };

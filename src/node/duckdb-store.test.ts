@@ -256,7 +256,7 @@ describe('openDuckDbStore', () => {
     await store.close();
   });
 
-  it('trims the cache of the blocks it wrote (a file of more than a row group), and reads back every point', async () => {
+  it('appends more than a row group at a memory limit of its own (cache checks after commits), and reads back every point', async () => {
     const path = join(directory, 'store.duckdb');
     const store = await openDuckDbStore(path, { memoryLimit: '64MB' });
     for (let k = 0; k < 3; k++) {

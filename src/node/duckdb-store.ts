@@ -496,6 +496,8 @@ interface StepRows {
   readonly time: (i: number) => number | undefined;
   /** For a MegatronRows: its values (row `i`'s at `(from + i) × width`, in its keys' order). */
   readonly row?: { readonly values: Float64Array; readonly width: number; readonly from: number };
+  /** For a MegatronRows: {@link at} with only the typed fields refilled (its `fields` stay the first row's). */
+  readonly typedAt?: (i: number) => StepSample;
 }
 
 /**
@@ -521,6 +523,7 @@ function stepRows(segment: StepSegment): StepRows {
     return {
       count,
       at: (i) => segment.fill(from + i, scratch as StepSample),
+      typedAt: (i) => segment.fillTyped(from + i, scratch as StepSample),
       stamp: (i) => {
         const form = segment.stampForm(from + i);
         return form === 1 ? PLAIN_STAMP : form === 2 ? MILLISECOND_STAMP : segment.timestamp(from + i);
@@ -888,9 +891,9 @@ class DuckDbStore implements DuckDbTelemetryStore {
   }
 
   /**
-   * Evicts DuckDB's cached table blocks down to {@link CACHE_KEEP} (outside any transaction): DuckDB evicts when
-   * its `memory_limit` is set, so the limit is set to what the rest of its memory holds plus CACHE_KEEP, then
-   * restored at once. Only unpinned blocks go; a limit DuckDB cannot reach is refused and left as it was (the
+   * Evicts DuckDB's cached table blocks down to {@link CACHE_KEEP} (outside any transaction; the blocks a later
+   * commit or query needs are read back from the file): DuckDB evicts when its `memory_limit` is set, so the limit
+   * is set to what the rest of its memory holds plus CACHE_KEEP, then restored at once. Only unpinned blocks go; a limit DuckDB cannot reach is refused and left as it was (the
    * blocks it could evict are gone anyway). A trim stores nothing: a failure is ignored. An in-memory store keeps
    * its tables in those blocks: it is never trimmed.
    */
@@ -1118,7 +1121,9 @@ class DuckDbStore implements DuckDbTelemetryStore {
     let lastFields: Readonly<Record<string, number>> | undefined;
     let seqAt = first;
     await this.appender('steps', (appender) => {
-      for (const { count: length, at, stamp: stampOf, time: timeOf, row } of segments) {
+      for (const { count: length, at: sampleAt, typedAt, stamp: stampOf, time: timeOf, row } of segments) {
+        // The typed fields are all a row's sample is read for here (a MegatronRows row's values by index).
+        const at = typedAt ?? sampleAt;
         for (let start = 0; start < length; start += CHUNK_ROWS) {
           const count = Math.min(CHUNK_ROWS, length - start);
           const chunk = this.chunkOf(STEP_TYPES, count);

@@ -719,6 +719,23 @@ export class MegatronRows {
     return draft;
   }
 
+  /**
+   * {@link fill} of the typed fields only (`into.fields` is left as it was): for a reader that takes the printed
+   * fields from {@link values}.
+   */
+  fillTyped(r: number, into: StepSample): StepSample {
+    const draft = into as Draft;
+    draft.line = this.lines[r] as number;
+    draft.step = this.steps[r] as number;
+    draft.trainIterations = this.totals[r] as number;
+    const { keys, setters, lossIndex } = this.layout;
+    const width = keys.length;
+    const values = this.values;
+    for (let k = 0; k < width; k++) (setters[k] as Setter | undefined)?.(draft, values[r * width + k] as number);
+    if (lossIndex >= 0) draft.loss = values[r * width + lossIndex] as number;
+    return draft;
+  }
+
   /** The fields and the typed fields of row `r`, set through the layout's setters (the general path's). */
   private typed(r: number, draft: Draft, fields: Record<string, number>): void {
     const { keys, setters, lossIndex } = this.layout;
