@@ -757,6 +757,8 @@ class DuckDbStore implements DuckDbTelemetryStore {
   private held: { readonly run: string; readonly source: string; readonly cursor: SourceCursor } | undefined;
   /** What to undo in this object when the open transaction rolls back (its appends' sequence numbers, field sets). */
   private undo: (() => void)[] = [];
+  /** Streaming reads open on connections of their own ({@link gpuPoints}): no {@link trimCache} while any is. */
+  private streams = 0;
   /** Rows appended in the open transaction, and rows committed since the last {@link trimCache}. */
   private pendingRows = 0;
   private rowsSinceTrim = 0;
@@ -899,7 +901,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
    */
   private async trimCache(): Promise<void> {
     this.rowsSinceTrim = 0;
-    if (this.path === ':memory:') return;
+    if (this.path === ':memory:' || this.streams > 0) return;
     try {
       const [row] = await this.rows(
         "SELECT sum(memory_usage_bytes) FILTER (WHERE tag <> 'BASE_TABLE'), sum(memory_usage_bytes) FILTER (WHERE tag = 'BASE_TABLE') FROM duckdb_memory()",
@@ -1543,6 +1545,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
     const filter = fields.length === 0 ? '' : ` AND field IN (${fields.map((_, i) => `$${i + 2}`).join(', ')})`;
     // A connection of its own: a streaming result stays valid while the store's connection appends.
     const connection = await this.instance.connect();
+    this.streams++; // no cache trim while a stream reads: its chunks must not meet a lowered memory_limit
     try {
       const result = await connection.stream(
         `SELECT time, gpu_key, hostname, field, value FROM gpu_points WHERE run = $1${filter} ORDER BY time, gpu_key, field`,
@@ -1571,6 +1574,7 @@ class DuckDbStore implements DuckDbTelemetryStore {
       }
       if (batch.length > 0) yield batch;
     } finally {
+      this.streams--;
       connection.closeSync();
     }
   }
