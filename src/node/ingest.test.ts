@@ -10,7 +10,7 @@ import { dcgmFieldName, gpuPointsOf, normaliseDcgm, normaliseDcgmSample } from '
 import { parsePromLine } from '../telemetry/prometheus-text.js';
 import { parseStepLog } from '../telemetry/step-log.js';
 import { openDuckDbStore } from './duckdb-store.js';
-import { fileSourceName, ingestDcgmFiles, ingestLog } from './ingest.js';
+import { DCGM_READ_LINES, fileSourceName, ingestDcgmFiles, ingestLog } from './ingest.js';
 
 /** A Megatron-LM `training_log` line (the format of src/telemetry/step-log.ts) for iteration `i`. */
 function megatron(i: number): string {
@@ -279,6 +279,30 @@ describe('ingestDcgmFiles', () => {
       expect((await store.counts('r')).gpuPoints).toBe(2400);
       await store.close();
     }
+  });
+
+  // The reader returns every DCGM_READ_LINES lines, mid-buffer: the ingest calls it again where it stopped.
+  it('reads a file of many more lines than one read call takes, whole and once, and resumes after it', async () => {
+    const path = join(directory, 'long.prom');
+    const scrapes = Math.ceil((2.5 * DCGM_READ_LINES) / 8);
+    writeFileSync(path, dcgmText(scrapes));
+    const store = await openDuckDbStore(':memory:');
+    const counts = await ingestDcgmFiles(store, 'r', [path]);
+    expect(counts.points).toBe(scrapes * 8);
+    expect(counts.lines).toBe(scrapes * 8 + 4);
+    const stored = await allPoints(store, 'r');
+    expect(stored.map(sortKey).sort()).toEqual(
+      gpuPointsOf(normaliseDcgm(readFileSync(path, 'utf8')), 0)
+        .map(sortKey)
+        .sort(),
+    );
+    appendFileSync(path, dcgmText(1));
+    expect((await ingestDcgmFiles(store, 'r', [path])).points).toBe(8);
+    expect(await store.cursor('r', fileSourceName('dcgm', path))).toEqual({
+      offset: statSync(path).size,
+      nextLine: scrapes * 8 + 4 + 12 + 1,
+    });
+    await store.close();
   });
 
   it('reads label variants, values and stamps as the full parser does; records malformed lines; skips the rest', async () => {

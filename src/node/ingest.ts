@@ -292,6 +292,14 @@ function countSkipped(byName: Map<string, number>, name: string): void {
   byName.set(key, (byName.get(key) ?? 0) + 1);
 }
 
+/**
+ * Lines {@link DcgmReader.read} reads at most a call. A call that returns often is optimized with the feedback of the
+ * whole method, once; a call per 8 MiB read (40,000 lines) ran its loop in code compiled on the stack before any
+ * call had returned, which deoptimized at each return (a path without feedback), so V8 compiled `read` again in
+ * every ingest (about 0.04 CPU-s, bench/observe's 1× dcgm).
+ */
+export const DCGM_READ_LINES = 4096;
+
 /** Most label sets the cache keeps (a fleet's GPUs × fields is far fewer per file); past it, it starts over. */
 const CACHE_LIMIT = 1 << 16;
 
@@ -355,6 +363,12 @@ function sameBytes(view: DataView, data: Buffer, pos: number, entry: Entry): boo
  * scrape), so most lines are matched without decoding or hashing them. Anything else goes to the parser again.
  */
 class DcgmReader {
+  /**
+   * One reader kept for the module's life (capacity 0: it holds no batch), so that the readers' hidden class outlives
+   * every ingest: when the last reader died, the next full GC dropped that class and deoptimized every reader method
+   * compiled for it, and the next ingest compiled them again (about 0.1 CPU-s: a third of bench/observe's 1× dcgm).
+   */
+  static readonly keepShape = new DcgmReader(Number.NaN, 0);
   private readonly cache = new Map<string, Entry>();
   /** `#` lines the parser read as comments, HELP, TYPE or UNIT: the same text reads the same again. */
   private readonly comments = new Set<string>();
@@ -365,15 +379,17 @@ class DcgmReader {
   private previous: Entry | undefined;
   private predicted: Entry | undefined;
   private eofLine: number | undefined;
-  private value = 0;
+  // NaN, not 0, for the number fields: a double from the start (a field first 0, then 1.5, changes the reader's hidden
+  // class, and {@link keepShape} would keep the one no reader has).
+  private value = Number.NaN;
   /**
    * The line's time stamp, when `stamped` (kept as two fields: a field that holds a number or undefined boxes every
    * number stored in it, an allocation per line).
    */
-  private timestamp = 0;
+  private timestamp = Number.NaN; // a double from the start, as `value`
   private stamped = false;
   /** The number {@link readToken} read last. */
-  private token = 0;
+  private token = Number.NaN; // a double from the start, as `value`
   skipped = 0;
   readonly skippedByName = new Map<string, number>();
   readonly malformed: { line: number; reason: string; text: string }[] = [];
@@ -557,8 +573,9 @@ class DcgmReader {
 
   /**
    * Reads the lines of `data[pos, limit)` (complete lines; at the end of the file the last one may lack its `\n`),
-   * the first numbered `line`, until the batch is {@link full}: lines below `skipBelow` are passed over, and those
-   * below `pointsFrom` yield no points (they were stored before). Returns where it stopped and the next line number.
+   * the first numbered `line`, until the batch is {@link full} or {@link DCGM_READ_LINES} lines are read: lines
+   * below `skipBelow` are passed over, and those below `pointsFrom` yield no points (they were stored before).
+   * Returns where it stopped and the next line number.
    */
   read(
     data: Buffer,
@@ -571,7 +588,9 @@ class DcgmReader {
     let pos = start;
     let line = firstLine;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    while (pos < limit && !this.full) {
+    // At most DCGM_READ_LINES lines a call (the caller calls again): see DCGM_READ_LINES.
+    const lastLine = firstLine + DCGM_READ_LINES;
+    while (pos < limit && line < lastLine && !this.full) {
       if (line < skipBelow) {
         const newline = data.indexOf(NL, pos);
         pos = newline < 0 || newline >= limit ? limit : newline + 1;
@@ -723,7 +742,8 @@ export async function ingestDcgmFiles(
   let lines = 0;
   // Small files share a batch: their points, events and cursors commit in one transaction (appendGpuBatch).
   const batched = takesGpuPointColumns(store);
-  const reader = new DcgmReader(0, DCGM_BATCH_POINTS);
+  // NaN (each file sets its own): a double, as the file times it will hold (see DcgmReader.keepShape).
+  const reader = new DcgmReader(Number.NaN, DCGM_BATCH_POINTS);
   // One read buffer for every file (the reader keeps no view of it): a fresh one per file cost its page faults.
   let buffer = Buffer.allocUnsafe(chunkBytes);
   /** The cursors (and events) of the batch being read, by source. */
