@@ -125,6 +125,11 @@ const STRING_BYTES = 16;
  * written back by one copy. `lookup`: repeats are found anywhere in the chunk (a map), else only on the row before.
  */
 class StringColumn {
+  /**
+   * The first column made, kept for the module's life (a few KiB), so the class's hidden class outlives every append:
+   * V8 drops the code compiled for it when its last instance dies at a GC, and the next append compiles it again.
+   */
+  private static kept: StringColumn | undefined;
   private vector: unknown;
   private readonly first = new Map<string, number>();
   /** The row whose element each row repeats, or -1. */
@@ -137,7 +142,9 @@ class StringColumn {
   constructor(
     private readonly copy: VectorCopy,
     private readonly lookup: boolean,
-  ) {}
+  ) {
+    StringColumn.kept ??= this;
+  }
 
   /** Starts the column of a chunk's vector. */
   start(vector: unknown): void {
@@ -487,6 +494,33 @@ function fieldValues(sample: StepSample, set: FieldSet, values?: Float64Array, b
  * Step rows to write: `count` of them, row `i` read by `at(i)`, a sample or (for {@link MegatronRows}) one object
  * refilled for each row, valid until the next call (read each row once).
  */
+/** The columns one step chunk is filled into, and what carries over from one chunk to the next. */
+interface StepChunkState {
+  readonly matrix: Float64Array;
+  readonly validity: Uint32Array;
+  readonly present: Int32Array;
+  readonly seq: Uint32Array;
+  readonly sets: Int32Array;
+  readonly valid: Uint32Array;
+  readonly formats: StringColumn;
+  readonly stampColumn: StringColumn;
+  readonly valueColumn: StringColumn;
+  readonly fresh: [number, string][];
+  lastKeys: readonly string[];
+  lastSet: number;
+  lastFields: Readonly<Record<string, number>>;
+  stamped: number;
+}
+
+/**
+ * The last step chunk state made (one chunk's columns, about 0.3 MiB), kept for the module's life: V8 drops the code
+ * of fillStepChunk compiled for the state's hidden class when its last object dies at a GC.
+ */
+const keptStepState: { last: StepChunkState | undefined } = { last: undefined };
+
+/** The fields of no row: {@link StepChunkState}'s `lastFields` before its first row. */
+const NO_FIELDS: Readonly<Record<string, number>> = Object.freeze({});
+
 interface StepRows {
   readonly count: number;
   readonly at: (i: number) => StepSample;
@@ -1129,14 +1163,29 @@ class DuckDbStore implements DuckDbTelemetryStore {
     const seq = new Uint32Array(2 * CHUNK_ROWS);
     const sets = new Int32Array(CHUNK_ROWS);
     const valid = new Uint32Array(VALIDITY_WORDS);
-    let lastKeys: readonly string[] = [];
-    let lastSet = this.fieldSet(lastKeys, fresh);
     const runs = new StringColumn(copy, false);
     const sources = new StringColumn(copy, false);
     const formats = new StringColumn(copy, true);
     const stampColumn = new StringColumn(copy, false);
     const valueColumn = new StringColumn(copy, true);
-    let lastFields: Readonly<Record<string, number>> | undefined;
+    const state: StepChunkState = {
+      matrix,
+      validity,
+      present,
+      seq,
+      sets,
+      valid,
+      formats,
+      stampColumn,
+      valueColumn,
+      fresh,
+      lastKeys: [],
+      lastSet: this.fieldSet([], fresh),
+      // An object from the start, never undefined: a field that changes kind changes the state's hidden class.
+      lastFields: NO_FIELDS,
+      stamped: 0,
+    };
+    keptStepState.last = state; // its hidden class outlives the append (see keptStepState)
     let seqAt = first;
     await this.appender('steps', (appender) => {
       for (const { count: length, at: sampleAt, typedAt, stamp: stampOf, time: timeOf, row } of segments) {
@@ -1152,74 +1201,18 @@ class DuckDbStore implements DuckDbTelemetryStore {
           stampColumn.start(vector('timestamp'));
           valueColumn.start(vector('field_values'));
           valid.fill(0);
-          let stamped = 0;
           // The numbers, row by row (a read of each field by name, where a read by a variable key over many keys is a
           // slow lookup per value): a value where the sample has one, else NULL.
           matrix.fill(0, 0, NUMBER_COLUMNS * CHUNK_ROWS);
           validity.fill(0);
           present.fill(0);
-          const number = (c: number, r: number, value: number | undefined) => {
-            if (typeof value === 'number') {
-              matrix[c * CHUNK_ROWS + r] = value;
-              const word = c * VALIDITY_WORDS + (r >> 5);
-              validity[word] = (validity[word] as number) | (1 << (r & 31));
-              present[c] = (present[c] as number) + 1;
-            }
-          };
-          // One pass a row: a MegatronRows row is filled into its reused sample once.
           // The run and source are the chunk's, and a MegatronRows' format is too: one string each.
           runs.fill(count, run);
           sources.fill(count, source);
           if (row !== undefined) formats.fill(count, 'megatron');
-          for (let r = 0; r < count; r++) {
-            const sample = at(start + r);
-            if (row === undefined) formats.set(r, String(sample.format));
-            const index = seqAt + start + r;
-            seq[2 * r] = index >>> 0;
-            seq[2 * r + 1] = Math.floor(index / 2 ** 32);
-            // Consecutive lines of one log print the same fields: the set of the row before, without a lookup (and
-            // rows of one MegatronRows share one fields object: no keys to compare).
-            if (sample.fields !== lastFields) {
-              lastFields = sample.fields;
-              const keys = Object.keys(sample.fields);
-              if (keys.length !== lastKeys.length || keys.some((key, k) => key !== lastKeys[k])) {
-                lastKeys = keys;
-                lastSet = this.fieldSet(keys, fresh);
-              }
-            }
-            sets[r] = lastSet;
-            const set = this.fieldSets[lastSet] as FieldSet;
-            valueColumn.set(
-              r,
-              row === undefined
-                ? fieldValues(sample, set)
-                : fieldValues(sample, set, row.values, (row.from + start + r) * row.width),
-            );
-            const stamp = stampOf(start + r);
-            if (stamp !== undefined) {
-              stampColumn.set(r, stamp);
-              valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
-              stamped++;
-            }
-            // In the order of STEP_NUMBERS, between the line and the time.
-            number(0, r, sample.line);
-            number(1, r, sample.step);
-            number(2, r, sample.iterationSeconds);
-            number(3, r, sample.loss);
-            number(4, r, sample.consumedSamples);
-            number(5, r, sample.tokens);
-            number(6, r, sample.trainIterations);
-            number(7, r, sample.globalBatchSize);
-            number(8, r, sample.tflopsPerGpu);
-            number(9, r, sample.learningRate);
-            number(10, r, sample.tokensPerSecondPerGpu);
-            number(11, r, sample.gradNorm);
-            number(12, r, sample.mfuPercent);
-            number(13, r, sample.memoryGiB);
-            number(14, r, sample.skippedIterations);
-            number(15, r, sample.nanIterations);
-            number(16, r, timeOf(start + r));
-          }
+          state.stamped = 0;
+          this.fillStepChunk(state, count, start, seqAt, at, row, stampOf, timeOf);
+          const stamped = state.stamped;
           for (const column of [runs, sources, formats, stampColumn, valueColumn]) column.finish(count);
           const stamps = vector('timestamp');
           if (stamped < count) {
@@ -1249,6 +1242,82 @@ class DuckDbStore implements DuckDbTelemetryStore {
         seqAt += length;
       }
     });
+  }
+
+  /**
+   * Fills one chunk's columns from rows `start` to `start + count` of a segment: the numbers into the matrix with
+   * their validity, the sequence numbers, field sets, field values and stamps. A method of its own, called once a
+   * chunk, so V8 compiles it as a function and keeps it from one ingest to the next (the same loop inlined in the
+   * appender's callback was compiled mid-loop there and thrown away at every ingest: bench/observe.mjs).
+   */
+  private fillStepChunk(
+    state: StepChunkState,
+    count: number,
+    start: number,
+    seqAt: number,
+    at: (i: number) => StepSample,
+    row: StepRows['row'],
+    stampOf: StepRows['stamp'],
+    timeOf: StepRows['time'],
+  ): void {
+    const { matrix, validity, present, seq, sets, valid, formats, stampColumn, valueColumn, fresh } = state;
+    const number = (c: number, r: number, value: number | undefined) => {
+      if (typeof value === 'number') {
+        matrix[c * CHUNK_ROWS + r] = value;
+        const word = c * VALIDITY_WORDS + (r >> 5);
+        validity[word] = (validity[word] as number) | (1 << (r & 31));
+        present[c] = (present[c] as number) + 1;
+      }
+    };
+    for (let r = 0; r < count; r++) {
+      const sample = at(start + r);
+      if (row === undefined) formats.set(r, String(sample.format));
+      const index = seqAt + start + r;
+      seq[2 * r] = index >>> 0;
+      seq[2 * r + 1] = Math.floor(index / 2 ** 32);
+      // Consecutive lines of one log print the same fields: the set of the row before, without a lookup (and
+      // rows of one MegatronRows share one fields object: no keys to compare).
+      if (sample.fields !== state.lastFields) {
+        state.lastFields = sample.fields;
+        const keys = Object.keys(sample.fields);
+        if (keys.length !== state.lastKeys.length || keys.some((key, k) => key !== state.lastKeys[k])) {
+          state.lastKeys = keys;
+          state.lastSet = this.fieldSet(keys, fresh);
+        }
+      }
+      sets[r] = state.lastSet;
+      const set = this.fieldSets[state.lastSet] as FieldSet;
+      valueColumn.set(
+        r,
+        row === undefined
+          ? fieldValues(sample, set)
+          : fieldValues(sample, set, row.values, (row.from + start + r) * row.width),
+      );
+      const stamp = stampOf(start + r);
+      if (stamp !== undefined) {
+        stampColumn.set(r, stamp);
+        valid[r >> 5] = (valid[r >> 5] as number) | (1 << (r & 31));
+        state.stamped++;
+      }
+      // In the order of STEP_NUMBERS, between the line and the time.
+      number(0, r, sample.line);
+      number(1, r, sample.step);
+      number(2, r, sample.iterationSeconds);
+      number(3, r, sample.loss);
+      number(4, r, sample.consumedSamples);
+      number(5, r, sample.tokens);
+      number(6, r, sample.trainIterations);
+      number(7, r, sample.globalBatchSize);
+      number(8, r, sample.tflopsPerGpu);
+      number(9, r, sample.learningRate);
+      number(10, r, sample.tokensPerSecondPerGpu);
+      number(11, r, sample.gradNorm);
+      number(12, r, sample.mfuPercent);
+      number(13, r, sample.memoryGiB);
+      number(14, r, sample.skippedIterations);
+      number(15, r, sample.nanIterations);
+      number(16, r, timeOf(start + r));
+    }
   }
 
   /**

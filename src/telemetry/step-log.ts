@@ -469,8 +469,22 @@ function megatronLayout(sample: StepSample): MegatronLayout | undefined {
     for (let w = 0; w < words.length; w++) words[w] = view.getInt32(4 * w, true);
     return words;
   });
-  return { keys, keyBytes, keyWords, setters, lossIndex, shape: { ...sample.fields } };
+  const layout = { keys, keyBytes, keyWords, setters, lossIndex, shape: { ...sample.fields } };
+  KEPT.layout = layout;
+  KEPT.rows ??= new MegatronRows(layout, new Uint8Array(0), 0);
+  return layout;
 }
+
+/**
+ * The last layout made and one empty MegatronRows, kept for the module's life: V8 drops the optimized code of the
+ * reader (readMegatronBytes, pushSegments, MegatronRows' methods) when the last object of a hidden class it was
+ * compiled for dies at a GC, and compiles it again in the next read (a fifth of bench/observe's 1× log). One layout
+ * (the last log format read) and one row set of no capacity: bounded, whatever the number of logs read.
+ */
+const KEPT: { layout: MegatronLayout | undefined; rows: MegatronRows | undefined } = {
+  layout: undefined,
+  rows: undefined,
+};
 
 /** Whether `sample`'s fields are the keys of `layout`, in its order. */
 function sameKeys(layout: MegatronLayout | undefined, sample: StepSample): boolean {
