@@ -12,6 +12,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../dist/node/files.js';
+import { ESTIMATE_CASE } from './estimate-case.mjs';
 
 const [beforeDir, afterDir, roundsText] = process.argv.slice(2);
 if (!beforeDir || !afterDir) {
@@ -22,16 +23,7 @@ const ROUNDS = Math.min(500, Math.max(5, Number(roundsText ?? 40) || 40));
 /** Milliseconds of one burst of one build. */
 const BURST_MS = 400;
 
-const spec = `
-workload:
-  model: llama3-405b
-  training: { totalTokens: 15.6T, sequenceLength: 8192, globalBatch: { sequences: 2048 }, precision: bf16 }
-system:
-  accelerator: h100-sxm
-  gpuCount: 16384
-  scaleOut: { nicBandwidthGbps: 400, topology: fat-tree, tiers: 3, podSize: 3072, oversubscription: 7 }
-plan: { tp: 8, pp: 16, dp: 128, virtualStages: 1, microBatch: 1, recomputation: selective }
-`;
+const spec = ESTIMATE_CASE;
 
 async function runner(directory) {
   const root = pathToFileURL(`${resolve(directory)}/`);

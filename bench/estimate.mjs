@@ -7,17 +7,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../dist/node/files.js';
 import { estimate } from '../dist/perf/estimate.js';
 import { loadSpec } from '../dist/spec/load.js';
+import { ESTIMATE_CASE } from './estimate-case.mjs';
 
-const spec = `
-workload:
-  model: llama3-405b
-  training: { totalTokens: 15.6T, sequenceLength: 8192, globalBatch: { sequences: 2048 }, precision: bf16 }
-system:
-  accelerator: h100-sxm
-  gpuCount: 16384
-  scaleOut: { nicBandwidthGbps: 400, topology: fat-tree, tiers: 3, podSize: 3072, oversubscription: 7 }
-plan: { tp: 8, pp: 16, dp: 128, virtualStages: 1, microBatch: 1, recomputation: selective }
-`;
+const spec = ESTIMATE_CASE;
 const loaded = loadSpec(spec, 'yaml');
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
 const { workload } = loaded.value;
