@@ -233,7 +233,6 @@ export interface Box {
 
 const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 
-
 /** What labels must keep clear of, in pixels: the plot's inner frame, dots and other boxes (say, an annotation). */
 export interface LabelSpace {
   readonly frame: Box;
