@@ -11,6 +11,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ATTENTION_FIT } from '../src/perf/attention-fit.js';
+import { DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
 import { PublishedRunSchema } from '../src/validation/runs.js';
 import { predictRun, summarize } from '../src/validation/validate.js';
 
@@ -26,11 +27,11 @@ const rows = raw.flatMap((row, index) => {
   return headDim === 128 ? [] : [{ run, index, headDim }];
 });
 
-/** The errors of `subset` with d½ = `half`: the script sets the constant in place (compute-rates.ts reads it per call). */
-async function errors(subset: typeof rows, half: number): Promise<number[]> {
-  (ATTENTION_FIT as { publishedHeadDimHalf: number }).publishedHeadDimHalf = half;
+/** The errors of `subset` with d½ = `half` (through the calibration the estimate reads it from). */
+function errors(subset: typeof rows, half: number): number[] {
+  const calibration = { ...DEFAULT_CALIBRATION, publishedHeadDimHalf: half };
   return subset.flatMap(({ run }) => {
-    const row = predictRun(run, {}, 'pytorch');
+    const row = predictRun(run, { calibration }, 'pytorch');
     return 'reason' in row ? [] : [row.error];
   });
 }
@@ -41,12 +42,12 @@ const heldOut = rows.filter(({ index }) => index % 2 === 1);
 let best = { half: shipped, error: Number.POSITIVE_INFINITY };
 if (fitRows.length >= 4) {
   for (let half = 0; half <= 80; half++) {
-    const error = summarize(await errors(fitRows, half)).medianPct;
+    const error = summarize(errors(fitRows, half)).medianPct;
     if (error < best.error - 1e-9) best = { half, error };
   }
 }
-const held = summarize(await errors(heldOut, best.half));
-const before = summarize(await errors(heldOut, shipped));
+const held = summarize(errors(heldOut, best.half));
+const before = summarize(errors(heldOut, shipped));
 console.log(
   `head dims: ${[...new Set(rows.map((r) => r.headDim))].join(', ')}; fit rows ${fitRows.length}, held out ${heldOut.length}`,
 );

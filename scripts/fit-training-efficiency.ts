@@ -89,7 +89,7 @@ const fitted = {
   },
   moeLayerEfficiency: round(calibration.moeLayerEfficiency),
 };
-const all = predict(runs, fitted);
+const all = predict(runs, { ...DEFAULT_CALIBRATION, ...fitted });
 const fitIds = new Set([...subsets.hopperDense, ...subsets.hopperMoe, ...subsets.fp4]);
 const report = (rows: ValidationRow[]) => {
   const s = summarize(rows.map((row) => row.error));

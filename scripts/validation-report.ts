@@ -127,12 +127,11 @@ sequences of 8,192 per GPU, the most under-predicted rows); that sharded gradien
 yet live at the loss's peak.
 `
   : '';
-// Megatron-set rows of a stack whose GEMM efficiency is fitted (megatron-lm-2021/2022, megatron-deepspeed) at an
-// even position in the file are fitted on too (scripts/fit-stack-efficiency.ts).
-const STACK_FITTED_MEGATRON = new Set(['megatron-lm-2021', 'megatron-lm-2022', 'megatron-deepspeed']);
+// Megatron-set rows of a stack whose GEMM efficiency is fitted (the stacks of STACK_FIT: megatron-lm-2021/2022,
+// megatron-deepspeed) at an even position in the file are fitted on too (scripts/fit-stack-efficiency.ts).
 const megatronIndex = new Map((data as { id: string }[]).map((row, index) => [row.id, index]));
 const usedInFit = (row: ValidationRow) =>
-  isFitRow(row) || (STACK_FITTED_MEGATRON.has(row.stack) && (megatronIndex.get(row.id) ?? 1) % 2 === 0);
+  isFitRow(row) || (Object.hasOwn(STACK_FIT, row.stack) && (megatronIndex.get(row.id) ?? 1) % 2 === 0);
 const fit = report.rows.filter(usedInFit);
 const heldOut = report.rows.filter((row) => !usedInFit(row));
 const c = DEFAULT_CALIBRATION;

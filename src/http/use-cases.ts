@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { EFFECT_NAMES, SWEEP_LIMITS } from '../app/limits.js';
 import { readTextFile } from '../node/files.js';
 import type { Result } from '../spec/issues.js';
-import { loadSpec, type SpecFormat } from '../spec/load.js';
+import { loadSpec } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/resolve.js';
 import type { ObservedRuns } from './observe.js';
 import { HttpProblem, issuesProblem } from './problem.js';

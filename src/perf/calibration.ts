@@ -7,6 +7,7 @@
  * @module
  */
 import type { MatmulPrecision } from '../spec/workload.js';
+import { ATTENTION_FIT } from './attention-fit.js';
 
 /** Constants fitted on published runs. */
 export interface Calibration {
@@ -17,6 +18,8 @@ export interface Calibration {
    * small kernels of the Megatron-Core MoE path that the per-kernel model does not see.
    */
   readonly moeLayerEfficiency: number;
+  /** d½ of the published attention kernels' head-dimension factor (attention-fit.ts); cuDNN's is measured. */
+  readonly publishedHeadDimHalf: number;
 }
 
 /**
@@ -31,4 +34,5 @@ export function isFitRow(row: { gpu: string; arch: 'dense' | 'moe'; precision: s
 export const DEFAULT_CALIBRATION: Calibration = {
   sustainedEfficiency: { bf16: 0.87, fp8: 0.81, fp4: 0.61 },
   moeLayerEfficiency: 0.63,
+  publishedHeadDimHalf: ATTENTION_FIT.publishedHeadDimHalf,
 };

@@ -10,7 +10,6 @@ import { findAccelerator } from '../catalog/index.js';
 import type { AttentionKernel } from '../catalog/stacks.js';
 import type { Accelerator } from '../spec/resolve.js';
 import type { MatmulPrecision } from '../spec/workload.js';
-import { ATTENTION_FIT } from './attention-fit.js';
 import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
 import { H100_FIT } from './h100-fit.js';
 import { POWER_CLOCK_FIT } from './power-clock-fit.js';
@@ -50,6 +49,8 @@ export interface DeviceRates {
   readonly attention: Readonly<Record<FusedAttentionKernel, AttentionRate>>;
   /** Achieved HBM bandwidth for memory-bound kernels, bytes/s. */
   readonly memoryBytesPerSecond: number;
+  /** d½ of the head-dimension factor of the published (non-cuDNN) attention kernels (calibration). */
+  readonly publishedHeadDimHalf: number;
 }
 
 /**
@@ -215,6 +216,7 @@ function computeRates(
       triton: rateOf(published.triton),
     },
     memoryBytesPerSecond: accelerator.hbmBandwidthGBps * 1e9 * (H100_FIT.copyGBps / REFERENCE.hbmBandwidthGBps),
+    publishedHeadDimHalf: calibration.publishedHeadDimHalf,
   };
 }
 
@@ -248,7 +250,7 @@ export function attentionSeconds(
   const rate = rates.attention[kernel];
   const peak = pass === 'forward' ? rate.forward : rate.training;
   // cuDNN's head-dimension factor is measured (h100-fit.ts); the published kernels' is fitted (attention-fit.ts).
-  const half = kernel === 'cudnn' ? H100_FIT.attention.headDimHalf : ATTENTION_FIT.publishedHeadDimHalf;
+  const half = kernel === 'cudnn' ? H100_FIT.attention.headDimHalf : rates.publishedHeadDimHalf;
   const headFactor = headDim / (headDim + half) / (128 / (128 + half));
   return flops / (peak * (sequence / (sequence + fit.halfSequence)) * headFactor);
 }

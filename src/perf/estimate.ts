@@ -210,6 +210,8 @@ export function estimate(
   const shares = gemmShares(plan);
   const rates = stackRates(deviceRates(system.accelerator, options.calibration), shares.bf16, shares.fp8);
   const links = memo(cache?.groups, cache && groupsKey(plan), () => placeGroups(system, plan));
+  const stack = STACKS[plan.stack ?? DEFAULT_STACK];
+  const stackMemory = stack.memory; // what the stack keeps (src/catalog/stacks.ts)
   const ctx: LayerContext = {
     model,
     plan,
@@ -218,8 +220,8 @@ export function estimate(
     precision: training.precision,
     sequenceLength: training.sequenceLength,
     attentionKernel: attentionKernelOf(plan),
-    selectiveCheckpointing: STACKS[plan.stack ?? DEFAULT_STACK].memory?.selectiveCheckpointing,
-    fusedElementwise: plan.fusedElementwise ?? STACKS[plan.stack ?? DEFAULT_STACK].fusedElementwise,
+    selectiveCheckpointing: stackMemory?.selectiveCheckpointing,
+    fusedElementwise: plan.fusedElementwise ?? stack.fusedElementwise,
     tpLink: links.tp,
     cpLink: links.cp,
     epLink: links.ep,
@@ -235,7 +237,6 @@ export function estimate(
   const microBatches = training.globalBatchSequences / (plan.dp * plan.microBatch);
 
   // Memory first, before any timing, so plan search prunes what does not fit cheaply.
-  const stackMemory = STACKS[plan.stack ?? DEFAULT_STACK].memory; // what the stack keeps (src/catalog/stacks.ts)
   const shape: ShapeEntry = memo(cache?.shapes, cache && shapeKey(plan, chunkMax), () => ({
     activations: layerActivationBytes(
       model,

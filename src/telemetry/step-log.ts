@@ -715,7 +715,8 @@ export class MegatronRows {
     };
     if (timestamp !== undefined) draft.timestamp = timestamp;
     const fields = { ...this.layout.shape };
-    this.typed(r, draft, fields);
+    this.fillTyped(r, draft);
+    this.writeFields(r, fields);
     draft.fields = fields;
     return draft;
   }
@@ -725,12 +726,9 @@ export class MegatronRows {
    * would hold (its `fields` too) but the time stamp, left as it was (read it with {@link timestamp}); no allocation.
    */
   fill(r: number, into: StepSample): StepSample {
-    const draft = into as Draft;
-    draft.line = this.lines[r] as number;
-    draft.step = this.steps[r] as number;
-    draft.trainIterations = this.totals[r] as number;
-    this.typed(r, draft, draft.fields);
-    return draft;
+    this.fillTyped(r, into);
+    this.writeFields(r, into.fields as Record<string, number>);
+    return into;
   }
 
   /**
@@ -750,17 +748,11 @@ export class MegatronRows {
     return draft;
   }
 
-  /** The fields and the typed fields of row `r`, set through the layout's setters (the general path's). */
-  private typed(r: number, draft: Draft, fields: Record<string, number>): void {
-    const { keys, setters, lossIndex } = this.layout;
+  /** The printed fields of row `r`, by key, into `fields`. */
+  private writeFields(r: number, fields: Record<string, number>): void {
+    const { keys } = this.layout;
     const width = keys.length;
-    const values = this.values;
-    for (let k = 0; k < width; k++) {
-      const value = values[r * width + k] as number;
-      fields[keys[k] as string] = value;
-      (setters[k] as Setter | undefined)?.(draft, value);
-    }
-    if (lossIndex >= 0) draft.loss = values[r * width + lossIndex] as number;
+    for (let k = 0; k < width; k++) fields[keys[k] as string] = this.values[r * width + k] as number;
   }
 }
 /** The day {@link readMegatronBytes} read last, as its ten bytes, and its milliseconds at midnight (UTC). */

@@ -528,7 +528,7 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       stack: stackId,
       // torchtitan runs eager unless the row says torch.compile (its Techniques column); other stacks keep theirs.
       ...(stackId === 'torchtitan' && {
-        fusedElementwise: /torch[.\s_-]?compile|\bcompile\b/i.test(`${run.id} ${run.notes ?? ''}`),
+        fusedElementwise: /\bcompile\b/i.test(`${run.id} ${run.notes ?? ''}`),
       }),
       // Every overlap the stack has (the estimator switches off those it lacks); TP overlap needs TP, and on
       // torchtitan it is async TP, on only where the row says so (torchtitan docs/async_tp.md).
