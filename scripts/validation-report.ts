@@ -163,7 +163,9 @@ measured: tokens/s/GPU when given, else step time, else model TFLOP/s/GPU (Megat
 TFLOP/s are converted to model FLOPs by 3/4). The error is predicted / measured − 1; tables give absolute values.
 Plan fields a row leaves unknown are filled with the framework's documented defaults; where the row does not say
 whether activations were recomputed or weights kept in FP8, the least memory saving with which the run fits is
-taken (the run happened, so it fitted). The architecture a row does not state (gated or plain MLP and its
+taken (the run happened, so it fitted); on Megatron-Core without a pipeline, offloading the fewest layers' activations
+to host memory that fits replaces recomputation where it is faster (the recipes are tuned for throughput; Megatron-Bridge's
+GB200 and GB300 Llama 3 70B FSDP recipes offload 40 and 20 layers). The architecture a row does not state (gated or plain MLP and its
 activation, positions, norms, biases, tied embeddings) comes from its model family's sourced catalog entry
 (src/catalog/models.ts, \`MODEL_FAMILIES\`); the GPU is the catalog part of the name, form factor and HBM size the
 row states, and a variant the catalog lacks is listed, not moved onto another part; a power limit the row states

@@ -11,16 +11,9 @@ import {
 import { type Estimate, estimate } from '../src/perf/estimate.js';
 import { H100_FIT } from '../src/perf/h100-fit.js';
 import { attentionCost, type LayerContext } from '../src/perf/layer-costs.js';
-import { loadSpec } from '../src/spec/load.js';
-import type { ResolvedSpec } from '../src/spec/resolve.js';
+import { fullSpec } from './support/spec.js';
 
-function spec(text: string): ResolvedSpec & Required<Pick<ResolvedSpec, 'system' | 'plan'>> {
-  const result = loadSpec(text, 'yaml');
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  const { system, plan } = result.value;
-  if (!system || !plan) throw new Error('spec needs system and plan');
-  return { ...result.value, system, plan };
-}
+const spec = fullSpec;
 
 const llama8b = (accelerator: string, plan: string, sequence = 8192) =>
   spec(`

@@ -296,7 +296,7 @@ export async function runObserve(
         compute: estimate.step.compute,
         bubble: estimate.step.bubble,
         imbalance: estimate.step.imbalance,
-        exposedCommunication: e.tp + e.cp + e.ep + e.pp + e.dp,
+        exposedCommunication: e.tp + e.cp + e.ep + e.pp + e.dp + estimate.step.offload,
         optimizer: estimate.step.optimizer,
       },
       ...(twin && { twin }),

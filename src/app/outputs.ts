@@ -28,6 +28,7 @@ export const StepOutput = z.object({
   imbalance: finite(),
   exposedCommunication: z.object({ tp: finite(), cp: finite(), ep: finite(), pp: finite(), dp: finite() }),
   optimizer: finite(),
+  offload: finite().describe('Host copies of offloaded activations not hidden by compute'),
 });
 
 /** Bytes per GPU on the busiest pipeline stage, by kind, against the capacity. */

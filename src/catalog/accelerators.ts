@@ -40,7 +40,69 @@ export interface AcceleratorEntry {
   readonly tdpW: Figure | null;
   /** Best measured GEMM throughput (maximum achievable matmul FLOP/s) per precision. */
   readonly measuredGemmTflops: Readonly<Partial<Record<'bf16' | 'fp8', Figure>>>;
+  /**
+   * The GPU's link to host memory in the reference system, for activation offload: bandwidth per GPU per direction
+   * and host memory per GPU. Absent where the catalog has no sourced figure (offload is then refused).
+   */
+  readonly host?: {
+    readonly technology: string;
+    readonly bandwidthGBps: Figure;
+    readonly memoryGiB: Figure;
+    /**
+     * The GPU's host link also carries its scale-out NIC's traffic: on a PCIe server the GPU and its NIC sit behind
+     * one PCIe switch and GPUDirect RDMA crosses the GPU's x16 uplink, as the host copies do.
+     */
+    readonly sharedWithNic: boolean;
+  };
 }
+
+// PCIe x16 per direction: 16 GT/s (Gen4), 32 GT/s (Gen5), 64 GT/s (Gen6) × 16 lanes / 8 bits, less 128b/130b coding
+// (PCI-SIG specifications as summarised on https://en.wikipedia.org/wiki/PCI_Express, "PCI Express link performance").
+const PCIE_GEN4_X16 = fig(31.5, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 4.0 x16');
+const PCIE_GEN5_X16 = fig(63, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 5.0 x16');
+const PCIE_GEN6_X16 = fig(121, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 6.0 x16');
+const DGX_A100_HOST = {
+  sharedWithNic: true,
+  technology: 'PCIe Gen4 x16 (DGX A100)',
+  bandwidthGBps: PCIE_GEN4_X16,
+  memoryGiB: fig(
+    128,
+    'GiB per GPU',
+    'https://docs.nvidia.com/dgx/dgxa100-user-guide/introduction-to-dgxa100.html',
+    'DGX A100: 1 TB system memory (2 TB optional) over 8 GPUs',
+  ),
+};
+const DGX_H100_HOST = {
+  sharedWithNic: true,
+  technology: 'PCIe Gen5 x16 (DGX H100/H200)',
+  bandwidthGBps: PCIE_GEN5_X16,
+  memoryGiB: fig(
+    256,
+    'GiB per GPU',
+    'https://docs.nvidia.com/dgx/dgxh100-user-guide/introduction-to-dgxh100.html',
+    'DGX H100: 2 TB system memory over 8 GPUs',
+  ),
+};
+// Grace-Blackwell superchip: one Grace, two GPUs, NVLink-C2C 900 GB/s bidirectional and up to 480 GB LPDDR5X per
+// superchip (hardware-catalog.md, GB200 row; NVIDIA GB200 NVL72 page): taken as shared by its two GPUs, so 450 GB/s
+// per direction over 2 and 480 GB over 2 (a conservative reading; each GPU's own C2C share is not published apart).
+const GRACE_HOST = {
+  // The NICs hang off the GPUs' own PCIe lanes (4 ConnectX-7 per tray, one per GPU), not off NVLink-C2C.
+  sharedWithNic: false,
+  technology: 'NVLink-C2C to Grace (LPDDR5X)',
+  bandwidthGBps: fig(
+    225,
+    'GB/s per GPU per direction',
+    'https://www.nvidia.com/en-us/data-center/gb200-nvl72/',
+    '900 GB/s bidirectional per superchip, halved per direction, shared by 2 GPUs (derived)',
+  ),
+  memoryGiB: fig(
+    240,
+    'GiB per GPU',
+    'https://www.nvidia.com/en-us/data-center/gb200-nvl72/',
+    'up to 480 GB LPDDR5X per Grace, shared by 2 GPUs (derived)',
+  ),
+};
 
 const STAS00_COMPUTE =
   'github stas00/ml-engineering compute/accelerator/README.md (TFLOPS, MAMF, memory, clock, power tables; cites vendor spec pages)';
@@ -97,6 +159,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     measuredGemmTflops: {
       bf16: fig(271.2, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '86.9% of 312; torch 2.6.0+cu126'),
     },
+    host: DGX_A100_HOST,
   },
   {
     id: 'a100-sxm-40gb',
@@ -127,6 +190,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
         'measured on an A100 SXM (80 GB); the 40 GB part has the same GA100 silicon, clocks and peaks (datasheet)',
       ),
     },
+    host: DGX_A100_HOST,
   },
   {
     id: 'h100-sxm',
@@ -163,6 +227,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(794.5, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '80.3% of 989; torch 2.7.0+cu126'),
       fp8: fig(1402.6, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '70.9% of 1979'),
     },
+    host: DGX_H100_HOST,
   },
   {
     id: 'h100-sxm-96gb',
@@ -197,6 +262,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     scaleOutGbps: fig(400, 'Gb/s per GPU', TORCHTITAN_H100, '"backend RDMA network with 400 Gb/s per GPU"'),
     tdpW: fig(700, 'W', TORCHTITAN_H100, 'TDP 700 W; run at its default 500 W power limit (set gpuPowerLimitW: 500)'),
     measuredGemmTflops: {},
+    host: DGX_H100_HOST,
   },
   {
     id: 'h100-pcie',
@@ -277,6 +343,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     scaleOutGbps: fig(400, 'Gb/s per GPU', DEEPSEEK_V3_REPORT, 'InfiniBand at 50 GB/s per GPU (sec. 3.2.2)'),
     tdpW: fig(700, 'W', H800_BRIEF),
     measuredGemmTflops: {},
+    host: DGX_H100_HOST,
   },
   {
     id: 'h200-sxm',
@@ -309,6 +376,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(794.5, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, 'listed as same as H100'),
       fp8: fig(1453.4, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '73.4% of 1979'),
     },
+    host: DGX_H100_HOST,
   },
   {
     id: 'b200',
@@ -345,6 +413,17 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     measuredGemmTflops: {
       bf16: fig(1745.0, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '77.6% of 2250'),
       fp8: fig(3432.5, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '76.3% of 4500'),
+    },
+    host: {
+      technology: 'PCIe Gen5 x16 (DGX B200)',
+      sharedWithNic: true,
+      bandwidthGBps: PCIE_GEN5_X16,
+      memoryGiB: fig(
+        256,
+        'GiB per GPU',
+        'https://docs.nvidia.com/dgx/dgxb200-user-guide/introduction-to-dgxb200.html',
+        'DGX B200: 2 TB system memory (4 TB optional) over 8 GPUs',
+      ),
     },
   },
   {
@@ -383,6 +462,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(1822.0, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '72.9% of 2500'),
       fp8: fig(3615.6, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '72.3% of 5000'),
     },
+    host: GRACE_HOST,
   },
   {
     id: 'b300',
@@ -430,6 +510,17 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       bf16: fig(1769.0, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '78.6% of 2250'),
       fp8: fig(3353.3, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '74.5% of 4500'),
     },
+    host: {
+      technology: 'PCIe Gen6 x16 (DGX B300)',
+      sharedWithNic: true,
+      bandwidthGBps: PCIE_GEN6_X16,
+      memoryGiB: fig(
+        256,
+        'GiB per GPU',
+        'https://docs.nvidia.com/dgx/dgxb300-user-guide/introduction-to-dgxb300.html',
+        'DGX B300: 2 TB system memory over 8 GPUs (hardware-catalog.md: host link PCIe Gen6)',
+      ),
+    },
   },
   {
     id: 'gb300',
@@ -465,6 +556,7 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
     ),
     tdpW: fig(1400, 'W', STAS00_COMPUTE, 'per-GPU max power (NVIDIA Mission Control FAQ)'),
     measuredGemmTflops: {},
+    host: GRACE_HOST,
   },
   {
     id: 'mi300x',

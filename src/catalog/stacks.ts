@@ -81,6 +81,11 @@ export interface StackProfile {
   /** Elementwise fusion of norms, activations and residuals (Transformer Engine, torch.compile). */
   readonly fusedElementwise: boolean;
   /**
+   * Layer-wise activation offload to host memory exists (Megatron-Core `cpu_offloading_num_layers`, Transformer
+   * Engine's CPU offload context): the plan's `activationOffloadLayers` needs it.
+   */
+  readonly activationOffload: boolean;
+  /**
    * Share of the calibrated GEMM rate (fitted on Megatron-Core, src/perf/calibration.ts) this stack sustains, per
    * precision: 1 for Megatron-Core; fitted on a stated subset for the others (scripts/fit-stack-efficiency.ts).
    */
@@ -109,6 +114,8 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     // Transformer Engine DotProductAttention, cuDNN fused attention on Hopper (TE docs, attention backends).
     attentionKernel: 'cudnn',
     fusedElementwise: true,
+    // cpu_offloading / cpu_offloading_num_layers (megatron/core/transformer/transformer_config.py): PP 1, no recompute.
+    activationOffload: true,
     gemmEfficiency: { bf16: 1, fp8: 1 }, // the calibration is fitted on this stack's rows (calibration.ts)
     sources: [
       'github:NVIDIA/Megatron-LM megatron/training/arguments.py',
@@ -124,6 +131,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none', 'zero1', 'fsdp'],
     attentionKernel: 'cudnn', // NeMo uses TE attention (cuDNN fused attention on Hopper)
     fusedElementwise: true,
+    activationOffload: true, // Megatron-Core's cpu_offloading (NeMo and Megatron-Bridge recipes set cpu_offloading_num_layers)
     gemmEfficiency: { bf16: 1, fp8: 1 }, // same kernels as Megatron-Core
     sources: ['https://docs.nvidia.com/nemo-framework/user-guide/latest/performance/performance-guide.html'],
   },
@@ -139,6 +147,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     // Fused scale-mask-softmax CUDA kernel between two batched GEMMs (megatron/fused_kernels, 2021): unfused core.
     attentionKernel: 'unfused',
     fusedElementwise: true, // fused bias-GeLU and bias-dropout-add kernels (Narayanan et al. 2021 sec. 4.2)
+    activationOffload: false, // cpu_offloading came with Megatron-Core (2024), after this release
     gemmEfficiency: STACK_FIT['megatron-lm-2021'], // fitted on its even-indexed rows (scripts/fit-stack-efficiency.ts)
     sources: ['Narayanan et al. 2021, arXiv:2104.04473 sec. 4'],
   },
@@ -151,6 +160,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none'],
     attentionKernel: 'unfused', // Korthikanti et al. 2022 time the s² softmax and dropout (sec. 5): no flash attention
     fusedElementwise: true,
+    activationOffload: false, // cpu_offloading came with Megatron-Core (2024), after this release
     gemmEfficiency: STACK_FIT['megatron-lm-2022'], // fitted on its even-indexed rows (scripts/fit-stack-efficiency.ts)
     sources: ['Korthikanti et al. 2022, arXiv:2205.05198 sec. 4-6'],
   },
@@ -164,6 +174,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none', 'zero1', 'zero2', 'zero3'],
     attentionKernel: 'unfused', // --use-flash-attn(-v2) is opt-in (megatron/arguments.py); default the unfused core
     fusedElementwise: true,
+    activationOffload: false, // Megatron-DeepSpeed has no layer-wise activation offload (DeepSpeed's only offloads checkpoints)
     gemmEfficiency: STACK_FIT['megatron-deepspeed'], // fitted where it has 4 even-indexed rows (fit-stack-efficiency.ts)
     sources: ['github:microsoft/Megatron-DeepSpeed megatron/arguments.py'],
   },
@@ -178,6 +189,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     shardings: ['none', 'zero1', 'zero2', 'zero3'],
     attentionKernel: 'unfused', // Narayanan et al. 2021 Table 2's ZeRO-3 baseline ran Megatron's unfused attention core
     fusedElementwise: false,
+    activationOffload: false, // DeepSpeed's cpu_checkpointing offloads only recomputation checkpoints: not modelled
     gemmEfficiency: { bf16: 1, fp8: 1 },
     sources: ['https://www.deepspeed.ai/docs/config-json/#zero-optimizations-for-fp16-training'],
   },
@@ -193,6 +205,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     // --attn_impl default 'triton' (submit_benchmarks.py): the Triton flash-attention kernel with an ALiBi bias.
     attentionKernel: 'triton',
     fusedElementwise: false, // eager PyTorch (image mosaicml/pytorch:1.13.1 in submit_benchmarks.py): no compile
+    activationOffload: false, // llm-foundry FSDP: no activation offload in the benchmarked recipes
     gemmEfficiency: STACK_FIT['pytorch-fsdp'], // fitted on even-indexed llm-foundry rows (scripts/fit-stack-efficiency.ts)
     sources: [
       'github:mosaicml/llm-foundry scripts/train/benchmarking/submit_benchmarks.py',
@@ -213,6 +226,7 @@ export const STACKS: Readonly<Record<StackId, StackProfile>> = {
     // Eager by default (torchtitan job config `training.compile` defaults to false); a run with torch.compile sets
     // plan.fusedElementwise (validate does where the row says so).
     fusedElementwise: false,
+    activationOffload: false, // torchtitan at the benchmarked release (2024-12) had no activation offload
     gemmEfficiency: STACK_FIT.torchtitan, // fitted on even-indexed torchtitan rows (scripts/fit-stack-efficiency.ts)
     memory: {
       // selective_ac_option 'op': _save_list (aten.mm, SDPA, reduce_scatter), "except every second mm"

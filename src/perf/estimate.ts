@@ -45,6 +45,7 @@ import {
   layerActivationBytes,
   logitsBytes,
   type MemoryBreakdown,
+  offloadedActivationBytes,
   type StageMemoryInputs,
   stageDenseParameters,
   stageExpertParameters,
@@ -52,7 +53,7 @@ import {
   weightBytesPerParameter,
 } from './memory.js';
 import { attentionParameters, countParameters, flopsPerToken, mlpParameters } from './model-size.js';
-import { bubbleSeconds, layerRange, type StageSplit, stageSplit, stageTimes } from './pipeline.js';
+import { bubbleSeconds, layerRange, moeLayersIn, type StageSplit, stageSplit, stageTimes } from './pipeline.js';
 
 export { createEstimateCache, type EstimateCache } from './estimate-cache.js';
 export { checkPlan, type Infeasibility } from './feasibility.js';
@@ -75,6 +76,8 @@ export interface StepBreakdown {
     readonly dp: number;
   };
   readonly optimizer: number;
+  /** Host copies of offloaded activations that the layers' compute does not hide (0 without offload). */
+  readonly offload: number;
 }
 
 /** What the links of a GPU (its scale-up NVLink and its scale-out NIC) carry in one step. */
@@ -255,6 +258,12 @@ export function estimate(
     ),
     layers: cache ? new Map() : NO_MEMO,
   }));
+  // Activation offload (pp 1): the first k layers' activations go to host memory; their bytes must fit there.
+  const offloadLayers = plan.activationOffloadLayers ?? 0;
+  const offloadMoe = offloadLayers > 0 ? moeLayersIn(workload, 0, offloadLayers) : 0;
+  const hostBytes = (offloadLayers - offloadMoe) * shape.activations.dense + offloadMoe * shape.activations.moe;
+  const hostCapacity = (system.accelerator.hostMemoryGiB ?? Number.POSITIVE_INFINITY) * 2 ** 30;
+  if (hostBytes > hostCapacity) return { ok: false, issues: [hostMemoryIssue(hostBytes, hostCapacity, offloadLayers)] };
   // Parameters one GPU holds per layer: attention and dense MLP / t, routed experts × E/ep, router and shared
   // experts / t, embedding and output layer / t.
   const counts = countParameters(model);
@@ -276,6 +285,7 @@ export function estimate(
     expertShards: links.expertDp.size,
     weightBytes: weightBytesPerParameter(plan, training.precision),
     activations: shape.activations,
+    offloadedBytes: offloadedActivationBytes(shape.activations, offloadLayers, offloadMoe),
     logitsBytes: logitsBytes(
       plan.microBatch,
       training.sequenceLength,
@@ -338,8 +348,20 @@ export function estimate(
   // so the parts add up to m·t_max.
   // A site calibration (src/spec/site-calibration.ts) divides every part of the modelled step by the measured
   // ratio modelled ÷ measured; 1 (no calibration) leaves the model as it is.
+  const offload =
+    offloadLayers > 0
+      ? microBatches *
+        offloadExposedSeconds(
+          shape.activations,
+          dense,
+          moe,
+          offloadLayers,
+          offloadMoe,
+          hostCopyGBps(system, shared.busyOut, pipeline + exposedPp + exposedDp + optimizer + shared.extra),
+        )
+      : 0;
   const site = 1 / (system.siteEfficiency ?? 1);
-  const stepSeconds = (pipeline + exposedPp + exposedDp + optimizer + shared.extra) * site;
+  const stepSeconds = (pipeline + exposedPp + exposedDp + optimizer + offload + shared.extra) * site;
   const computeSeconds = microBatches * times.meanComputeSeconds * site;
 
   const tokensPerStep = training.globalBatchTokens;
@@ -368,6 +390,7 @@ export function estimate(
         dp: (exposedDp + shared.dp) * site,
       },
       optimizer: optimizer * site,
+      offload: offload * site,
     },
     links: {
       scaleUpBusySeconds: shared.busyUp * site,
@@ -386,6 +409,51 @@ export function estimate(
     optimizerSteps,
     timeToTrainSeconds,
     gpuHours: (timeToTrainSeconds * system.gpuCount) / 3600,
+  };
+}
+
+/**
+ * Seconds per micro-batch that activation offload adds: each offloaded layer's activations cross the host link once
+ * each way, the copy out overlapped with the next layer's forward and the copy back with the backward of the layer
+ * before it (Transformer Engine CPU offload runs the copies on their own stream; transformer_engine/pytorch/
+ * cpu_offload.py); what a copy takes beyond that compute is exposed. `hostLinkGBps` is per direction.
+ */
+function offloadExposedSeconds(
+  activations: { readonly dense: number; readonly moe: number },
+  dense: LayerCost,
+  moe: LayerCost,
+  layers: number,
+  moeLayers: number,
+  hostLinkGBps: number | undefined,
+): number {
+  if (layers <= 0 || hostLinkGBps === undefined) return 0;
+  const exposed = (bytes: number, cost: LayerCost) => {
+    const copy = bytes / (hostLinkGBps * 1e9);
+    return Math.max(0, copy - cost.forward) + Math.max(0, copy - cost.backward);
+  };
+  return (layers - moeLayers) * exposed(activations.dense, dense) + moeLayers * exposed(activations.moe, moe);
+}
+
+/**
+ * Host-link bandwidth left to activation copies, GB/s per direction: the link's, less the scale-out traffic it also
+ * carries on a PCIe server (the NIC's step traffic spread over the step without offload), but never below half the
+ * link: two saturating flows through one switch port each get about half (our assumption of fair arbitration).
+ * undefined without a host link.
+ */
+function hostCopyGBps(system: ResolvedSystem, nicBusySeconds: number, stepSeconds: number): number | undefined {
+  const link = system.accelerator.hostLinkGBps;
+  if (link === undefined || !system.accelerator.hostLinkSharedWithNic || !(stepSeconds > 0)) return link;
+  const nicGBps = (system.scaleOut.nicBandwidthGbps / 8) * Math.min(1, nicBusySeconds / stepSeconds);
+  return Math.max(link / 2, link - nicGBps);
+}
+
+/** The reason a plan's offloaded activations do not fit in host memory. */
+function hostMemoryIssue(bytes: number, capacity: number, layers: number): Infeasibility {
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  return {
+    code: 'activation_offload',
+    path: 'plan.activationOffloadLayers',
+    message: `offloading ${layers} layers needs ${gib(bytes)} GiB of host memory per GPU, the host has ${gib(capacity)} GiB: offload fewer layers`,
   };
 }
 

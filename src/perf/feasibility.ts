@@ -4,6 +4,7 @@
  * a message; {@link estimate} returns them instead of throwing.
  * @module
  */
+import { DEFAULT_STACK, STACKS } from '../catalog/stacks.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import type { MemoryBreakdown } from './memory.js';
 
@@ -18,6 +19,7 @@ export interface Infeasibility {
     | 'global_batch'
     | 'expert_parallel'
     | 'context_parallel'
+    | 'activation_offload'
     | 'out_of_memory';
   /** The plan or spec field at fault. */
   readonly path: string;
@@ -104,6 +106,8 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
         'MoE layers with tensor parallelism need sequence parallelism (Megatron-Core): set sequenceParallel: true',
     });
   }
+  const offload = plan.activationOffloadLayers ?? 0;
+  if (offload > 0) issues.push(...offloadIssues(workload, system, plan, offload));
   if (plan.cp > 1 && training.sequenceLength % (2 * plan.cp) !== 0) {
     issues.push({
       code: 'context_parallel',
@@ -111,6 +115,35 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
       message: `sequence length ${training.sequenceLength} must split into 2·cp = ${2 * plan.cp} chunks for load-balanced context parallelism`,
     });
   }
+  return issues;
+}
+
+/**
+ * Why a plan cannot offload `layers` layers' activations: Megatron-Core's own checks (TransformerConfig
+ * __post_init__, megatron/core/transformer/transformer_config.py: fewer layers than the model, no pipeline
+ * parallelism, no recomputation), a stack without it, or a GPU without a host link in the catalog.
+ */
+function offloadIssues(
+  workload: ResolvedWorkload,
+  system: ResolvedSystem,
+  plan: ResolvedPlan,
+  layers: number,
+): Infeasibility[] {
+  const path = 'plan.activationOffloadLayers';
+  const issues: Infeasibility[] = [];
+  const add = (message: string) => issues.push({ code: 'activation_offload', path, message });
+  const stack = STACKS[plan.stack ?? DEFAULT_STACK];
+  if (!stack.activationOffload) add(`${stack.name} has no activation offload: set activationOffloadLayers: 0`);
+  if (layers >= workload.model.layers)
+    add(`offload ${layers} layers of ${workload.model.layers}: Megatron-Core offloads fewer than the model's layers`);
+  if (plan.pp > 1)
+    add(`activation offload needs pp 1 (Megatron-Core has none with pipeline parallelism), got pp ${plan.pp}`);
+  if (plan.recomputation !== 'none')
+    add(`activation offload does not combine with recomputation: set recomputation: none (got ${plan.recomputation})`);
+  if (system.accelerator.hostLinkGBps === undefined)
+    add(
+      `the catalog has no host link for ${system.accelerator.name}: describe the accelerator inline with hostLinkGBps`,
+    );
   return issues;
 }
 

@@ -256,6 +256,8 @@ export interface StageMemoryInputs {
   readonly activations: LayerActivationBytes;
   /** Logits bytes held by the last stage ({@link logitsBytes}). */
   readonly logitsBytes: number;
+  /** Activation bytes offloaded to host memory at the peak ({@link offloadedActivationBytes}); pp 1 only. */
+  readonly offloadedBytes?: number;
   readonly capacityBytes: number;
   /** The stack's memory behaviour (src/catalog/stacks.ts); absent: Megatron-Core's. */
   readonly stackMemory?: StackMemory;
@@ -327,7 +329,23 @@ function stageActivationBytes(inputs: StageMemoryInputs, stage: number): number 
   const loss = stageLogitsBytes(inputs, stage);
   const working = inputs.activations.fullWorkingSet;
   const transient = inputs.stackMemory ? Math.max(loss, working) : loss + working;
-  return inFlightBytes(inputs, stage) + transient + pipelineOutputBytes(inputs, stage);
+  const offloaded = inputs.offloadedBytes ?? 0;
+  return inFlightBytes(inputs, stage) - offloaded + transient + pipelineOutputBytes(inputs, stage);
+}
+
+/**
+ * Activation bytes that activation offload keeps off the GPU at the memory peak (end of forward, pp 1, one
+ * micro-batch in flight): the stored activations of the first `layers` layers (Transformer Engine's CPU offload
+ * context wraps the first cpu_offloading_num_layers layers of the block, megatron/core/transformer/
+ * transformer_block.py), less one layer's, the copy in flight (the forward offloads a layer while the next one runs
+ * and the backward reloads one ahead; transformer_engine/pytorch/cpu_offload.py). `moeLayers` of them are MoE layers.
+ */
+export function offloadedActivationBytes(activations: LayerActivationBytes, layers: number, moeLayers: number): number {
+  if (layers <= 0) return 0;
+  const denseLayers = layers - moeLayers;
+  const largest =
+    moeLayers > 0 ? Math.max(activations.moe, denseLayers > 0 ? activations.dense : 0) : activations.dense;
+  return denseLayers * activations.dense + moeLayers * activations.moe - largest;
 }
 
 /**

@@ -29,7 +29,9 @@ export function explainPlan(
   const hbm = `${system.accelerator.hbmGiB} GiB`;
   // A neighbour of the plan, given the same memory options the search tries (least saving that fits).
   const neighbour = (change: Partial<ResolvedPlan>) => {
-    const base = { ...plan, ...change };
+    const merged = { ...plan, ...change };
+    // Activation offload needs pp 1: a neighbour with a pipeline drops it (and tries the memory options instead).
+    const base = merged.pp > 1 ? { ...merged, activationOffloadLayers: undefined } : merged;
     let last = estimate(workload, system, base);
     const options: Partial<ResolvedPlan>[] = [
       { recomputation: 'none', recomputeLayers: undefined, lowPrecisionWeights: false },
@@ -42,6 +44,7 @@ export function explainPlan(
         recomputation: 'full',
         recomputeLayers: undefined,
         lowPrecisionWeights: workload.training.precision !== 'bf16',
+        activationOffloadLayers: undefined,
       },
     ];
     for (const option of options) {
@@ -93,6 +96,17 @@ export function explainPlan(
       reasons.push({
         weight: 2,
         text: `full recomputation${plan.recomputeLayers ? ` of ${plan.recomputeLayers} layers per chunk` : ''} is needed: storing every activation would take ${(stored.memory.total / GiB).toFixed(0)} GiB per GPU`,
+      });
+    }
+  }
+  const offloaded = plan.activationOffloadLayers ?? 0;
+  if (offloaded > 0) {
+    const kept = estimate(workload, system, { ...plan, activationOffloadLayers: undefined });
+    const cost = result.step.offload / result.step.seconds;
+    if (!kept.ok && kept.memory) {
+      reasons.push({
+        weight: 2,
+        text: `offloading ${offloaded} layers' activations to host memory is needed: keeping them would take ${(kept.memory.total / GiB).toFixed(0)} GiB per GPU; the copies the compute does not hide cost ${pct(cost)} of the step`,
       });
     }
   }

@@ -6,7 +6,13 @@
  */
 import type { Calibration } from '../perf/calibration.js';
 import type { MatmulPrecision } from '../perf/compute-rates.js';
-import { createEstimateCache, type Estimate, estimate, type Infeasibility } from '../perf/estimate.js';
+import {
+  createEstimateCache,
+  type Estimate,
+  type EstimateResult,
+  estimate,
+  type Infeasibility,
+} from '../perf/estimate.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
 /** Options of {@link searchPlans}. */
@@ -67,6 +73,7 @@ export function planKey(plan: ResolvedPlan): string {
     plan.recomputeLayers ?? '-',
     plan.sharding,
     plan.lowPrecisionWeights ? 'w8' : 'w16',
+    ...(plan.activationOffloadLayers ? [`offload${plan.activationOffloadLayers}`] : []),
   ].join('/');
 }
 
@@ -152,7 +159,7 @@ export function enumeratePlans(
       for (const ep of eps) {
         for (const microBatch of microBatches) {
           for (const sharding of ['zero1', 'fsdp'] as const) {
-            plans.push(makePlan(tp, pp, virtualStages, dp, cp, ep, microBatch, sharding, 'none', undefined, false));
+            plans.push(makePlan(tp, pp, virtualStages, dp, cp, ep, microBatch, sharding, 'none', undefined, false, 0));
           }
         }
       }
@@ -178,6 +185,7 @@ function makePlan(
   recomputation: ResolvedPlan['recomputation'],
   recomputeLayers: number | undefined,
   lowPrecisionWeights: boolean,
+  activationOffloadLayers: number,
 ): ResolvedPlan {
   return {
     tp,
@@ -191,6 +199,7 @@ function makePlan(
     microBatch,
     recomputation,
     recomputeLayers,
+    activationOffloadLayers,
     flashAttention: true,
     lowPrecisionWeights,
     overlap: { gradReduce: true, paramGather: true, tpComm: tp > 1, ppComm: true, epComm: ep > 1 },
@@ -246,6 +255,7 @@ export function searchPlans(
         },
       };
     });
+  const hostLink = system.accelerator.hostLinkGBps !== undefined;
   let index = -1;
   for (const { precision, workload: variantWorkload, layouts, memoryOptionCache, estimateOptions } of variants) {
     const lowPrecision = precision !== 'bf16';
@@ -261,26 +271,41 @@ export function searchPlans(
         memoryOptions = memoryOptionsFor(chunkLayers, lowPrecision);
         memoryOptionCache.set(chunkLayers, memoryOptions);
       }
-      let result = estimate(variantWorkload, system, layout, estimateOptions);
+      const firstFit = (options: readonly Partial<ResolvedPlan>[], start: ResolvedPlan, first: EstimateResult) => {
+        let plan = start;
+        let result = first;
+        for (const option of options) {
+          if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
+          plan = makePlan(
+            layout.tp,
+            layout.pp,
+            layout.virtualStages,
+            layout.dp,
+            layout.cp,
+            layout.ep,
+            layout.microBatch,
+            layout.sharding,
+            option.recomputation ?? layout.recomputation,
+            option.recomputeLayers,
+            option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
+            option.activationOffloadLayers ?? 0,
+          );
+          result = estimate(variantWorkload, system, plan, estimateOptions);
+          estimates++;
+        }
+        return { plan, result };
+      };
+      const stored = estimate(variantWorkload, system, layout, estimateOptions);
       estimates++;
-      let plan = layout;
-      for (const option of memoryOptions) {
-        if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
-        plan = makePlan(
-          layout.tp,
-          layout.pp,
-          layout.virtualStages,
-          layout.dp,
-          layout.cp,
-          layout.ep,
-          layout.microBatch,
-          layout.sharding,
-          option.recomputation ?? layout.recomputation,
-          option.recomputeLayers,
-          option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
-        );
-        result = estimate(variantWorkload, system, plan, estimateOptions);
-        estimates++;
+      let { plan, result } = firstFit(memoryOptions, layout, stored);
+      // Without a pipeline, activation offload is the other way to fit (Megatron-Core: pp 1, no recomputation):
+      // the fewest layers that fit, kept when faster than the recomputation found above.
+      if (layout.pp === 1 && hostLink && !stored.ok && stored.issues[0]?.code === 'out_of_memory') {
+        const offloaded = firstFit(offloadOptionsFor(variantWorkload.model.layers, lowPrecision), layout, stored);
+        if (offloaded.result.ok && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
+          plan = offloaded.plan;
+          result = offloaded.result;
+        }
       }
       if (!result.ok) {
         const code = firstCode(result.issues);
@@ -333,6 +358,18 @@ function memoryOptionsFor(chunkLayers: number, lowPrecision: boolean): Partial<R
       ...(lowPrecision ? [{ recomputation: 'full' as const, recomputeLayers, lowPrecisionWeights: true }] : []),
     ]),
   ];
+}
+
+/**
+ * Activation offload options, least first: a quarter, half or all but one of the model's layers offloaded
+ * (Megatron-Core offloads fewer than num_layers), each also with FP8 weights.
+ */
+function offloadOptionsFor(layers: number, lowPrecision: boolean): Partial<ResolvedPlan>[] {
+  const counts = [...new Set([Math.ceil(layers / 4), Math.ceil(layers / 2), layers - 1])].filter((n) => n > 0);
+  return counts.flatMap((activationOffloadLayers) => [
+    { recomputation: 'none' as const, activationOffloadLayers },
+    ...(lowPrecision ? [{ recomputation: 'none' as const, activationOffloadLayers, lowPrecisionWeights: true }] : []),
+  ]);
 }
 
 function firstCode(issues: readonly Infeasibility[]): string {

@@ -18,6 +18,7 @@ export function stepParts(step: StepBreakdown): [string, number][] {
     ['exposed PP send/receive', comm.pp],
     ['exposed DP gradient/parameter sync', comm.dp],
     ['optimizer step', step.optimizer],
+    ['exposed activation offload (host copies)', step.offload],
   ];
   return parts.filter(([, seconds]) => seconds !== 0);
 }

@@ -42,6 +42,7 @@ const memoryOption = (plan: ResolvedPlan) =>
     plan.recomputation === 'full'
       ? `recompute${plan.recomputeLayers ? ` ${plan.recomputeLayers}/chunk` : ''}`
       : 'no recompute',
+    plan.activationOffloadLayers ? `offload ${plan.activationOffloadLayers} layers` : '',
     plan.lowPrecisionWeights ? 'FP8 weights' : '',
   ]
     .filter(Boolean)

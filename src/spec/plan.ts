@@ -47,6 +47,15 @@ export const PlanSchema = z
       .describe(
         'With full recomputation, how many layers of each model chunk recompute (Megatron recompute_num_layers); default all',
       ),
+    activationOffloadLayers: z
+      .number()
+      .int()
+      .min(0)
+      .max(LIMITS.layers)
+      .optional()
+      .describe(
+        'Layers whose activations go to host memory in forward and come back for backward (Megatron-Core cpu_offloading_num_layers); needs pp 1, recomputation none and fewer than the model layers; default 0',
+      ),
     flashAttention: z.boolean().default(true).describe('Fused (flash) attention: no s×s scores stored'),
     lowPrecisionWeights: z
       .boolean()

@@ -44,6 +44,11 @@ export interface Accelerator {
   /** Power cap below the TDP (`system.gpuPowerLimitW`); compute rates follow the clock it allows (compute-rates.ts). */
   readonly powerLimitW?: number;
   readonly measuredGemmTflops: { readonly bf16?: number; readonly fp8?: number };
+  /** Link to host memory per GPU per direction, GB/s, and host memory per GPU, GiB (activation offload). */
+  readonly hostLinkGBps?: number;
+  readonly hostMemoryGiB?: number;
+  /** The host link also carries the scale-out NIC's traffic (PCIe servers). */
+  readonly hostLinkSharedWithNic?: boolean;
 }
 
 /** A model with its defaults made explicit. */
@@ -201,6 +206,11 @@ export function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
       ...(measured.bf16 && { bf16: measured.bf16.value }),
       ...(measured.fp8 && { fp8: measured.fp8.value }),
     },
+    ...(entry.host && {
+      hostLinkGBps: entry.host.bandwidthGBps.value,
+      hostMemoryGiB: entry.host.memoryGiB.value,
+      hostLinkSharedWithNic: entry.host.sharedWithNic,
+    }),
   };
 }
 
@@ -212,6 +222,9 @@ function acceleratorFromInline(inline: InlineAccelerator): Accelerator {
     hbmBandwidthGBps: inline.hbmBandwidthGBps,
     ...(inline.tdpW !== undefined && { tdpW: inline.tdpW }),
     measuredGemmTflops: inline.measuredGemmTflops ?? {},
+    ...(inline.hostLinkGBps !== undefined && { hostLinkGBps: inline.hostLinkGBps }),
+    ...(inline.hostMemoryGiB !== undefined && { hostMemoryGiB: inline.hostMemoryGiB }),
+    ...(inline.hostLinkSharedWithNic !== undefined && { hostLinkSharedWithNic: inline.hostLinkSharedWithNic }),
   };
 }
 

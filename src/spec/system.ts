@@ -9,9 +9,9 @@ import { findAccelerator, findFabric } from '../catalog/index.js';
 import { checkCatalogId } from './catalog-refs.js';
 import { ALWAYS, isCount, LIMITS, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
-/** HBM per accelerator, GiB: 64 TiB, 220× a B300's 288 GB. */
 /** Largest site efficiency a spec takes: a site four times faster than the model is a wrong model, not a site. */
 export const MAX_SITE_EFFICIENCY = 4;
+/** HBM (and host memory) per accelerator, GiB: 64 TiB, 220× a B300's 288 GB. */
 const MAX_HBM_GIB = 65_536;
 /** GPUs in one scale-up domain or server: 65,536, 7× Google's 9,216-chip TPU pod and 113× NVL576. */
 const MAX_DOMAIN_GPUS = 65_536;
@@ -49,6 +49,16 @@ export const InlineAcceleratorSchema = z
     scaleUpDomainSize: positiveInt(MAX_DOMAIN_GPUS).describe('GPUs in one scale-up domain'),
     scaleOutGbps: positiveNumber(MAX_NIC_GBPS).optional().describe('Scale-out NIC bandwidth per GPU, Gb/s'),
     tdpW: positiveNumber(LIMITS.gpuWatts).optional().describe('Board power, W'),
+    hostLinkGBps: positiveNumber(LIMITS.bandwidthGBps)
+      .optional()
+      .describe('Link to host memory per GPU per direction, GB/s (activation offload; PCIe 5.0 x16: 63)'),
+    hostMemoryGiB: positiveNumber(MAX_HBM_GIB)
+      .optional()
+      .describe('Host memory per GPU for offloaded activations, GiB'),
+    hostLinkSharedWithNic: z
+      .boolean()
+      .optional()
+      .describe("The host link also carries the scale-out NIC's traffic (a PCIe server); default false"),
     measuredGemmTflops: z
       .strictObject({
         bf16: positiveNumber(LIMITS.tflops).optional(),

@@ -620,7 +620,7 @@ export function twinConfig(design: TwinDesign, input: TwinInput | undefined): Re
   const exposed = step.exposedCommunication;
   const commSeconds = Math.min(
     step.seconds - computeSeconds,
-    Math.max(0, exposed.tp + exposed.cp + exposed.ep + exposed.pp + exposed.dp),
+    Math.max(0, exposed.tp + exposed.cp + exposed.ep + exposed.pp + exposed.dp + step.offload),
   );
   const phases = [
     { name: 'compute', seconds: computeSeconds, gpuW: busyW },

@@ -79,7 +79,10 @@ export const PublishedRunSchema = z.looseObject({
 export type PublishedRun = z.output<typeof PublishedRunSchema>;
 
 /** Plan settings that trade compute for memory. */
-export type MemoryOption = Pick<ResolvedPlan, 'recomputation' | 'lowPrecisionWeights' | 'recomputeLayers'>;
+export type MemoryOption = Pick<
+  ResolvedPlan,
+  'recomputation' | 'lowPrecisionWeights' | 'recomputeLayers' | 'activationOffloadLayers'
+>;
 
 /** A row turned into something the estimator takes, or the reason it cannot be. */
 export type Scenario =
@@ -96,6 +99,12 @@ export type Scenario =
        * recipes switch them on only when a run would not fit otherwise, so the least that fits is taken.
        */
       readonly memoryOptions: readonly MemoryOption[];
+      /**
+       * Activation offload options, fewest layers first, where the stack has it, the row has no pipeline and says
+       * nothing of recomputation: tried when no recomputation does not fit, and taken when faster than the
+       * recomputation that fits (the published recipes are tuned for throughput).
+       */
+      readonly offloadOptions: readonly MemoryOption[];
       /** The software stack the row's framework text maps to; `stackMapped` false when it maps to none. */
       readonly stack: StackId;
       readonly stackMapped: boolean;
@@ -459,6 +468,15 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
       }
     }
   }
+  // Activation offload (Megatron-Core cpu_offloading_num_layers: pp 1, no recomputation, fewer than the layers).
+  const offloadOptions: MemoryOption[] = [];
+  if (!run.recompute && stack.activationOffload && pp === 1) {
+    for (let layers = 1; layers < model.layers; layers++) {
+      for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
+        offloadOptions.push({ recomputation: 'none', lowPrecisionWeights, activationOffloadLayers: layers });
+      }
+    }
+  }
   if (!run.recompute) filled.push('recompute');
   const sharding = shardingOfRun(run, legacy);
   if (!run.sharding) filled.push(`sharding=${sharding}`);
@@ -555,6 +573,7 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
     spec: { ...result.value, system, plan },
     filled,
     memoryOptions,
+    offloadOptions,
     stack: stackId,
     stackMapped: mappedStack !== undefined,
   };

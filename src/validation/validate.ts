@@ -5,11 +5,11 @@
  * @module
  */
 
-import { type EstimateOptions, estimate } from '../perf/estimate.js';
+import { type EstimateOptions, type EstimateResult, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
 import { fromZodIssues, shorten } from '../spec/issues.js';
 import type { ResolvedPlan } from '../spec/resolve.js';
-import { type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
+import { type MemoryOption, type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
 
 /** What a row measured and is compared on. */
 export type Metric = 'tokens_per_sec_per_gpu' | 'step_time_s' | 'model_tflops_per_gpu';
@@ -203,6 +203,19 @@ function predictSet(set: RunSet, options: EstimateOptions, rows: ValidationRow[]
   });
 }
 
+/** What a memory option fills, e.g. "recompute=full (4 layers per chunk), lowPrecisionWeights=true (FP8 weights)". */
+function memoryOptionText(option: MemoryOption, statedRecomputation: ResolvedPlan['recomputation'] | undefined) {
+  const parts: string[] = [];
+  if (option.activationOffloadLayers) {
+    parts.push(`activationOffloadLayers=${option.activationOffloadLayers} (activations in host memory)`);
+  } else if (statedRecomputation === undefined || option.recomputation !== statedRecomputation) {
+    const layers = option.recomputeLayers === undefined ? '' : ` (${option.recomputeLayers} layers per chunk)`;
+    parts.push(`recompute=${option.recomputation}${layers}`);
+  }
+  if (option.lowPrecisionWeights) parts.push('lowPrecisionWeights=true (FP8 weights)');
+  return parts.join(', ');
+}
+
 /** Predicts one row, or says why it cannot be predicted. */
 export function predictRun(
   run: PublishedRun,
@@ -216,21 +229,31 @@ export function predictRun(
   const scenario = { ...translated, spec: { ...translated.spec, plan: { ...translated.spec.plan, ...planPatch } } };
   const { workload, system } = scenario.spec;
   // Take the first memory option with which the run fits (the row ran, so one of them did).
-  let result = estimate(workload, system, { ...scenario.spec.plan, ...scenario.memoryOptions[0] }, options);
+  const plan = scenario.spec.plan;
+  const first = estimate(workload, system, { ...plan, ...scenario.memoryOptions[0] }, options);
   const filled = [...scenario.filled];
-  for (const option of scenario.memoryOptions.slice(1)) {
-    if (result.ok || !result.issues.every((issue) => issue.code === 'out_of_memory')) break;
-    result = estimate(workload, system, { ...scenario.spec.plan, ...option }, options);
-    if (result.ok) {
-      const parts: string[] = [];
-      if (!run.recompute || option.recomputation !== scenario.spec.plan.recomputation) {
-        const layers = option.recomputeLayers === undefined ? '' : ` (${option.recomputeLayers} layers per chunk)`;
-        parts.push(`recompute=${option.recomputation}${layers}`);
-      }
-      if (option.lowPrecisionWeights) parts.push('lowPrecisionWeights=true (FP8 weights)');
-      filled.push(`${parts.join(', ')}: least that fits`);
+  const outOfMemory = (r: EstimateResult) => !r.ok && r.issues.every((issue) => issue.code === 'out_of_memory');
+  /** The first option after the first that fits, with the text of what it fills. */
+  const firstFit = (list: readonly MemoryOption[]) => {
+    let result = first;
+    let text = '';
+    for (const option of list) {
+      if (!outOfMemory(result)) break;
+      result = estimate(workload, system, { ...plan, ...option }, options);
+      if (result.ok) text = memoryOptionText(option, run.recompute ? plan.recomputation : undefined);
+    }
+    return { result, text };
+  };
+  let { result, text } = firstFit(scenario.memoryOptions.slice(1));
+  if (outOfMemory(first) && scenario.offloadOptions.length > 0) {
+    // Activation offload instead of recomputation, where it is the faster of the two that fit.
+    const offloaded = firstFit(scenario.offloadOptions);
+    if (offloaded.result.ok && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
+      text = result.ok ? `${offloaded.text}, faster than ${text}` : offloaded.text;
+      result = offloaded.result;
     }
   }
+  if (result.ok && text) filled.push(`${text}: least that fits`);
   if (!result.ok) {
     return {
       id: run.id,

@@ -1,0 +1,130 @@
+/**
+ * Activation offload (plan.activationOffloadLayers, Megatron-Core cpu_offloading_num_layers): the memory it frees, the
+ * host-link time it exposes, Megatron-Core's constraints, and where plan search and validation choose it.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { type EstimateResult, estimate } from '../src/perf/estimate.js';
+import { activationBytesPerLayer } from '../src/perf/memory.js';
+import { searchPlans } from '../src/plan/search.js';
+import { loadSpec } from '../src/spec/load.js';
+import { PublishedRunSchema } from '../src/validation/runs.js';
+import { predictRun } from '../src/validation/validate.js';
+import { fullSpec } from './support/spec.js';
+
+const spec = fullSpec;
+
+const WORKLOAD =
+  'workload: { model: llama3-70b, training: { totalTokens: 1T, sequenceLength: 8192, precision: fp8, globalBatch: { sequences: 128 } } }';
+/** A GB200-like part described inline, so the host link can be set. */
+const inline = (hostLinkGBps: number, hostMemoryGiB = 240) =>
+  `{ name: test-gpu, peakTflops: { bf16: 2500, fp8: 5000 }, hbmGiB: 186, hbmBandwidthGBps: 8000, scaleUpBandwidthGBps: 900, scaleUpDomainSize: 72, scaleOutGbps: 400, hostLinkGBps: ${hostLinkGBps}, hostMemoryGiB: ${hostMemoryGiB} }`;
+const PLAN = 'tp: 1, pp: 1, dp: 64, microBatch: 2, sharding: fsdp, recomputation: none';
+
+function run(accelerator: string, plan: string): { result: EstimateResult; s: ReturnType<typeof spec> } {
+  const s = spec(`${WORKLOAD}\nsystem: { accelerator: ${accelerator}, gpuCount: 64 }\nplan: { ${plan} }`);
+  return { result: estimate(s.workload, s.system, s.plan), s };
+}
+
+/** Stored activations of one Llama 3 70B layer at this shape, from the tensor-by-tensor formula (memory.ts). */
+function layerBytes(s: ReturnType<typeof spec>): number {
+  return activationBytesPerLayer(s.workload.model, {
+    s: 8192,
+    b: 2,
+    tp: 1,
+    cp: 1,
+    sequenceParallel: false,
+    flashAttention: true,
+    recomputation: 'none',
+    gemmInputBytes: 1,
+  });
+}
+
+describe('activation offload', () => {
+  it('frees the stored activations of k layers less the one in flight', () => {
+    const base = run('gb200', PLAN);
+    const offloaded = run('gb200', `${PLAN}, activationOffloadLayers: 44`);
+    const before = base.result.ok ? base.result.memory : base.result.memory;
+    const after = offloaded.result.ok ? offloaded.result.memory : offloaded.result.memory;
+    if (!before || !after) throw new Error('no memory breakdown');
+    // 80 layers at about 3.7 GB each (micro-batch 2) do not fit in 186 GiB; 44 offloaded do.
+    expect(base.result.ok).toBe(false);
+    expect(offloaded.result.ok).toBe(true);
+    expect(before.activations - after.activations).toBeCloseTo(43 * layerBytes(base.s), -3);
+  });
+
+  it('hides the copies behind compute on a fast host link and exposes them on a slow one', () => {
+    const fast = run(inline(100_000), `${PLAN}, activationOffloadLayers: 44`);
+    if (!fast.result.ok) throw new Error(JSON.stringify(fast.result.issues));
+    expect(fast.result.step.offload).toBe(0);
+
+    // 1 GB/s: each offloaded layer's copy (bytes / 1 GB/s) out and back, less the forward and backward it overlaps.
+    const slow = run(inline(1), `${PLAN}, activationOffloadLayers: 44`);
+    if (!slow.result.ok) throw new Error(JSON.stringify(slow.result.issues));
+    const m = 128 / (64 * 2);
+    const copies = 2 * m * 44 * (layerBytes(slow.s) / 1e9);
+    expect(slow.result.step.offload).toBeLessThanOrEqual(copies);
+    expect(slow.result.step.offload).toBeGreaterThanOrEqual(copies - slow.result.step.compute);
+    // Nothing else in the step changes with the link.
+    expect(slow.result.step.seconds - slow.result.step.offload).toBeCloseTo(fast.result.step.seconds, 9);
+  });
+
+  it.each([
+    ['pp: 2', 'tp: 1, pp: 2, dp: 32, microBatch: 2, sharding: fsdp, recomputation: none', /pp 1/],
+    ['recomputation', 'tp: 1, pp: 1, dp: 64, microBatch: 2, sharding: fsdp, recomputation: selective', /recomputation/],
+    ['a stack without it', `${PLAN}, stack: torchtitan`, /no activation offload/],
+  ])('refuses offload with %s (Megatron-Core TransformerConfig checks)', (_, plan, message) => {
+    const { result } = run('gb200', `${plan}, activationOffloadLayers: 10`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const issue = result.issues.find((i) => i.code === 'activation_offload');
+    expect(issue?.path).toBe('plan.activationOffloadLayers');
+    expect(issue?.message).toMatch(message);
+  });
+
+  it('refuses all the layers, a GPU without a host link, and more than the host memory', () => {
+    const all = run('gb200', `${PLAN}, activationOffloadLayers: 80`).result;
+    expect(!all.ok && all.issues.some((i) => /fewer than the model's layers/.test(i.message))).toBe(true);
+    const tpu = run('tpu-v5p', `${PLAN}, activationOffloadLayers: 10`).result;
+    expect(!tpu.ok && tpu.issues.some((i) => /no host link/.test(i.message))).toBe(true);
+    // 44 layers of about 3.7 GB do not fit in 16 GiB of host memory.
+    const small = run(inline(225, 16), `${PLAN}, activationOffloadLayers: 44`).result;
+    expect(
+      !small.ok && small.issues.some((i) => /GiB of host memory per GPU, the host has 16\.0 GiB/.test(i.message)),
+    ).toBe(true);
+  });
+
+  it('plan search offloads over NVLink-C2C where it is faster than recomputing, and recomputes over a slow link', () => {
+    // One GPU: only pp 1 layouts; 32K tokens of Llama 3 8B do not fit stored.
+    const text = (
+      accelerator: string,
+    ) => `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 32768, globalBatch: { sequences: 4 } } }
+system: { accelerator: ${accelerator}, gpuCount: 1, gpusPerNode: 1 }`;
+    const search = (accelerator: string) => {
+      const result = loadSpec(text(accelerator), 'yaml');
+      if (!result.ok || !result.value.system) throw new Error('bad spec');
+      return searchPlans(result.value.workload, result.value.system, { top: 1 }).best[0];
+    };
+    const grace = search('gb200');
+    expect(grace?.plan.activationOffloadLayers ?? 0).toBeGreaterThan(0);
+    expect(grace?.plan.recomputation).toBe('none');
+    const slow = search(inline(0.5));
+    expect(slow?.plan.activationOffloadLayers ?? 0).toBe(0);
+    expect(slow?.plan.recomputation).toBe('full');
+  });
+
+  it('validate fills about the 40 offloaded layers of the Megatron-Bridge GB200 recipe for Llama 3 70B FSDP', async () => {
+    // scripts/performance/configs/llama/llama3_workload_base_configs.py: GB200 FP8-CS, micro-batch 2, Megatron FSDP,
+    // cpu_offloading_num_layers=40; the row does not state it.
+    const rows = JSON.parse(await readFile('data/calibration/published-runs.calibration.json', 'utf8'));
+    const row = PublishedRunSchema.parse(
+      rows.find((r: { id: string }) => r.id === 'bridge-arch-26.04-llama3-70b-dgx-gb200-64-fp8-97'),
+    );
+    const predicted = predictRun(row);
+    if ('reason' in predicted) throw new Error(predicted.reason);
+    const filled = predicted.filled.join('; ');
+    const layers = Number(/activationOffloadLayers=(\d+)/.exec(filled)?.[1]);
+    expect(layers).toBeGreaterThanOrEqual(36);
+    expect(layers).toBeLessThanOrEqual(44);
+  });
+});
