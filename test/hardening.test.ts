@@ -247,7 +247,7 @@ describe('input that was silently ignored', () => {
 
   it.each([
     ['plan: { tp: 1, pp: 1, dp: 7 }', 'gpuCount: 1024', 'tp·pp·cp·dp = 1·1·1·7 = 7 GPUs, but the system has 1024'],
-    ['plan: { tp: 16, pp: 1 }', 'gpuCount: 64', 'tp 16 is wider than the scale-up domain'],
+    ['plan: { tp: 6, pp: 1 }', 'gpuCount: 48', 'tp 6 must divide the 32 attention heads'],
     ['plan: { tp: 1, pp: 1, ep: 8 }', 'gpuCount: 64', 'expert parallelism needs an MoE model'],
   ])('check says "valid spec, plan infeasible" for %s', async (plan, gpus, message) => {
     const text = BASE.replace('plan: { tp: 1, pp: 1 }', plan).replace('gpuCount: 64', gpus);

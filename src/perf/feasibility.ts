@@ -13,7 +13,6 @@ export interface Infeasibility {
   readonly code:
     | 'invalid_degree'
     | 'tp_divides_heads'
-    | 'tp_exceeds_domain'
     | 'gpu_count'
     | 'pipeline_layers'
     | 'global_batch'
@@ -50,13 +49,6 @@ export function checkPlan(workload: ResolvedWorkload, system: ResolvedSystem, pl
       code: 'tp_divides_heads',
       path: 'plan.tp',
       message: `tp ${plan.tp} must divide the ${model.heads} attention heads and the ${kvHeads} key/value heads (or be a multiple of them)`,
-    });
-  }
-  if (plan.tp > system.scaleUp.domainSize) {
-    issues.push({
-      code: 'tp_exceeds_domain',
-      path: 'plan.tp',
-      message: `tp ${plan.tp} is wider than the scale-up domain (${system.scaleUp.domainSize} GPUs): tensor parallelism needs NVLink-class bandwidth`,
     });
   }
   const used = plan.tp * plan.pp * plan.cp * plan.dp;

@@ -221,8 +221,9 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
   // the expert-parallel all-to-all instead.
   const tpOps = (moeLayer ? 1 : 2) * (plan.recomputation === 'full' ? 3 : 2);
   const tpComm = tpOne * tpOps;
-  // Overlapped TP communication hides behind the GEMMs it is split with (Megatron-Core userbuffers).
-  const exposedTp = plan.overlap.tpComm ? Math.max(0.1 * tpComm, tpComm - 3 * forwardGemm) : tpComm;
+  // Overlapped TP communication hides behind the GEMMs it is split with (Megatron-Core userbuffers), only inside
+  // one NVLink domain; a TP group wider than the domain runs its collectives over the NICs, not overlapped.
+  const exposedTp = tpOverlaps(ctx) ? Math.max(0.1 * tpComm, tpComm - 3 * forwardGemm) : tpComm;
 
   // Context parallelism: ring exchange of K and V chunks, cp−1 steps forward, keys/values and their gradients
   // backward, overlapped with the attention of the chunk in hand (Megatron-Core CP, ring attention).
@@ -264,6 +265,15 @@ export function layerCost(ctx: LayerContext, moeLayer: boolean): LayerCost {
     exposedEp,
     hardwareFlops,
   };
+}
+
+/**
+ * Whether the plan's TP communication overlaps its GEMMs: asked for, and the TP group inside one scale-up domain
+ * (Transformer Engine's userbuffers share buffers between the TP ranks through CUDA IPC over NVLink; a group across
+ * domains runs plain NCCL collectives over the NICs).
+ */
+function tpOverlaps(ctx: LayerContext): boolean {
+  return ctx.plan.overlap.tpComm && ctx.tpLink.domains <= 1;
 }
 
 /**
@@ -383,6 +393,6 @@ export function headCost(ctx: LayerContext): HeadCost {
       : plan.sequenceParallel
         ? allGatherSeconds(ctx.tpLink, activationBytes) + reduceScatterSeconds(ctx.tpLink, activationBytes)
         : allReduceSeconds(ctx.tpLink, activationBytes);
-  const exposedTp = plan.overlap.tpComm ? Math.max(0.1 * tpComm, tpComm - 3 * gemm) : tpComm;
+  const exposedTp = tpOverlaps(ctx) ? Math.max(0.1 * tpComm, tpComm - 3 * gemm) : tpComm;
   return { forward, backward, exposedTp, flops: 3 * 2 * tokens * vocab * model.hiddenSize };
 }
