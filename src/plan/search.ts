@@ -299,12 +299,31 @@ export function searchPlans(
       estimates++;
       let { plan, result } = firstFit(memoryOptions, layout, stored);
       // Without a pipeline, activation offload is the other way to fit (Megatron-Core: pp 1, no recomputation):
-      // the fewest layers that fit, kept when faster than the recomputation found above.
+      // the fewest layers that fit, with BF16 and then FP8 weights, kept when faster than the recomputation above.
       if (layout.pp === 1 && hostLink && !stored.ok && stored.issues[0]?.code === 'out_of_memory') {
-        const offloaded = firstFit(offloadOptionsFor(variantWorkload.model.layers, lowPrecision), layout, stored);
-        if (offloaded.result.ok && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
-          plan = offloaded.plan;
-          result = offloaded.result;
+        for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
+          const offloaded = fewestOffloaded(variantWorkload.model.layers, (activationOffloadLayers) => {
+            const candidate = makePlan(
+              layout.tp,
+              layout.pp,
+              layout.virtualStages,
+              layout.dp,
+              layout.cp,
+              layout.ep,
+              layout.microBatch,
+              layout.sharding,
+              'none',
+              undefined,
+              lowPrecisionWeights,
+              activationOffloadLayers,
+            );
+            estimates++;
+            return { plan: candidate, result: estimate(variantWorkload, system, candidate, estimateOptions) };
+          });
+          if (offloaded && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
+            plan = offloaded.plan;
+            result = offloaded.result;
+          }
         }
       }
       if (!result.ok) {
@@ -361,15 +380,32 @@ function memoryOptionsFor(chunkLayers: number, lowPrecision: boolean): Partial<R
 }
 
 /**
- * Activation offload options, least first: a quarter, half or all but one of the model's layers offloaded
- * (Megatron-Core offloads fewer than num_layers), each also with FP8 weights.
+ * The fewest offloaded layers (1 to layers − 1: Megatron-Core offloads fewer than num_layers) with which `tryLayers`
+ * fits in HBM, by bisection (HBM need falls as layers are offloaded, host memory need grows, so the fewest is also
+ * the likeliest to fit the host): at most ⌈log2 layers⌉ + 1 estimates. Undefined when none fits.
  */
-function offloadOptionsFor(layers: number, lowPrecision: boolean): Partial<ResolvedPlan>[] {
-  const counts = [...new Set([Math.ceil(layers / 4), Math.ceil(layers / 2), layers - 1])].filter((n) => n > 0);
-  return counts.flatMap((activationOffloadLayers) => [
-    { recomputation: 'none' as const, activationOffloadLayers },
-    ...(lowPrecision ? [{ recomputation: 'none' as const, activationOffloadLayers, lowPrecisionWeights: true }] : []),
-  ]);
+function fewestOffloaded(
+  layers: number,
+  tryLayers: (offloaded: number) => { plan: ResolvedPlan; result: EstimateResult },
+): { plan: ResolvedPlan; result: Estimate } | undefined {
+  if (layers < 2) return undefined;
+  const outOfHbm = (attempt: { result: EstimateResult }) =>
+    !attempt.result.ok && attempt.result.issues[0]?.code === 'out_of_memory';
+  let best = tryLayers(layers - 1);
+  if (outOfHbm(best)) return undefined;
+  let low = 1;
+  let high = layers - 1; // fits in HBM
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const attempt = tryLayers(middle);
+    if (outOfHbm(attempt)) {
+      low = middle + 1;
+    } else {
+      best = attempt;
+      high = middle;
+    }
+  }
+  return best.result.ok ? { plan: best.plan, result: best.result } : undefined;
 }
 
 function firstCode(issues: readonly Infeasibility[]): string {
