@@ -148,6 +148,7 @@ function Breakdown(props: { readonly estimate: Estimate }) {
         ['PP', c.pp],
         ['DP', c.dp],
         ['optimizer', step.optimizer],
+        ['offload', step.offload],
       ] as const,
     [props.estimate],
   );
