@@ -80,6 +80,9 @@ export const PlanLayoutOutput = z.object({
   microBatch: count(),
   recomputation: z.enum(['none', 'selective', 'full']),
   recomputeLayers: count().optional(),
+  activationOffloadLayers: count()
+    .optional()
+    .describe('Layers whose activations go to host memory (0 or absent: none)'),
   flashAttention: z.boolean(),
   lowPrecisionWeights: z.boolean(),
 });

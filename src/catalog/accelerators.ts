@@ -41,30 +41,38 @@ export interface AcceleratorEntry {
   /** Best measured GEMM throughput (maximum achievable matmul FLOP/s) per precision. */
   readonly measuredGemmTflops: Readonly<Partial<Record<'bf16' | 'fp8', Figure>>>;
   /**
-   * The GPU's link to host memory in the reference system, for activation offload: bandwidth per GPU per direction
-   * and host memory per GPU. Absent where the catalog has no sourced figure (offload is then refused).
+   * The GPU's path to host memory in the reference system, for activation offload: bandwidth per GPU per direction
+   * when every GPU copies at once, and host memory per GPU. Absent where the catalog has no sourced figure (offload is
+   * then refused).
    */
   readonly host?: {
     readonly technology: string;
     readonly bandwidthGBps: Figure;
     readonly memoryGiB: Figure;
-    /**
-     * The GPU's host link also carries its scale-out NIC's traffic: on a PCIe server the GPU and its NIC sit behind
-     * one PCIe switch and GPUDirect RDMA crosses the GPU's x16 uplink, as the host copies do.
-     */
-    readonly sharedWithNic: boolean;
   };
 }
 
-// PCIe x16 per direction: 16 GT/s (Gen4), 32 GT/s (Gen5), 64 GT/s (Gen6) × 16 lanes / 8 bits, less 128b/130b coding
-// (PCI-SIG specifications as summarised on https://en.wikipedia.org/wiki/PCI_Express, "PCI Express link performance").
-const PCIE_GEN4_X16 = fig(31.5, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 4.0 x16');
-const PCIE_GEN5_X16 = fig(63, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 5.0 x16');
-const PCIE_GEN6_X16 = fig(121, 'GB/s per direction', 'https://en.wikipedia.org/wiki/PCI_Express', 'PCIe 6.0 x16');
+// PCIe x16 per direction: 16 GT/s (Gen4) or 32 GT/s (Gen5) × 16 lanes / 8 bits less 128b/130b coding: 31.5 and 63
+// GB/s (PCI-SIG specifications as summarised on https://en.wikipedia.org/wiki/PCI_Express). On a DGX the GPUs sit in
+// pairs behind PCIe switches whose x16 uplink to the CPU both share (DGX A100 user guide, system topology: four
+// switches, each with two GPUs and their NICs); the same pairing is taken for DGX H100, B200 and B300 (an assumption),
+// so each GPU gets half an x16 link when all offload at once. The NICs reach their GPUs inside the switch and do not
+// use the uplink. DGX B300's Xeon 6776P host ports are PCIe 5.0, so its Gen6 GPUs still meet the host at Gen5.
+const PCIE_GEN4_X16_PAIR = fig(
+  15.75,
+  'GB/s per GPU per direction',
+  'https://en.wikipedia.org/wiki/PCI_Express',
+  'PCIe 4.0 x16 (31.5 GB/s) shared by 2 GPUs (derived)',
+);
+const PCIE_GEN5_X16_PAIR = fig(
+  31.5,
+  'GB/s per GPU per direction',
+  'https://en.wikipedia.org/wiki/PCI_Express',
+  'PCIe 5.0 x16 (63 GB/s) shared by 2 GPUs (derived)',
+);
 const DGX_A100_HOST = {
-  sharedWithNic: true,
-  technology: 'PCIe Gen4 x16 (DGX A100)',
-  bandwidthGBps: PCIE_GEN4_X16,
+  technology: 'PCIe Gen4 x16 switch uplink, 2 GPUs (DGX A100)',
+  bandwidthGBps: PCIE_GEN4_X16_PAIR,
   memoryGiB: fig(
     128,
     'GiB per GPU',
@@ -73,9 +81,8 @@ const DGX_A100_HOST = {
   ),
 };
 const DGX_H100_HOST = {
-  sharedWithNic: true,
-  technology: 'PCIe Gen5 x16 (DGX H100/H200)',
-  bandwidthGBps: PCIE_GEN5_X16,
+  technology: 'PCIe Gen5 x16 switch uplink, 2 GPUs (DGX H100/H200)',
+  bandwidthGBps: PCIE_GEN5_X16_PAIR,
   memoryGiB: fig(
     256,
     'GiB per GPU',
@@ -87,8 +94,6 @@ const DGX_H100_HOST = {
 // superchip (hardware-catalog.md, GB200 row; NVIDIA GB200 NVL72 page): taken as shared by its two GPUs, so 450 GB/s
 // per direction over 2 and 480 GB over 2 (a conservative reading; each GPU's own C2C share is not published apart).
 const GRACE_HOST = {
-  // The NICs hang off the GPUs' own PCIe lanes (4 ConnectX-7 per tray, one per GPU), not off NVLink-C2C.
-  sharedWithNic: false,
   technology: 'NVLink-C2C to Grace (LPDDR5X)',
   bandwidthGBps: fig(
     225,
@@ -97,10 +102,10 @@ const GRACE_HOST = {
     '900 GB/s bidirectional per superchip, halved per direction, shared by 2 GPUs (derived)',
   ),
   memoryGiB: fig(
-    240,
+    223.5,
     'GiB per GPU',
     'https://www.nvidia.com/en-us/data-center/gb200-nvl72/',
-    'up to 480 GB LPDDR5X per Grace, shared by 2 GPUs (derived)',
+    'up to 480 GB (10^9 B) LPDDR5X per Grace, shared by 2 GPUs: 240 GB, 223.5 GiB (derived)',
   ),
 };
 
@@ -415,9 +420,8 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(3432.5, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '76.3% of 4500'),
     },
     host: {
-      technology: 'PCIe Gen5 x16 (DGX B200)',
-      sharedWithNic: true,
-      bandwidthGBps: PCIE_GEN5_X16,
+      technology: 'PCIe Gen5 x16 switch uplink, 2 GPUs (DGX B200)',
+      bandwidthGBps: PCIE_GEN5_X16_PAIR,
       memoryGiB: fig(
         256,
         'GiB per GPU',
@@ -511,14 +515,13 @@ export const ACCELERATORS: readonly AcceleratorEntry[] = Object.freeze([
       fp8: fig(3353.3, 'TFLOP/s (best measured GEMM, MAMF)', STAS00_COMPUTE, '74.5% of 4500'),
     },
     host: {
-      technology: 'PCIe Gen6 x16 (DGX B300)',
-      sharedWithNic: true,
-      bandwidthGBps: PCIE_GEN6_X16,
+      technology: 'PCIe Gen5 host ports (Xeon 6776P), switch uplink shared by 2 GPUs (DGX B300)',
+      bandwidthGBps: PCIE_GEN5_X16_PAIR,
       memoryGiB: fig(
         256,
         'GiB per GPU',
         'https://docs.nvidia.com/dgx/dgxb300-user-guide/introduction-to-dgxb300.html',
-        'DGX B300: 2 TB system memory over 8 GPUs (hardware-catalog.md: host link PCIe Gen6)',
+        'DGX B300: 2 TB system memory over 8 GPUs',
       ),
     },
   },

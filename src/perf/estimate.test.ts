@@ -111,15 +111,15 @@ describe('tensor parallelism across NVLink domains', () => {
     const result = ok(
       llama8b(
         '{ accelerator: h100-sxm, gpuCount: 16 }',
-        '{ tp: 16, pp: 1, dp: 1, microBatch: 1, recomputation: none }',
+        '{ tp: 16, pp: 1, dp: 1, microBatch: 1, recomputation: none, overlap: { tpComm: true } }',
       ),
     );
     // Each of the 32 layers runs two all-gathers and two reduce-scatters of its [8192 × 4096] BF16 activation forward
     // and as many backward, 8 rings (sequence parallelism, Korthikanti et al. 2022 sec. 4.2.2), the output layer one
     // of each; 64 micro-batches.
     // A ring over 16 ranks in 2 domains: 20 µs + 15 hops × 5 µs + 15/16 of the buffer at the bus bandwidth, one ring
-    // per NIC rail: min(8 × 400 Gb/s × 47/50, NVLink 450 GB/s × 370/450) = 370 GB/s. Userbuffers overlap only inside
-    // a domain, so nothing is hidden.
+    // per NIC rail: min(8 × 400 Gb/s × 47/50, NVLink 450 GB/s × 370/450) = 370 GB/s. TP overlap is asked for, but
+    // userbuffers overlap only inside a domain, so nothing is hidden.
     const bytes = 2 * 8192 * 4096;
     const ring = 20e-6 + 15 * 5e-6 + (bytes * 15) / 16 / 370e9;
     const expected = 64 * (32 * 8 * ring + 2 * ring);

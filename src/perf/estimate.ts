@@ -353,11 +353,10 @@ export function estimate(
       ? microBatches *
         offloadExposedSeconds(
           shape.activations,
-          dense,
-          moe,
+          { dense, moe, denseLayers: stageDense[0] ?? 0, moeLayers: stageMoe[0] ?? 0 },
           offloadLayers,
           offloadMoe,
-          hostCopyGBps(system, shared.busyOut, pipeline + exposedPp + exposedDp + optimizer + shared.extra),
+          system.accelerator.hostLinkGBps,
         )
       : 0;
   const site = 1 / (system.siteEfficiency ?? 1);
@@ -413,38 +412,33 @@ export function estimate(
 }
 
 /**
- * Seconds per micro-batch that activation offload adds: each offloaded layer's activations cross the host link once
- * each way, the copy out overlapped with the next layer's forward and the copy back with the backward of the layer
- * before it (Transformer Engine CPU offload runs the copies on their own stream; transformer_engine/pytorch/
- * cpu_offload.py); what a copy takes beyond that compute is exposed. `hostLinkGBps` is per direction.
+ * Seconds per micro-batch that activation offload adds. Transformer Engine's OffloadSynchronizer (transformer_engine/
+ * pytorch/cpu_offload.py, `_default_offload_sync_init`) copies out layers 0…k−1 one after another on its own stream,
+ * layer i due before the forward of layer L − k + i, and copies them back during the backward, starting at layer
+ * L − 1 − k + i, due before layer i's backward. The copies are serial on that stream while the layers compute, so
+ * the forward stalls only when the k copies outlast the forward of the L − 2 layers between the first layer's end
+ * and the last copy's deadline, and the backward likewise: exposed = max(0, Σ copy − (L−2)/L · F) + max(0, Σ copy −
+ * (L−2)/L · B), with F and B the forward and backward of the L layers. `hostLinkGBps` is per direction.
  */
 function offloadExposedSeconds(
   activations: { readonly dense: number; readonly moe: number },
-  dense: LayerCost,
-  moe: LayerCost,
+  stage: {
+    readonly dense: LayerCost;
+    readonly moe: LayerCost;
+    readonly denseLayers: number;
+    readonly moeLayers: number;
+  },
   layers: number,
   moeLayers: number,
   hostLinkGBps: number | undefined,
 ): number {
-  if (layers <= 0 || hostLinkGBps === undefined) return 0;
-  const exposed = (bytes: number, cost: LayerCost) => {
-    const copy = bytes / (hostLinkGBps * 1e9);
-    return Math.max(0, copy - cost.forward) + Math.max(0, copy - cost.backward);
-  };
-  return (layers - moeLayers) * exposed(activations.dense, dense) + moeLayers * exposed(activations.moe, moe);
-}
-
-/**
- * Host-link bandwidth left to activation copies, GB/s per direction: the link's, less the scale-out traffic it also
- * carries on a PCIe server (the NIC's step traffic spread over the step without offload), but never below half the
- * link: two saturating flows through one switch port each get about half (our assumption of fair arbitration).
- * undefined without a host link.
- */
-function hostCopyGBps(system: ResolvedSystem, nicBusySeconds: number, stepSeconds: number): number | undefined {
-  const link = system.accelerator.hostLinkGBps;
-  if (link === undefined || !system.accelerator.hostLinkSharedWithNic || !(stepSeconds > 0)) return link;
-  const nicGBps = (system.scaleOut.nicBandwidthGbps / 8) * Math.min(1, nicBusySeconds / stepSeconds);
-  return Math.max(link / 2, link - nicGBps);
+  const total = stage.denseLayers + stage.moeLayers;
+  if (layers <= 0 || hostLinkGBps === undefined || total < 1) return 0;
+  const copies = ((layers - moeLayers) * activations.dense + moeLayers * activations.moe) / (hostLinkGBps * 1e9);
+  const share = Math.max(0, total - 2) / total;
+  const forward = share * (stage.denseLayers * stage.dense.forward + stage.moeLayers * stage.moe.forward);
+  const backward = share * (stage.denseLayers * stage.dense.backward + stage.moeLayers * stage.moe.backward);
+  return Math.max(0, copies - forward) + Math.max(0, copies - backward);
 }
 
 /** The reason a plan's offloaded activations do not fit in host memory. */

@@ -335,17 +335,14 @@ function stageActivationBytes(inputs: StageMemoryInputs, stage: number): number 
 
 /**
  * Activation bytes that activation offload keeps off the GPU at the memory peak (end of forward, pp 1, one
- * micro-batch in flight): the stored activations of the first `layers` layers (Transformer Engine's CPU offload
- * context wraps the first cpu_offloading_num_layers layers of the block, megatron/core/transformer/
- * transformer_block.py), less one layer's, the copy in flight (the forward offloads a layer while the next one runs
- * and the backward reloads one ahead; transformer_engine/pytorch/cpu_offload.py). `moeLayers` of them are MoE layers.
+ * micro-batch in flight): the stored activations of the first `layers` layers, `moeLayers` of them MoE layers.
+ * Transformer Engine's OffloadSynchronizer offloads layers 0…k−1, each due before the forward of layer L − k + i
+ * and reloaded from the backward of layer L − 1 − k + i, so that "peak memory usage of saving activations is
+ * (num_layers − num_offloaded_layers) · T" (transformer_engine/pytorch/cpu_offload.py, `_default_offload_sync_init`).
  */
 export function offloadedActivationBytes(activations: LayerActivationBytes, layers: number, moeLayers: number): number {
   if (layers <= 0) return 0;
-  const denseLayers = layers - moeLayers;
-  const largest =
-    moeLayers > 0 ? Math.max(activations.moe, denseLayers > 0 ? activations.dense : 0) : activations.dense;
-  return denseLayers * activations.dense + moeLayers * activations.moe - largest;
+  return (layers - moeLayers) * activations.dense + moeLayers * activations.moe;
 }
 
 /**

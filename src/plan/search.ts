@@ -13,6 +13,7 @@ import {
   estimate,
   type Infeasibility,
 } from '../perf/estimate.js';
+import { fewestOffloaded } from '../perf/offload.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
 /** Options of {@link searchPlans}. */
@@ -377,35 +378,6 @@ function memoryOptionsFor(chunkLayers: number, lowPrecision: boolean): Partial<R
       ...(lowPrecision ? [{ recomputation: 'full' as const, recomputeLayers, lowPrecisionWeights: true }] : []),
     ]),
   ];
-}
-
-/**
- * The fewest offloaded layers (1 to layers − 1: Megatron-Core offloads fewer than num_layers) with which `tryLayers`
- * fits in HBM, by bisection (HBM need falls as layers are offloaded, host memory need grows, so the fewest is also
- * the likeliest to fit the host): at most ⌈log2 layers⌉ + 1 estimates. Undefined when none fits.
- */
-function fewestOffloaded(
-  layers: number,
-  tryLayers: (offloaded: number) => { plan: ResolvedPlan; result: EstimateResult },
-): { plan: ResolvedPlan; result: Estimate } | undefined {
-  if (layers < 2) return undefined;
-  const outOfHbm = (attempt: { result: EstimateResult }) =>
-    !attempt.result.ok && attempt.result.issues[0]?.code === 'out_of_memory';
-  let best = tryLayers(layers - 1);
-  if (outOfHbm(best)) return undefined;
-  let low = 1;
-  let high = layers - 1; // fits in HBM
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    const attempt = tryLayers(middle);
-    if (outOfHbm(attempt)) {
-      low = middle + 1;
-    } else {
-      best = attempt;
-      high = middle;
-    }
-  }
-  return best.result.ok ? { plan: best.plan, result: best.result } : undefined;
 }
 
 function firstCode(issues: readonly Infeasibility[]): string {

@@ -47,8 +47,6 @@ export interface Accelerator {
   /** Link to host memory per GPU per direction, GB/s, and host memory per GPU, GiB (activation offload). */
   readonly hostLinkGBps?: number;
   readonly hostMemoryGiB?: number;
-  /** The host link also carries the scale-out NIC's traffic (PCIe servers). */
-  readonly hostLinkSharedWithNic?: boolean;
 }
 
 /** A model with its defaults made explicit. */
@@ -209,7 +207,6 @@ export function acceleratorFromEntry(entry: AcceleratorEntry): Accelerator {
     ...(entry.host && {
       hostLinkGBps: entry.host.bandwidthGBps.value,
       hostMemoryGiB: entry.host.memoryGiB.value,
-      hostLinkSharedWithNic: entry.host.sharedWithNic,
     }),
   };
 }
@@ -224,7 +221,6 @@ function acceleratorFromInline(inline: InlineAccelerator): Accelerator {
     measuredGemmTflops: inline.measuredGemmTflops ?? {},
     ...(inline.hostLinkGBps !== undefined && { hostLinkGBps: inline.hostLinkGBps }),
     ...(inline.hostMemoryGiB !== undefined && { hostMemoryGiB: inline.hostMemoryGiB }),
-    ...(inline.hostLinkSharedWithNic !== undefined && { hostLinkSharedWithNic: inline.hostLinkSharedWithNic }),
   };
 }
 

@@ -51,14 +51,12 @@ export const InlineAcceleratorSchema = z
     tdpW: positiveNumber(LIMITS.gpuWatts).optional().describe('Board power, W'),
     hostLinkGBps: positiveNumber(LIMITS.bandwidthGBps)
       .optional()
-      .describe('Link to host memory per GPU per direction, GB/s (activation offload; PCIe 5.0 x16: 63)'),
+      .describe(
+        'Bandwidth to host memory per GPU per direction when all GPUs copy at once, GB/s (activation offload; a PCIe 5.0 x16 uplink shared by 2 GPUs: 31.5)',
+      ),
     hostMemoryGiB: positiveNumber(MAX_HBM_GIB)
       .optional()
       .describe('Host memory per GPU for offloaded activations, GiB'),
-    hostLinkSharedWithNic: z
-      .boolean()
-      .optional()
-      .describe("The host link also carries the scale-out NIC's traffic (a PCIe server); default false"),
     measuredGemmTflops: z
       .strictObject({
         bf16: positiveNumber(LIMITS.tflops).optional(),

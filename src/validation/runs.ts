@@ -100,11 +100,12 @@ export type Scenario =
        */
       readonly memoryOptions: readonly MemoryOption[];
       /**
-       * Activation offload options, fewest layers first, where the stack has it, the row has no pipeline and says
-       * nothing of recomputation: tried when no recomputation does not fit, and taken when faster than the
-       * recomputation that fits (the published recipes are tuned for throughput).
+       * Whether activation offload may replace recomputation: the stack has it, the row has no pipeline and says
+       * nothing of recomputation. `lowPrecisionWeights` lists the weight options to try with it (FP8 weights too on
+       * a low-precision run). Taken when faster than the recomputation that fits (the recipes are tuned for
+       * throughput).
        */
-      readonly offloadOptions: readonly MemoryOption[];
+      readonly offload?: { readonly lowPrecisionWeights: readonly boolean[] };
       /** The software stack the row's framework text maps to; `stackMapped` false when it maps to none. */
       readonly stack: StackId;
       readonly stackMapped: boolean;
@@ -469,14 +470,10 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
     }
   }
   // Activation offload (Megatron-Core cpu_offloading_num_layers: pp 1, no recomputation, fewer than the layers).
-  const offloadOptions: MemoryOption[] = [];
-  if (!run.recompute && stack.activationOffload && pp === 1) {
-    for (let layers = 1; layers < model.layers; layers++) {
-      for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
-        offloadOptions.push({ recomputation: 'none', lowPrecisionWeights, activationOffloadLayers: layers });
-      }
-    }
-  }
+  const offload =
+    !run.recompute && stack.activationOffload && pp === 1
+      ? { lowPrecisionWeights: lowPrecision ? [false, true] : [false] }
+      : undefined;
   if (!run.recompute) filled.push('recompute');
   const sharding = shardingOfRun(run, legacy);
   if (!run.sharding) filled.push(`sharding=${sharding}`);
@@ -573,7 +570,7 @@ export function scenarioFromRun(run: PublishedRun): Scenario {
     spec: { ...result.value, system, plan },
     filled,
     memoryOptions,
-    offloadOptions,
+    ...(offload && { offload }),
     stack: stackId,
     stackMapped: mappedStack !== undefined,
   };

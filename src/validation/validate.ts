@@ -7,6 +7,7 @@
 
 import { type EstimateOptions, type EstimateResult, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
+import { fewestOffloaded } from '../perf/offload.js';
 import { fromZodIssues, shorten } from '../spec/issues.js';
 import type { ResolvedPlan } from '../spec/resolve.js';
 import { type MemoryOption, type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
@@ -245,12 +246,25 @@ export function predictRun(
     return { result, text };
   };
   let { result, text } = firstFit(scenario.memoryOptions.slice(1));
-  if (outOfMemory(first) && scenario.offloadOptions.length > 0) {
-    // Activation offload instead of recomputation, where it is the faster of the two that fit.
-    const offloaded = firstFit(scenario.offloadOptions);
-    if (offloaded.result.ok && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
-      text = result.ok ? `${offloaded.text}, faster than ${text}` : offloaded.text;
-      result = offloaded.result;
+  if (outOfMemory(first) && scenario.offload) {
+    // Activation offload instead of recomputation, the fewest layers that fit with each weight option, where it is
+    // faster than what was found.
+    const recomputed = result.ok ? text : undefined;
+    for (const lowPrecisionWeights of scenario.offload.lowPrecisionWeights) {
+      const option = (activationOffloadLayers: number): MemoryOption => ({
+        recomputation: 'none',
+        lowPrecisionWeights,
+        activationOffloadLayers,
+      });
+      const offloaded = fewestOffloaded(workload.model.layers, (layers) => ({
+        plan: option(layers),
+        result: estimate(workload, system, { ...plan, ...option(layers) }, options),
+      }));
+      if (offloaded && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
+        const offloadText = memoryOptionText(offloaded.plan, undefined);
+        text = recomputed ? `${offloadText}, faster than ${recomputed}` : offloadText;
+        result = offloaded.result;
+      }
     }
   }
   if (result.ok && text) filled.push(`${text}: least that fits`);
