@@ -103,7 +103,7 @@ export function renderCheck(file: string, spec: ResolvedSpec, summary: SpecSumma
           ['parallelism', `${degrees} = ${formatInteger(plan.tp * plan.pp * plan.dp * plan.cp)} GPUs`],
           [
             'memory',
-            `sharding ${plan.sharding}, recomputation ${plan.recomputation}, sequence parallel ${plan.sequenceParallel ? 'on' : 'off'}`,
+            `sharding ${plan.sharding}, recomputation ${plan.recomputation}, sequence parallel ${plan.sequenceParallel ? 'on' : 'off'}${plan.activationOffloadLayers ? `, ${plan.activationOffloadLayers} layers' activations offloaded to host memory` : ''}`,
           ],
           ['micro-batch', `${plan.microBatch} sequence${plan.microBatch === 1 ? '' : 's'}`],
         ],
