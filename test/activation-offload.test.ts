@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type EstimateResult, estimate } from '../src/perf/estimate.js';
 import { activationBytesPerLayer } from '../src/perf/memory.js';
+import { explainPlan } from '../src/plan/explain.js';
 import { searchPlans } from '../src/plan/search.js';
 import { loadSpec } from '../src/spec/load.js';
 import { PublishedRunSchema } from '../src/validation/runs.js';
@@ -149,6 +150,27 @@ system: { accelerator: ${accelerator}, gpuCount: 1, gpusPerNode: 1 }`;
     const slow = search(inline(0.5));
     expect(slow?.plan.activationOffloadLayers ?? 0).toBe(0);
     expect(slow?.plan.recomputation).toBe('full');
+  });
+
+  it('explain tries offload for a pipeline-free neighbour and says so', () => {
+    // Llama 3 8B on 8 GPUs of 34 GiB (inline): PP1 needs 48 GiB even fully recomputed; with a host link the fewest
+    // offloaded layers are tried too, and the reason names both savings. On 60 GiB PP1 fits (and is faster).
+    const text = (
+      hbm: number,
+      host: string,
+    ) => `workload: { model: llama3-8b, training: { totalTokens: 1T, sequenceLength: 4096, globalBatch: { sequences: 64 } } }
+system: { accelerator: { name: small-gpu, peakTflops: { bf16: 989 }, hbmGiB: ${hbm}, hbmBandwidthGBps: 3350, scaleUpBandwidthGBps: 450, scaleUpDomainSize: 8, scaleOutGbps: 400${host} }, gpuCount: 8 }
+plan: { tp: 1, pp: 2, dp: 4, microBatch: 1, sharding: zero1, recomputation: full }`;
+    const reasons = (hbm: number, host: string) => {
+      const s = spec(text(hbm, host));
+      const result = estimate(s.workload, s.system, s.plan);
+      if (!result.ok) throw new Error(JSON.stringify(result.issues));
+      return explainPlan(s.workload, s.system, s.plan, result).join(' | ');
+    };
+    const withHost = ', hostLinkGBps: 31.5, hostMemoryGiB: 256';
+    expect(reasons(34, withHost)).toMatch(/PP2 is needed .* even with full recomputation or activation offload/);
+    expect(reasons(34, '')).toMatch(/PP2 is needed .* even with full recomputation(?! or)/);
+    expect(reasons(60, withHost)).toMatch(/PP1 would be \d+% faster than PP2/);
   });
 
   it('validate fills the 40 offloaded layers of the Megatron-Bridge GB200 recipe for Llama 3 70B FSDP', async () => {

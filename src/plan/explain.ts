@@ -6,6 +6,7 @@
 
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { type Estimate, estimate } from '../perf/estimate.js';
+import { fewestOffloaded } from '../perf/offload.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { layoutShapes } from './search.js';
 
@@ -51,8 +52,21 @@ export function explainPlan(
       if (last.ok) break;
       last = estimate(workload, system, { ...base, ...option });
     }
+    // Without a pipeline, the fewest offloaded layers that fit, as the search tries them.
+    if (!last.ok && base.pp === 1 && system.accelerator.hostLinkGBps !== undefined) {
+      const lowPrecisionWeights = workload.training.precision !== 'bf16';
+      const offloaded = fewestOffloaded(workload.model.layers, (activationOffloadLayers) => {
+        const candidate = { ...base, recomputation: 'none' as const, lowPrecisionWeights, activationOffloadLayers };
+        return { plan: candidate, result: estimate(workload, system, candidate) };
+      });
+      if (offloaded) last = offloaded.result;
+    }
     return last;
   };
+  const savings = (pp: number) =>
+    pp === 1 && system.accelerator.hostLinkGBps !== undefined
+      ? 'full recomputation or activation offload'
+      : 'full recomputation';
   const layers = workload.model.layers;
   const virtualFits = (pp: number, v: number) => layers % (pp * v) === 0 || (layers + 2) % (pp * v) === 0;
 
@@ -64,13 +78,16 @@ export function explainPlan(
     if (!fewer.ok && fewer.memory) {
       reasons.push({
         weight: 3,
-        text: `PP${plan.pp} is needed to fit ${model} with TP${plan.tp} in ${hbm}: PP${pp}${also} would need ${(fewer.memory.total / GiB).toFixed(0)} GiB per GPU even with full recomputation`,
+        text: `PP${plan.pp} is needed to fit ${model} with TP${plan.tp} in ${hbm}: PP${pp}${also} would need ${(fewer.memory.total / GiB).toFixed(0)} GiB per GPU even with ${savings(pp)}`,
       });
     } else if (fewer.ok) {
       const gain = result.tokensPerSecond / fewer.tokensPerSecond - 1;
       reasons.push({
         weight: 1 + gain,
-        text: `PP${plan.pp} is ${pct(gain)} faster than PP${pp}${also} at the same GPU count`,
+        text:
+          gain >= 0
+            ? `PP${plan.pp} is ${pct(gain)} faster than PP${pp}${also} at the same GPU count`
+            : `PP${pp}${also} would be ${pct(1 / (1 + gain) - 1)} faster than PP${plan.pp} at the same GPU count`,
       });
     }
   }
@@ -80,13 +97,16 @@ export function explainPlan(
     if (!narrower.ok && narrower.memory) {
       reasons.push({
         weight: 2.5,
-        text: `TP${plan.tp} keeps each GPU's share of the layers in memory: TP${tp} would need ${(narrower.memory.total / GiB).toFixed(0)} GiB even with full recomputation`,
+        text: `TP${plan.tp} keeps each GPU's share of the layers in memory: TP${tp} would need ${(narrower.memory.total / GiB).toFixed(0)} GiB even with ${savings(plan.pp)}`,
       });
     } else if (narrower.ok) {
       const gain = result.tokensPerSecond / narrower.tokensPerSecond - 1;
       reasons.push({
         weight: 1 + gain,
-        text: `TP${plan.tp} is ${pct(gain)} faster than TP${tp} within the ${system.scaleUp.domainSize}-GPU NVLink domain`,
+        text:
+          gain >= 0
+            ? `TP${plan.tp} is ${pct(gain)} faster than TP${tp} within the ${system.scaleUp.domainSize}-GPU NVLink domain`
+            : `TP${tp} would be ${pct(1 / (1 + gain) - 1)} faster than TP${plan.tp} within the ${system.scaleUp.domainSize}-GPU NVLink domain`,
       });
     }
   }
