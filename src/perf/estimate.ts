@@ -261,9 +261,11 @@ export function estimate(
   // Activation offload (pp 1): the first k layers' activations go to host memory; their bytes must fit there.
   const offloadLayers = plan.activationOffloadLayers ?? 0;
   const offloadMoe = offloadLayers > 0 ? moeLayersIn(workload, 0, offloadLayers) : 0;
-  const hostBytes = (offloadLayers - offloadMoe) * shape.activations.dense + offloadMoe * shape.activations.moe;
+  const offloadedBytes = offloadedActivationBytes(shape.activations, offloadLayers, offloadMoe);
   const hostCapacity = (system.accelerator.hostMemoryGiB ?? Number.POSITIVE_INFINITY) * 2 ** 30;
-  if (hostBytes > hostCapacity) return { ok: false, issues: [hostMemoryIssue(hostBytes, hostCapacity, offloadLayers)] };
+  if (offloadedBytes > hostCapacity) {
+    return { ok: false, issues: [hostMemoryIssue(offloadedBytes, hostCapacity, offloadLayers)] };
+  }
   // Parameters one GPU holds per layer: attention and dense MLP / t, routed experts × E/ep, router and shared
   // experts / t, embedding and output layer / t.
   const counts = countParameters(model);
@@ -285,7 +287,7 @@ export function estimate(
     expertShards: links.expertDp.size,
     weightBytes: weightBytesPerParameter(plan, training.precision),
     activations: shape.activations,
-    offloadedBytes: offloadedActivationBytes(shape.activations, offloadLayers, offloadMoe),
+    offloadedBytes,
     logitsBytes: logitsBytes(
       plan.microBatch,
       training.sequenceLength,

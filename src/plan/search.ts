@@ -207,6 +207,30 @@ function makePlan(
   };
 }
 
+/** `layout` with other memory settings, built by {@link makePlan} so it keeps the one plan shape. */
+function withMemory(
+  layout: ResolvedPlan,
+  recomputation: ResolvedPlan['recomputation'],
+  recomputeLayers: number | undefined,
+  lowPrecisionWeights: boolean,
+  activationOffloadLayers: number,
+): ResolvedPlan {
+  return makePlan(
+    layout.tp,
+    layout.pp,
+    layout.virtualStages,
+    layout.dp,
+    layout.cp,
+    layout.ep,
+    layout.microBatch,
+    layout.sharding,
+    recomputation,
+    recomputeLayers,
+    lowPrecisionWeights,
+    activationOffloadLayers,
+  );
+}
+
 /** The workload trained at another matmul precision (the same object when it already is). */
 export function withPrecision(workload: ResolvedWorkload, precision: MatmulPrecision): ResolvedWorkload {
   return precision === workload.training.precision
@@ -272,52 +296,28 @@ export function searchPlans(
         memoryOptions = memoryOptionsFor(chunkLayers, lowPrecision);
         memoryOptionCache.set(chunkLayers, memoryOptions);
       }
-      const firstFit = (options: readonly Partial<ResolvedPlan>[], start: ResolvedPlan, first: EstimateResult) => {
-        let plan = start;
-        let result = first;
-        for (const option of options) {
-          if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
-          plan = makePlan(
-            layout.tp,
-            layout.pp,
-            layout.virtualStages,
-            layout.dp,
-            layout.cp,
-            layout.ep,
-            layout.microBatch,
-            layout.sharding,
-            option.recomputation ?? layout.recomputation,
-            option.recomputeLayers,
-            option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
-            option.activationOffloadLayers ?? 0,
-          );
-          result = estimate(variantWorkload, system, plan, estimateOptions);
-          estimates++;
-        }
-        return { plan, result };
-      };
       const stored = estimate(variantWorkload, system, layout, estimateOptions);
       estimates++;
-      let { plan, result } = firstFit(memoryOptions, layout, stored);
+      let plan = layout;
+      let result: EstimateResult = stored;
+      for (const option of memoryOptions) {
+        if (result.ok || result.issues[0]?.code !== 'out_of_memory') break;
+        plan = withMemory(
+          layout,
+          option.recomputation ?? layout.recomputation,
+          option.recomputeLayers,
+          option.lowPrecisionWeights ?? layout.lowPrecisionWeights,
+          0,
+        );
+        result = estimate(variantWorkload, system, plan, estimateOptions);
+        estimates++;
+      }
       // Without a pipeline, activation offload is the other way to fit (Megatron-Core: pp 1, no recomputation):
       // the fewest layers that fit, with BF16 and then FP8 weights, kept when faster than the recomputation above.
       if (layout.pp === 1 && hostLink && !stored.ok && stored.issues[0]?.code === 'out_of_memory') {
         for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
           const offloaded = fewestOffloaded(variantWorkload.model.layers, (activationOffloadLayers) => {
-            const candidate = makePlan(
-              layout.tp,
-              layout.pp,
-              layout.virtualStages,
-              layout.dp,
-              layout.cp,
-              layout.ep,
-              layout.microBatch,
-              layout.sharding,
-              'none',
-              undefined,
-              lowPrecisionWeights,
-              activationOffloadLayers,
-            );
+            const candidate = withMemory(layout, 'none', undefined, lowPrecisionWeights, activationOffloadLayers);
             estimates++;
             return { plan: candidate, result: estimate(variantWorkload, system, candidate, estimateOptions) };
           });

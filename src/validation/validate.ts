@@ -234,18 +234,14 @@ export function predictRun(
   const first = estimate(workload, system, { ...plan, ...scenario.memoryOptions[0] }, options);
   const filled = [...scenario.filled];
   const outOfMemory = (r: EstimateResult) => !r.ok && r.issues.every((issue) => issue.code === 'out_of_memory');
-  /** The first option after the first that fits, with the text of what it fills. */
-  const firstFit = (list: readonly MemoryOption[]) => {
-    let result = first;
-    let text = '';
-    for (const option of list) {
-      if (!outOfMemory(result)) break;
-      result = estimate(workload, system, { ...plan, ...option }, options);
-      if (result.ok) text = memoryOptionText(option, run.recompute ? plan.recomputation : undefined);
-    }
-    return { result, text };
-  };
-  let { result, text } = firstFit(scenario.memoryOptions.slice(1));
+  // The first later option that fits, with the text of what it fills.
+  let result = first;
+  let text = '';
+  for (const option of scenario.memoryOptions.slice(1)) {
+    if (!outOfMemory(result)) break;
+    result = estimate(workload, system, { ...plan, ...option }, options);
+    if (result.ok) text = memoryOptionText(option, run.recompute ? plan.recomputation : undefined);
+  }
   if (outOfMemory(first) && scenario.offload) {
     // Activation offload instead of recomputation, the fewest layers that fit with each weight option, where it is
     // faster than what was found.
