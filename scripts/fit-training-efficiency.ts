@@ -10,17 +10,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Calibration, DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
-import { type PublishedRun, PublishedRunSchema } from '../src/validation/runs.js';
+import { type PublishedRun, parsePublishedRuns } from '../src/validation/runs.js';
 import { predictRun, summarize, type ValidationRow } from '../src/validation/validate.js';
 
 const root = join(import.meta.dirname, '..');
 const raw = JSON.parse(
   await readFile(join(root, 'data/calibration/published-runs.calibration.json'), 'utf8'),
 ) as unknown[];
-const runs: PublishedRun[] = raw.flatMap((row) => {
-  const parsed = PublishedRunSchema.safeParse(row);
-  return parsed.success ? [parsed.data] : [];
-});
+const runs: PublishedRun[] = parsePublishedRuns(raw);
 
 const predict = (subset: PublishedRun[], calibration: Calibration): ValidationRow[] =>
   subset.flatMap((run) => {

@@ -8,6 +8,26 @@
  */
 import type { MatmulPrecision } from '../spec/workload.js';
 import { ATTENTION_FIT } from './attention-fit.js';
+import { DEVICE_FIT } from './device-fit.js';
+
+/**
+ * What training shows of a part the catalog has no GEMM measurement for, relative to one it has
+ * (scripts/fit-device-capability.ts, fitted on the same release's recipe run on both parts).
+ */
+export interface DeviceCapability {
+  /** BF16 GEMM capability in the units of a measured MAMF (TFLOP/s), used where the catalog has none. */
+  readonly bf16GemmTflops: number;
+  /** Rate of FP4 GEMMs over FP8 GEMMs, used instead of the ratio of dense peaks. */
+  readonly fp4OverFp8?: number;
+}
+
+/** One fitted part as scripts/fit-device-capability.ts writes it: the capability, its reference and its rows. */
+export interface DeviceFit extends DeviceCapability {
+  /** The part with a measured MAMF it was fitted against. */
+  readonly reference: string;
+  /** Ids of the rows of this part the fit used. */
+  readonly rows: readonly string[];
+}
 
 /** Constants fitted on published runs. */
 export interface Calibration {
@@ -20,19 +40,34 @@ export interface Calibration {
   readonly moeLayerEfficiency: number;
   /** d½ of the published attention kernels' head-dimension factor (attention-fit.ts); cuDNN's is measured. */
   readonly publishedHeadDimHalf: number;
+  /** Capabilities fitted from training runs, by catalog accelerator id (device-fit.ts). */
+  readonly deviceCapability: Readonly<Record<string, DeviceCapability>>;
 }
 
 /**
  * Rows each constant is fitted on (scripts/fit-training-efficiency.ts): BF16 and FP8 efficiency on dense H100
- * rows, the MoE layer efficiency on MoE H100 rows, FP4 efficiency on dense GB200 FP4 rows (no H100 runs FP4).
+ * rows, the MoE layer efficiency on MoE H100 rows, FP4 efficiency on dense GB200 FP4 rows (no H100 runs FP4); the
+ * device capabilities on the dense rows of their pairs (scripts/fit-device-capability.ts, listed in device-fit.ts).
  */
-export function isFitRow(row: { gpu: string; arch: 'dense' | 'moe'; precision: string }): boolean {
-  return row.gpu === 'h100-sxm' || (row.gpu === 'gb200' && row.arch === 'dense' && row.precision === 'fp4');
+export function isFitRow(row: { id: string; gpu: string; arch: 'dense' | 'moe'; precision: string }): boolean {
+  return (
+    row.gpu === 'h100-sxm' ||
+    (row.gpu === 'gb200' && row.arch === 'dense' && row.precision === 'fp4') ||
+    DEVICE_FIT_ROWS.has(row.id)
+  );
 }
+
+const DEVICE_FIT_ROWS: ReadonlySet<string> = new Set(Object.values(DEVICE_FIT).flatMap((fit) => fit.rows));
 
 /** The fitted calibration (scripts/fit-training-efficiency.ts). */
 export const DEFAULT_CALIBRATION: Calibration = {
   sustainedEfficiency: { bf16: 0.87, fp8: 0.81, fp4: 0.61 },
   moeLayerEfficiency: 0.63,
   publishedHeadDimHalf: ATTENTION_FIT.publishedHeadDimHalf,
+  deviceCapability: Object.fromEntries(
+    Object.entries(DEVICE_FIT).map(([id, fit]) => [
+      id,
+      { bf16GemmTflops: fit.bf16GemmTflops, ...(fit.fp4OverFp8 === undefined ? {} : { fp4OverFp8: fit.fp4OverFp8 }) },
+    ]),
+  ),
 };

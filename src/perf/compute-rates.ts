@@ -10,7 +10,7 @@ import { findAccelerator } from '../catalog/index.js';
 import type { AttentionKernel } from '../catalog/stacks.js';
 import type { Accelerator } from '../spec/resolve.js';
 import type { MatmulPrecision } from '../spec/workload.js';
-import { type Calibration, DEFAULT_CALIBRATION } from './calibration.js';
+import { type Calibration, DEFAULT_CALIBRATION, type DeviceCapability } from './calibration.js';
 import { H100_FIT } from './h100-fit.js';
 import { POWER_CLOCK_FIT } from './power-clock-fit.js';
 
@@ -55,12 +55,14 @@ export interface DeviceRates {
 
 /**
  * Ratio of an accelerator's BF16 GEMM capability to the reference H100: measured MAMF over the H100's where the
- * catalog has it, else the ratio of dense BF16 peaks. One ratio serves every precision, each then scaled by the
- * device's own peak ratio to BF16: measured FP8 MAMF is power-capped differently on each part, and the BF16 ratio
- * tracks published FP8 training throughput across generations better (docs/validation.md).
+ * catalog has it, else the capability fitted from training runs against a part with a MAMF (calibration
+ * `deviceCapability`, scripts/fit-device-capability.ts), else the ratio of dense BF16 peaks. One ratio serves every
+ * precision, each then scaled by the device's own peak ratio to BF16: measured FP8 MAMF is power-capped differently
+ * on each part, and the BF16 ratio tracks published FP8 training throughput across generations better
+ * (docs/validation.md).
  */
-function gemmScale(accelerator: Accelerator): number {
-  const measured = accelerator.measuredGemmTflops.bf16;
+function gemmScale(accelerator: Accelerator, fitted: DeviceCapability | undefined): number {
+  const measured = accelerator.measuredGemmTflops.bf16 ?? fitted?.bf16GemmTflops;
   if (measured !== undefined) return measured / REFERENCE.measuredGemmTflops.bf16;
   return accelerator.peakTflops.bf16 / REFERENCE.peakTflops.bf16;
 }
@@ -176,16 +178,19 @@ function computeRates(
 ): DeviceRates {
   const clock = powerCapClockRatio(accelerator.tdpW, powerLimitW);
   const sustained = calibration.sustainedEfficiency;
-  const scale = gemmScale(accelerator);
+  // A fitted capability applies to the catalog part only (an inline accelerator has no id).
+  const fitted = accelerator.id === undefined ? undefined : calibration.deviceCapability[accelerator.id];
+  const scale = gemmScale(accelerator, accelerator.measuredGemmTflops.bf16 === undefined ? fitted : undefined);
   const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * scale;
   const fp8Peak = accelerator.peakTflops.fp8;
   const peakRatio = (peak: number | undefined) => (peak ?? accelerator.peakTflops.bf16) / accelerator.peakTflops.bf16;
   const referenceFp8Ratio = REFERENCE.peakTflops.fp8 / REFERENCE.peakTflops.bf16;
   const fp8 =
     fp8Peak === undefined ? bf16 : H100_FIT.gemm.fp8.tflops * 1e12 * scale * (peakRatio(fp8Peak) / referenceFp8Ratio);
-  // No FP4 measurement: scale the FP8 rate by the ratio of dense peaks (an assumption, docs/model.md).
+  // No FP4 measurement: scale the FP8 rate by the ratio fitted from training where there is one, else by the ratio
+  // of dense peaks (an assumption, docs/model.md).
   const fp4Peak = accelerator.peakTflops.fp4;
-  const fp4 = fp4Peak === undefined || fp8Peak === undefined ? fp8 : fp8 * (fp4Peak / fp8Peak);
+  const fp4 = fp4Peak === undefined || fp8Peak === undefined ? fp8 : fp8 * (fitted?.fp4OverFp8 ?? fp4Peak / fp8Peak);
   const attentionScale = scale * clock;
   const cudnn: AttentionRate = {
     forward: H100_FIT.attention.forward.tflops * 1e12 * attentionScale * sustained.bf16,

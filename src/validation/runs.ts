@@ -78,6 +78,14 @@ export const PublishedRunSchema = z.looseObject({
 
 export type PublishedRun = z.output<typeof PublishedRunSchema>;
 
+/** The rows of a runs file that parse as published runs (the fit scripts' inputs); the others are left out. */
+export function parsePublishedRuns(raw: readonly unknown[]): PublishedRun[] {
+  return raw.flatMap((row) => {
+    const parsed = PublishedRunSchema.safeParse(row);
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
 /** Plan settings that trade compute for memory. */
 export type MemoryOption = Pick<
   ResolvedPlan,
