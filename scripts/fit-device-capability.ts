@@ -163,7 +163,7 @@ await writeFile(
  * @module
  */
 
-import type { DeviceFit } from './calibration.js';
+import type { DeviceFit } from './device-capability.js';
 
 /** Fitted capability per catalog accelerator, with the reference part and the rows fitted on. */
 export const DEVICE_FIT: Readonly<Record<string, DeviceFit>> = {

@@ -31,8 +31,9 @@ describe('validation against published runs', () => {
   });
 
   it('rows not used to fit the calibration meet the dense bar too', () => {
+    // Held out: every dense row but the H100 rows, GB200's FP4 rows and the GB300 rows paired with GB200 (device-fit.ts).
     const heldOut = report.rows.filter((row) => !isFitRow(row) && row.arch === 'dense');
-    expect(heldOut.length).toBeGreaterThan(60);
+    expect(heldOut.length).toBeGreaterThanOrEqual(50);
     const summary = summarize(heldOut.map((row) => row.error));
     expect(summary.medianPct).toBeLessThanOrEqual(10);
     expect(summary.p90Pct).toBeLessThanOrEqual(25);

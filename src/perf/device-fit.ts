@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DeviceFit } from './calibration.js';
+import type { DeviceFit } from './device-capability.js';
 
 /** Fitted capability per catalog accelerator, with the reference part and the rows fitted on. */
 export const DEVICE_FIT: Readonly<Record<string, DeviceFit>> = {
