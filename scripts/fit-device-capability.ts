@@ -6,20 +6,22 @@
  * the model's throughput ratio is held against the measured one, so what the model gets wrong for the recipe or the
  * release on both parts cancels, and only the part's own speed is fitted:
  * - `bf16GemmTflops`, the part's BF16 GEMM capability in MAMF units (the reference's MAMF times a grid factor 0.80–1.60
- *   in steps of 0.005), on the dense pairs at BF16 and FP8 (FP8, FP8-CS, MXFP8), minimising the median of
- *   |predicted ratio / measured ratio − 1|;
+ *   in steps of 0.005), on the dense pairs that are not FP4 (for GB300: FP8, FP8-CS and MXFP8; no BF16 pair),
+ *   minimising the median of |predicted ratio / measured ratio − 1|;
  * - then `fp4OverFp8`, the rate of its FP4 GEMMs over its FP8 GEMMs (grid 1.00–4.00 in steps of 0.01), on the dense
  *   NVFP4 pairs, the same way.
- * A constant is fitted only on 4 pairs or more. The MoE rows of the part are not fitted on: they check the fit
- * (printed below and in docs/validation.md). Only the Megatron set (data/calibration/published-runs.calibration.json)
- * has such pairs.
+ * A constant is fitted only on 4 pairs or more (src/validation/device-pairs.ts). The part's MoE rows are not fitted on:
+ * they check the fit (printed below, docs/validation.md). The errors are printed per model as well as pooled. Only the
+ * Megatron set (data/calibration/published-runs.calibration.json) has such pairs. A part with a measured MAMF is not
+ * fitted: its measurement is used.
  * Run with `npx tsx scripts/fit-device-capability.ts`; it rewrites src/perf/device-fit.ts and prints the errors.
  * @module
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findAccelerator } from '../src/catalog/index.js';
-import { type Calibration, DEFAULT_CALIBRATION, type DeviceCapability } from '../src/perf/calibration.js';
+import { type Calibration, DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
+import { type DevicePair, devicePairs, fitDeviceCapability, pairRatioErrors } from '../src/validation/device-pairs.js';
 import { type PublishedRun, parsePublishedRuns } from '../src/validation/runs.js';
 import { predictRun, summarize, type ValidationRow } from '../src/validation/validate.js';
 
@@ -27,122 +29,95 @@ const root = join(import.meta.dirname, '..');
 
 /** Parts fitted, each against a reference part with a measured MAMF. */
 const FITTED = [{ device: 'gb300', reference: 'gb200' }] as const;
-const MIN_PAIRS = 4;
 
 const raw = JSON.parse(
   await readFile(join(root, 'data/calibration/published-runs.calibration.json'), 'utf8'),
 ) as unknown[];
 const runs: PublishedRun[] = parsePublishedRuns(raw);
-const runById = new Map(runs.map((run) => [run.id, run]));
 
-const predict = (run: PublishedRun, calibration: Calibration): ValidationRow | undefined => {
-  const row = predictRun(run, { calibration });
-  return 'reason' in row ? undefined : row;
+/** Rows predicted with `calibration`, by id. */
+const predictAll = (subset: readonly PublishedRun[], calibration: Calibration) => {
+  const rows = new Map<string, ValidationRow>();
+  for (const run of subset) {
+    const row = predictRun(run, { calibration });
+    if (!('reason' in row)) rows.set(run.id, row);
+  }
+  return rows;
 };
+const pct = (value: number) => `${value.toFixed(1)}%`;
 const median = (values: readonly number[]) => summarize(values).medianPct;
-const grid = (from: number, to: number, step: number) =>
-  Array.from({ length: Math.round((to - from) / step) + 1 }, (_, i) => Math.round((from + i * step) * 1e6) / 1e6);
+/** Signed median of the ratio errors per model, in percent. */
+const perModel = (pairs: readonly DevicePair[], calibration: Calibration) => {
+  const groups = new Map<string, number[]>();
+  for (const pair of pairs) {
+    const [error] = pairRatioErrors([pair], calibration);
+    if (error === undefined) continue;
+    const group = groups.get(pair.run.model_name) ?? [];
+    group.push(error);
+    groups.set(pair.run.model_name, group);
+  }
+  return [...groups]
+    .map(([model, errors]) => {
+      const sorted = [...errors].sort((a, b) => a - b);
+      const mid =
+        sorted.length % 2
+          ? sorted[(sorted.length - 1) / 2]
+          : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
+      return `${model} ${errors.length} pairs ${(mid ?? 0) >= 0 ? '+' : ''}${pct(100 * (mid ?? 0))}`;
+    })
+    .join(', ');
+};
 
-/** The recipe a row runs, as far as the row states it. */
-const recipeKey = (run: PublishedRun) =>
-  JSON.stringify([run.source, run.model_name, run.precision, run.seq_len, run.global_batch_sequences, run.num_gpus]);
-
-interface Pair {
-  readonly device: PublishedRun;
-  readonly reference: ValidationRow;
-  readonly measuredRatio: number;
-}
-
-const base = runs.flatMap((run) => {
-  const row = predict(run, DEFAULT_CALIBRATION);
-  return row ? [row] : [];
-});
+// Every row predicted once with the shipped calibration: the pairs and the reference rows come from it.
+const base = predictAll(runs, DEFAULT_CALIBRATION);
 
 const lines: string[] = [];
-const fits: Record<string, { reference: string; bf16GemmTflops: number; fp4OverFp8?: number; rows: string[] }> = {};
+const fits: Record<
+  string,
+  { reference: string; bf16GemmTflops: number; fp4OverFp8?: number; rows: readonly string[] }
+> = {};
 for (const { device, reference } of FITTED) {
+  const part = findAccelerator(device);
+  if (!part.found) throw new Error(`the catalog lacks ${device}`);
+  if (part.entry.measuredGemmTflops.bf16 !== undefined)
+    throw new Error(
+      `${device} has a measured MAMF in the catalog: it is used, not fitted; remove ${device} from FITTED`,
+    );
   const referenceEntry = findAccelerator(reference);
   const referenceMamf = referenceEntry.found ? referenceEntry.entry.measuredGemmTflops.bf16?.value : undefined;
   if (referenceMamf === undefined) throw new Error(`reference ${reference} has no measured BF16 GEMM rate`);
-  const references = new Map<string, ValidationRow>();
-  for (const row of base) {
-    const run = runById.get(row.id);
-    if (run && row.gpu === reference && row.arch === 'dense') references.set(recipeKey(run), row);
-  }
-  const pairs: Pair[] = [];
-  for (const row of base) {
-    const run = runById.get(row.id);
-    const partner = run && row.gpu === device && row.arch === 'dense' ? references.get(recipeKey(run)) : undefined;
-    if (run && partner && partner.metric === row.metric)
-      pairs.push({ device: run, reference: partner, measuredRatio: row.measured / partner.measured });
-  }
-  const withCapability = (capability: DeviceCapability): Calibration => ({
-    ...DEFAULT_CALIBRATION,
-    deviceCapability: { ...DEFAULT_CALIBRATION.deviceCapability, [device]: capability },
-  });
-  const ratioErrors = (subset: readonly Pair[], calibration: Calibration) =>
-    subset.flatMap((pair) => {
-      const row = predict(pair.device, calibration);
-      return row ? [row.predicted / pair.reference.predicted / pair.measuredRatio - 1] : [];
-    });
-  const fitOn = (subset: readonly Pair[], values: readonly number[], apply: (value: number) => Calibration) => {
-    let best = { value: Number.NaN, error: Number.POSITIVE_INFINITY };
-    for (const value of values) {
-      const error = median(ratioErrors(subset, apply(value)));
-      if (error < best.error) best = { value, error };
-    }
-    return best;
-  };
-  const isFp4 = (pair: Pair) => pair.reference.precision === 'fp4';
-  const gemmPairs = pairs.filter((pair) => !isFp4(pair));
-  const fp4Pairs = pairs.filter(isFp4);
-  if (gemmPairs.length < MIN_PAIRS) {
-    lines.push(`${device}: ${gemmPairs.length} BF16/FP8 pairs with ${reference}, fewer than ${MIN_PAIRS}: not fitted`);
+  // Against the transfer without a fit: the ratio of dense peaks.
+  const { [device]: _dropped, ...others } = DEFAULT_CALIBRATION.deviceCapability;
+  const peaks: Calibration = { ...DEFAULT_CALIBRATION, deviceCapability: others };
+  const fit = fitDeviceCapability(runs, base, peaks, device, reference, referenceMamf);
+  if (!fit) {
+    lines.push(`${device}: fewer BF16/FP8 pairs with ${reference} than a fit needs: not fitted`);
     continue;
   }
-  const gemm = fitOn(gemmPairs, grid(0.8, 1.6, 0.005), (factor) =>
-    withCapability({ bf16GemmTflops: Math.round(referenceMamf * factor) }),
-  );
-  const bf16GemmTflops = Math.round(referenceMamf * gemm.value);
-  let fp4OverFp8: number | undefined;
-  if (fp4Pairs.length >= MIN_PAIRS) {
-    const fp4 = fitOn(fp4Pairs, grid(1, 4, 0.01), (ratio) => withCapability({ bf16GemmTflops, fp4OverFp8: ratio }));
-    fp4OverFp8 = fp4.value;
-  }
-  const fitted = withCapability(fp4OverFp8 === undefined ? { bf16GemmTflops } : { bf16GemmTflops, fp4OverFp8 });
-  // Against the transfer without a fit: the ratio of dense peaks.
-  const before = 'ratio of peaks';
-  const { [device]: _dropped, ...others } = DEFAULT_CALIBRATION.deviceCapability;
-  const shipped: Calibration = { ...DEFAULT_CALIBRATION, deviceCapability: others };
-  const pct = (value: number) => `${value.toFixed(1)}%`;
+  const fitted: Calibration = { ...peaks, deviceCapability: { ...others, [device]: fit.capability } };
   lines.push(
-    `${device} against ${reference} (MAMF ${referenceMamf} TFLOP/s): bf16GemmTflops ${bf16GemmTflops} (${gemm.value} × ${reference}), ` +
-      `on ${gemmPairs.length} BF16/FP8 pairs: ratio error median ${pct(median(ratioErrors(gemmPairs, shipped)))} with the ${before}, ` +
-      `${pct(median(ratioErrors(gemmPairs, fitted)))} fitted`,
+    `${device} against ${reference} (MAMF ${referenceMamf} TFLOP/s): bf16GemmTflops ${fit.capability.bf16GemmTflops} (${fit.factor} × ${reference}) ` +
+      `on ${fit.gemmPairs.length} pairs not FP4 (${[...new Set(fit.gemmPairs.map((pair) => pair.run.precision))].join(', ')}): ratio error median ` +
+      `${pct(median(pairRatioErrors(fit.gemmPairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(fit.gemmPairs, fitted)))} fitted ` +
+      `(per model, signed: ${perModel(fit.gemmPairs, fitted)})`,
   );
   lines.push(
-    fp4OverFp8 === undefined
-      ? `${device}: ${fp4Pairs.length} FP4 pairs, fewer than ${MIN_PAIRS}: FP4 keeps the ratio of dense peaks`
-      : `${device}: fp4OverFp8 ${fp4OverFp8} on ${fp4Pairs.length} FP4 pairs: ratio error median ${pct(median(ratioErrors(fp4Pairs, shipped)))} with the ${before}, ${pct(median(ratioErrors(fp4Pairs, fitted)))} fitted`,
+    fit.capability.fp4OverFp8 === undefined
+      ? `${device}: ${fit.fp4Pairs.length} FP4 pairs, too few: FP4 keeps the ratio of dense peaks`
+      : `${device}: fp4OverFp8 ${fit.capability.fp4OverFp8} on ${fit.fp4Pairs.length} FP4 pairs: ratio error median ` +
+          `${pct(median(pairRatioErrors(fit.fp4Pairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(fit.fp4Pairs, fitted)))} fitted ` +
+          `(per model, signed: ${perModel(fit.fp4Pairs, fitted)})`,
   );
-  // Check on rows not fitted on: the part's MoE rows.
-  const moe = runs.filter((run) => base.some((row) => row.id === run.id && row.gpu === device && row.arch === 'moe'));
-  const moeErrors = (calibration: Calibration) =>
-    moe.flatMap((run) => {
-      const row = predict(run, calibration);
-      return row ? [row.error] : [];
-    });
-  const shippedMoe = summarize(moeErrors(shipped));
-  const fittedMoe = summarize(moeErrors(fitted));
+  // Checks on rows not fitted on: the part's MoE rows, and its MoE pairs with the reference.
+  const moe = runs.filter((run) => base.get(run.id)?.gpu === device && base.get(run.id)?.arch === 'moe');
+  const moeError = (calibration: Calibration) =>
+    summarize([...predictAll(moe, calibration).values()].map((row) => row.error));
+  const moePairs = devicePairs(runs, base, device, reference, 'moe');
   lines.push(
-    `${device} MoE rows (held out, ${fittedMoe.rows}): median ${pct(shippedMoe.medianPct)} with the ${before}, ${pct(fittedMoe.medianPct)} fitted`,
+    `${device} MoE rows (held out, ${moe.length}): median ${pct(moeError(peaks).medianPct)} with the ratio of peaks, ${pct(moeError(fitted).medianPct)} fitted; ` +
+      `${moePairs.length} MoE pairs: ratio error median ${pct(median(pairRatioErrors(moePairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(moePairs, fitted)))} fitted`,
   );
-  fits[device] = {
-    reference,
-    bf16GemmTflops,
-    ...(fp4OverFp8 === undefined ? {} : { fp4OverFp8 }),
-    rows: [...gemmPairs, ...(fp4OverFp8 === undefined ? [] : fp4Pairs)].map((pair) => pair.device.id).sort(),
-  };
+  fits[device] = { reference, ...fit.capability, rows: fit.rows };
 }
 for (const line of lines) console.log(line);
 

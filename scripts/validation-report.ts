@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findAccelerator } from '../src/catalog/index.js';
+import { ACCELERATORS, findAccelerator } from '../src/catalog/index.js';
 import { STACKS } from '../src/catalog/stacks.js';
 import { writeFileAtomic } from '../src/node/files.js';
 import { ATTENTION_FIT } from '../src/perf/attention-fit.js';
@@ -14,6 +14,8 @@ import { DEVICE_FIT } from '../src/perf/device-fit.js';
 import { H100_FIT } from '../src/perf/h100-fit.js';
 import { STACK_FIT } from '../src/perf/stack-fit.js';
 import { filledCounts, peakMemoryRows } from '../src/report/validation-report.js';
+import { devicePairs } from '../src/validation/device-pairs.js';
+import { parsePublishedRuns } from '../src/validation/runs.js';
 import {
   type ErrorSummary,
   summarize,
@@ -153,7 +155,7 @@ const unmappedText =
     ? 'Every predicted row maps to a profile.'
     : `${unmapped.length} rows map to no profile and run on megatron-core's: ${[...new Set(unmapped.map((r) => r.framework))].join(', ')}.`;
 
-// What the GB300 fit stands for, with its figures (docs/model.md § Parts without a GEMM measurement).
+// What the GB300 fit stands for, with its figures (docs/model.md § Kernel times, parts without a GEMM measurement).
 const gb300Fit = DEVICE_FIT.gb300;
 const gb300Text = (() => {
   const gb300 = findAccelerator('gb300');
@@ -161,19 +163,31 @@ const gb300Text = (() => {
   if (!gb300Fit || !gb300.found || !reference?.found) return '';
   const mamf = reference.entry.measuredGemmTflops.bf16?.value ?? Number.NaN;
   const peak = gb300.entry.peakTflops;
+  // The MAMF share of dense BF16 peak of every NVIDIA part in the catalog that has one.
+  const shares = ACCELERATORS.filter((a) => a.vendor === 'NVIDIA' && a.measuredGemmTflops.bf16).map(
+    (a) => (100 * (a.measuredGemmTflops.bf16?.value ?? 0)) / a.peakTflops.bf16.value,
+  );
+  const reportRows = new Map(report.rows.map((row) => [row.id, row]));
+  const pairs = devicePairs(parsePublishedRuns(data), reportRows, 'gb300', gb300Fit.reference, 'dense').filter(
+    (pair) => pair.reference.precision !== 'fp4',
+  );
+  const ratios = pairs.map((pair) => pair.measuredRatio).sort((a, b) => a - b);
+  const middle = ratios.length / 2;
+  const ratio =
+    ratios.length % 2 ? (ratios[Math.floor(middle)] ?? 1) : ((ratios[middle - 1] ?? 1) + (ratios[middle] ?? 1)) / 2;
+  const watts = (entry: typeof gb300.entry) => entry.tdpW?.value.toLocaleString('en-US') ?? '?';
   const fp4 = gb300Fit.fp4OverFp8;
-  const share = ((100 * gb300Fit.bf16GemmTflops) / peak.bf16.value).toFixed(0);
   const fp4Text =
     fp4 === undefined
       ? ''
-      : ` Its NVFP4 recipes gain over FP8 about what GB200's do, so FP4 runs at ${fp4}× FP8 rather than the ${((peak.fp4?.value ?? Number.NaN) / (peak.fp8?.value ?? Number.NaN)).toFixed(0)}× of the dense FP4 and FP8 peaks.`;
+      : ` Its NVFP4 recipes gain over FP8 about what GB200's do, so FP4 runs at ${fp4}× FP8 rather than the ${((peak.fp4?.value ?? Number.NaN) / (peak.fp8?.value ?? Number.NaN)).toFixed(0)}× of the dense FP4 and FP8 peaks (docs/model.md gives the fit per model).`;
   return [
-    `GB300's capability is ${(gb300Fit.bf16GemmTflops / mamf).toFixed(2)}× ${gb300Fit.reference}'s measured MAMF and ${share}% of its dense BF16 peak,`,
-    'more than the MAMF of any NVIDIA part in the catalog (73–87% of peak): GB300 ran the same recipes about 1.2× faster',
-    'than GB200 although both list the same BF16 and FP8 peaks and the same HBM bandwidth, and the model carries all of it',
-    'in the GEMM rate. What makes the difference is not measured here (the 1,400 W against 1,200 W power budget and the',
-    "clocks it sustains; Blackwell Ultra's doubled exponent throughput in attention); a GB300 MAMF measurement should",
-    `replace the fit.${fp4Text}`,
+    `GB300's capability is ${(gb300Fit.bf16GemmTflops / mamf).toFixed(2)}× ${gb300Fit.reference}'s measured MAMF and ${((100 * gb300Fit.bf16GemmTflops) / peak.bf16.value).toFixed(0)}% of its dense BF16 peak,`,
+    `more than the MAMF of any NVIDIA part in the catalog (${Math.min(...shares).toFixed(0)}–${Math.max(...shares).toFixed(0)}% of peak): GB300 ran the same recipes ${ratio.toFixed(2)}× as fast`,
+    `as GB200 (median of the ${pairs.length} pairs) although both list the same BF16 and FP8 peaks and the same HBM bandwidth, and the`,
+    `model carries all of it in the compute rates. What makes the difference is not measured here (the ${watts(gb300.entry)} W against`,
+    `${watts(reference.entry)} W power budget and the clocks it sustains; Blackwell Ultra's doubled exponent throughput in attention); a GB300`,
+    `MAMF measurement should replace the fit.${fp4Text}`,
   ].join('\n');
 })();
 

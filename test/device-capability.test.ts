@@ -7,6 +7,7 @@ import { deviceRates } from '../src/perf/compute-rates.js';
 import { DEVICE_FIT } from '../src/perf/device-fit.js';
 import { loadSpec } from '../src/spec/load.js';
 import type { Accelerator } from '../src/spec/resolve.js';
+import { devicePairs, fitDeviceCapability, pairRatioErrors } from '../src/validation/device-pairs.js';
 import { type PublishedRun, parsePublishedRuns } from '../src/validation/runs.js';
 import { predictRun, type ValidationRow } from '../src/validation/validate.js';
 
@@ -33,13 +34,9 @@ describe('capability of a part without a GEMM measurement (device-fit.ts)', () =
   const gb300 = acceleratorOf('gb300');
   const fit = DEVICE_FIT.gb300;
 
-  it('GB300 has no MAMF in the catalog, so the fit is what its rates use', () => {
-    expect(gb300.measuredGemmTflops.bf16).toBeUndefined();
-    expect(fit).toBeDefined();
-  });
-
   it('the fitted capability replaces the ratio of dense peaks in proportion, BF16 and FP8 alike', () => {
     if (!fit) throw new Error('no GB300 fit');
+    expect(gb300.measuredGemmTflops.bf16).toBeUndefined();
     const fitted = deviceRates(gb300);
     const peak = deviceRates(gb300, peakOnly);
     // Peak transfer: the H100's MAMF share applied to GB300's 2,500 TFLOP/s; fitted: the capability itself.
@@ -72,13 +69,14 @@ describe('capability of a part without a GEMM measurement (device-fit.ts)', () =
     expect(fit.fp4OverFp8).toBeLessThanOrEqual(15000 / 5000);
   });
 
-  it('a part with a MAMF keeps it, and an inline part (no catalog id) keeps the ratio of peaks', () => {
+  it('a part with a MAMF keeps it at every precision, and an inline part (no catalog id) keeps the ratio of peaks', () => {
     const gb200 = acceleratorOf('gb200');
     const overridden: Calibration = {
       ...DEFAULT_CALIBRATION,
-      deviceCapability: { gb200: { bf16GemmTflops: 1 }, ...DEFAULT_CALIBRATION.deviceCapability },
+      deviceCapability: { ...DEFAULT_CALIBRATION.deviceCapability, gb200: { bf16GemmTflops: 1, fp4OverFp8: 1 } },
     };
-    expect(deviceRates(gb200, overridden).gemmFlops.bf16).toBe(deviceRates(gb200, peakOnly).gemmFlops.bf16);
+    const measured = deviceRates(gb200, peakOnly).gemmFlops;
+    expect(deviceRates(gb200, overridden).gemmFlops).toEqual(measured);
     const inline = acceleratorOf(
       '{ name: GB300, peakTflops: { bf16: 2500, fp8: 5000, fp4: 15000 }, hbmGiB: 288, hbmBandwidthGBps: 8000, scaleUpBandwidthGBps: 900, scaleUpDomainSize: 72, scaleOutGbps: 800 }',
     );
@@ -86,51 +84,55 @@ describe('capability of a part without a GEMM measurement (device-fit.ts)', () =
   });
 });
 
-describe('GB300 against GB200 on the same recipe, on MoE rows the fit never saw', () => {
+describe('GB300 against GB200 in the published runs', () => {
   const raw = JSON.parse(
     readFileSync(join(import.meta.dirname, '../data/calibration/published-runs.calibration.json'), 'utf8'),
   ) as unknown[];
   const runs: PublishedRun[] = parsePublishedRuns(raw);
-  const key = (run: PublishedRun) =>
-    JSON.stringify([run.source, run.model_name, run.precision, run.seq_len, run.global_batch_sequences, run.num_gpus]);
-  const moe = runs.filter((run) => run.arch === 'moe' && /gb[23]00/i.test(run.gpu_type ?? ''));
+  const blackwell = runs.filter((run) => /gb[23]00/i.test(run.gpu_type ?? ''));
   const predicted = (calibration: Calibration) => {
     const rows = new Map<string, ValidationRow>();
-    for (const run of moe) {
+    for (const run of blackwell) {
       const row = predictRun(run, { calibration });
       if (!('reason' in row)) rows.set(run.id, row);
     }
     return rows;
   };
-  /** |predicted ratio / measured ratio − 1| over the GB300–GB200 pairs of one recipe in one release. */
-  const pairErrors = (rows: Map<string, ValidationRow>) => {
-    const reference = new Map<string, ValidationRow>();
-    for (const run of moe) {
-      const row = rows.get(run.id);
-      if (row?.gpu === 'gb200') reference.set(key(run), row);
-    }
-    return moe.flatMap((run) => {
-      const row = rows.get(run.id);
-      const partner = row?.gpu === 'gb300' ? reference.get(key(run)) : undefined;
-      if (!row || !partner || partner.metric !== row.metric) return [];
-      return [Math.abs(row.predicted / partner.predicted / (row.measured / partner.measured) - 1)];
-    });
-  };
+  const shipped = predicted(DEFAULT_CALIBRATION);
+  const peaks = predicted(peakOnly);
   const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
+    const sorted = values.map(Math.abs).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
   };
 
-  it('the MoE rows are held out of the fit', () => {
-    const fitted = new Set(DEVICE_FIT.gb300?.rows ?? []);
-    expect(moe.some((run) => fitted.has(run.id))).toBe(false);
+  it('the rows the fit changes are exactly its listed rows and the MoE rows, so no fitted row counts as held out', () => {
+    const changed = [...shipped].filter(([id, row]) => peaks.get(id)?.predicted !== row.predicted);
+    const listed = new Set(DEVICE_FIT.gb300?.rows ?? []);
+    expect(listed.size).toBeGreaterThanOrEqual(8);
+    const changedDense = changed.filter(([, row]) => row.arch === 'dense').map(([id]) => id);
+    expect(new Set(changedDense)).toEqual(listed);
+    // Every changed row is a GB300 row; the changed MoE rows are not fit rows.
+    expect(changed.every(([, row]) => row.gpu === 'gb300')).toBe(true);
+    expect(changed.filter(([, row]) => row.arch === 'moe').every(([id]) => !listed.has(id))).toBe(true);
   });
 
-  it('the measured GB300/GB200 ratio is matched better with the fit than with the ratio of peaks, and within 10%', () => {
-    const fitted = pairErrors(predicted(DEFAULT_CALIBRATION));
-    const peak = pairErrors(predicted(peakOnly));
-    expect(fitted.length).toBeGreaterThanOrEqual(20);
-    expect(median(fitted)).toBeLessThan(median(peak));
-    expect(median(fitted)).toBeLessThan(0.1);
+  it('the shipped fit is what the fit gives on the committed runs (scripts/fit-device-capability.ts)', () => {
+    const fit = DEVICE_FIT.gb300;
+    if (!fit) throw new Error('no GB300 fit');
+    const mamf = catalog(fit.reference).measuredGemmTflops.bf16?.value ?? Number.NaN;
+    const refit = fitDeviceCapability(runs, peaks, peakOnly, 'gb300', fit.reference, mamf);
+    expect(refit?.capability).toEqual({
+      bf16GemmTflops: fit.bf16GemmTflops,
+      ...(fit.fp4OverFp8 === undefined ? {} : { fp4OverFp8: fit.fp4OverFp8 }),
+    });
+    expect(refit?.rows).toEqual(fit.rows);
+  }, 120_000);
+
+  it('on the MoE pairs the fit never saw, the measured GB300/GB200 ratio is matched better than with the ratio of peaks, within 10%', () => {
+    const pairs = devicePairs(runs, peaks, 'gb300', 'gb200', 'moe');
+    expect(pairs.length).toBeGreaterThanOrEqual(20);
+    const fitted = median(pairRatioErrors(pairs, DEFAULT_CALIBRATION));
+    expect(fitted).toBeLessThan(median(pairRatioErrors(pairs, peakOnly)));
+    expect(fitted).toBeLessThan(0.1);
   }, 120_000);
 });

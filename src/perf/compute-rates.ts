@@ -2,7 +2,8 @@
  * How fast one accelerator runs each kind of kernel: GEMMs (Hockney model fitted on the H100), causal flash
  * attention (saturating in sequence length), and memory-bound kernels (bytes over achieved HBM bandwidth).
  * Other accelerators inherit the H100 fit scaled by their best measured GEMM rate (MAMF) where the catalog has
- * one, else by their dense peak; docs/model.md explains the transfer. A GPU power cap below the TDP (`gpuPowerLimitW`)
+ * one, else by the capability fitted from training runs where there is one (device-fit.ts), else by their dense peak;
+ * docs/model.md explains the transfer. A GPU power cap below the TDP (`gpuPowerLimitW`)
  * slows the compute kernels by the sustained SM clock the cap allows (power-clock-fit.ts, docs/model.md § Power cap).
  * @module
  */
@@ -178,9 +179,12 @@ function computeRates(
 ): DeviceRates {
   const clock = powerCapClockRatio(accelerator.tdpW, powerLimitW);
   const sustained = calibration.sustainedEfficiency;
-  // A fitted capability applies to the catalog part only (an inline accelerator has no id).
-  const fitted = accelerator.id === undefined ? undefined : calibration.deviceCapability[accelerator.id];
-  const scale = gemmScale(accelerator, accelerator.measuredGemmTflops.bf16 === undefined ? fitted : undefined);
+  // A fitted capability stands in for a missing MAMF only, and for the catalog part only (an inline one has no id).
+  const fitted =
+    accelerator.id === undefined || accelerator.measuredGemmTflops.bf16 !== undefined
+      ? undefined
+      : calibration.deviceCapability[accelerator.id];
+  const scale = gemmScale(accelerator, fitted);
   const bf16 = H100_FIT.gemm.bf16.tflops * 1e12 * scale;
   const fp8Peak = accelerator.peakTflops.fp8;
   const peakRatio = (peak: number | undefined) => (peak ?? accelerator.peakTflops.bf16) / accelerator.peakTflops.bf16;

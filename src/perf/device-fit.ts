@@ -1,7 +1,7 @@
 /**
  * What training shows of parts the catalog has no GEMM measurement for, fitted by scripts/fit-device-capability.ts on
  * pairs of one recipe of one release run on the part and on a reference part with a measured MAMF
- * (data/calibration/published-runs.calibration.json): gb300 against gb200 (MAMF 1822 TFLOP/s): bf16GemmTflops 2296 (1.26 × gb200), on 21 BF16/FP8 pairs: ratio error median 11.0% with the ratio of peaks, 1.3% fitted; gb300: fp4OverFp8 1.97 on 9 FP4 pairs: ratio error median 14.4% with the ratio of peaks, 1.7% fitted; gb300 MoE rows (held out, 40): median 13.1% with the ratio of peaks, 10.8% fitted. Generated: do not edit by hand.
+ * (data/calibration/published-runs.calibration.json): gb300 against gb200 (MAMF 1822 TFLOP/s): bf16GemmTflops 2296 (1.26 × gb200) on 21 pairs not FP4 (FP8, MXFP8, FP8-CS (FP8-MX), FP8-CS): ratio error median 11.0% with the ratio of peaks, 1.3% fitted (per model, signed: LLAMA3.1_405B 11 pairs +0.8%, LLAMA3_70B 9 pairs -0.9%, LLAMA3_8B 1 pairs +1.7%); gb300: fp4OverFp8 1.97 on 9 FP4 pairs: ratio error median 14.4% with the ratio of peaks, 1.7% fitted (per model, signed: LLAMA3.1_405B 5 pairs -0.5%, LLAMA3_70B 4 pairs -18.7%); gb300 MoE rows (held out, 40): median 13.1% with the ratio of peaks, 10.8% fitted; 34 MoE pairs: ratio error median 10.1% with the ratio of peaks, 8.8% fitted. Generated: do not edit by hand.
  * @module
  */
 
