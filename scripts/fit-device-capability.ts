@@ -21,6 +21,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findAccelerator } from '../src/catalog/index.js';
 import { type Calibration, DEFAULT_CALIBRATION } from '../src/perf/calibration.js';
+import { median } from '../src/telemetry/megatron-ci.js';
 import { type DevicePair, devicePairs, fitDeviceCapability, pairRatioErrors } from '../src/validation/device-pairs.js';
 import { type PublishedRun, parsePublishedRuns } from '../src/validation/runs.js';
 import { predictRun, summarize, type ValidationRow } from '../src/validation/validate.js';
@@ -45,7 +46,7 @@ const predictAll = (subset: readonly PublishedRun[], calibration: Calibration) =
   return rows;
 };
 const pct = (value: number) => `${value.toFixed(1)}%`;
-const median = (values: readonly number[]) => summarize(values).medianPct;
+const absMedian = (values: readonly number[]) => summarize(values).medianPct;
 /** Signed median of the ratio errors per model, in percent. */
 const perModel = (pairs: readonly DevicePair[], calibration: Calibration) => {
   const groups = new Map<string, number[]>();
@@ -58,12 +59,8 @@ const perModel = (pairs: readonly DevicePair[], calibration: Calibration) => {
   }
   return [...groups]
     .map(([model, errors]) => {
-      const sorted = [...errors].sort((a, b) => a - b);
-      const mid =
-        sorted.length % 2
-          ? sorted[(sorted.length - 1) / 2]
-          : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
-      return `${model} ${errors.length} pairs ${(mid ?? 0) >= 0 ? '+' : ''}${pct(100 * (mid ?? 0))}`;
+      const mid = median(errors) ?? 0;
+      return `${model} ${errors.length} pairs ${mid >= 0 ? '+' : ''}${pct(100 * mid)}`;
     })
     .join(', ');
 };
@@ -98,14 +95,14 @@ for (const { device, reference } of FITTED) {
   lines.push(
     `${device} against ${reference} (MAMF ${referenceMamf} TFLOP/s): bf16GemmTflops ${fit.capability.bf16GemmTflops} (${fit.factor} × ${reference}) ` +
       `on ${fit.gemmPairs.length} pairs not FP4 (${[...new Set(fit.gemmPairs.map((pair) => pair.run.precision))].join(', ')}): ratio error median ` +
-      `${pct(median(pairRatioErrors(fit.gemmPairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(fit.gemmPairs, fitted)))} fitted ` +
+      `${pct(absMedian(pairRatioErrors(fit.gemmPairs, peaks)))} with the ratio of peaks, ${pct(absMedian(pairRatioErrors(fit.gemmPairs, fitted)))} fitted ` +
       `(per model, signed: ${perModel(fit.gemmPairs, fitted)})`,
   );
   lines.push(
     fit.capability.fp4OverFp8 === undefined
       ? `${device}: ${fit.fp4Pairs.length} FP4 pairs, too few: FP4 keeps the ratio of dense peaks`
       : `${device}: fp4OverFp8 ${fit.capability.fp4OverFp8} on ${fit.fp4Pairs.length} FP4 pairs: ratio error median ` +
-          `${pct(median(pairRatioErrors(fit.fp4Pairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(fit.fp4Pairs, fitted)))} fitted ` +
+          `${pct(absMedian(pairRatioErrors(fit.fp4Pairs, peaks)))} with the ratio of peaks, ${pct(absMedian(pairRatioErrors(fit.fp4Pairs, fitted)))} fitted ` +
           `(per model, signed: ${perModel(fit.fp4Pairs, fitted)})`,
   );
   // Checks on rows not fitted on: the part's MoE rows, and its MoE pairs with the reference.
@@ -115,7 +112,7 @@ for (const { device, reference } of FITTED) {
   const moePairs = devicePairs(runs, base, device, reference, 'moe');
   lines.push(
     `${device} MoE rows (held out, ${moe.length}): median ${pct(moeError(peaks).medianPct)} with the ratio of peaks, ${pct(moeError(fitted).medianPct)} fitted; ` +
-      `${moePairs.length} MoE pairs: ratio error median ${pct(median(pairRatioErrors(moePairs, peaks)))} with the ratio of peaks, ${pct(median(pairRatioErrors(moePairs, fitted)))} fitted`,
+      `${moePairs.length} MoE pairs: ratio error median ${pct(absMedian(pairRatioErrors(moePairs, peaks)))} with the ratio of peaks, ${pct(absMedian(pairRatioErrors(moePairs, fitted)))} fitted`,
   );
   fits[device] = { reference, ...fit.capability, rows: fit.rows };
 }

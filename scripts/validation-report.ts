@@ -14,6 +14,7 @@ import { DEVICE_FIT } from '../src/perf/device-fit.js';
 import { H100_FIT } from '../src/perf/h100-fit.js';
 import { STACK_FIT } from '../src/perf/stack-fit.js';
 import { filledCounts, peakMemoryRows } from '../src/report/validation-report.js';
+import { median } from '../src/telemetry/megatron-ci.js';
 import { devicePairs } from '../src/validation/device-pairs.js';
 import { parsePublishedRuns } from '../src/validation/runs.js';
 import {
@@ -171,10 +172,7 @@ const gb300Text = (() => {
   const pairs = devicePairs(parsePublishedRuns(data), reportRows, 'gb300', gb300Fit.reference, 'dense').filter(
     (pair) => pair.reference.precision !== 'fp4',
   );
-  const ratios = pairs.map((pair) => pair.measuredRatio).sort((a, b) => a - b);
-  const middle = ratios.length / 2;
-  const ratio =
-    ratios.length % 2 ? (ratios[Math.floor(middle)] ?? 1) : ((ratios[middle - 1] ?? 1) + (ratios[middle] ?? 1)) / 2;
+  const ratio = median(pairs.map((pair) => pair.measuredRatio)) ?? Number.NaN;
   const watts = (entry: typeof gb300.entry) => entry.tdpW?.value.toLocaleString('en-US') ?? '?';
   const fp4 = gb300Fit.fp4OverFp8;
   const fp4Text =

@@ -354,10 +354,8 @@ export function estimate(
     offloadLayers > 0
       ? microBatches *
         offloadExposedSeconds(
-          shape.activations,
+          offloadedBytes,
           { dense, moe, denseLayers: stageDense[0] ?? 0, moeLayers: stageMoe[0] ?? 0 },
-          offloadLayers,
-          offloadMoe,
           system.accelerator.hostLinkGBps,
         )
       : 0;
@@ -420,23 +418,22 @@ export function estimate(
  * L − 1 − k + i, due before layer i's backward. The copies are serial on that stream while the layers compute, so
  * the forward stalls only when the k copies outlast the forward of the L − 2 layers between the first layer's end
  * and the last copy's deadline, and the backward likewise: exposed = max(0, Σ copy − (L−2)/L · F) + max(0, Σ copy −
- * (L−2)/L · B), with F and B the forward and backward of the L layers. `hostLinkGBps` is per direction.
+ * (L−2)/L · B), with F and B the forward and backward of the L layers; the copies move `offloadedBytes` each way
+ * ({@link offloadedActivationBytes}), `hostLinkGBps` per direction.
  */
 function offloadExposedSeconds(
-  activations: { readonly dense: number; readonly moe: number },
+  offloadedBytes: number,
   stage: {
     readonly dense: LayerCost;
     readonly moe: LayerCost;
     readonly denseLayers: number;
     readonly moeLayers: number;
   },
-  layers: number,
-  moeLayers: number,
   hostLinkGBps: number | undefined,
 ): number {
   const total = stage.denseLayers + stage.moeLayers;
-  if (layers <= 0 || hostLinkGBps === undefined || total < 1) return 0;
-  const copies = ((layers - moeLayers) * activations.dense + moeLayers * activations.moe) / (hostLinkGBps * 1e9);
+  if (offloadedBytes <= 0 || hostLinkGBps === undefined || total < 1) return 0;
+  const copies = offloadedBytes / (hostLinkGBps * 1e9);
   const share = Math.max(0, total - 2) / total;
   const forward = share * (stage.denseLayers * stage.dense.forward + stage.moeLayers * stage.moe.forward);
   const backward = share * (stage.denseLayers * stage.dense.backward + stage.moeLayers * stage.moe.backward);

@@ -1,6 +1,6 @@
 /**
  * The fewest layers whose activations must go to host memory for a plan to fit in HBM (activation offload,
- * Megatron-Core cpu_offloading_num_layers), shared by plan search and validation.
+ * Megatron-Core cpu_offloading_num_layers), shared by plan search, explain and validation.
  * @module
  */
 import type { Estimate, EstimateResult } from './estimate.js';
@@ -32,4 +32,24 @@ export function fewestOffloaded<P>(
     }
   }
   return best.result.ok ? { plan: best.plan, result: best.result } : undefined;
+}
+
+/**
+ * Activation offload as the other way to fit: for each weight option (BF16 weights, then FP8 weights on a
+ * low-precision run), the fewest offloaded layers that fit ({@link fewestOffloaded}); the fastest of them, kept only
+ * when it beats `current` or `current` does not fit (the recipes are tuned for throughput). Undefined otherwise.
+ */
+export function offloadInstead<P>(
+  layers: number,
+  weightOptions: readonly boolean[],
+  attempt: (offloaded: number, lowPrecisionWeights: boolean) => { readonly plan: P; readonly result: EstimateResult },
+  current: EstimateResult,
+): { readonly plan: P; readonly result: Estimate } | undefined {
+  let best: { readonly plan: P; readonly result: Estimate } | undefined;
+  for (const lowPrecisionWeights of weightOptions) {
+    const found = fewestOffloaded(layers, (offloaded) => attempt(offloaded, lowPrecisionWeights));
+    const bar = best?.result ?? (current.ok ? current : undefined);
+    if (found && (!bar || found.result.tokensPerSecond > bar.tokensPerSecond)) best = found;
+  }
+  return best;
 }

@@ -6,7 +6,7 @@
 
 import type { MatmulPrecision } from '../perf/compute-rates.js';
 import { type Estimate, estimate } from '../perf/estimate.js';
-import { fewestOffloaded } from '../perf/offload.js';
+import { offloadInstead } from '../perf/offload.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 import { layoutShapes } from './search.js';
 
@@ -54,11 +54,15 @@ export function explainPlan(
     }
     // Without a pipeline, the fewest offloaded layers that fit, as the search tries them.
     if (!last.ok && base.pp === 1 && system.accelerator.hostLinkGBps !== undefined) {
-      const lowPrecisionWeights = workload.training.precision !== 'bf16';
-      const offloaded = fewestOffloaded(workload.model.layers, (activationOffloadLayers) => {
-        const candidate = { ...base, recomputation: 'none' as const, lowPrecisionWeights, activationOffloadLayers };
-        return { plan: candidate, result: estimate(workload, system, candidate) };
-      });
+      const offloaded = offloadInstead(
+        workload.model.layers,
+        workload.training.precision !== 'bf16' ? [false, true] : [false],
+        (activationOffloadLayers, lowPrecisionWeights) => {
+          const candidate = { ...base, recomputation: 'none' as const, lowPrecisionWeights, activationOffloadLayers };
+          return { plan: candidate, result: estimate(workload, system, candidate) };
+        },
+        last,
+      );
       if (offloaded) last = offloaded.result;
     }
     return last;

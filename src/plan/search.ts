@@ -13,7 +13,7 @@ import {
   estimate,
   type Infeasibility,
 } from '../perf/estimate.js';
-import { fewestOffloaded } from '../perf/offload.js';
+import { offloadInstead } from '../perf/offload.js';
 import type { ResolvedPlan, ResolvedSystem, ResolvedWorkload } from '../spec/resolve.js';
 
 /** Options of {@link searchPlans}. */
@@ -315,16 +315,19 @@ export function searchPlans(
       // Without a pipeline, activation offload is the other way to fit (Megatron-Core: pp 1, no recomputation):
       // the fewest layers that fit, with BF16 and then FP8 weights, kept when faster than the recomputation above.
       if (layout.pp === 1 && hostLink && !stored.ok && stored.issues[0]?.code === 'out_of_memory') {
-        for (const lowPrecisionWeights of lowPrecision ? [false, true] : [false]) {
-          const offloaded = fewestOffloaded(variantWorkload.model.layers, (activationOffloadLayers) => {
+        const offloaded = offloadInstead(
+          variantWorkload.model.layers,
+          lowPrecision ? [false, true] : [false],
+          (activationOffloadLayers, lowPrecisionWeights) => {
             const candidate = withMemory(layout, 'none', undefined, lowPrecisionWeights, activationOffloadLayers);
             estimates++;
             return { plan: candidate, result: estimate(variantWorkload, system, candidate, estimateOptions) };
-          });
-          if (offloaded && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
-            plan = offloaded.plan;
-            result = offloaded.result;
-          }
+          },
+          result,
+        );
+        if (offloaded) {
+          plan = offloaded.plan;
+          result = offloaded.result;
         }
       }
       if (!result.ok) {

@@ -7,7 +7,7 @@
 
 import { type EstimateOptions, type EstimateResult, estimate } from '../perf/estimate.js';
 import { flopsPerToken } from '../perf/model-size.js';
-import { fewestOffloaded } from '../perf/offload.js';
+import { offloadInstead } from '../perf/offload.js';
 import { fromZodIssues, shorten } from '../spec/issues.js';
 import type { ResolvedPlan } from '../spec/resolve.js';
 import { type MemoryOption, type PublishedRun, PublishedRunSchema, scenarioFromRun } from './runs.js';
@@ -243,24 +243,20 @@ export function predictRun(
     if (result.ok) text = memoryOptionText(option, run.recompute ? plan.recomputation : undefined);
   }
   if (outOfMemory(first) && scenario.offload) {
-    // Activation offload instead of recomputation, the fewest layers that fit with each weight option, where it is
-    // faster than what was found.
-    const recomputed = result.ok ? text : undefined;
-    for (const lowPrecisionWeights of scenario.offload.lowPrecisionWeights) {
-      const option = (activationOffloadLayers: number): MemoryOption => ({
-        recomputation: 'none',
-        lowPrecisionWeights,
-        activationOffloadLayers,
-      });
-      const offloaded = fewestOffloaded(workload.model.layers, (layers) => ({
-        plan: option(layers),
-        result: estimate(workload, system, { ...plan, ...option(layers) }, options),
-      }));
-      if (offloaded && (!result.ok || offloaded.result.tokensPerSecond > result.tokensPerSecond)) {
-        const offloadText = memoryOptionText(offloaded.plan, undefined);
-        text = recomputed ? `${offloadText}, faster than ${recomputed}` : offloadText;
-        result = offloaded.result;
-      }
+    // Activation offload instead of recomputation, the fewest layers that fit, where it is faster than what was found.
+    const offloaded = offloadInstead(
+      workload.model.layers,
+      scenario.offload.lowPrecisionWeights,
+      (activationOffloadLayers, lowPrecisionWeights) => {
+        const option: MemoryOption = { recomputation: 'none', lowPrecisionWeights, activationOffloadLayers };
+        return { plan: option, result: estimate(workload, system, { ...plan, ...option }, options) };
+      },
+      result,
+    );
+    if (offloaded) {
+      const offloadText = memoryOptionText(offloaded.plan, undefined);
+      text = result.ok ? `${offloadText}, faster than ${text}` : offloadText;
+      result = offloaded.result;
     }
   }
   if (result.ok && text) filled.push(`${text}: least that fits`);
